@@ -1,0 +1,1 @@
+"""The application core of the director."""

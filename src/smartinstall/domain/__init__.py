@@ -1,0 +1,1 @@
+"""Pure rules of the Smart Install guide: no I/O, no asyncio."""

@@ -1,0 +1,1 @@
+"""asyncio adapters that own sockets (DHCP, TFTP, SMI, CLI, syslog)."""

@@ -1,0 +1,1 @@
+"""Persistence: the director database and the file repository ("flash:")."""

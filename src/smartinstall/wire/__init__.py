@@ -1,0 +1,1 @@
+"""Pure codecs: bytes to dataclasses and back, strict bounds, no sockets."""
