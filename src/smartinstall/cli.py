@@ -1,35 +1,46 @@
-"""The `smartinstall` command: explain | … (director, shell, switch, lab come with later work)."""
+"""The `smartinstall` command: one sub-command per module of smartinstall.commands."""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
-import sys
 from collections.abc import Sequence
+from types import ModuleType
+
+# One line per sub-command; each module has NAME, HELP, add_arguments() and run().
+COMMAND_MODULES: tuple[str, ...] = (
+    "smartinstall.commands.version",
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="smartinstall", description=__doc__)
+def _load() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
+
+
+def build_parser(modules: Sequence[ModuleType]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smartinstall",
+        description="Smart Install director, emulated clients and lab.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("version", help="print the version")
+    for module in modules:
+        command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(_run=module.run)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(_load())
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
+        level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    if args.command == "version":
-        from smartinstall import __version__
-
-        sys.stdout.write(f"smartinstall {__version__}\n")
-        return 0
-    parser.error(f"unknown command {args.command}")
-    return 2
+    result: int = args._run(args)
+    return result
 
 
 if __name__ == "__main__":
