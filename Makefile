@@ -19,7 +19,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(BIN)/smartinstall explain examples/branch/startup-config examples/branch/topology.yaml
+	$(BIN)/smartinstall explain examples/branch/topology.yaml
 
 tools:
 	scripts/install-test-tools

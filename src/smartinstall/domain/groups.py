@@ -1,0 +1,439 @@
+"""Default, built-in and custom groups, and the precedence rule that picks a client's files.
+
+Guide: "Smart Install Groups", "Using Custom Groups …" and the command reference of
+``vstack group custom``. The rule:
+
+1. Custom groups before built-in groups before the default (``vstack image|config|script``).
+2. Among custom groups: MAC > connectivity > stack > product-id. This is the order of the
+   command reference ("Among custom groups, a group matched by MAC address takes precedence over
+   other matches. A connectivity match takes precedence over one matched by product ID or stack,
+   and a stack match takes precedence over product ID") and of every section of chapter 2; the
+   overview's one-line list ("stack group, MAC address, connectivity, and product ID") disagrees
+   and is not followed.
+3. A switch stack is provisioned only through a stack group ("A client switch in a stack can be
+   updated only when it belongs to a custom stack group. It cannot belong to the default
+   group"). Connectivity and product-id groups hold only standalone switches.
+4. Among groups of one kind, the first configured wins (configuration order), as IOS walks its
+   list.
+
+The result is an :class:`Assignment` with the files, the group that matched and the reasons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+from smartinstall.domain import catalog
+from smartinstall.domain.catalog import BuiltinKey, CatalogError
+from smartinstall.domain.devices import StackMember, validate_ipv4, validate_pid
+from smartinstall.domain.errors import DomainError
+from smartinstall.domain.interfaces import canonical_interface, same_interface
+from smartinstall.domain.locations import parse_location
+from smartinstall.domain.values import normalize_mac
+
+
+class GroupKind(Enum):
+    MAC = "mac"
+    CONNECTIVITY = "connectivity"
+    STACK = "stack"
+    PRODUCT_ID = "product-id"
+    BUILTIN = "built-in"
+    DEFAULT = "default"
+
+
+CUSTOM_KINDS = (GroupKind.MAC, GroupKind.CONNECTIVITY, GroupKind.STACK, GroupKind.PRODUCT_ID)
+GROUP_NAME_MAX = 31
+
+
+@dataclass
+class GroupFiles:
+    """Image, configuration and post-install script of a group (or of the default).
+
+    ``family_images`` holds the extra images of a mixed stack group: the image for members of
+    one product family (``image <url> family <family>``); members of other families take
+    ``image``.
+    """
+
+    image: str | None = None
+    config: str | None = None
+    script: str | None = None
+    family_images: dict[str, str] = field(default_factory=dict)
+
+    def set(self, kind: str, location: str | None) -> None:
+        if location is not None:
+            parse_location(location, kind)
+        if kind == "image":
+            self.image = location
+        elif kind == "config":
+            self.config = location
+        elif kind == "script":
+            self.script = location
+        else:
+            raise DomainError(f"% Invalid file kind: {kind}", kind)
+
+    def set_family_image(self, family: str, location: str | None) -> None:
+        catalog.family(family)
+        if location is None:
+            self.family_images.pop(family, None)
+        else:
+            parse_location(location, "image")
+            self.family_images[family] = location
+
+    @property
+    def empty(self) -> bool:
+        return not (self.image or self.config or self.script or self.family_images)
+
+    def render(self, prefix: str = "") -> list[str]:
+        lines = []
+        if self.image:
+            lines.append(f"{prefix}image {self.image}")
+        for family, image in self.family_images.items():
+            lines.append(f"{prefix}image {image} family {family}")
+        if self.config:
+            lines.append(f"{prefix}config {self.config}")
+        if self.script:
+            lines.append(f"{prefix}script {self.script}")
+        return lines
+
+
+@dataclass
+class BuiltinGroup:
+    key: BuiltinKey
+    files: GroupFiles = field(default_factory=GroupFiles)
+
+    def render(self) -> list[str]:
+        words = ["vstack group built-in", self.key.family, self.key.port_config]
+        if self.key.chassis:
+            words.append(self.key.chassis)
+        return [" ".join(words), *self.files.render(" ")]
+
+
+@dataclass(frozen=True)
+class ConnectivityMatch:
+    """``match host <ip> interface <name>``: the upstream neighbour and its port."""
+
+    host: str
+    interface: str
+
+    @staticmethod
+    def of(host: str, interface: str) -> ConnectivityMatch:
+        return ConnectivityMatch(validate_ipv4(host), canonical_interface(interface))
+
+
+@dataclass(frozen=True)
+class StackMatch:
+    """``match <switch_number> <product_family> <port_config>``."""
+
+    member: int
+    key: BuiltinKey
+
+    @staticmethod
+    def of(member: int, family: str, port_config: str) -> StackMatch:
+        if not 1 <= member <= 9:
+            raise DomainError(f"% Invalid switch number: {member} (range 1 to 9)", str(member))
+        return StackMatch(member, catalog.builtin_key(family, port_config))
+
+
+@dataclass
+class CustomGroup:
+    name: str
+    kind: GroupKind
+    files: GroupFiles = field(default_factory=GroupFiles)
+    macs: list[str] = field(default_factory=list)
+    hosts: list[ConnectivityMatch] = field(default_factory=list)
+    stack: list[StackMatch] = field(default_factory=list)
+    product_ids: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.name = validate_group_name(self.name)
+        if self.kind not in CUSTOM_KINDS:
+            raise DomainError(f"% Invalid custom group type: {self.kind.value}", self.kind.value)
+
+    def add_match(self, words: Sequence[str]) -> None:
+        """Apply ``match …`` (the words after ``match``) for this group's kind."""
+        if self.kind is GroupKind.MAC:
+            args = list(words)
+            if args and args[0].lower() == "mac":
+                args = args[1:]
+            if len(args) != 1:
+                raise DomainError("% Usage: match mac <mac_address>")
+            mac = normalize_mac(args[0])
+            if mac not in self.macs:
+                self.macs.append(mac)
+        elif self.kind is GroupKind.CONNECTIVITY:
+            args = list(words)
+            if len(args) < 4 or args[0].lower() != "host" or args[2].lower() != "interface":
+                raise DomainError("% Usage: match host <ip_address> interface <name>")
+            entry = ConnectivityMatch.of(args[1], " ".join(args[3:]))
+            if entry not in self.hosts:
+                self.hosts.append(entry)
+        elif self.kind is GroupKind.STACK:
+            if len(words) != 3 or not words[0].isascii() or not words[0].isdigit():
+                raise DomainError("% Usage: match <switch_number> <product_family> <port_config>")
+            stack_entry = StackMatch.of(int(words[0]), words[1], words[2])
+            self.stack = [m for m in self.stack if m.member != stack_entry.member]
+            self.stack.append(stack_entry)
+            self.stack.sort(key=lambda m: m.member)
+        elif self.kind is GroupKind.PRODUCT_ID:
+            if len(words) != 1:
+                raise DomainError("% Usage: match <product-id>")
+            pid = validate_pid(words[0])
+            if pid not in self.product_ids:
+                self.product_ids.append(pid)
+
+    def remove_match(self, words: Sequence[str]) -> None:
+        """``no match …``; with no words every match of the group goes."""
+        if not words:
+            self.macs.clear()
+            self.hosts.clear()
+            self.stack.clear()
+            self.product_ids.clear()
+            return
+        probe = CustomGroup(self.name, self.kind)
+        probe.add_match(words)
+        self.macs = [m for m in self.macs if m not in probe.macs]
+        self.hosts = [h for h in self.hosts if h not in probe.hosts]
+        self.stack = [s for s in self.stack if s not in probe.stack]
+        self.product_ids = [p for p in self.product_ids if p not in probe.product_ids]
+
+    def match_lines(self) -> list[str]:
+        if self.kind is GroupKind.MAC:
+            return [f"match mac {mac}" for mac in self.macs]
+        if self.kind is GroupKind.CONNECTIVITY:
+            return [f"match host {h.host} interface {h.interface}" for h in self.hosts]
+        if self.kind is GroupKind.STACK:
+            return [f"match {m.member} {m.key.family} {m.key.port_config}" for m in self.stack]
+        return [f"match {pid}" for pid in self.product_ids]
+
+    def render(self) -> list[str]:
+        head = f"vstack group custom {self.name} {self.kind.value}"
+        body = [f" {line}" for line in self.match_lines()] + self.files.render(" ")
+        return [head, *body]
+
+
+def validate_group_name(text: str) -> str:
+    name = text.strip()
+    if not name or len(name) > GROUP_NAME_MAX or not all(c.isalnum() or c in "-_." for c in name):
+        raise DomainError(f"% Invalid group name: {name[:40] or repr(text)}", text)
+    return name
+
+
+@dataclass
+class GroupSettings:
+    default: GroupFiles = field(default_factory=GroupFiles)
+    builtin: dict[BuiltinKey, BuiltinGroup] = field(default_factory=dict)
+    custom: dict[str, CustomGroup] = field(default_factory=dict)
+
+
+# --- the client as the rule sees it --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientFacts:
+    """What the director knows of a client when it decides: from DHCP, CDP and SMI reports."""
+
+    mac: str
+    pid: str = ""
+    upstream_ip: str = ""
+    upstream_interface: str = ""
+    members: tuple[StackMember, ...] = ()
+    supervisor: str = ""
+
+    @property
+    def is_stack(self) -> bool:
+        return len(self.members) > 1
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Which files a client gets and why."""
+
+    kind: GroupKind | None
+    group: str  # "default", "3750 24poe", "sup8-e 4506", or the custom group's name
+    image: str | None = None
+    member_images: tuple[tuple[int, str], ...] = ()  # stacks: one image per member
+    config: str | None = None
+    script: str | None = None
+    reasons: tuple[str, ...] = ()
+    problem: str = ""  # why nothing can be installed; empty when the assignment is usable
+    mnemonic: str = ""  # the %SMI message for the problem, e.g. IMG_CFG_NOT_CONFIGURED
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+    @property
+    def images(self) -> tuple[str, ...]:
+        """The imagelist content: the image, or one per stack member in member order."""
+        if self.member_images:
+            return tuple(image for _, image in self.member_images)
+        return (self.image,) if self.image else ()
+
+
+def _client_key(pid: str, supervisor: str = "") -> BuiltinKey | None:
+    try:
+        return catalog.builtin_key_for_pid(pid, supervisor or None)
+    except CatalogError:
+        return None
+
+
+def resolve(groups: GroupSettings, client: ClientFacts) -> Assignment:
+    """Apply the precedence rule of the guide to one client."""
+    reasons: list[str] = []
+    mac = normalize_mac(client.mac)
+
+    for group in _custom_of(groups, GroupKind.MAC):
+        if mac in group.macs:
+            reasons.append(f"MAC {mac} is listed in custom group {group.name} (mac)")
+            return _finish(GroupKind.MAC, group.name, group.files, client, reasons)
+
+    if client.is_stack:
+        reasons.append(
+            f"stack of {len(client.members)} members: only custom stack groups apply"
+        )
+        for group in _custom_of(groups, GroupKind.STACK):
+            why = _stack_matches(group, client)
+            if why:
+                reasons.append(why)
+                return _finish(GroupKind.STACK, group.name, group.files, client, reasons)
+        reasons.append("no custom stack group matches every member")
+        return Assignment(
+            None,
+            "",
+            reasons=tuple(reasons),
+            problem="a switch stack is upgraded only through a custom stack group",
+            mnemonic="IMG_CFG_NOT_CONFIGURED",
+        )
+
+    if client.upstream_ip and client.upstream_interface:
+        for group in _custom_of(groups, GroupKind.CONNECTIVITY):
+            for entry in group.hosts:
+                if entry.host == client.upstream_ip and same_interface(
+                    entry.interface, client.upstream_interface
+                ):
+                    reasons.append(
+                        f"upstream neighbour {entry.host} port {entry.interface} matches "
+                        f"custom group {group.name} (connectivity)"
+                    )
+                    return _finish(GroupKind.CONNECTIVITY, group.name, group.files, client, reasons)
+
+    key = _client_key(client.pid, client.supervisor) if client.pid else None
+    if client.members:
+        # A one-member "stack" is a standalone switch; the stack rules need two or more.
+        for group in _custom_of(groups, GroupKind.STACK):
+            why = _stack_matches(group, client)
+            if why:
+                reasons.append(why)
+                return _finish(GroupKind.STACK, group.name, group.files, client, reasons)
+
+    pid = client.pid.upper()
+    if pid:
+        for group in _custom_of(groups, GroupKind.PRODUCT_ID):
+            if pid in group.product_ids:
+                reasons.append(f"product ID {pid} matches custom group {group.name} (product-id)")
+                return _finish(GroupKind.PRODUCT_ID, group.name, group.files, client, reasons)
+
+    if key is not None:
+        builtin = _builtin_for(groups, key)
+        if builtin is not None:
+            reasons.append(
+                f"product ID {pid} is in built-in group {key.label()}"
+                + (
+                    f" (configured as {builtin.key.label()})"
+                    if builtin.key != key
+                    else ""
+                )
+            )
+            return _finish(GroupKind.BUILTIN, builtin.key.label(), builtin.files, client, reasons)
+        reasons.append(f"product ID {pid} belongs to built-in group {key.label()}, not configured")
+    elif pid:
+        reasons.append(f"product ID {pid} is in no built-in group")
+    else:
+        reasons.append("product ID unknown (device type P)")
+
+    reasons.append("no group matches: the default image and configuration apply")
+    return _finish(GroupKind.DEFAULT, "default", groups.default, client, reasons)
+
+
+def _custom_of(groups: GroupSettings, kind: GroupKind) -> list[CustomGroup]:
+    return [g for g in groups.custom.values() if g.kind is kind]
+
+
+def _builtin_for(groups: GroupSettings, key: BuiltinKey) -> BuiltinGroup | None:
+    exact = groups.builtin.get(key)
+    if exact is not None and not exact.files.empty:
+        return exact
+    for configured in groups.builtin.values():
+        if configured.files.empty or configured.key == key:
+            continue
+        if key in catalog.keys_matching(configured.key):
+            return configured
+    return None
+
+
+def _stack_matches(group: CustomGroup, client: ClientFacts) -> str:
+    """Why the stack matches the group, or ``""``.
+
+    Every member must be matched by the line with its number and its product family and port
+    configuration. A homogeneous stack (all members one built-in type) needs no line per
+    member: one line with that type covers them all, as the guide allows since 12.2(58)SE.
+    """
+    if not group.stack:
+        return ""
+    keys: dict[int, BuiltinKey | None] = {
+        m.number: _client_key(m.pid) for m in client.members
+    }
+    by_member = {m.member: m.key for m in group.stack}
+    if all(keys[n] is not None and by_member.get(n) == keys[n] for n in keys):
+        return f"every stack member matches custom group {group.name} (stack)"
+    distinct = set(keys.values())
+    if len(distinct) == 1 and None not in distinct:
+        only = next(iter(distinct))
+        if any(m.key == only for m in group.stack):
+            assert only is not None
+            return (
+                f"homogeneous stack of {only.label()} matches custom group {group.name} (stack)"
+            )
+    return ""
+
+
+def _finish(
+    kind: GroupKind,
+    name: str,
+    files: GroupFiles,
+    client: ClientFacts,
+    reasons: list[str],
+) -> Assignment:
+    member_images: list[tuple[int, str]] = []
+    problem = ""
+    mnemonic = ""
+    if client.is_stack or (kind is GroupKind.STACK and client.members):
+        for member in client.members:
+            key = _client_key(member.pid)
+            family = key.family if key else ""
+            image = files.family_images.get(family) or files.image
+            if image:
+                member_images.append((member.number, image))
+            elif files.image or files.family_images:
+                problem = f"no image for stack member {member.number} ({member.pid})"
+                mnemonic = "IMAGELIST_FAILED"
+    has_image = bool(files.image or member_images)
+    if not has_image and not files.config:
+        if files.script:
+            problem = "a post-install script alone is not an upgrade: configure an image or config"
+        else:
+            problem = f"no image or configuration configured for {name}"
+        mnemonic = "IMG_CFG_NOT_CONFIGURED"
+    return Assignment(
+        kind=kind,
+        group=name,
+        image=files.image if not member_images else None,
+        member_images=tuple(member_images),
+        config=files.config,
+        script=files.script,
+        reasons=tuple(reasons),
+        problem=problem,
+        mnemonic=mnemonic,
+    )

@@ -1,0 +1,1 @@
+"""`smartinstall explain`: what each device of an inventory would receive, and why."""

@@ -1,0 +1,99 @@
+"""The small configuration reader behind `smartinstall explain`: guide examples replay."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smartinstall.domain.catalog import builtin_key
+from smartinstall.domain.groups import GroupKind
+from smartinstall.explain.configreader import read_config
+
+
+def owns(ip: str) -> bool:
+    return ip in ("1.1.1.20", "127.20.0.1")
+
+
+def test_single_switch_type_example() -> None:
+    # Guide, "Configuring a Network That Includes a Single Switch Type" (TFTP elsewhere).
+    text = """
+vstack director 1.1.1.20
+vstack basic
+vstack image tftp://101.122.33.10/c2960-lanbase-tar.122-52SE.tar
+vstack config tftp://101.122.33.10/2960LANBase_config.txt
+vstack script tftp://101.122.33.10/2960LANBase_post_install.txt
+end
+"""
+    result = read_config(text, owns)
+    assert result.errors == []
+    default = result.settings.groups.default
+    assert default.image == "tftp://101.122.33.10/c2960-lanbase-tar.122-52SE.tar"
+    assert default.script == "tftp://101.122.33.10/2960LANBase_post_install.txt"
+    assert result.settings.basic
+
+
+def test_mixed_network_custom_groups_and_dhcp_example() -> None:
+    # Guide, "Using Built-In Groups …", "Configuring a Custom Group Based on MAC Address",
+    # "… Stack Number", "Configuring the Director as the DHCP Server".
+    text = """
+vstack director 1.1.1.20
+vstack basic
+vstack dhcp-localserver pool1
+ address-pool 1.1.1.0 255.255.255.0
+ default-router 1.1.1.30
+ file-server 1.1.1.40
+ exit
+ip dhcp remember
+vstack group built-in 3560 24
+ image tftp://101.122.33.10/c3560-ipbaselmk9-tar.122-52.SE.tar
+ config tftp://101.122.33.10/3560-24-ipbase_config.txt
+vstack group custom textgroup3 mac
+ match mac 0023.34ca.c180
+ match mac 001a.a1b4.ee00
+ match mac 00:1B:54:44:C6:00
+ image tftp://101.122.33.10/c3750-ipbase-tar.122-52.SE.tar
+vstack group custom testgroup stack
+ image tftp://101.122.33.10/c3750-ipbase-tar.122-52.SE.tar
+ match 1 3750 24poe
+ match 2 3750 24poe
+vstack join-window start 07 july 2009 10:00 04:00 end 10 july 2009 recur
+no vstack join-window mode auto
+"""
+    result = read_config(text, owns)
+    assert result.errors == []
+    s = result.settings
+    assert str(s.dhcp_pools["pool1"].network) == "1.1.1.0/24"
+    assert s.dhcp_pools["pool1"].file_server == "1.1.1.40"
+    assert s.dhcp_remember
+    assert builtin_key("3560", "24") in s.groups.builtin
+    mac_group = s.groups.custom["textgroup3"]
+    assert mac_group.kind is GroupKind.MAC
+    assert mac_group.macs == ["0023.34ca.c180", "001a.a1b4.ee00", "001b.5444.c600"]
+    assert [m.member for m in s.groups.custom["testgroup"].stack] == [1, 2]
+    assert s.join_window.schedule is not None and not s.join_window.auto
+
+
+def test_failing_lines_are_reported_with_their_number_and_the_rest_replays() -> None:
+    text = "vstack director 9.9.9.9\nvstack basic\nvstack image flash:x.tar\nvstack image ftp:y.tar\n"
+    result = read_config(text, owns)
+    numbers = [number for number, _, _ in result.errors]
+    assert numbers == [2, 4]
+    assert "does not match a switch IP address" in result.errors[0][2]
+    assert "ftp: is not supported" in result.errors[1][2]
+    assert result.settings.groups.default.image == "flash:x.tar"
+    assert not result.settings.basic
+
+
+def test_render_then_replay_is_identical() -> None:
+    text = open("examples/branch/startup-config", encoding="utf-8").read()
+    first = read_config(text, owns)
+    assert first.errors == []
+    rendered = "\n".join(first.settings.render())
+    second = read_config(rendered, owns)
+    assert second.errors == []
+    assert second.settings.render() == first.settings.render()
+
+
+@given(st.text(max_size=200))
+def test_reader_never_raises(text: str) -> None:
+    read_config(text, owns)

@@ -1,0 +1,61 @@
+"""The topology file read by `smartinstall explain`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smartinstall.explain.inventory import InventoryError, load_inventory, parse_inventory
+
+
+def test_example_branch_loads() -> None:
+    inventory = load_inventory(Path("examples/branch/topology.yaml"))
+    names = [s.name for s in inventory.switches]
+    assert "backroom-stack" in names and "pharmacy" in names
+    stockroom = next(s for s in inventory.switches if s.name == "stockroom")
+    assert stockroom.hops == 2
+    assert stockroom.upstream_interface == "GigabitEthernet1/0/48"
+    assert inventory.upstream_ip(stockroom) == "127.20.1.2"
+    stack = next(s for s in inventory.switches if s.name == "backroom-stack")
+    assert len(stack.members) == 3 and stack.mac == "0050.5603.0001"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("director: {}", "missing 'address'"),
+        ("director: {address: 1.2.3}", "Invalid IP address"),
+        ("director: {address: 1.1.1.1}\nswitches: [{name: a, mac: zz}]", "switch a"),
+        ("director: {address: 1.1.1.1}\nswitches: [{name: a, mac: 0050.5600.0001, "
+         "upstream: {device: b}}]", "not in the topology"),
+        ("director: {address: 1.1.1.1}\nswitches: [{name: a, mac: 0050.5600.0001}, "
+         "{name: a, mac: 0050.5600.0002}]", "name used twice"),
+        ("director: [", "not valid YAML"),
+    ],
+)  # fmt: skip
+def test_bad_topologies_get_one_line(text: str, message: str) -> None:
+    with pytest.raises(InventoryError) as error:
+        parse_inventory(text)
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_upstream_loop_is_refused() -> None:
+    text = (
+        "director: {address: 1.1.1.1}\nswitches:\n"
+        " - {name: a, mac: 0050.5600.0001, upstream: {device: b}}\n"
+        " - {name: b, mac: 0050.5600.0002, upstream: {device: a}}\n"
+    )
+    with pytest.raises(InventoryError, match="loop"):
+        parse_inventory(text)
+
+
+@given(st.text(max_size=300))
+def test_parse_inventory_raises_only_inventory_errors(text: str) -> None:
+    try:
+        parse_inventory(text)
+    except InventoryError:
+        pass
