@@ -84,6 +84,8 @@ import yaml
 
 __all__ = [
     "ALL_CHASSIS",
+    "ALL_CHASSIS_HELP",
+    "CHASSIS",
     "CHASSIS_BASED_FAMILY",
     "FAMILIES",
     "SUPERVISORS",
@@ -99,6 +101,8 @@ __all__ = [
     "family",
     "family_for_pid",
     "keys_matching",
+    "supervisor",
+    "supervisor_for",
 ]
 
 
@@ -491,6 +495,7 @@ def builtin_key(family: str, port_config: str, chassis: str | None = None) -> Bu
 
 
 def _family_for_key(name: str) -> Family:
+    # builtin_key's parameter `family` shadows the function of that name
     return family(name)
 
 
@@ -625,7 +630,12 @@ def _classify(pid: str) -> tuple[str, str | None] | None:
     return None
 
 
-def _supervisor_for(value: object) -> Supervisor | None:
+def supervisor_for(value: str | None) -> Supervisor | None:
+    """The supervisor a 4500 client reports, by part number or keyword, or None.
+
+    ``WS-X45-SUP7-E`` → sup7-e, ``WS-X45-SUP6L-E`` → sup61-e, ``sup8-e`` → sup8-e; the case of
+    the input and surrounding blanks are ignored.  Never raises on any string.
+    """
     if not isinstance(value, str):
         return None
     text = value.strip()
@@ -663,7 +673,7 @@ def builtin_key_for_pid(pid: str, supervisor: str | None = None) -> BuiltinKey |
         return None
     fam = _families[name]
     if fam.chassis_based:
-        sup = _supervisor_for(supervisor)
+        sup = supervisor_for(supervisor)
         if sup is None or detail not in sup.chassis:
             return None
         return BuiltinKey(name, sup.name, detail)

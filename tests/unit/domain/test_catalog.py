@@ -494,6 +494,33 @@ def test_malformed_data_is_refused(path: tuple[str, ...], value: object) -> None
         catalog._parse(doc)
 
 
+@pytest.mark.parametrize(
+    ("reported", "expected"),
+    [
+        ("WS-X45-SUP6-E", "sup6-e"), ("WS-X45-SUP6L-E", "sup61-e"), ("WS-X45-SUP7-E", "sup7-e"),
+        ("WS-X45-SUP7L-E", "sup71-e"), ("WS-X45-SUP8-E", "sup8-e"), ("ws-x45-sup8-e ", "sup8-e"),
+        ("sup8-e", "sup8-e"), ("SUP7-E", "sup7-e"), ("WS-X45-SUP9-E", None), ("", None),
+        (None, None),
+    ],
+)
+def test_supervisor_from_a_client_report(reported: str | None, expected: str | None) -> None:
+    found = catalog.supervisor_for(reported)
+    assert (found.name if found else None) == expected
+
+
+@given(st.text(max_size=60))
+def test_lookups_raise_only_catalog_error(token: str) -> None:
+    for lookup in (family, catalog.supervisor, catalog.chassis):
+        try:
+            found = lookup(token)
+        except CatalogError as exc:
+            assert "\n" not in str(exc)
+        else:
+            assert found.name == token
+    sup = catalog.supervisor_for(token)
+    assert sup is None or sup.name in SUPERVISORS
+
+
 @given(st.text(max_size=80), st.one_of(st.none(), st.text(max_size=40)))
 def test_pid_mapping_never_raises(pid: str, sup: str | None) -> None:
     key = builtin_key_for_pid(pid, sup)
