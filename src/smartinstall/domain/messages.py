@@ -26,6 +26,7 @@ from typing import Final
 __all__ = [
     "CATALOG",
     "FACILITY",
+    "SEVERITY_NAMES",
     "MessageDef",
     "SystemMessage",
     "field_kinds",
@@ -35,6 +36,20 @@ __all__ = [
 
 #: the facility of every Smart Install message
 FACILITY: Final = "SMI"
+
+#: Table 5-1 "Message Severity Levels": level → name
+SEVERITY_NAMES: Final[Mapping[int, str]] = MappingProxyType(
+    {
+        0: "emergency",
+        1: "alert",
+        2: "critical",
+        3: "error",
+        4: "warning",
+        5: "notification",
+        6: "informational",
+        7: "debugging",
+    }
+)
 
 #: the guide's variable-field types (Table 5-2 "Variable Fields")
 _KINDS: Final = frozenset({"chars", "char", "dec", "hex", "enet", "inet"})

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from smartinstall.domain.messages import (
     CATALOG,
     FACILITY,
+    SEVERITY_NAMES,
     MessageDef,
     SystemMessage,
     field_kinds,
@@ -64,6 +65,17 @@ def test_field_order_and_kinds_follow_the_guide() -> None:
         assert [f"[{kinds[n]}]" for n in CATALOG[mnemonic].fields] == re.findall(
             r"\[[a-z]+\]", text
         )
+
+
+def test_severity_names_follow_table_5_1() -> None:
+    if not GUIDE.exists():
+        pytest.skip(f"guide not found at {GUIDE}")
+    text = GUIDE.read_text(encoding="utf-8")
+    table = dict(
+        (int(m.group(1)), m.group(2))
+        for m in re.finditer(r"^([0-7]) \u2013 ([a-z]+)\t", text, re.MULTILINE)
+    )
+    assert table == dict(SEVERITY_NAMES)
 
 
 def test_definitions_are_complete() -> None:
