@@ -157,9 +157,7 @@ def parse_post_install(text: str) -> list[ScriptLine]:
             )
         for command in commands[1:]:
             first = command.lower().split()[0]
-            related = (
-                first in _VLAN_SUBCOMMANDS if group == "vlan" else _group_of(command) == group
-            )
+            related = first in _VLAN_SUBCOMMANDS if group == "vlan" else _group_of(command) == group
             if not related:
                 raise DomainError(
                     f'% Post-install script line {number}: "{command}" is not part of the '

@@ -140,9 +140,13 @@ def decide_replacement(
     """Is the new switch a replacement of an inactive client, or a new client?"""
     mac = normalize_mac(newcomer.mac)
     if any(d.mac == mac for d in known):
-        return ReplacementDecision(ReplacementKind.NEW, None, "MAC already in the director database")
-    if not newcomer.pid or not newcomer.upstream_port or not (
-        newcomer.upstream_mac or newcomer.upstream_ip
+        return ReplacementDecision(
+            ReplacementKind.NEW, None, "MAC already in the director database"
+        )
+    if (
+        not newcomer.pid
+        or not newcomer.upstream_port
+        or not (newcomer.upstream_mac or newcomer.upstream_ip)
     ):
         return ReplacementDecision(
             ReplacementKind.NEW, None, "product ID or upstream port unknown: new client"

@@ -290,9 +290,7 @@ def resolve(groups: GroupSettings, client: ClientFacts) -> Assignment:
             return _finish(GroupKind.MAC, group.name, group.files, client, reasons)
 
     if client.is_stack:
-        reasons.append(
-            f"stack of {len(client.members)} members: only custom stack groups apply"
-        )
+        reasons.append(f"stack of {len(client.members)} members: only custom stack groups apply")
         for group in _custom_of(groups, GroupKind.STACK):
             why = _stack_matches(group, client)
             if why:
@@ -340,11 +338,7 @@ def resolve(groups: GroupSettings, client: ClientFacts) -> Assignment:
         if builtin is not None:
             reasons.append(
                 f"product ID {pid} is in built-in group {key.label()}"
-                + (
-                    f" (configured as {builtin.key.label()})"
-                    if builtin.key != key
-                    else ""
-                )
+                + (f" (configured as {builtin.key.label()})" if builtin.key != key else "")
             )
             return _finish(GroupKind.BUILTIN, builtin.key.label(), builtin.files, client, reasons)
         reasons.append(f"product ID {pid} belongs to built-in group {key.label()}, not configured")
@@ -382,9 +376,7 @@ def _stack_matches(group: CustomGroup, client: ClientFacts) -> str:
     """
     if not group.stack:
         return ""
-    keys: dict[int, BuiltinKey | None] = {
-        m.number: _client_key(m.pid) for m in client.members
-    }
+    keys: dict[int, BuiltinKey | None] = {m.number: _client_key(m.pid) for m in client.members}
     by_member = {m.member: m.key for m in group.stack}
     if all(keys[n] is not None and by_member.get(n) == keys[n] for n in keys):
         return f"every stack member matches custom group {group.name} (stack)"
@@ -393,9 +385,7 @@ def _stack_matches(group: CustomGroup, client: ClientFacts) -> str:
         only = next(iter(distinct))
         if any(m.key == only for m in group.stack):
             assert only is not None
-            return (
-                f"homogeneous stack of {only.label()} matches custom group {group.name} (stack)"
-            )
+            return f"homogeneous stack of {only.label()} matches custom group {group.name} (stack)"
     return ""
 
 

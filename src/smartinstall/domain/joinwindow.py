@@ -158,15 +158,12 @@ def windows(
         assert schedule.start_date is not None
         opens = _at(schedule.start_date, schedule.start_time, tz)
         closes: dt.datetime | None
-        if schedule.interval is not None:
-            closes = opens + schedule.interval
-        else:
-            closes = end_moment
+        closes = opens + schedule.interval if schedule.interval is not None else end_moment
         if end_moment is not None and closes is not None:
             closes = min(closes, end_moment)
-        if (end_moment is None or opens < end_moment) and (closes is None or closes > start):
-            if opens <= stop:
-                yield opens, closes
+        before_end = end_moment is None or opens < end_moment
+        if before_end and (closes is None or closes > start) and opens <= stop:
+            yield opens, closes
         return
     first_day = start.astimezone(tz).date() - dt.timedelta(days=1)
     if schedule.start_date is not None:
@@ -211,9 +208,7 @@ def is_open(settings: JoinWindowSettings, at: dt.datetime, tz: dt.tzinfo) -> boo
     return schedule_open(settings.schedule, at, tz)
 
 
-def next_change(
-    settings: JoinWindowSettings, at: dt.datetime, tz: dt.tzinfo
-) -> dt.datetime | None:
+def next_change(settings: JoinWindowSettings, at: dt.datetime, tz: dt.tzinfo) -> dt.datetime | None:
     """When the window next opens or closes after ``at``; None when it never changes by itself."""
     _require_aware(at)
     schedule = settings.schedule
@@ -238,7 +233,7 @@ def next_change(
 
 
 def joining_state(settings: JoinWindowSettings, at: dt.datetime, tz: dt.tzinfo) -> JoinState:
-    """The state a client that joins at ``at`` gets: a (auto, open), h (manual, open), d (closed)."""
+    """The state of a client joining at ``at``: a (auto, open), h (manual, open), d (closed)."""
     if not is_open(settings, at, tz):
         return JoinState.DENIED
     return JoinState.ALLOWED if settings.auto else JoinState.HOLD

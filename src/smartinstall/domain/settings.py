@@ -29,7 +29,9 @@ from smartinstall.domain.locations import parse_repository
 from smartinstall.domain.values import format_number_list, validate_hostname
 
 DIRECTOR_IP_NOT_CONFIGURED = "Command Rejected: Director IP is not configured"
-DIRECTOR_IP_NOT_OWNED = "Command Rejected: The Director IP address does not match a switch IP address."
+DIRECTOR_IP_NOT_OWNED = (
+    "Command Rejected: The Director IP address does not match a switch IP address."
+)
 SMART_INSTALL_DISABLED = (
     "Command Rejected: Smart Install is disabled; enter the vstack command to enable it"
 )
@@ -61,7 +63,9 @@ class DhcpPoolSettings:
                 net = ipaddress.IPv4Network(f"{network}/{spec}", strict=False)
         except ValueError:
             token = mask if mask is not None else network
-            raise DomainError(f"% Invalid address pool: {network} {mask or ''}".strip(), token) from None
+            raise DomainError(
+                f"% Invalid address pool: {network} {mask or ''}".strip(), token
+            ) from None
         if net.prefixlen > 30:
             raise DomainError(f"% Address pool too small: {net}", str(net))
         self.network = net
@@ -156,7 +160,9 @@ class DirectorSettings:
         key = catalog.builtin_key(family, port_config, chassis)
         return self.groups.builtin.setdefault(key, BuiltinGroup(key))
 
-    def remove_builtin_group(self, family: str, port_config: str, chassis: str | None = None) -> None:
+    def remove_builtin_group(
+        self, family: str, port_config: str, chassis: str | None = None
+    ) -> None:
         key = catalog.builtin_key(family, port_config, chassis)
         self.groups.builtin.pop(key, None)
 

@@ -97,7 +97,10 @@ def parse_date(day: str, month: str, year: str) -> dt.date:
     if not re.fullmatch(r"[0-9]{1,2}", day.strip()) or not 1 <= int(day) <= 31:
         raise DomainError(f"% Invalid day: {day.strip()} (range 1 to 31)", day)
     month_number = parse_month(month)
-    if not re.fullmatch(r"[0-9]{4}", year.strip()) or not YEAR_RANGE[0] <= int(year) <= YEAR_RANGE[1]:
+    if (
+        not re.fullmatch(r"[0-9]{4}", year.strip())
+        or not YEAR_RANGE[0] <= int(year) <= YEAR_RANGE[1]
+    ):
         raise DomainError(
             f"% Invalid year: {year.strip()} (range {YEAR_RANGE[0]} to {YEAR_RANGE[1]})", year
         )

@@ -199,9 +199,16 @@ def _with_hops(inventory: Inventory) -> Inventory:
             raise InventoryError(f"switch {switch.name}: {hops} hops (at most 7)")
         result.append(
             InventorySwitch(
-                switch.name, switch.mac, switch.pid, switch.members, switch.address,
-                switch.upstream_device, switch.upstream_interface, switch.legacy, hops,
-            )  # fmt: skip
+                switch.name,
+                switch.mac,
+                switch.pid,
+                switch.members,
+                switch.address,
+                switch.upstream_device,
+                switch.upstream_interface,
+                switch.legacy,
+                hops,
+            )
         )
     return Inventory(
         inventory.director_address,

@@ -64,7 +64,9 @@ def render_report(
 ) -> str:
     out: list[str] = []
     role = settings.role(owns_address)
-    out.append(f"Director {settings.hostname}: {role.value}, director IP {settings.director_ip or 'none'}")
+    out.append(
+        f"Director {settings.hostname}: {role.value}, director IP {settings.director_ip or 'none'}"
+    )
     if not settings.enabled:
         out.append("  Smart Install is disabled (no vstack): nothing is offered to any client")
     elif role is not Role.DIRECTOR:
@@ -95,9 +97,7 @@ def render_report(
     return "\n".join(out) + "\n"
 
 
-def _device_block(
-    settings: DirectorSettings, item: DeviceExplanation, role: Role
-) -> list[str]:
+def _device_block(settings: DirectorSettings, item: DeviceExplanation, role: Role) -> list[str]:
     switch, a = item.switch, item.assignment
     kind = "stack of " + str(len(switch.members)) if switch.members else "standalone"
     legacy = ", not Smart Install capable (N)" if switch.legacy else ""

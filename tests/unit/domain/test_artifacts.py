@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,7 +21,10 @@ from smartinstall.domain.errors import DomainError
 
 def test_imagelist_one_per_line_local_by_name_remote_by_url() -> None:
     text = render_imagelist(
-        ["flash:c3750-ipbase-tar.122-52.SE.tar", "tftp://101.122.33.10/c3750e-universalk9-tar.122-52.SE.tar"]
+        [
+            "flash:c3750-ipbase-tar.122-52.SE.tar",
+            "tftp://101.122.33.10/c3750e-universalk9-tar.122-52.SE.tar",
+        ]
     )
     assert text == (
         "c3750-ipbase-tar.122-52.SE.tar\n"
@@ -97,7 +102,5 @@ def test_unsupported_command() -> None:
 
 @given(st.text(max_size=300))
 def test_post_install_parser_raises_only_domain_errors(text: str) -> None:
-    try:
+    with contextlib.suppress(DomainError):
         parse_post_install(text)
-    except DomainError:
-        pass

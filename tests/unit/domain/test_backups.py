@@ -64,7 +64,9 @@ def test_hostname_change_on_third_party_server_keeps_old_files() -> None:
     assert [s.kind for s in plan.steps] == [StepKind.COPY, StepKind.WRITE]
 
 
-def _inactive(number: int, mac: str, pid: str, port: str, health: Health = Health.INACTIVE) -> Device:
+def _inactive(
+    number: int, mac: str, pid: str, port: str, health: Health = Health.INACTIVE
+) -> Device:
     return Device(
         number, mac, pid, upstream_mac="0023.5e32.3780", upstream_ip="1.1.1.163",
         upstream_port=port, health=health,
@@ -98,7 +100,9 @@ OLD = _inactive(2, "001d.71ba.f780", "WS-C2960PD-8TT-L", "GigabitEthernet1/0/1")
          [OLD], ReplacementKind.NEW),
     ],
 )  # fmt: skip
-def test_replacement_table(newcomer: NewcomerFacts, known: list[Device], kind: ReplacementKind) -> None:
+def test_replacement_table(
+    newcomer: NewcomerFacts, known: list[Device], kind: ReplacementKind
+) -> None:
     decision = decide_replacement(newcomer, known)
     assert decision.kind is kind
     assert decision.reason
@@ -106,7 +110,10 @@ def test_replacement_table(newcomer: NewcomerFacts, known: list[Device], kind: R
 
 def test_one_replacement_at_a_time_and_one_path() -> None:
     newcomer = NewcomerFacts("001d.71ba.0001", "WS-C2960PD-8TT-L", "0023.5e32.3780", "", "Gi1/0/1")
-    assert decide_replacement(newcomer, [OLD], replacement_in_progress=True).kind is ReplacementKind.NEW
+    assert (
+        decide_replacement(newcomer, [OLD], replacement_in_progress=True).kind
+        is ReplacementKind.NEW
+    )
     assert decide_replacement(newcomer, [OLD], paths_to_director=2).kind is ReplacementKind.NEW
 
 

@@ -36,7 +36,8 @@ from smartinstall.domain.errors import DomainError
         ),
         (
             DeviceType.PENDING, Health.INACTIVE, JoinState.DENIED,
-            UpgradeStatus(Progress.FAILED, Progress.IN_PROGRESS, Progress.IN_PROGRESS), "P I d X c p",
+            UpgradeStatus(Progress.FAILED, Progress.IN_PROGRESS, Progress.IN_PROGRESS),
+            "P I d X c p",
         ),
     ],
 )  # fmt: skip

@@ -52,7 +52,9 @@ def settings(*kinds: str) -> GroupSettings:
     return groups
 
 
-STANDALONE = ClientFacts(mac=MAC, pid=PID_2960, upstream_ip=UPSTREAM[0], upstream_interface="Gi1/0/3")
+STANDALONE = ClientFacts(
+    mac=MAC, pid=PID_2960, upstream_ip=UPSTREAM[0], upstream_interface="Gi1/0/3"
+)
 
 ALL = ("mac", "connectivity", "stack", "product-id", "built-in")
 
@@ -107,7 +109,10 @@ def test_stack_members_only_through_stack_groups() -> None:
 def test_connectivity_and_product_id_only_for_standalone() -> None:
     stack = ClientFacts(
         mac="0050.5603.0001", pid=PID_2960,
-        members=(StackMember(1, PID_2960, "0050.5603.0001"), StackMember(2, PID_2960, "0050.5603.0002")),
+        members=(
+            StackMember(1, PID_2960, "0050.5603.0001"),
+            StackMember(2, PID_2960, "0050.5603.0002"),
+        ),
         upstream_ip=UPSTREAM[0], upstream_interface="Gi1/0/3",
     )  # fmt: skip
     assert resolve(settings("connectivity", "product-id"), stack).kind is None
@@ -116,7 +121,7 @@ def test_connectivity_and_product_id_only_for_standalone() -> None:
 def test_mixed_stack_group_takes_an_image_per_family() -> None:
     group = CustomGroup("mixed", GroupKind.STACK, files("c3750"))
     group.add_match(["1", "3750", "24poe"])
-    group.add_match(["2", "3750e", "24pd"])
+    group.add_match(["2", "3750e", "24poe"])
     group.files.set_family_image("3750e", "flash:c3750e.tar")
     groups = GroupSettings(custom={"mixed": group})
     stack = ClientFacts(

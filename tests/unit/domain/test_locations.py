@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -51,7 +53,5 @@ def test_repository() -> None:
 @given(st.text(max_size=80))
 def test_never_raises_anything_else(text: str) -> None:
     for parser in (parse_location, parse_repository):
-        try:
+        with contextlib.suppress(DomainError):
             parser(text)
-        except DomainError:
-            pass

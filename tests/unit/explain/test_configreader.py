@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -74,7 +76,9 @@ no vstack join-window mode auto
 
 
 def test_failing_lines_are_reported_with_their_number_and_the_rest_replays() -> None:
-    text = "vstack director 9.9.9.9\nvstack basic\nvstack image flash:x.tar\nvstack image ftp:y.tar\n"
+    text = (
+        "vstack director 9.9.9.9\nvstack basic\nvstack image flash:x.tar\nvstack image ftp:y.tar\n"
+    )
     result = read_config(text, owns)
     numbers = [number for number, _, _ in result.errors]
     assert numbers == [2, 4]
@@ -85,7 +89,7 @@ def test_failing_lines_are_reported_with_their_number_and_the_rest_replays() -> 
 
 
 def test_render_then_replay_is_identical() -> None:
-    text = open("examples/branch/startup-config", encoding="utf-8").read()
+    text = Path("examples/branch/startup-config").read_text(encoding="utf-8")
     first = read_config(text, owns)
     assert first.errors == []
     rendered = "\n".join(first.settings.render())
