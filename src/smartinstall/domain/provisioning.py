@@ -1,0 +1,158 @@
+"""What the director puts in a joining client's DHCP answer: the zero-touch decision.
+
+Guide: "Adding a Client Switch to the Network", "Zero-Touch Installation", "DHCP and Smart
+Install", "Configuration Guidelines and Recommendations" and "Configuring a Client Hostname
+Prefix". The director core gathers the facts (from the database, the DHCP request and the
+neighbour reports) and calls :func:`decide_offer`; this module decides and explains.
+
+* The options are 125/5 (imagelist file), 125/16 (director IP), 67 (configuration file),
+  150 (TFTP server) and 12 (hostname).
+* Join state ``d`` (window closed): no Smart Install option at all — "the new switch receives
+  the default files from the DHCP server". ``h`` (manual mode): none either, until the operator
+  installs the client. ``a``: the client's files.
+* "Switches are updated one hop at a time": while a nearer hop is upgrading, a client waits.
+* The configuration: a replacement gets the last backup of the switch it replaces (the seed when
+  that backup is gone); a client that comes back with zero touch while a backup of it exists
+  gets that backup ("If you trigger a zero-touch upgrade with backup enabled and Rev2 … accessible
+  on the SMI director, the Rev2 is sent"); an image-only group with backup on boots with the
+  backed-up configuration; otherwise the group's configuration.
+* A client that is not Smart Install capable first gets the tailored configuration (enable
+  password, HTTP, the 19140 trigger); the director then drives its download over HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from smartinstall.domain.artifacts import imagelist_name, render_imagelist
+from smartinstall.domain.devices import JoinState
+from smartinstall.domain.groups import Assignment
+from smartinstall.domain.locations import parse_location
+from smartinstall.domain.values import normalize_mac, prefixed_hostname
+
+TAILORED_CONFIG_NAME = "vstack/tailored-{mac}.txt"
+
+
+class OfferAction(Enum):
+    INSTALL = "install"  # Smart Install options in the answer
+    HOLD = "hold"  # manual mode: on the hold list, no options
+    DENY = "deny"  # join window closed: no options
+    WAIT = "wait"  # a nearer hop is still upgrading: no options yet
+    NOTHING = "nothing"  # no image or configuration for this client (IMG_CFG_NOT_CONFIGURED)
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    """The facts about one joining client that the decision needs."""
+
+    mac: str
+    join_state: JoinState
+    hop: int = 1
+    legacy: bool = False  # not Smart Install capable (device type N)
+    last_backup: str | None = None  # repository path of this client's REV2, when backup is on
+    replacement_backup: str | None = None  # REV2 of the switch this one replaces
+    replacing: bool = False
+    busy_hops: frozenset[int] = frozenset()  # hops with upgrades in progress
+
+
+@dataclass(frozen=True)
+class Offer:
+    action: OfferAction
+    assignment: Assignment
+    reasons: tuple[str, ...]
+    imagelist_file: str | None = None  # option 125 sub-option 5
+    imagelist: str | None = None  # the imagelist content the director must publish
+    config_file: str | None = None  # option 67
+    config_source: str | None = None  # where that file comes from (location or repository)
+    tftp_server: str | None = None  # option 150
+    director_ip: str | None = None  # option 125 sub-option 16
+    hostname: str | None = None  # option 12
+    script: str | None = None
+    tailored: bool = False
+
+    @property
+    def has_options(self) -> bool:
+        return self.action is OfferAction.INSTALL
+
+
+def _served_name(location: str) -> tuple[str, str | None]:
+    """(file name the client asks for, TFTP server when it is not the director)."""
+    parsed = parse_location(location)
+    if parsed.local:
+        return parsed.path, None
+    return parsed.path, parsed.host
+
+
+def decide_offer(
+    assignment: Assignment,
+    client: ClientContext,
+    director_ip: str,
+    file_server: str | None = None,
+    hostname_prefix: str | None = None,
+    backup_enabled: bool = True,
+) -> Offer:
+    """The DHCP-time decision for one client; see the module notes for the rules."""
+    reasons = list(assignment.reasons)
+    mac = normalize_mac(client.mac)
+    if client.join_state is JoinState.DENIED:
+        reasons.append("join window closed: state d, no Smart Install options")
+        return Offer(OfferAction.DENY, assignment, tuple(reasons))
+    if client.join_state is JoinState.HOLD:
+        reasons.append("manual join-window mode: on hold until vstack on-hold-clients install")
+        return Offer(OfferAction.HOLD, assignment, tuple(reasons))
+    nearer = sorted(h for h in client.busy_hops if h < client.hop)
+    if nearer:
+        reasons.append(f"hop {nearer[0]} is still upgrading: hop {client.hop} waits")
+        return Offer(OfferAction.WAIT, assignment, tuple(reasons))
+
+    config_source: str | None = assignment.config
+    if client.replacing:
+        if client.replacement_backup:
+            config_source = client.replacement_backup
+            reasons.append("replacement: last backup of the replaced switch")
+        else:
+            reasons.append("replacement: backup missing, seed configuration")
+    elif backup_enabled and client.last_backup:
+        config_source = client.last_backup
+        reasons.append("zero touch with a backup of this client: its last backup (REV2)")
+    if not assignment.ok and not (config_source and config_source != assignment.config):
+        reasons.append(assignment.problem)
+        return Offer(OfferAction.NOTHING, assignment, tuple(reasons))
+
+    server = file_server or director_ip
+    tftp_server: str | None = server
+    imagelist_file = imagelist = None
+    images = assignment.images
+    if images:
+        imagelist = render_imagelist(list(images))
+        label = f"{assignment.group}-{mac}" if len(images) > 1 else assignment.group
+        imagelist_file = f"vstack/{imagelist_name(label)}"
+    config_file: str | None = None
+    tailored = False
+    if client.legacy:
+        config_file = TAILORED_CONFIG_NAME.format(mac=mac)
+        tailored = True
+        reasons.append("not Smart Install capable: tailored configuration first")
+    elif config_source:
+        if config_source == assignment.config:
+            config_file, remote = _served_name(config_source)
+            if remote:
+                tftp_server = remote
+        else:
+            config_file = config_source  # a repository path served by the director
+    hostname = prefixed_hostname(hostname_prefix, mac) if hostname_prefix else None
+    return Offer(
+        OfferAction.INSTALL,
+        assignment,
+        tuple(reasons),
+        imagelist_file=imagelist_file,
+        imagelist=imagelist,
+        config_file=config_file,
+        config_source=config_source,
+        tftp_server=tftp_server,
+        director_ip=director_ip,
+        hostname=hostname,
+        script=assignment.script,
+        tailored=tailored,
+    )
