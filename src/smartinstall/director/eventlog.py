@@ -1,0 +1,112 @@
+"""The director's system-message log: ``%SMI-…`` lines with IOS timestamps.
+
+Every event is rendered by :mod:`smartinstall.domain.messages`, kept in a bounded buffer for
+``show logging``, written to the Python log (console or log file) and sent to each configured
+remote syslog target. Debug output of ``debug vstack <area>`` goes through the same path at
+severity 7 when that area is on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from smartinstall.domain import messages
+from smartinstall.services.syslog import SyslogSender, SyslogTarget
+
+log = logging.getLogger("smartinstall.smi")
+
+DEBUG_AREAS = (
+    "backup", "cli", "director-db", "download", "emulation", "fsm", "group", "join-window",
+    "protocol",
+)  # fmt: skip
+BUFFER_LINES = 4096
+
+_LEVELS = {0: 50, 1: 50, 2: 50, 3: 40, 4: 30, 5: 20, 6: 20, 7: 10}
+
+
+def ios_timestamp(when: dt.datetime) -> str:
+    """``Nov 27 01:59:12.345`` — IOS's ``service timestamps log datetime msec`` form."""
+    return f"{when:%b} {when.day:2d} {when:%H:%M:%S}.{when.microsecond // 1000:03d}"
+
+
+@dataclass(frozen=True)
+class LoggedLine:
+    when: dt.datetime
+    severity: int
+    mnemonic: str
+    text: str  # "%SMI-6-SWITCH_ADD: …"
+
+    def render(self) -> str:
+        return f"{ios_timestamp(self.when)}: {self.text}"
+
+
+class EventLog:
+    def __init__(
+        self,
+        hostname: str = "Director",
+        clock: Callable[[], dt.datetime] | None = None,
+        tz: dt.tzinfo = dt.UTC,
+    ) -> None:
+        self.hostname = hostname
+        self.tz = tz
+        self._clock = clock or (lambda: dt.datetime.now(self.tz))
+        self.buffer: deque[LoggedLine] = deque(maxlen=BUFFER_LINES)
+        self.debug: set[str] = set()
+        self._senders: dict[SyslogTarget, SyslogSender] = {}
+        self._listeners: list[Callable[[LoggedLine], None]] = []
+
+    # --- configuration --------------------------------------------------------------------
+
+    def set_targets(self, targets: Iterable[SyslogTarget]) -> list[SyslogSender]:
+        """Keep senders for ``targets``; returns the ones no longer wanted (to close)."""
+        wanted = set(targets)
+        gone = [s for t, s in self._senders.items() if t not in wanted]
+        self._senders = {t: self._senders.get(t) or SyslogSender(t) for t in wanted}
+        return gone
+
+    @property
+    def senders(self) -> list[SyslogSender]:
+        return list(self._senders.values())
+
+    def subscribe(self, listener: Callable[[LoggedLine], None]) -> None:
+        """``terminal monitor``: a session sees each line as it is logged."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: Callable[[LoggedLine], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # --- logging --------------------------------------------------------------------------
+
+    def smi(self, mnemonic: str, **fields: object) -> LoggedLine:
+        """Log one ``%SMI`` message of the guide with its fields."""
+        text = messages.render(mnemonic, **fields)
+        severity = messages.CATALOG[mnemonic].severity
+        return self._emit(severity, mnemonic, text)
+
+    def debug_line(self, area: str, text: str) -> LoggedLine | None:
+        """``debug vstack <area>`` output; dropped unless the area (or ``all``) is on."""
+        if area not in self.debug and "all" not in self.debug:
+            return None
+        return self._emit(7, f"DEBUG_{area.upper()}", f"SMI-{area}: {text}")
+
+    def _emit(self, severity: int, mnemonic: str, text: str) -> LoggedLine:
+        when = self._clock()
+        line = LoggedLine(when, severity, mnemonic, text)
+        self.buffer.append(line)
+        log.log(_LEVELS.get(severity, 20), "%s", line.render())
+        for sender in self._senders.values():
+            sender.send(severity, self.hostname, mnemonic, text, when)
+        for listener in list(self._listeners):
+            try:
+                listener(line)
+            except Exception:  # a broken session must not stop logging
+                log.exception("log listener failed")
+        return line
+
+    def lines(self) -> list[str]:
+        return [line.render() for line in self.buffer]
