@@ -4,6 +4,7 @@ the peer address, keeps serving, and bounds what a peer can hold (connections, t
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import struct
 from collections.abc import AsyncIterator
@@ -52,7 +53,7 @@ async def test_length_larger_than_the_stream(client: tuple,
     listener, owner = client
     caplog.set_level(logging.INFO, logger=LOGGER)
     reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
-    local = "%s:%d" % writer.get_extra_info("sockname")[:2]
+    local = "{}:{}".format(*writer.get_extra_info("sockname")[:2])
     writer.write(Header(1, 1, 3, 296).encode() + b"\0" * 10)  # then nothing more
     async with asyncio.timeout(3):
         reply = await reader.read(100)
@@ -124,7 +125,7 @@ async def test_director_logs_nested_garbage_once(caplog: pytest.LogCaptureFixtur
     owner = Recorder()
     async with SmiDirectorServer(owner, port=0, limits=LIMITS) as director:
         reader, writer = await asyncio.open_connection("127.0.0.1", director.port)
-        local = "%s:%d" % writer.get_extra_info("sockname")[:2]
+        local = "{}:{}".format(*writer.get_extra_info("sockname")[:2])
         writer.write(data)
         async with asyncio.timeout(3):
             assert await reader.read(100) == b""
@@ -185,10 +186,8 @@ async def _open_many(port: int, count: int) -> list[tuple[asyncio.StreamReader,
                                                          asyncio.StreamWriter]]:
     opened = []
     for _ in range(count):
-        try:
+        with contextlib.suppress(OSError):
             opened.append(await asyncio.open_connection("127.0.0.1", port))
-        except OSError:
-            pass
     return opened
 
 
@@ -251,7 +250,7 @@ async def test_per_peer_rate_limit() -> None:
 
 async def test_a_large_stream_is_cut_off(client: tuple) -> None:
     listener, _ = client
-    reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
+    _, writer = await asyncio.open_connection("127.0.0.1", listener.port)
     sent = 0
     junk = b"\xff" * 65536
     with pytest.raises((ConnectionError, TimeoutError)):
