@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import pkgutil
 from collections.abc import Sequence
 from types import ModuleType
 
-# One line per sub-command; each module has NAME, HELP, add_arguments() and run().
-COMMAND_MODULES: tuple[str, ...] = (
-    "smartinstall.commands.version",
-    "smartinstall.commands.explain",
-)
+# Every module of smartinstall.commands is a sub-command (NAME, HELP, add_arguments(), run()).
+COMMANDS_PACKAGE = "smartinstall.commands"
 
 
 def _load() -> list[ModuleType]:
-    return [importlib.import_module(name) for name in COMMAND_MODULES]
+    package = importlib.import_module(COMMANDS_PACKAGE)
+    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+    return [importlib.import_module(f"{COMMANDS_PACKAGE}.{name}") for name in names]
 
 
 def build_parser(modules: Sequence[ModuleType]) -> argparse.ArgumentParser:

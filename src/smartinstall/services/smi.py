@@ -1,0 +1,859 @@
+"""Smart Install on TCP 4786: the director's server and the emulated client's listener/sender.
+
+* :class:`SmiDirectorServer` accepts our client -> director messages (hello, neighbour report,
+  keepalive, write memory, upgrade status, backup result), hands each to its owner as a plain
+  :class:`ClientMessageReceived`, answers with an :class:`~smartinstall.wire.smi_client.Ack` and
+  closes. It answers the public detection probe as a director does: it closes without a word.
+  :meth:`SmiDirectorServer.send_command` sends a director command (type 2/3/5/7/8) to a client on
+  a fresh connection, as the public tools do.
+* :class:`SmiClientListener` is the emulated switch's port 4786: it answers the probe with the
+  exact 24 bytes a real client sends, answers anything malformed with the 20-byte status reply,
+  and hands valid commands to its owner as :class:`CommandReceived` after closing the connection.
+* :class:`SmiClientSender` sends the emulated switch's messages to its director.
+
+Every listener bounds what a peer can cost: connections in all and per peer, a per-peer message
+rate, a deadline for the first header and for each whole message, and a maximum message size.
+Every bad input is logged once, with the peer address (floods from one peer are summarised),
+and nothing a peer sends can end the server.
+
+With a key (:class:`SmiSecurity`) every message must carry the HMAC trailer of
+:mod:`smartinstall.wire.smi_auth`; refused messages are logged as
+``%SMI-6-SMI_INVALID_MESSAGE`` in the guide's format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import inspect
+import ipaddress
+import logging
+import os
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final, NoReturn, Self, TypeVar
+
+from smartinstall.wire import smi_auth
+from smartinstall.wire.smi import (
+    CLIENT_PROBE_REPLY,
+    HEADER_SIZE,
+    MAX_COMMAND_PAYLOAD,
+    PROBE,
+    STATUS_REPLY,
+    BackupConfig,
+    DownloadConfig,
+    DownloadImage,
+    Execute,
+    Header,
+    InitDiscovery,
+    MessageType,
+    Probe,
+    ProbeReply,
+    Sender,
+    SmiDecodeError,
+    decode_command,
+    decode_frame,
+)
+from smartinstall.wire.smi_client import (
+    MAX_CLIENT_PAYLOAD,
+    Ack,
+    ClientMessage,
+    ClientMessageType,
+    decode_client_payload,
+    is_client_message_type,
+)
+
+log = logging.getLogger(__name__)
+
+SMI_PORT: Final = 4786
+DirectorCommand = DownloadImage | DownloadConfig | Execute | BackupConfig | InitDiscovery
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class SmiSecurity:
+    """``vstack authentication key <key>`` and ``vstack allowed-clients <prefix> ...``.
+
+    Without a key the protocol is the legacy, Cisco-compatible one. ``allowed_clients`` (when not
+    empty) limits which addresses the director accepts client messages from, in either mode.
+    ``max_skew`` is the accepted distance, in seconds, between a sender's timestamp and ours.
+    """
+
+    key: bytes | None = None
+    allowed_clients: tuple[IPNetwork, ...] = ()
+    max_skew: float = 60.0
+    replay_capacity: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.key is not None and len(self.key) < smi_auth.MIN_KEY_SIZE:
+            raise ValueError(
+                f"authentication key must be at least {smi_auth.MIN_KEY_SIZE} characters")
+
+    @classmethod
+    def from_config(cls, key: str | None = None, allowed_clients: Iterable[str] = (),
+                    max_skew: float = 60.0) -> SmiSecurity:
+        """From the text of the IOS lines (key as typed; prefixes like ``10.1.0.0/16``)."""
+        nets = tuple(ipaddress.ip_network(p.strip(), strict=False) for p in allowed_clients)
+        return cls(key.encode("utf-8") if key else None, nets, max_skew)
+
+    @property
+    def authenticated(self) -> bool:
+        return self.key is not None
+
+    @property
+    def mode(self) -> str:
+        """As ``show vstack config`` reports it."""
+        return "authenticated" if self.key is not None else "legacy (unauthenticated)"
+
+    def allows(self, host: str) -> bool:
+        if not self.allowed_clients:
+            return True
+        try:
+            addr = ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return False
+        return any(addr in net for net in self.allowed_clients)
+
+
+@dataclass(frozen=True)
+class SmiLimits:
+    """What one listener lets peers cost. Times are seconds.
+
+    ``idle_timeout`` waits for the first complete header; it is longer than nmap's 6 s wait for a
+    banner so that a scanner sees an open SMI port, not a "tcpwrapped" one. ``read_timeout`` is the
+    deadline for the rest of a message once its first byte came (slowloris ends there).
+    """
+
+    max_connections: int = 256
+    max_connections_per_peer: int = 32
+    idle_timeout: float = 10.0
+    read_timeout: float = 5.0
+    max_payload: int | None = None  # None: the role's own maximum
+    rate_per_peer: float = 100.0     # connections per second, sustained
+    burst_per_peer: int = 200
+    max_tracked_peers: int = 4096
+    log_interval: float = 10.0       # one log line per (peer, kind of problem) per interval
+
+
+# ------------------------------------------------------------------------- plain data out
+
+
+@dataclass(frozen=True)
+class Peer:
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ClientMessageReceived:
+    """A client -> director message, as the director's owner receives it."""
+
+    message: ClientMessage
+    peer: Peer
+    authenticated: bool
+
+
+@dataclass(frozen=True)
+class CommandReceived:
+    """A director -> client command, as the emulated switch receives it."""
+
+    command: DirectorCommand
+    peer: Peer
+    authenticated: bool
+
+
+@dataclass(frozen=True)
+class InvalidMessage:
+    """A message refused for failing authentication (``%SMI-6-SMI_INVALID_MESSAGE``)."""
+
+    peer: Peer
+    device: str          # "Director" or "Client": the role the sender claims
+    smi_version: int
+    msg_type: int
+    reason: str
+
+    @property
+    def text(self) -> str:
+        """The guide's format (chapter "Smart Install System Messages")."""
+        return (f"%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from {self.device} "
+                f"(IP Address : {self.peer.host}), SMI Version : {self.smi_version} "
+                f"Message Type : {self.msg_type}")
+
+
+T = TypeVar("T")
+DirectorOwner = Callable[[ClientMessageReceived], "Awaitable[Ack | None] | Ack | None"]
+ClientOwner = Callable[[CommandReceived], "Awaitable[None] | None"]
+InvalidHook = Callable[[InvalidMessage], None]
+
+
+async def _call(owner: Callable[[T], object], item: T) -> object:
+    result = owner(item)
+    if inspect.isawaitable(result):
+        return await result
+    return result
+
+
+def _device(sender: int) -> str:
+    if sender in (Sender.DIRECTOR, Sender.DIRECTOR_V2):
+        return "Director"
+    if sender == Sender.CLIENT:
+        return "Client"
+    return "unknown device"
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def seal_message(data: bytes, security: SmiSecurity) -> bytes:
+    """Add the authentication trailer when a key is configured; legacy bytes otherwise."""
+    if security.key is None:
+        return data
+    return smi_auth.seal(data, security.key, _now_ms(), os.urandom(smi_auth.NONCE_SIZE))
+
+
+# ---------------------------------------------------------------------- throttles and limits
+
+
+class _LogThrottle:
+    """One log line per (peer host, kind) per interval; suppressed repeats are counted and
+    reported with the next line, so a flood costs a few lines, not one per connection."""
+
+    def __init__(self, interval: float, capacity: int) -> None:
+        self.interval = interval
+        self.capacity = capacity
+        self._last: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
+
+    def emit(self, level: int, peer: Peer, kind: str, text: str) -> bool:
+        now = time.monotonic()
+        key = (peer.host, kind)
+        last = self._last.get(key)
+        if last is not None and now - last[0] < self.interval:
+            self._last[key] = (last[0], last[1] + 1)
+            return False
+        suppressed = last[1] if last is not None else 0
+        self._last[key] = (now, 0)
+        self._last.move_to_end(key)
+        while len(self._last) > self.capacity:
+            self._last.popitem(last=False)
+        more = f" ({suppressed} similar since suppressed)" if suppressed else ""
+        log.log(level, "SMI %s from %s: %s%s", kind, peer, text, more)
+        return True
+
+
+class _RateLimiter:
+    """Token bucket per peer host, bounded in the number of peers tracked."""
+
+    def __init__(self, rate: float, burst: int, capacity: int) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.capacity = capacity
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def allow(self, host: str) -> bool:
+        now = time.monotonic()
+        tokens, stamp = self._buckets.get(host, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - stamp) * self.rate)
+        ok = tokens >= 1.0
+        self._buckets[host] = (tokens - 1.0 if ok else tokens, now)
+        self._buckets.move_to_end(host)
+        while len(self._buckets) > self.capacity:
+            self._buckets.popitem(last=False)
+        return ok
+
+
+class _Refused(Exception):
+    """A bad input: ``kind`` names the problem for logs; ``reply`` is sent before closing."""
+
+    def __init__(self, kind: str, text: str, reply: bytes = b"", level: int = logging.WARNING):
+        super().__init__(text)
+        self.kind = kind
+        self.text = text
+        self.reply = reply
+        self.level = level
+
+
+class _Quiet(Exception):
+    """Close without logging (idle connection that never spoke, peer went away)."""
+
+
+# ------------------------------------------------------------------------------ base server
+
+
+class _SmiListener:
+    role = "smi"
+
+    def __init__(self, host: str, port: int, security: SmiSecurity, limits: SmiLimits,
+                 on_invalid: InvalidHook | None) -> None:
+        self.host = host
+        self._port = port
+        self.security = security
+        self.limits = limits
+        self.on_invalid = on_invalid
+        self._server: asyncio.Server | None = None
+        self._active = 0
+        self._per_peer: dict[str, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._throttle = _LogThrottle(limits.log_interval, limits.max_tracked_peers)
+        self._rate = _RateLimiter(limits.rate_per_peer, limits.burst_per_peer,
+                                  limits.max_tracked_peers)
+        self._replay = smi_auth.ReplayGuard(int(security.max_skew * 1000),
+                                            security.replay_capacity)
+        self.stats: dict[str, int] = {"accepted": 0, "refused": 0, "handled": 0}
+
+    @property
+    def port(self) -> int:
+        if self._server is not None and self._server.sockets:
+            port: int = self._server.sockets[0].getsockname()[1]
+            return port
+        return self._port
+
+    @property
+    def active_connections(self) -> int:
+        return self._active
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._on_connect, self.host, self._port, limit=64 * 1024, backlog=512)
+        log.info("SMI %s listening on %s:%d (%s mode)", self.role, self.host, self.port,
+                 self.security.mode)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- connection bookkeeping
+
+    async def _on_connect(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await self._guarded(reader, writer)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def _guarded(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            name = writer.get_extra_info("peername")
+            peer = Peer(str(name[0]), int(name[1]))
+        except Exception:
+            writer.transport.abort()
+            return
+        refusal = self._admit(peer)
+        if refusal is not None:
+            self.stats["refused"] += 1
+            self._throttle.emit(logging.WARNING, peer, refusal[0], refusal[1])
+            writer.transport.abort()
+            return
+        self.stats["accepted"] += 1
+        self._active += 1
+        self._per_peer[peer.host] = self._per_peer.get(peer.host, 0) + 1
+        after: Callable[[], Awaitable[None]] | None = None
+        try:
+            after = await self._serve(reader, writer, peer)
+        except _Refused as refused:
+            self._throttle.emit(refused.level, peer, refused.kind, refused.text)
+            await self._reply_and_close(reader, writer, refused.reply)
+        except (_Quiet, ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            writer.transport.abort()
+            raise
+        except Exception:
+            log.exception("SMI %s: internal error serving %s", self.role, peer)
+        finally:
+            self._active -= 1
+            left = self._per_peer.get(peer.host, 1) - 1
+            if left > 0:
+                self._per_peer[peer.host] = left
+            else:
+                self._per_peer.pop(peer.host, None)
+            if not writer.is_closing():
+                writer.close()
+        if after is not None:
+            try:
+                await after()
+            except Exception:
+                log.exception("SMI %s: owner failed on a message from %s", self.role, peer)
+
+    def _admit(self, peer: Peer) -> tuple[str, str] | None:
+        if self._active >= self.limits.max_connections:
+            return ("connection limit", f"{self._active} connections open; refused")
+        if self._per_peer.get(peer.host, 0) >= self.limits.max_connections_per_peer:
+            return ("per-peer connection limit",
+                    f"{self.limits.max_connections_per_peer} connections from this peer; refused")
+        if not self._rate.allow(peer.host):
+            return ("rate limit", "more messages than the per-peer rate allows; refused")
+        return None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     peer: Peer) -> Callable[[], Awaitable[None]] | None:
+        raise NotImplementedError
+
+    # -- reading
+
+    def _max_payload(self) -> int:
+        raise NotImplementedError
+
+    def _prefix_ok(self, data: bytes) -> bool:
+        return True
+
+    async def _read_message(self, reader: asyncio.StreamReader, garbage_reply: bytes
+                            ) -> tuple[Header, bytes]:
+        """Read one header + payload: the first byte within ``idle_timeout``, the whole message
+        within ``read_timeout`` of its first byte, at most the role's maximum size."""
+        buf = b""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.idle_timeout
+        while len(buf) < HEADER_SIZE:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    chunk = await reader.read(HEADER_SIZE - len(buf))
+            except TimeoutError:
+                if not buf:
+                    raise _Quiet() from None
+                raise _Refused("slow header",
+                               f"{len(buf)} of {HEADER_SIZE} header bytes before the deadline",
+                               garbage_reply) from None
+            if not chunk:
+                if not buf:
+                    raise _Quiet()
+                raise _Refused("short message", f"connection ended after {len(buf)} bytes",
+                               garbage_reply)
+            if not buf:
+                deadline = loop.time() + self.limits.read_timeout
+            buf += chunk
+            if not self._prefix_ok(buf):
+                raise _Refused("not Smart Install", f"unexpected header bytes {buf.hex()}",
+                               garbage_reply, logging.INFO)
+        header = Header.decode(buf)
+        self._check_header(header, garbage_reply)
+        limit = self._max_payload()
+        if header.length > limit:
+            raise _Refused("oversized message",
+                           f"length {header.length} exceeds the maximum {limit}", garbage_reply)
+        try:
+            async with asyncio.timeout_at(deadline):
+                payload = await reader.readexactly(header.length)
+        except TimeoutError:
+            raise _Refused("slow message", f"payload of {header.length} bytes not complete "
+                           f"within {self.limits.read_timeout} s", garbage_reply) from None
+        except asyncio.IncompleteReadError as exc:
+            raise _Refused("truncated message", f"length {header.length} but the stream ended "
+                           f"after {len(exc.partial)} payload bytes", garbage_reply) from None
+        return header, payload
+
+    def _check_header(self, header: Header, garbage_reply: bytes) -> None:
+        """Refuse a header before reading its payload."""
+
+    async def _reply_and_close(self, reader: asyncio.StreamReader,
+                               writer: asyncio.StreamWriter, reply: bytes) -> None:
+        """Send a reply in one write, then let the peer read it before closing: drain what the
+        peer still sends (bounded) so the close is a FIN, not a reset that could discard it."""
+        with contextlib.suppress(Exception):
+            if reply:
+                writer.write(reply)
+                await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+            async with asyncio.timeout(0.5):
+                drained = 0
+                while drained < 64 * 1024:
+                    chunk = await reader.read(4096)
+                    if not chunk:
+                        break
+                    drained += len(chunk)
+        writer.close()
+
+    # -- authentication
+
+    def _authenticate(self, header: Header, payload: bytes, peer: Peer
+                      ) -> tuple[Header, bytes, bool]:
+        """Strip and check the trailer when a key is configured. Returns the inner header and
+        payload and whether the message was authenticated."""
+        key = self.security.key
+        if key is None:
+            return header, payload, False
+        data = header.encode() + payload
+        try:
+            unsealed = smi_auth.unseal(data, key)
+            self._replay.check(unsealed.timestamp_ms, unsealed.nonce, _now_ms())
+        except SmiDecodeError as exc:
+            self._invalid(peer, header, exc.reason)
+        inner, inner_payload, _ = decode_frame(unsealed.frame, len(unsealed.frame))
+        return inner, inner_payload, True
+
+    def _invalid(self, peer: Peer, header: Header, reason: str) -> NoReturn:
+        event = InvalidMessage(peer, _device(header.sender), header.version, header.msg_type,
+                               reason)
+        if self.on_invalid is not None:
+            with contextlib.suppress(Exception):
+                self.on_invalid(event)
+        raise _Refused("invalid message", f"{event.text} [{reason}]", b"", logging.INFO)
+
+
+# -------------------------------------------------------------------------- client listener
+
+
+_COMMAND_TYPES: Final = frozenset(int(t) for t in MessageType)
+
+
+class SmiClientListener(_SmiListener):
+    """Port 4786 of an emulated client switch."""
+
+    role = "client"
+
+    def __init__(self, owner: ClientOwner, host: str = "127.0.0.1", port: int = SMI_PORT,
+                 security: SmiSecurity | None = None, limits: SmiLimits | None = None,
+                 on_invalid: InvalidHook | None = None) -> None:
+        super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(),
+                         on_invalid)
+        self.owner = owner
+
+    def _max_payload(self) -> int:
+        if self.limits.max_payload is not None:
+            return self.limits.max_payload
+        return MAX_COMMAND_PAYLOAD + smi_auth.AUTH_TRAILER_SIZE
+
+    def _prefix_ok(self, data: bytes) -> bool:
+        # Commands start 0000000{1,2} 00000001 000000{type}: anything else is answered at once
+        # with the status reply (a scanner sees SMI quickly; junk costs nothing).
+        for i, b in enumerate(data[:12]):
+            if i == 3:
+                ok = b in (Sender.DIRECTOR, Sender.DIRECTOR_V2)
+            elif i == 7:
+                ok = True  # an unknown version still gets a full header read, then the reply
+            elif i == 11:
+                ok = b in _COMMAND_TYPES
+            elif i in (4, 5, 6):
+                ok = True
+            else:
+                ok = b == 0
+            if not ok:
+                return False
+        return True
+
+    def _check_header(self, header: Header, garbage_reply: bytes) -> None:
+        if header.version != 1:
+            raise _Refused("unsupported version", f"version word {header.version}",
+                           garbage_reply, logging.INFO)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     peer: Peer) -> Callable[[], Awaitable[None]] | None:
+        header, payload = await self._read_message(reader, STATUS_REPLY)
+        if header.msg_type == MessageType.PROBE and not self._sealed(header, payload):
+            try:
+                probe = Probe.decode_payload(payload)
+            except SmiDecodeError as exc:
+                raise _Refused("malformed probe", exc.reason, STATUS_REPLY) from None
+            log.debug("SMI probe from %s answered", peer)
+            await self._reply_and_close(reader, writer,
+                                        ProbeReply(probe.word_a, probe.word_b).encode())
+            return None
+        inner, inner_payload, authenticated = self._authenticate(header, payload, peer)
+        try:
+            command = decode_command(inner, inner_payload)
+        except SmiDecodeError as exc:
+            raise _Refused("malformed command", f"type {inner.msg_type}: {exc.reason}",
+                           STATUS_REPLY) from None
+        if isinstance(command, Probe):  # a sealed probe: answer it too
+            await self._reply_and_close(reader, writer, CLIENT_PROBE_REPLY)
+            return None
+        self.stats["handled"] += 1
+        log.info("SMI command type %d from %s%s", inner.msg_type, peer,
+                 " (authenticated)" if authenticated else "")
+        event = CommandReceived(command, peer, authenticated)
+
+        async def deliver() -> None:
+            await _call(self.owner, event)
+
+        writer.close()  # a client closes after each message; the owner acts afterwards
+        return deliver
+
+    def _sealed(self, header: Header, payload: bytes) -> bool:
+        return self.security.key is not None and len(payload) > Probe.PAYLOAD_SIZE
+
+
+# ------------------------------------------------------------------------- director server
+
+
+class SmiDirectorServer(_SmiListener):
+    """The director's port 4786."""
+
+    role = "director"
+
+    def __init__(self, owner: DirectorOwner, host: str = "127.0.0.1", port: int = SMI_PORT,
+                 security: SmiSecurity | None = None, limits: SmiLimits | None = None,
+                 on_invalid: InvalidHook | None = None) -> None:
+        super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(),
+                         on_invalid)
+        self.owner = owner
+
+    def _max_payload(self) -> int:
+        if self.limits.max_payload is not None:
+            return self.limits.max_payload
+        return MAX_CLIENT_PAYLOAD + smi_auth.AUTH_TRAILER_SIZE
+
+    def _admit(self, peer: Peer) -> tuple[str, str] | None:
+        if not self.security.allows(peer.host):
+            return ("address not allowed", "not in vstack allowed-clients; refused")
+        return super()._admit(peer)
+
+    def _prefix_ok(self, data: bytes) -> bool:
+        # Clients send 00000004 00000001 0000xxxx; a scanner's probe starts 00000001 00000001.
+        head = data[:12]
+        for i, b in enumerate(head):
+            if i == 3:
+                ok = b in (Sender.CLIENT, Sender.DIRECTOR)
+            elif i in (7, 10, 11):
+                ok = True
+            else:
+                ok = b == 0
+            if not ok:
+                return False
+        return True
+
+    def _check_header(self, header: Header, garbage_reply: bytes) -> None:
+        if header.sender != Sender.CLIENT or not is_client_message_type(header.msg_type):
+            if (header.sender, header.version, header.msg_type) == (1, 1, MessageType.PROBE):
+                # A director answers the public probe by closing without a word (section 1).
+                raise _Refused("probe", "detection probe; closed as a director does", b"",
+                               logging.INFO)
+            raise _Refused("unexpected message",
+                           f"sender {header.sender} type {header.msg_type:#x} is not a client "
+                           "message", b"")
+        if header.version != 1:
+            raise _Refused("unsupported version", f"version word {header.version}", b"")
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     peer: Peer) -> Callable[[], Awaitable[None]] | None:
+        header, payload = await self._read_message(reader, b"")
+        inner, inner_payload, authenticated = self._authenticate(header, payload, peer)
+        try:
+            message = decode_client_payload(inner, inner_payload)
+        except SmiDecodeError as exc:
+            raise _Refused("malformed client message",
+                           f"type {inner.msg_type:#x}: {exc.reason}") from None
+        if isinstance(message, Ack):
+            raise _Refused("unexpected message", "an acknowledgement sent to the director")
+        self.stats["handled"] += 1
+        event = ClientMessageReceived(message, peer, authenticated)
+        try:
+            answer = await _call(self.owner, event)
+        except Exception as exc:
+            log.exception("SMI director: owner failed on %s from %s",
+                          type(message).__name__, peer)
+            answer = Ack(acked_type=inner.msg_type, acked_sequence=message.sequence, status=1,
+                         reason=f"director error: {type(exc).__name__}")
+        if not isinstance(answer, Ack):
+            answer = Ack(acked_type=inner.msg_type, acked_sequence=message.sequence)
+        await self._reply_and_close(reader, writer,
+                                    seal_message(answer.encode(), self.security))
+        return None
+
+    async def send_command(self, host: str, port: int, command: DirectorCommand,
+                           timeout: float = 5.0) -> None:
+        """Send one command to a client on a fresh connection, then close (as public tools do).
+
+        Authenticated when a key is configured. Raises ``OSError``/``TimeoutError`` when the
+        client cannot be reached."""
+        await send_command(host, port, command, self.security, timeout)
+
+
+async def send_command(host: str, port: int, command: DirectorCommand,
+                       security: SmiSecurity | None = None, timeout: float = 5.0) -> None:
+    """Send a director command on its own connection; wait (bounded) for the client to close."""
+    data = seal_message(command.encode(), security or SmiSecurity())
+    async with asyncio.timeout(timeout):
+        reader, writer = await asyncio.open_connection(host, port)
+    try:
+        writer.write(data)
+        await writer.drain()
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(timeout):
+                # A client sends nothing back to a command (or the 20-byte status reply to one
+                # it cannot parse); wait for its close so the command is known to be read.
+                reply = await reader.read(64)
+                if reply == STATUS_REPLY:
+                    log.warning("SMI client %s:%d refused command type %d (status reply)",
+                                host, port, command.MSG_TYPE)
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+
+
+# --------------------------------------------------------------------------- client sender
+
+
+class SmiSendError(Exception):
+    """The director did not take a message (unreachable, refused, or a bad answer)."""
+
+
+@dataclass
+class SmiClientSender:
+    """Sends an emulated switch's messages to its director, one connection per message."""
+
+    director_host: str
+    director_port: int = SMI_PORT
+    security: SmiSecurity = field(default_factory=SmiSecurity)
+    timeout: float = 5.0
+    local_host: str | None = None  # source address (each emulated switch has its own)
+
+    async def send(self, message: ClientMessage) -> Ack:
+        data = seal_message(message.encode(), self.security)
+        local = (self.local_host, 0) if self.local_host else None
+        try:
+            async with asyncio.timeout(self.timeout):
+                reader, writer = await asyncio.open_connection(
+                    self.director_host, self.director_port, local_addr=local)
+        except (OSError, TimeoutError) as exc:
+            raise SmiSendError(f"cannot reach director {self.director_host}:"
+                               f"{self.director_port}: {exc}") from exc
+        try:
+            writer.write(data)
+            await writer.drain()
+            async with asyncio.timeout(self.timeout):
+                head = await reader.readexactly(HEADER_SIZE)
+                header = Header.decode(head)
+                if header.length > 64 * 1024:
+                    raise SmiSendError("director answer too large")
+                payload = await reader.readexactly(header.length)
+        except asyncio.IncompleteReadError as exc:
+            raise SmiSendError("director closed without an acknowledgement") from exc
+        except (OSError, TimeoutError) as exc:
+            raise SmiSendError(f"no acknowledgement from the director: {exc!r}") from exc
+        finally:
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+        if self.security.key is not None:
+            try:
+                unsealed = smi_auth.unseal(head + payload, self.security.key)
+            except SmiDecodeError as exc:
+                raise SmiSendError(f"acknowledgement not authenticated: {exc.reason}") from exc
+            header, payload, _ = decode_frame(unsealed.frame, len(unsealed.frame))
+        try:
+            ack = decode_client_payload(header, payload)
+        except SmiDecodeError as exc:
+            raise SmiSendError(f"bad acknowledgement: {exc.reason}") from exc
+        if not isinstance(ack, Ack) or ack.acked_sequence != message.sequence or \
+                ack.acked_type != message.MSG_TYPE:
+            raise SmiSendError("acknowledgement does not match the message sent")
+        return ack
+
+
+# --------------------------------------------------------------------------------- probing
+
+
+class ProbeVerdict(enum.Enum):
+    CLIENT = "Smart Install client"
+    DIRECTOR = "Smart Install director"
+    SMI_STATUS = "Smart Install (status reply to the probe)"
+    OTHER = "not Smart Install"
+    NO_ANSWER = "no answer"
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    verdict: ProbeVerdict
+    reply: bytes
+
+    @property
+    def detail(self) -> str:
+        if self.verdict is ProbeVerdict.CLIENT:
+            return "replied with the 24-byte client reply"
+        if self.verdict is ProbeVerdict.DIRECTOR:
+            return "accepted the probe and closed without a reply"
+        if self.verdict is ProbeVerdict.SMI_STATUS:
+            return "replied with the 20-byte status reply"
+        if self.verdict is ProbeVerdict.NO_ANSWER:
+            return "connection open but no reply before the timeout"
+        return f"replied {len(self.reply)} bytes: {self.reply[:32].hex()}"
+
+
+def classify_probe_reply(reply: bytes, closed: bool) -> ProbeVerdict:
+    """Cisco's smi_check rule: the exact 24 bytes mean client, an empty read means director."""
+    if reply == CLIENT_PROBE_REPLY:
+        return ProbeVerdict.CLIENT
+    if not reply:
+        return ProbeVerdict.DIRECTOR if closed else ProbeVerdict.NO_ANSWER
+    if reply == STATUS_REPLY:
+        return ProbeVerdict.SMI_STATUS
+    return ProbeVerdict.OTHER
+
+
+async def probe(host: str, port: int = SMI_PORT, timeout: float = 5.0) -> ProbeResult:
+    """Send the public probe and classify the answer. Raises OSError/TimeoutError on connect."""
+    async with asyncio.timeout(timeout):
+        reader, writer = await asyncio.open_connection(host, port)
+    reply = b""
+    closed = False
+    try:
+        writer.write(PROBE)
+        await writer.drain()
+        try:
+            async with asyncio.timeout(timeout):
+                while len(reply) < len(CLIENT_PROBE_REPLY) + 1:
+                    chunk = await reader.read(64)
+                    if not chunk:
+                        closed = True
+                        break
+                    reply += chunk
+        except TimeoutError:
+            pass
+        except ConnectionError:
+            closed = True
+    finally:
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+    return ProbeResult(classify_probe_reply(reply, closed), reply)
+
+
+__all__ = [
+    "SMI_PORT",
+    "ClientMessageReceived",
+    "ClientMessageType",
+    "CommandReceived",
+    "DirectorCommand",
+    "InvalidMessage",
+    "Peer",
+    "ProbeResult",
+    "ProbeVerdict",
+    "SmiClientListener",
+    "SmiClientSender",
+    "SmiDirectorServer",
+    "SmiLimits",
+    "SmiSecurity",
+    "SmiSendError",
+    "classify_probe_reply",
+    "probe",
+    "seal_message",
+    "send_command",
+]
