@@ -521,6 +521,9 @@ class _WriteTransfer(_Transfer):
         if self.complete:  # dallying ended: the final ACK stood
             self.finish(None)
             return
+        if self.since_ack:  # RFC 7440: acknowledge what arrived of a window cut short
+            self.ack()
+            return
         self.send(self.last_reply)
 
     def ack(self) -> None:
@@ -711,7 +714,9 @@ class TftpServer:
         if request.is_read:
             fd, size, real = open_for_read(config.root, request.filename)
             try:
-                known = size if request.mode is Mode.OCTET else None
+                # tsize is not known ahead for netascii; for an empty file curl (7.88) takes
+                # "tsize 0" in an OACK as an error, so it is left out there too.
+                known = size if request.mode is Mode.OCTET and size > 0 else None
                 opts, oack = tftp.negotiate(request, config.limits, known)
                 info = TransferInfo(next(self._ids), peer, request.filename, real, True,
                                     request.mode.value, size, opts)
@@ -736,6 +741,8 @@ class TftpServer:
             info = TransferInfo(next(self._ids), peer, request.filename, path, False,
                                 request.mode.value, opts.tsize, opts)
             sock = _bind_socket(config.host, 0, peer=peer)
+            # room for a whole window of large blocks (the kernel caps it at rmem_max)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
             try:
                 transfer = _WriteTransfer(self, sock, peer, info, oack, directory, name)
             except OSError as exc:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -89,6 +90,8 @@ class _Session:
     def __init__(self, family: int, server: Address, options: ClientOptions) -> None:
         self.sock = socket.socket(family, socket.SOCK_DGRAM)
         self.sock.setblocking(False)
+        # room for a whole window of large blocks (the kernel caps it at rmem_max)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         self.sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
         self.server: Address = server
         self.peer: Address | None = None
@@ -145,6 +148,15 @@ class _Session:
         return TftpClientError(message, code)
 
 
+class _OptionsRefused(Exception):
+    """The server answered the request with ERROR 8."""
+
+
+def _without_options(options: ClientOptions) -> ClientOptions:
+    return dataclasses.replace(options, blksize=None, windowsize=None, timeout=None,
+                               tsize=False)
+
+
 def _server_error(packet: tftp.Error) -> TftpClientError:
     return TftpClientError(f"server error {packet.code}: {packet.message}", packet.code)
 
@@ -156,6 +168,14 @@ async def fetch_to(
     session = await _open(host, port, options)
     try:
         return await _fetch(session, filename, out, options)
+    except _OptionsRefused:
+        pass
+    finally:
+        session.close()
+    # RFC 2347: a server that refuses the options is asked again without them.
+    session = await _open(host, port, options)
+    try:
+        return await _fetch(session, filename, out, _without_options(options))
     finally:
         session.close()
 
@@ -176,9 +196,14 @@ async def _fetch(session: _Session, filename: str, out: BinaryIO,
         packet = await session.receive()
         if packet is None:
             session.timed_out()
+            if since_ack:  # RFC 7440: acknowledge what arrived of a window cut short
+                since_ack = 0
+                last_reply = tftp.encode_ack(received)
             session.send(last_reply)
             continue
         if isinstance(packet, tftp.Error):
+            if opts is None and asked and packet.code == ErrorCode.OPTION_REFUSED:
+                raise _OptionsRefused()
             raise _server_error(packet)
         if opts is None:
             if isinstance(packet, tftp.OAck):
@@ -277,7 +302,13 @@ async def upload_from(
             spool = source = _netascii_spool(source)
         size = source.seek(0, os.SEEK_END)
         source.seek(0)
-        return await _upload(session, filename, source, size, options)
+        try:
+            return await _upload(session, filename, source, size, options)
+        except _OptionsRefused:
+            session.close()
+            # RFC 2347: a server that refuses the options is asked again without them.
+            session = await _open(host, port, options)
+            return await _upload(session, filename, source, size, _without_options(options))
     finally:
         session.close()
         if spool is not None:
@@ -296,6 +327,8 @@ async def _upload(session: _Session, filename: str, source: BinaryIO, size: int,
             session.timed_out()
             session.send(request)
         elif isinstance(packet, tftp.Error):
+            if asked and packet.code == ErrorCode.OPTION_REFUSED:
+                raise _OptionsRefused()
             raise _server_error(packet)
         elif isinstance(packet, tftp.OAck):
             try:
