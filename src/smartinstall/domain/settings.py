@@ -81,6 +81,55 @@ class DhcpPoolSettings:
         return lines
 
 
+@dataclass(frozen=True)
+class LoggingHost:
+    """A remote syslog server for the ``%SMI`` messages."""
+
+    host: str
+    transport: str = "udp"
+    port: int = 514
+    rfc3164: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "host", validate_ipv4(self.host))
+        if self.transport not in ("udp", "tcp"):
+            raise DomainError(f"% Invalid transport: {self.transport}", self.transport)
+        if not 1 <= self.port <= 65535:
+            raise DomainError(f"% Invalid port: {self.port}", str(self.port))
+
+    def render(self) -> str:
+        words = [f"logging host {self.host}"]
+        if self.transport != "udp" or self.port != 514:
+            words.append(f"transport {self.transport}")
+            if self.port != 514:
+                words.append(f"port {self.port}")
+        if self.rfc3164:
+            words.append("rfc3164")
+        return " ".join(words)
+
+    @staticmethod
+    def parse(words: list[str]) -> LoggingHost:
+        """The words after ``logging host``."""
+        if not words:
+            raise DomainError("% Incomplete command.")
+        host, rest = words[0], [w.lower() for w in words[1:]]
+        transport, port, rfc3164 = "udp", 514, False
+        while rest:
+            word = rest.pop(0)
+            if word == "transport" and rest and rest[0] in ("udp", "tcp"):
+                transport = rest.pop(0)
+                if rest and rest[0] == "port":
+                    rest.pop(0)
+                    if not rest or not rest[0].isascii() or not rest[0].isdigit():
+                        raise DomainError("% Invalid port", rest[0] if rest else "")
+                    port = int(rest.pop(0))
+            elif word == "rfc3164":
+                rfc3164 = True
+            else:
+                raise DomainError(f"% Invalid input: {word}", word)
+        return LoggingHost(host, transport, port, rfc3164)
+
+
 @dataclass
 class BackupSettings:
     enabled: bool = True  # "Client configuration backup is enabled by default."
@@ -106,6 +155,16 @@ class DirectorSettings:
     dhcp_pools: dict[str, DhcpPoolSettings] = field(default_factory=dict)
     dhcp_remember: bool = False
     helper_addresses: list[str] = field(default_factory=list)
+    # The enable password the tailored configuration gives legacy (non Smart Install) clients,
+    # so the director can drive their downloads: ``vstack tailored-config enable-password``.
+    # There is no default: without it legacy switches are not upgraded (%SMI-3-TAILOR_FAILED).
+    tailored_password: str | None = None
+    # Smart Install protocol security: ``vstack authentication key <key>`` and
+    # ``vstack allowed-clients <prefix> …`` (see docs/security.md).
+    smi_key: str | None = None
+    allowed_clients: list[str] = field(default_factory=list)
+    # ``logging host <ip> [transport {udp|tcp} [port <n>]] [rfc3164]``
+    logging_hosts: list[LoggingHost] = field(default_factory=list)
 
     # --- the role -------------------------------------------------------------------------
 
@@ -232,6 +291,8 @@ class DirectorSettings:
             lines.extend(["ip dhcp remember", "!"])
         for helper in self.helper_addresses:
             lines.append(f"ip helper-address {helper}")
+        for target in self.logging_hosts:
+            lines.append(target.render())
         if self.director_ip:
             lines.append(f"vstack director {self.director_ip}")
         if self.basic:
@@ -254,6 +315,12 @@ class DirectorSettings:
         elif self.backup.repository:
             lines.append(f"vstack backup file-server {self.backup.repository}")
         lines.extend(self.join_window.render())
+        if self.tailored_password:
+            lines.append(f"vstack tailored-config enable-password {self.tailored_password}")
+        if self.smi_key:
+            lines.append(f"vstack authentication key {self.smi_key}")
+        if self.allowed_clients:
+            lines.append(f"vstack allowed-clients {' '.join(self.allowed_clients)}")
         for key in sorted(self.groups.builtin):
             lines.extend(self.groups.builtin[key].render())
             lines.append("!")

@@ -14,7 +14,7 @@ from smartinstall.domain.catalog import CatalogError
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.groups import CustomGroup, GroupFiles
 from smartinstall.domain.joinwindow import JoinWindowSettings, parse_schedule
-from smartinstall.domain.settings import DhcpPoolSettings, DirectorSettings
+from smartinstall.domain.settings import DhcpPoolSettings, DirectorSettings, LoggingHost
 from smartinstall.domain.values import parse_vlan_range
 
 MAX_LINE = 1024
@@ -145,6 +145,12 @@ class _Reader:
         if head == "ip":
             self._ip_line(negate, rest)
             return
+        if head == "logging" and rest and rest[0].lower() == "host":
+            target = LoggingHost.parse(rest[1:])
+            s.logging_hosts = [t for t in s.logging_hosts if t.host != target.host]
+            if not negate:
+                s.logging_hosts.append(target)
+            return
         if head != "vstack":
             raise DomainError(f"% Not a director configuration line: {words[0]}", words[0])
         if not rest:
@@ -203,6 +209,35 @@ class _Reader:
                 self.pool = s.dhcp_pool(value[0])
         elif _match(sub, "group", 1):
             self._group(negate, value)
+        elif _match(sub, "tailored-config", 2):
+            if len(value) == 2 and value[0].lower() == "enable-password" and not negate:
+                s.tailored_password = value[1]
+            elif negate:
+                s.tailored_password = None
+            else:
+                raise DomainError("% Usage: vstack tailored-config enable-password <password>")
+        elif _match(sub, "authentication", 2):
+            if negate:
+                s.smi_key = None
+            elif len(value) == 2 and value[0].lower() == "key" and len(value[1]) >= 16:
+                s.smi_key = value[1]
+            else:
+                raise DomainError(
+                    "% Usage: vstack authentication key <key of 16 or more characters>"
+                )
+        elif _match(sub, "allowed-clients", 2):
+            if negate:
+                s.allowed_clients = []
+            else:
+                import ipaddress
+
+                try:
+                    nets = [str(ipaddress.IPv4Network(v, strict=False)) for v in value]
+                except ValueError:
+                    raise DomainError(f"% Invalid prefix list: {' '.join(value)}") from None
+                if not nets:
+                    raise DomainError("% Usage: vstack allowed-clients <prefix> ...")
+                s.allowed_clients = nets
         else:
             raise DomainError(f"% Unknown vstack command: {rest[0]}", rest[0])
 

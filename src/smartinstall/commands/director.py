@@ -1,0 +1,89 @@
+"""`smartinstall director`: run the Smart Install director until signalled."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+NAME = "director"
+HELP = "run the Smart Install director (DHCP, TFTP and SMI services) on a data directory"
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port out of range: {text}")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, required=True, help="data directory")
+    parser.add_argument("--address", help="address to listen on (default: vstack director IP)")
+    parser.add_argument("--dhcp-port", type=_port, default=67, help="DHCP server port (67)")
+    parser.add_argument("--dhcp-client-port", type=_port, default=68, help="DHCP client port (68)")
+    parser.add_argument(
+        "--dhcp-relay-port", type=_port, help="port of relay agents (default: the DHCP port)"
+    )
+    parser.add_argument(
+        "--dhcp-upstream-port", type=_port, default=67,
+        help="port of the third-party DHCP server behind ip helper-address (67)",
+    )  # fmt: skip
+    parser.add_argument("--tftp-port", type=_port, default=69, help="TFTP port (69)")
+    parser.add_argument("--smi-port", type=_port, default=4786, help="Smart Install port (4786)")
+    parser.add_argument(
+        "--client-smi-port", type=_port, default=4786, help="clients' Smart Install port (4786)"
+    )
+    parser.add_argument("--ssh-port", type=_port, help="SSH CLI port (off by default)")
+    parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in the data dir)")
+    parser.add_argument(
+        "--keepalive", type=float, default=60.0, help="client keepalive period in seconds (60)"
+    )
+    parser.add_argument("--timezone", default="UTC", help="time zone of the join window (UTC)")
+    parser.add_argument("--log-file", type=Path, help="also write the log to this file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from smartinstall.director.daemon import DaemonOptions, DirectorDaemon
+
+    try:
+        tz = ZoneInfo(args.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        sys.stderr.write(f"% Unknown time zone: {args.timezone}\n")
+        return 1
+    root = logging.getLogger()
+    if not args.verbose:
+        root.setLevel(logging.INFO)
+    if args.log_file:
+        handler = logging.FileHandler(args.log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        root.addHandler(handler)
+    options = DaemonOptions(
+        data_dir=args.data_dir,
+        address=args.address,
+        dhcp_port=args.dhcp_port,
+        dhcp_client_port=args.dhcp_client_port,
+        dhcp_relay_port=args.dhcp_relay_port,
+        dhcp_upstream_port=args.dhcp_upstream_port,
+        tftp_port=args.tftp_port,
+        smi_port=args.smi_port,
+        client_smi_port=args.client_smi_port,
+        database=args.database,
+        keepalive=args.keepalive,
+        timezone=tz,
+        ssh_port=args.ssh_port,
+    )
+    try:
+        daemon = DirectorDaemon(options)
+    except OSError as error:
+        sys.stderr.write(f"% Cannot start the director: {error}\n")
+        return 1
+    try:
+        asyncio.run(daemon.run())
+    except OSError as error:
+        sys.stderr.write(f"% Director stopped: {error}\n")
+        return 1
+    return 0

@@ -1,0 +1,237 @@
+"""Adapters between the services (DHCP, TFTP, SMI) and the director core.
+
+They translate wire-level data into the core's plain facts and the core's decisions into
+options and commands; no policy lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from smartinstall.director.core import (
+    CommandRequest,
+    DhcpFacts,
+    Director,
+    HelloFacts,
+    UpgradeReport,
+)
+from smartinstall.domain.devices import Neighbor, StackMember, UpgradeKind
+from smartinstall.domain.errors import DomainError
+from smartinstall.services.dhcp import DhcpClientInfo, DhcpEvent, is_cisco_vendor_class
+from smartinstall.services.smi import ClientMessageReceived, SmiSecurity, send_command
+from smartinstall.services.tftp import Address, TransferInfo
+from smartinstall.wire import smi_client
+from smartinstall.wire.dhcp import Opt, ip_value, smart_install_vivso
+from smartinstall.wire.smi import BackupConfig, DownloadConfig, DownloadImage
+
+log = logging.getLogger(__name__)
+
+MAX_BACKUP_SIZE = 4 * 1024 * 1024
+
+
+def _text(value: bytes | None) -> str:
+    if not value:
+        return ""
+    return value.decode("ascii", errors="replace").strip("\x00").strip()
+
+
+class DirectorDhcpHook:
+    """The director's part in DHCP: Smart Install options for the clients it provisions."""
+
+    def __init__(self, director: Director) -> None:
+        self.director = director
+
+    def _facts(self, client: DhcpClientInfo) -> DhcpFacts:
+        relay = client.relay_info
+        return DhcpFacts(
+            mac=client.mac_text,
+            message=str(client.message_type),
+            vendor_class=_text(client.vendor_class),
+            giaddr=str(client.giaddr) if client.giaddr else "",
+            circuit_id=_text(relay.circuit_id) if relay else "",
+            remote_id=_text(relay.remote_id) if relay else "",
+        )
+
+    def client_options(self, client: DhcpClientInfo) -> Sequence[tuple[int, bytes]]:
+        try:
+            offer = self.director.dhcp_offer(self._facts(client))
+        except DomainError as error:
+            log.warning("DHCP %s: %s", client.mac_text, error)
+            return ()
+        if offer is None or not offer.has_options:
+            return ()
+        options: list[tuple[int, bytes]] = []
+        options.append(
+            (Opt.VIVSO, smart_install_vivso(offer.imagelist_file, offer.director_ip))
+        )
+        if offer.config_file:
+            options.append((Opt.BOOTFILE_NAME, offer.config_file.encode("ascii", "replace")))
+        if offer.tftp_server:
+            options.append((Opt.TFTP_SERVER_ADDRESS, ip_value(offer.tftp_server)))
+        if offer.hostname:
+            options.append((Opt.HOSTNAME, offer.hostname.encode("ascii", "replace")))
+        return options
+
+    def is_smart_install_client(self, client: DhcpClientInfo) -> bool:
+        return self.director.is_known_client(client.mac_text) or is_cisco_vendor_class(
+            client.vendor_class
+        )
+
+    def observe(self, event: DhcpEvent) -> None:
+        if event.kind == "ack" and event.address is not None:
+            self.director.dhcp_bound(
+                event.client.mac_text, str(event.address), _text(event.client.hostname)
+            )
+
+
+class DirectorTftpHook:
+    """Download status from the client's reads; backups are the only writes accepted."""
+
+    def __init__(self, director: Director) -> None:
+        self.director = director
+
+    def transfer_started(self, info: TransferInfo) -> None:
+        self.director.tftp_transfer(info.peer[0], info.filename, info.is_read, False, None)
+
+    def transfer_progress(self, info: TransferInfo, done: int) -> None:
+        return None
+
+    def transfer_finished(self, info: TransferInfo, done: int, error: str | None) -> None:
+        self.director.tftp_transfer(info.peer[0], info.filename, info.is_read, True, error)
+
+    def approve_upload(self, peer: Address, name: str, size: int | None) -> bool:
+        if size is not None and size > MAX_BACKUP_SIZE:
+            return False
+        return self.director.approve_upload(peer[0], name)
+
+
+_OPERATIONS = {
+    smi_client.Operation.IMAGE: UpgradeKind.IMAGE,
+    smi_client.Operation.CONFIG: UpgradeKind.CONFIG,
+    smi_client.Operation.SCRIPT: UpgradeKind.SCRIPT,
+}
+_STATES = {
+    smi_client.UpgradeState.STARTED: "started",
+    smi_client.UpgradeState.PROGRESS: "progress",
+    smi_client.UpgradeState.DONE: "done",
+    smi_client.UpgradeState.FAILED: "failed",
+}
+
+
+class DirectorSmiOwner:
+    """Client messages on TCP 4786 → the core."""
+
+    def __init__(self, director: Director) -> None:
+        self.director = director
+
+    async def __call__(self, received: ClientMessageReceived) -> smi_client.Ack | None:
+        message = received.message
+        core = self.director
+        peer_ip = received.peer.host
+        try:
+            if isinstance(message, smi_client.Hello):
+                core.client_hello(_hello(message, peer_ip))
+            elif isinstance(message, smi_client.Keepalive):
+                core.client_keepalive(message.mac, message.ip or peer_ip)
+            elif isinstance(message, smi_client.NeighborReport):
+                core.client_neighbors(message.mac, _neighbors(message.neighbors))
+            elif isinstance(message, smi_client.WriteMemory):
+                core.client_write_memory(message.mac, message.hostname, message.ip or peer_ip)
+            elif isinstance(message, smi_client.UpgradeStatus):
+                kind = _OPERATIONS.get(smi_client.Operation(message.operation))
+                if kind is not None:
+                    core.client_upgrade(
+                        UpgradeReport(
+                            message.mac,
+                            kind,
+                            _STATES.get(smi_client.UpgradeState(message.state), "progress"),
+                            message.file,
+                            message.reason,
+                            peer_ip,
+                        )
+                    )
+            elif isinstance(message, smi_client.BackupResult):
+                core.client_backup_result(message.mac, message.success, message.file, message.reason)
+        except (DomainError, ValueError) as error:
+            log.warning("SMI %s from %s: %s", type(message).__name__, received.peer, error)
+            return smi_client.Ack(
+                acked_type=int(message.MSG_TYPE),
+                acked_sequence=message.sequence,
+                status=1,
+                reason=str(error)[:200],
+            )
+        return None
+
+
+def _hello(message: smi_client.Hello, peer_ip: str) -> HelloFacts:
+    members = []
+    for member in message.stack:
+        try:
+            members.append(StackMember(member.number, member.pid, member.mac))
+        except DomainError as error:
+            log.warning("hello from %s: stack member ignored: %s", message.mac, error)
+    capability = []
+    if message.capabilities & smi_client.Capability.NON_VLAN1:
+        capability.append("Network derived SMI management VLAN supported")
+    if message.capabilities & smi_client.Capability.AUTHENTICATION:
+        capability.append("Authenticated Smart Install")
+    return HelloFacts(
+        mac=message.mac,
+        ip=message.ip or peer_ip,
+        pid=message.pid,
+        serial=message.serial,
+        version=message.sw_version,
+        image=message.image,
+        hostname=message.hostname,
+        members=tuple(members) if len(members) > 1 else (),
+        supervisor=message.supervisor,
+        smi_version=message.smi_version,
+        capability="; ".join(capability),
+        has_startup_config=message.has_startup_config,
+    )
+
+
+def _neighbors(items: Sequence[smi_client.Neighbor]) -> tuple[Neighbor, ...]:
+    result = []
+    for item in items:
+        try:
+            result.append(
+                Neighbor(
+                    local_port=item.local_port,
+                    mac=item.mac,
+                    device_id=item.device_id,
+                    ip=item.ip,
+                    port=item.remote_port,
+                    platform=item.platform,
+                )
+            )
+        except DomainError as error:
+            log.warning("neighbour %s ignored: %s", item.mac, error)
+    return tuple(result)
+
+
+class SmiCommandSender:
+    """Turns the core's command requests into SMI messages (types 2, 3 and 8)."""
+
+    def __init__(self, security: SmiSecurity, timeout: float = 5.0) -> None:
+        self.security = security
+        self.timeout = timeout
+
+    async def __call__(self, request: CommandRequest) -> None:
+        command: DownloadImage | DownloadConfig | BackupConfig
+        if request.kind == "download-image":
+            if request.reload_at is not None:
+                command = DownloadImage.at(request.url, *request.reload_at)
+            else:
+                command = DownloadImage.now(request.url)
+        elif request.kind == "download-config":
+            if request.reload_at is not None:
+                command = DownloadConfig.at(request.url, *request.reload_at)
+            else:
+                command = DownloadConfig(request.url, reload=1 if request.reload_now else 0)
+        elif request.kind == "backup":
+            command = BackupConfig.of(*request.commands[:3])
+        else:
+            raise ValueError(f"unknown command {request.kind}")
+        await send_command(request.host, request.port, command, self.security, self.timeout)

@@ -1,0 +1,838 @@
+"""The director's application core: state, event handlers and on-demand operations.
+
+Every arrow into the core is a plain method call with plain data: the DHCP, TFTP and SMI
+services call it through the adapters in :mod:`smartinstall.director.bridges`, the CLI and the
+REST API call its operations. It decides with the domain rules, remembers in the director
+database and the repository, and reports through the event log (``%SMI-…``). It never touches
+a socket itself: SMI commands go out through the ``send_command`` callable it is given.
+
+Database calls are short synchronous transactions (SQLite in WAL mode with full sync);
+they run on the event loop's thread, one at a time, which is the one path for blocking work
+the design asks for. A director with thousands of joining clients a second would move them to
+an executor; a branch does not need it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from pathlib import PurePosixPath
+
+from smartinstall.domain.artifacts import TailoredConfig
+from smartinstall.domain.backups import (
+    NewcomerFacts,
+    ReplacementKind,
+    backup_name,
+    decide_replacement,
+    plan_backup,
+)
+from smartinstall.domain.devices import (
+    Device,
+    DeviceType,
+    Health,
+    JoinState,
+    Neighbor,
+    Progress,
+    StackMember,
+    UpgradeKind,
+)
+from smartinstall.domain.errors import DomainError
+from smartinstall.domain.groups import ClientFacts, resolve
+from smartinstall.domain.joinwindow import (
+    Operation,
+    Permission,
+    is_open,
+    joining_state,
+    on_hold_install,
+    on_hold_remove,
+    permission,
+    set_join_state,
+)
+from smartinstall.domain.provisioning import ClientContext, Offer, OfferAction, decide_offer
+from smartinstall.domain.settings import DirectorSettings, Role
+from smartinstall.domain.values import normalize_mac
+from smartinstall.director.eventlog import EventLog
+from smartinstall.store.database import (
+    DirectorDatabase,
+    DownloadMethod,
+    DownloadStatus,
+)
+from smartinstall.domain.locations import parse_repository
+from smartinstall.store.repository import Repository, RepositoryError
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE_MISSES = 3  # "has not provided updates for three consecutive keepalive periods"
+BACKUP_UPLOAD_SUFFIX = ".upload"
+
+
+@dataclass(frozen=True)
+class DhcpFacts:
+    """What one DHCP message tells the director about its client."""
+
+    mac: str
+    message: str = "discover"  # discover, request, inform …
+    vendor_class: str = ""
+    giaddr: str = ""
+    circuit_id: str = ""  # option 82: the upstream interface
+    remote_id: str = ""  # option 82: the upstream device (MAC or name)
+
+    @property
+    def pid(self) -> str:
+        """Option 60 ``cisco-<PID>`` carries the product ID (our emulated switches send it)."""
+        text = self.vendor_class.strip()
+        if text.lower().startswith("cisco-") and len(text) > 6:
+            return text[6:].upper()
+        return ""
+
+
+@dataclass(frozen=True)
+class HelloFacts:
+    """A Smart Install capable client's report of itself (SMI hello)."""
+
+    mac: str
+    ip: str = ""
+    pid: str = ""
+    serial: str = ""
+    version: str = ""
+    image: str = ""
+    hostname: str = ""
+    members: tuple[StackMember, ...] = ()
+    supervisor: str = ""
+    smi_version: int = 1
+    capability: str = ""
+    has_startup_config: bool = False
+    smi_port: int = 0  # 0: the director's default client port
+
+
+@dataclass(frozen=True)
+class UpgradeReport:
+    mac: str
+    kind: UpgradeKind
+    state: str  # started, progress, done, failed
+    file: str = ""
+    reason: str = ""
+    ip: str = ""
+
+
+@dataclass(frozen=True)
+class CommandRequest:
+    """A director → client command, handed to the SMI sender."""
+
+    host: str
+    port: int
+    kind: str  # download-image, download-config, backup, execute
+    url: str = ""
+    reload_at: tuple[int, int] | None = None  # (hh, mm); None: no scheduled reload
+    reload_now: bool = False
+    commands: tuple[str, ...] = ()
+
+
+@dataclass
+class OperationResult:
+    """Outcome of an on-demand operation, one line per client for the operator."""
+
+    lines: list[str] = field(default_factory=list)
+    ok: int = 0
+    failed: int = 0
+
+
+SendCommand = Callable[[CommandRequest], Awaitable[None]]
+
+
+class Director:
+    """The Smart Install director's core."""
+
+    def __init__(
+        self,
+        settings: DirectorSettings,
+        db: DirectorDatabase,
+        repository: Repository,
+        events: EventLog,
+        *,
+        address: str,
+        owns_address: Callable[[str], bool],
+        send_command: SendCommand | None = None,
+        client_smi_port: int = 4786,
+        tftp_port: int = 69,
+        keepalive_period: float = 60.0,
+        tz: dt.tzinfo = dt.UTC,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.repo = repository
+        self.events = events
+        self.address = address
+        self.owns_address = owns_address
+        self.send_command = send_command
+        self.client_smi_port = client_smi_port
+        self.tftp_port = tftp_port
+        self.keepalive_period = keepalive_period
+        self.tz = tz
+        self._clock = clock or (lambda: dt.datetime.now(self.tz))
+        self._role = Role.CLIENT
+        self._window_open: bool | None = None
+        self._client_ports: dict[str, int] = {}  # mac -> SMI port announced in hello
+        self._backup_requests: dict[str, str] = {}  # mac -> approved upload name
+        self._not_configured_logged: set[str] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    # --- time, role --------------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        return self._clock()
+
+    @property
+    def role(self) -> Role:
+        return self._role
+
+    def refresh_role(self) -> Role:
+        """Recompute the role; log ``%SMI-5-DIRECTOR`` when it changes."""
+        role = self.settings.role(self.owns_address)
+        if role is not self._role:
+            self._role = role
+            status = "Enabled" if role is Role.DIRECTOR else "Disabled"
+            self.events.smi("DIRECTOR", status=status)
+            if role is Role.DIRECTOR:
+                self._ensure_director_entry()
+        return role
+
+    def _ensure_director_entry(self) -> None:
+        existing = [d for d in self.db.devices() if d.is_director]
+        mac = existing[0].mac if existing else _director_mac(self.settings.director_ip or "")
+        self.db.upsert_device(
+            Device(
+                0,
+                mac,
+                hostname=self.settings.hostname,
+                ip=self.settings.director_ip or "",
+                hop=0,
+                is_director=True,
+                device_type=DeviceType.SMART_INSTALL,
+                version="smartinstall",
+            )
+        )
+
+    @property
+    def is_director(self) -> bool:
+        return self._role is Role.DIRECTOR
+
+    # --- join window -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Periodic work: join-window transitions, health, role. Call every few seconds."""
+        self.refresh_role()
+        if not self.is_director:
+            return
+        now = self.now()
+        window_open = is_open(self.settings.join_window, now, self.tz)
+        if self._window_open is not None and window_open != self._window_open:
+            self.events.smi(
+                "SMI_JOIN_WINDOW_MESSAGE",
+                status="Opened" if window_open else "Closed",
+                ip=self.settings.director_ip or self.address,
+            )
+        self._window_open = window_open
+        self.check_health(now)
+
+    def check_health(self, now: dt.datetime | None = None) -> list[Device]:
+        """Active while keepalives arrive; Inactive after three missed periods."""
+        now = now or self.now()
+        limit = now - dt.timedelta(seconds=self.keepalive_period * KEEPALIVE_MISSES)
+        gone = []
+        for device in self.db.stale_devices(limit):
+            if device.is_director or device.health is Health.INACTIVE:
+                continue
+            gone.append(self.db.set_health(device.mac, Health.INACTIVE))
+            self.events.smi("SWITCH_REMOVE", mac=device.mac)
+        return gone
+
+    # --- DHCP --------------------------------------------------------------------------------
+
+    def dhcp_offer(self, facts: DhcpFacts) -> Offer | None:
+        """The decision for a client's DHCP OFFER/ACK; None when the director stays out."""
+        if not self.is_director:
+            return None
+        mac = normalize_mac(facts.mac)
+        device = self.db.device_by_mac(mac)
+        if device is not None and device.is_director:
+            return None
+        now = self.now()
+        replacing_backup: str | None = None
+        replacing = False
+        if device is None:
+            device, replacing, replacing_backup = self._new_client(mac, facts, now)
+        elif facts.pid and not device.pid:
+            device = self.db.upsert_device(replace(device, pid=facts.pid))
+        else:
+            replacement = next((r for r in self.db.replacements() if r.new_mac == mac), None)
+            if replacement is not None:
+                replacing = True
+                replacing_backup = replacement.config_file or None
+        client = ClientFacts(
+            mac=mac,
+            pid=device.pid,
+            upstream_ip=device.upstream_ip,
+            upstream_interface=device.upstream_port,
+            members=device.members,
+            supervisor=device.supervisor,
+        )
+        assignment = resolve(self.settings.groups, client)
+        last_backup = None
+        if self.settings.backup.enabled and not replacing:
+            last_backup = self._backup_path(device)
+        context = ClientContext(
+            mac=mac,
+            join_state=device.join_state,
+            hop=device.hop or 1,
+            legacy=device.device_type is DeviceType.NON_SMART_INSTALL,
+            last_backup=last_backup,
+            replacement_backup=replacing_backup,
+            replacing=replacing,
+            busy_hops=self._busy_hops(exclude=mac),
+        )
+        pool = next(iter(self.settings.dhcp_pools.values()), None)
+        offer = decide_offer(
+            assignment,
+            context,
+            self.settings.director_ip or self.address,
+            file_server=pool.file_server if pool else None,
+            hostname_prefix=self.settings.hostname_prefix,
+            backup_enabled=self.settings.backup.enabled,
+        )
+        self.events.debug_line("group", f"{mac}: {'; '.join(offer.reasons)}")
+        if offer.action is OfferAction.INSTALL:
+            self._publish(offer, device)
+            self._start_zero_touch(device, offer)
+        elif offer.action is OfferAction.NOTHING and mac not in self._not_configured_logged:
+            self._not_configured_logged.add(mac)
+            self.events.smi(
+                "IMG_CFG_NOT_CONFIGURED", device=device.pid or mac, ip=device.ip or "0.0.0.0"
+            )
+        return offer
+
+    def _new_client(
+        self, mac: str, facts: DhcpFacts, now: dt.datetime
+    ) -> tuple[Device, bool, str | None]:
+        upstream = self._upstream_of(mac, facts)
+        decision = decide_replacement(
+            NewcomerFacts(mac, facts.pid, upstream[0], upstream[1], upstream[2]),
+            self.db.devices(),
+            replacement_in_progress=self.db.replacement_in_progress(upstream[0], upstream[1]),
+        )
+        join = joining_state(self.settings.join_window, now, self.tz)
+        device = Device(
+            0,
+            mac,
+            pid=facts.pid,
+            upstream_mac=upstream[0],
+            upstream_ip=upstream[1],
+            upstream_port=upstream[2],
+            hop=upstream[3],
+            device_type=DeviceType.PENDING,
+            join_state=join,
+        )
+        replacing_backup = None
+        replacing = decision.kind is ReplacementKind.REPLACEMENT
+        if replacing and decision.replaced is not None:
+            old = decision.replaced
+            record = self.db.latest_backup(old.mac)
+            path = self._backup_path(old, record.hostname if record else old.hostname)
+            replacing_backup = path
+            self.db.start_replacement(mac, old, config_file=path or "")
+            self.db.clear_device(old.number)
+            self.events.smi("SWITCH_REPLACE", old_mac=old.mac, new_mac=mac)
+            device = replace(device, join_state=JoinState.ALLOWED)
+        stored = self.db.upsert_device(device)
+        self.events.smi("SWITCH_ADD", mac=mac)
+        self.events.debug_line(
+            "director-db",
+            f"entry {stored.number} {mac} pid {stored.pid or '?'} hop {stored.hop} "
+            f"join {stored.join_state.value}: {decision.reason}",
+        )
+        return stored, replacing, replacing_backup
+
+    def _upstream_of(self, mac: str, facts: DhcpFacts) -> tuple[str, str, str, int]:
+        """(upstream MAC, upstream IP, port, hop): a neighbour report first, then option 82."""
+        for other in self.db.devices():
+            for neighbor in other.neighbors:
+                if neighbor.mac == mac:
+                    hop = (other.hop or 0) + 1
+                    return other.mac, other.ip, neighbor.local_port, hop
+        if facts.circuit_id:
+            remote = facts.remote_id
+            upstream_mac = ""
+            try:
+                upstream_mac = normalize_mac(remote) if remote else ""
+            except DomainError:
+                upstream_mac = ""
+            upstream = self.db.device_by_mac(upstream_mac) if upstream_mac else None
+            port = facts.circuit_id
+            try:
+                from smartinstall.domain.interfaces import canonical_interface
+
+                port = canonical_interface(port)
+            except DomainError:
+                port = ""
+            if upstream is not None:
+                return upstream.mac, upstream.ip, port, (upstream.hop or 0) + 1
+            return upstream_mac, facts.giaddr, port, 1
+        return "", "", "", 1
+
+    def _busy_hops(self, exclude: str) -> frozenset[int]:
+        hops = set()
+        for entry in self.db.downloads():
+            if entry.finished or entry.mac == exclude:
+                continue
+            device = self.db.device_by_mac(entry.mac)
+            if device is not None and device.hop:
+                hops.add(device.hop)
+        return frozenset(hops)
+
+    def _backup_path(self, device: Device, hostname: str | None = None) -> str | None:
+        record = self.db.latest_backup(device.mac)
+        name = hostname or (record.hostname if record else device.hostname)
+        if not name:
+            return None
+        try:
+            path = f"{self.backup_dir}/{backup_name(name, device.mac, 2)}".lstrip("/")
+        except DomainError:
+            return None
+        return path if self.repo.exists(path) else None
+
+    def _publish(self, offer: Offer, device: Device) -> None:
+        """Write the imagelist and the tailored configuration the answer points to."""
+        try:
+            if offer.imagelist_file and offer.imagelist is not None:
+                self._write_if_changed(offer.imagelist_file, offer.imagelist.encode())
+        except OSError as error:
+            log.error("imagelist %s: %s", offer.imagelist_file, error)
+            self.events.smi("IMAGELIST_FAILED")
+        try:
+            if offer.tailored and offer.config_file:
+                password = self.settings.tailored_password
+                if not password:
+                    raise DomainError("no vstack tailored-config enable-password configured")
+                text = TailoredConfig(self.settings.director_ip or self.address, password).render()
+                self._write_if_changed(offer.config_file, text.encode())
+        except (OSError, DomainError) as error:
+            log.error("tailored configuration for %s: %s", device.mac, error)
+            self.events.smi("TAILOR_FAILED")
+
+    def _start_zero_touch(self, device: Device, offer: Offer) -> None:
+        latest = self.db.latest_download(device.mac)
+        if latest is not None and not latest.finished:
+            return
+        na = DownloadStatus.NOT_APPLICABLE
+        self.db.add_download(
+            device.mac,
+            DownloadMethod.ZERO_TOUCH,
+            ip=device.ip,
+            hostname=offer.hostname or device.hostname,
+            image=DownloadStatus.NOT_STARTED if offer.imagelist_file else na,
+            config=DownloadStatus.NOT_STARTED if offer.config_file else na,
+            script=DownloadStatus.NOT_STARTED if offer.script else na,
+        )
+
+    def dhcp_bound(self, mac: str, ip: str, hostname: str = "") -> None:
+        """The client got its address (ACK): remember it for the tables and TFTP matching."""
+        if not self.is_director:
+            return
+        device = self.db.device_by_mac(mac)
+        if device is None or device.is_director:
+            return
+        changes: dict[str, object] = {}
+        if device.ip != ip:
+            changes["ip"] = ip
+        if hostname and not device.hostname:
+            changes["hostname"] = hostname
+        if changes:
+            device = self.db.upsert_device(replace(device, **changes))  # type: ignore[arg-type]
+        latest = self.db.latest_download(device.mac)
+        if latest is not None and not latest.finished and latest.ip != ip:
+            self.db.set_download_client(latest.id, ip=ip)
+        self.db.record_keepalive(device.mac, self.now())
+
+    def is_known_client(self, mac: str) -> bool:
+        """Coexistence with a third-party DHCP server: answer only our switches."""
+        return self.db.device_by_mac(normalize_mac(mac)) is not None
+
+    # --- TFTP --------------------------------------------------------------------------------
+
+    def tftp_transfer(self, peer_ip: str, path: str, is_read: bool, done: bool, error: str | None) -> None:
+        """Follow a client's downloads in the download-status table."""
+        if not self.is_director or not is_read:
+            return
+        device = self.db.device_by_ip(peer_ip)
+        if device is None:
+            return
+        entry = self.db.latest_download(device.mac)
+        if entry is None or entry.finished:
+            return
+        kind = self._kind_of(device, path)
+        if kind is None:
+            return
+        if not done:
+            if entry.status(kind) is DownloadStatus.NOT_STARTED:
+                self.db.update_download(entry.id, kind, DownloadStatus.UPGRADING)
+                self.db.set_upgrade(device.mac, kind, Progress.IN_PROGRESS)
+                self.events.smi("UPGRD_STARTED", ip=peer_ip, what=_what(kind))
+            return
+        if error:
+            self._upgrade_failed(device, entry.id, kind, f"download of {path} failed: {error}")
+        elif device.device_type is DeviceType.NON_SMART_INSTALL or kind is UpgradeKind.CONFIG:
+            # Legacy clients send no reports; a configuration is in place once downloaded.
+            self._upgrade_done(device, entry.id, kind)
+
+    def _kind_of(self, device: Device, path: str) -> UpgradeKind | None:
+        name = PurePosixPath(path).name
+        client = ClientFacts(
+            device.mac, device.pid, device.upstream_ip, device.upstream_port, device.members,
+            device.supervisor,
+        )  # fmt: skip
+        assignment = resolve(self.settings.groups, client)
+        images = {PurePosixPath(i.split(":", 1)[-1]).name for i in assignment.images}
+        if name.startswith("imagelist-") or name in images or name.endswith((".tar", ".bin")):
+            return UpgradeKind.IMAGE
+        if assignment.script and name == PurePosixPath(assignment.script.split(":", 1)[-1]).name:
+            return UpgradeKind.SCRIPT
+        return UpgradeKind.CONFIG
+
+    def approve_upload(self, peer_ip: str, name: str) -> bool:
+        """TFTP WRQ: only the backup a client was asked for, to the name it was given."""
+        for mac, upload in self._backup_requests.items():
+            if upload == name.lstrip("/"):
+                device = self.db.device_by_mac(mac)
+                return device is not None and (not device.ip or device.ip == peer_ip)
+        return False
+
+    # --- SMI client messages -----------------------------------------------------------------
+
+    def client_hello(self, hello: HelloFacts) -> Device:
+        mac = normalize_mac(hello.mac)
+        existing = self.db.device_by_mac(mac)
+        if hello.smi_port:
+            self._client_ports[mac] = hello.smi_port
+        base = existing or Device(0, mac, join_state=JoinState.ALLOWED)
+        device = replace(
+            base,
+            mac=mac if existing is None or existing.mac == mac else existing.mac,
+            pid=hello.pid or base.pid,
+            serial=hello.serial or base.serial,
+            version=hello.version or base.version,
+            image=hello.image or base.image,
+            ip=hello.ip or base.ip,
+            hostname=hello.hostname or base.hostname,
+            members=hello.members or base.members,
+            supervisor=hello.supervisor or base.supervisor,
+            smi_version=hello.smi_version,
+            capability=hello.capability or base.capability,
+            device_type=DeviceType.SMART_INSTALL,
+            health=Health.ACTIVE,
+        )
+        stored = self.db.upsert_device(device)
+        self.db.record_keepalive(stored.mac, self.now())
+        if existing is None:
+            self.events.smi("SWITCH_ADD", mac=mac)
+        elif existing.health is Health.INACTIVE:
+            self.events.debug_line("director-db", f"entry {stored.number} {mac} active again")
+        if self.is_director and hello.has_startup_config and self.settings.backup.enabled:
+            pending = any(p.mac == stored.mac for p in self.db.pending_backups())
+            if pending or self.db.latest_backup(stored.mac) is None:
+                self._spawn(self.request_backup(stored.mac))
+        return stored
+
+    def client_keepalive(self, mac: str, ip: str = "") -> None:
+        device = self.db.device_by_mac(normalize_mac(mac))
+        if device is None:
+            return
+        if device.health is Health.INACTIVE:
+            self.db.set_health(device.mac, Health.ACTIVE)
+        if ip and device.ip != ip:
+            self.db.upsert_device(replace(device, ip=ip))
+        self.db.record_keepalive(device.mac, self.now())
+
+    def client_neighbors(self, mac: str, neighbors: tuple[Neighbor, ...]) -> None:
+        """A client's CDP table: its neighbours become known (type P until they speak)."""
+        reporter = self.db.device_by_mac(normalize_mac(mac))
+        if reporter is None:
+            return
+        reporter = self.db.upsert_device(replace(reporter, neighbors=neighbors))
+        for neighbor in neighbors:
+            if self.db.device_by_mac(neighbor.mac) is not None:
+                continue
+            if neighbor.ip and neighbor.ip == (self.settings.director_ip or self.address):
+                continue
+            hop = (reporter.hop or 0) + 1
+            if hop > 7:
+                continue
+            legacy = "legacy" in neighbor.platform.lower() or "non-smi" in neighbor.platform.lower()
+            join = joining_state(self.settings.join_window, self.now(), self.tz)
+            self.db.upsert_device(
+                Device(
+                    0,
+                    neighbor.mac,
+                    pid=_pid_of_platform(neighbor.platform),
+                    ip=neighbor.ip,
+                    hostname=neighbor.device_id,
+                    hop=hop,
+                    upstream_mac=reporter.mac,
+                    upstream_ip=reporter.ip,
+                    upstream_port=neighbor.local_port,
+                    device_type=DeviceType.NON_SMART_INSTALL if legacy else DeviceType.PENDING,
+                    join_state=join,
+                )
+            )
+            self.events.smi("SWITCH_ADD", mac=neighbor.mac)
+
+    def client_upgrade(self, report: UpgradeReport) -> None:
+        device = self.db.device_by_mac(normalize_mac(report.mac))
+        if device is None:
+            return
+        entry = self.db.latest_download(device.mac)
+        if entry is None or entry.finished:
+            return
+        ip = report.ip or device.ip
+        if report.state == "started" and entry.status(report.kind) is DownloadStatus.NOT_STARTED:
+            self.db.update_download(entry.id, report.kind, DownloadStatus.UPGRADING)
+            self.db.set_upgrade(device.mac, report.kind, Progress.IN_PROGRESS)
+            self.events.smi("UPGRD_STARTED", ip=ip, what=_what(report.kind))
+        elif report.state == "done":
+            self._upgrade_done(device, entry.id, report.kind)
+        elif report.state == "failed":
+            self._upgrade_failed(device, entry.id, report.kind, report.reason or "client failed")
+
+    def _upgrade_done(self, device: Device, entry_id: int, kind: UpgradeKind) -> None:
+        entry = self.db.update_download(entry_id, kind, DownloadStatus.UPGRADED)
+        self.db.set_upgrade(device.mac, kind, Progress.DONE)
+        self.events.smi("UPGRD_SUCCESS", ip=device.ip or entry.ip, what=_what(kind))
+        if entry.finished:
+            self.db.finish_replacement(device.mac)
+
+    def _upgrade_failed(self, device: Device, entry_id: int, kind: UpgradeKind, reason: str) -> None:
+        entry = self.db.update_download(entry_id, kind, DownloadStatus.FAILED, reason=reason)
+        self.db.set_upgrade(device.mac, kind, Progress.FAILED)
+        self.events.smi("UPGRD_FAILED", ip=device.ip or entry.ip, what=_what(kind))
+
+    def client_write_memory(self, mac: str, hostname: str = "", ip: str = "") -> None:
+        device = self.db.device_by_mac(normalize_mac(mac))
+        if device is None:
+            return
+        if hostname and hostname != device.hostname or ip and ip != device.ip:
+            device = self.db.upsert_device(
+                replace(device, hostname=hostname or device.hostname, ip=ip or device.ip)
+            )
+        self._spawn(self.request_backup(device.mac))
+
+    # --- backups -----------------------------------------------------------------------------
+
+    async def request_backup(self, mac: str) -> bool:
+        """Ask a client to upload its startup configuration (type 8), as after write memory."""
+        device = self.db.device_by_mac(mac)
+        if device is None or not self.is_director or not self.settings.backup.enabled:
+            return False
+        if permission(device.join_state, Operation.BACKUP) is not Permission.ALLOWED:
+            self.events.debug_line("backup", f"{mac}: on hold, backup refused (Table 1-3)")
+            return False
+        if not device.ip or not device.hostname:
+            self.db.add_pending_backup(device.mac, "client address or hostname unknown")
+            return False
+        upload = f"{self.backup_dir}/{device.hostname}-{device.mac}{BACKUP_UPLOAD_SUFFIX}"
+        upload = upload.lstrip("/")
+        self._backup_requests[device.mac] = upload
+        url = f"tftp://{self.settings.director_ip or self.address}:{self.tftp_port}/{upload}"
+        request = CommandRequest(
+            device.ip,
+            self._client_ports.get(device.mac, self.client_smi_port),
+            "backup",
+            url=url,
+            commands=(f"copy startup-config {url}",),
+        )
+        try:
+            await self._send(request)
+        except (OSError, TimeoutError) as error:
+            self._backup_requests.pop(device.mac, None)
+            self.db.add_pending_backup(device.mac, f"connection lost: {error}")
+            self.events.smi(
+                "SMI_DIRECTOR_BACKUP_FAILURE",
+                client_ip=device.ip,
+                repository=self.settings.backup.location,
+                reason="client unreachable",
+            )
+            return False
+        self.events.debug_line("backup", f"{mac}: asked for its configuration ({url})")
+        return True
+
+    def client_backup_result(self, mac: str, success: bool, file: str = "", reason: str = "") -> bool:
+        """The client says its upload ended: rotate REV2 → REV1 and store the new REV2."""
+        device = self.db.device_by_mac(normalize_mac(mac))
+        if device is None:
+            return False
+        upload = self._backup_requests.pop(device.mac, None)
+        repository = self.settings.backup.location
+        if not success or upload is None or not self.repo.exists(upload):
+            why = reason or ("no upload received" if success else "client failed")
+            self.db.add_pending_backup(device.mac, why)
+            self.events.smi(
+                "SMI_DIRECTOR_BACKUP_FAILURE", client_ip=device.ip, repository=repository, reason=why
+            )
+            return False
+        previous = self.db.latest_backup(device.mac)
+        plan = plan_backup(
+            device.hostname,
+            device.mac,
+            self.repo.names(self.backup_dir),
+            previous_hostname=previous.hostname if previous else None,
+        )
+        try:
+            stored = self.repo.execute_backup_plan(
+                plan, self.repo.iter_chunks(upload), directory=self.backup_dir
+            )
+            self.repo.delete(upload)
+        except (OSError, RepositoryError) as error:
+            self.db.add_pending_backup(device.mac, str(error))
+            self.events.smi(
+                "SMI_DIRECTOR_BACKUP_FAILURE",
+                client_ip=device.ip,
+                repository=repository,
+                reason=str(error),
+            )
+            return False
+        self.db.record_backup(device.mac, device.hostname, stored.name, stored.md5, stored.size)
+        self.events.smi("SMI_DIRECTOR_BACKUP_SUCCESS", client_ip=device.ip, repository=repository)
+        return True
+
+    # --- on-demand and join-window operations ----------------------------------------------
+
+    async def download(
+        self,
+        kind: UpgradeKind,
+        url: str,
+        targets: list[Device],
+        reload_at: tuple[int, int] | None = None,
+        reload_now: bool = False,
+    ) -> OperationResult:
+        """``vstack download-image|download-config``: push an image or a configuration."""
+        result = OperationResult()
+        method = DownloadMethod.IMAGE_UPGRADE if kind is UpgradeKind.IMAGE else DownloadMethod.CONFIG_UPGRADE
+        na = DownloadStatus.NOT_APPLICABLE
+        for device in targets:
+            entry = self.db.add_download(
+                device.mac,
+                method,
+                ip=device.ip,
+                hostname=device.hostname,
+                image=DownloadStatus.NOT_STARTED if kind is UpgradeKind.IMAGE else na,
+                config=DownloadStatus.NOT_STARTED if kind is UpgradeKind.CONFIG else na,
+                script=na,
+            )
+            request = CommandRequest(
+                device.ip,
+                self._client_ports.get(device.mac, self.client_smi_port),
+                "download-image" if kind is UpgradeKind.IMAGE else "download-config",
+                url=url,
+                reload_at=reload_at,
+                reload_now=reload_now,
+            )
+            try:
+                await self._send(request)
+            except (OSError, TimeoutError) as error:
+                self.db.update_download(entry.id, kind, DownloadStatus.FAILED, reason=str(error))
+                result.failed += 1
+                result.lines.append(f"{device.ip}: unreachable ({error})")
+                continue
+            result.ok += 1
+            result.lines.append(f"{device.ip}: {_what(kind)} download requested")
+        return result
+
+    def set_join_states(self, numbers: list[int], target: str) -> list[str]:
+        lines = []
+        for number in numbers:
+            device = self.db.device_by_number(number)
+            if device is None or device.is_director:
+                lines.append(f"% Client {number} not found")
+                continue
+            try:
+                state = set_join_state(device.join_state, target)
+            except DomainError as error:
+                lines.append(f"{error} (client {number})")
+                continue
+            self.db.set_join_state(device.mac, state)
+        return lines
+
+    def hold_install(self, device: Device) -> str:
+        decision = on_hold_install(device.join_state, self._removed_from_hold(device.mac))
+        if not decision.ok:
+            return f"% Request denied for client {device.number}: {decision.reason}"
+        self.db.set_join_state(device.mac, decision.state, removed_from_hold=False)
+        return f"Client {device.number} ({device.mac}) allowed to install"
+
+    def hold_remove(self, device: Device) -> str:
+        decision = on_hold_remove(device.join_state, self._removed_from_hold(device.mac))
+        if not decision.ok:
+            return f"% Client {device.number}: {decision.reason}"
+        self.db.set_join_state(device.mac, decision.state, removed_from_hold=True)
+        return f"Client {device.number} ({device.mac}) removed from the hold list"
+
+    # --- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def backup_dir(self) -> str:
+        """The local backup repository, relative to flash: (``vstack`` by default)."""
+        location = parse_repository(self.settings.backup.location)
+        return location.path if location.local else "vstack"
+
+    def _removed_from_hold(self, mac: str) -> bool:
+        record = self.db.device_record(mac)
+        return record.removed_from_hold if record is not None else False
+
+    def _write_if_changed(self, path: str, data: bytes) -> None:
+        if self.repo.exists(path) and self.repo.read_bytes(path, limit=len(data) + 1) == data:
+            return
+        self.repo.write(path, data)
+
+    async def _send(self, request: CommandRequest) -> None:
+        if self.send_command is None:
+            raise OSError("no SMI sender")
+        self.events.debug_line("protocol", f"{request.kind} to {request.host}:{request.port}")
+        await self.send_command(request)
+
+    def _spawn(self, coroutine: Awaitable[object]) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task: asyncio.Task[object] = loop.create_task(coroutine)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for background work (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _what(kind: UpgradeKind) -> str:
+    return {UpgradeKind.IMAGE: "image", UpgradeKind.CONFIG: "config", UpgradeKind.SCRIPT: "script"}[
+        kind
+    ]
+
+
+def _director_mac(ip: str) -> str:
+    """A stable MAC for the director's own entry, derived from its address."""
+    digest = hashlib.sha256(ip.encode()).digest()
+    return normalize_mac((b"\x02" + digest[:5]).hex())
+
+
+def _pid_of_platform(platform: str) -> str:
+    """CDP platform strings read ``cisco WS-C2960-24TT-L``: take the product ID."""
+    words = [w for w in platform.replace(",", " ").split() if w.lower() != "cisco"]
+    for word in words:
+        if "-" in word and len(word) <= 40 and word.replace("-", "").isalnum():
+            return word.upper()
+    return ""

@@ -1,0 +1,249 @@
+"""The director process: configuration, database, repository and services on one event loop.
+
+Data directory layout::
+
+    DIR/startup-config   the director's configuration (IOS text)
+    DIR/flash/           "flash:": images, configurations, scripts; DIR/flash/vstack/ holds
+                         imagelists, tailored configurations and client backups
+    DIR/director.db      the director database (SQLite; or --database URL)
+    DIR/dhcp/            remembered DHCP bindings (ip dhcp remember)
+
+SIGTERM and SIGINT stop it cleanly; SIGHUP reloads ``startup-config``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import ipaddress
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from smartinstall.director.bridges import (
+    DirectorDhcpHook,
+    DirectorSmiOwner,
+    DirectorTftpHook,
+    SmiCommandSender,
+)
+from smartinstall.director.core import Director
+from smartinstall.director.eventlog import EventLog
+from smartinstall.domain.settings import DirectorSettings
+from smartinstall.explain.configreader import read_config
+from smartinstall.hostaddr import host_owns_address
+from smartinstall.services.dhcp import (
+    DhcpRelay,
+    DhcpRelayConfig,
+    DhcpServer,
+    DhcpServerConfig,
+    make_pool,
+)
+from smartinstall.services.smi import SmiDirectorServer, SmiSecurity
+from smartinstall.services.syslog import SyslogTarget
+from smartinstall.services.tftp import TftpServer, TftpServerConfig
+from smartinstall.store.database import DirectorDatabase
+from smartinstall.store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+STARTUP_CONFIG = "startup-config"
+FLASH = "flash"
+TICK_SECONDS = 1.0
+
+
+@dataclass
+class DaemonOptions:
+    data_dir: Path
+    address: str | None = None
+    dhcp_port: int = 67
+    dhcp_client_port: int = 68
+    dhcp_relay_port: int | None = None  # where replies to relay agents go (default: dhcp_port)
+    dhcp_upstream_port: int = 67  # the third-party server's port (ip helper-address)
+    tftp_port: int = 69
+    smi_port: int = 4786
+    client_smi_port: int = 4786
+    database: str | None = None
+    keepalive: float = 60.0
+    timezone: dt.tzinfo = dt.UTC
+    ssh_port: int | None = None
+
+
+def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, str]]]:
+    """Replay ``startup-config``; each rejected line is reported with its number."""
+    if not path.exists():
+        return DirectorSettings(), []
+    text = path.read_text(encoding="utf-8", errors="replace")
+    result = read_config(text, host_owns_address)
+    return result.settings, result.errors
+
+
+class DirectorDaemon:
+    def __init__(self, options: DaemonOptions) -> None:
+        self.options = options
+        self.data_dir = options.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings, errors = load_settings(self.data_dir / STARTUP_CONFIG)
+        for number, line, message in errors:
+            log.error("startup-config line %d rejected: %s: %s", number, line, message)
+        self.events = EventLog(self.settings.hostname, tz=options.timezone)
+        self.events.set_targets(_targets(self.settings))
+        self.db = DirectorDatabase.open(self.data_dir, options.database)
+        self.repo = Repository(self.data_dir / FLASH)
+        self.address = options.address or self.settings.director_ip or "127.0.0.1"
+        self.security = SmiSecurity.from_config(self.settings.smi_key, self.settings.allowed_clients)
+        self.director = Director(
+            self.settings,
+            self.db,
+            self.repo,
+            self.events,
+            address=self.address,
+            owns_address=host_owns_address,
+            send_command=SmiCommandSender(self.security),
+            client_smi_port=options.client_smi_port,
+            tftp_port=options.tftp_port,
+            keepalive_period=options.keepalive,
+            tz=options.timezone,
+        )
+        self.dhcp: DhcpServer | DhcpRelay | None = None
+        self.tftp: TftpServer | None = None
+        self.smi: SmiDirectorServer | None = None
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+
+    # --- services ----------------------------------------------------------------------------
+
+    def _dhcp_endpoint(self) -> DhcpServer | DhcpRelay | None:
+        o = self.options
+        hook = DirectorDhcpHook(self.director)
+        pools = [
+            make_pool(
+                p.name,
+                str(p.network),
+                default_router=[p.default_router] if p.default_router else [],
+                file_server=p.file_server,
+            )
+            for p in self.settings.dhcp_pools.values()
+            if p.network is not None
+        ]
+        if pools:
+            config = DhcpServerConfig(
+                server_address=ipaddress.IPv4Address(self.address),
+                pools=pools,
+                listen_address=self.address,
+                server_port=o.dhcp_port,
+                client_port=o.dhcp_client_port,
+                relay_port=o.dhcp_relay_port,
+                data_dir=str(self.data_dir / "dhcp") if self.settings.dhcp_remember else None,
+                only_smart_install=bool(self.settings.helper_addresses),
+            )
+            return DhcpServer(config, hook)
+        if self.settings.helper_addresses:
+            relay = DhcpRelayConfig(
+                relay_address=ipaddress.IPv4Address(self.address),
+                helper_addresses=[ipaddress.IPv4Address(a) for a in self.settings.helper_addresses],
+                listen_address=self.address,
+                server_port=o.dhcp_port,
+                upstream_port=o.dhcp_upstream_port,
+                client_port=o.dhcp_client_port,
+            )
+            return DhcpRelay(relay, hook)
+        log.warning("no vstack dhcp-localserver pool and no ip helper-address: DHCP is off")
+        return None
+
+    async def start(self) -> None:
+        o = self.options
+        self.director.refresh_role()
+        flash = self.repo.root
+        backup_dir = self.director.backup_dir
+        (flash / backup_dir).mkdir(parents=True, exist_ok=True)
+        self.tftp = TftpServer(
+            TftpServerConfig(
+                root=flash,
+                host=self.address,
+                port=o.tftp_port,
+                upload_dir=flash / backup_dir,
+                upload_prefix=backup_dir,
+            ),
+            DirectorTftpHook(self.director),
+        )
+        await self.tftp.start()
+        log.info("TFTP server on %s:%d (flash: %s)", self.address, o.tftp_port, flash)
+        self.smi = SmiDirectorServer(
+            DirectorSmiOwner(self.director), self.address, o.smi_port, self.security
+        )
+        await self.smi.start()
+        log.info("SMI server on %s:%d (%s)", self.address, o.smi_port, self.security.mode)
+        self.dhcp = self._dhcp_endpoint()
+        if self.dhcp is not None:
+            await self.dhcp.start()
+        # "When the director boots up, it requests configuration information from clients
+        # and backs up these configurations."
+        if self.director.is_director and self.settings.backup.enabled:
+            for device in self.db.devices():
+                if not device.is_director and device.ip:
+                    self.director._spawn(self.director.request_backup(device.mac))
+
+    async def stop(self) -> None:
+        if self.dhcp is not None:
+            await self.dhcp.stop()
+        if self.smi is not None:
+            await self.smi.close()
+        if self.tftp is not None:
+            await self.tftp.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.director.drain(), timeout=5)
+        for sender in self.events.senders:
+            await sender.close()
+        self.db.close()
+
+    async def reload(self) -> None:
+        """SIGHUP: replay startup-config; restart DHCP when its pools changed."""
+        settings, errors = load_settings(self.data_dir / STARTUP_CONFIG)
+        for number, line, message in errors:
+            log.error("startup-config line %d rejected: %s: %s", number, line, message)
+        old_dhcp = (self.settings.dhcp_pools, self.settings.helper_addresses)
+        self.settings = settings
+        self.director.settings = settings
+        self.events.hostname = settings.hostname
+        for gone in self.events.set_targets(_targets(settings)):
+            await gone.close()
+        self.director.refresh_role()
+        if (settings.dhcp_pools, settings.helper_addresses) != old_dhcp:
+            if self.dhcp is not None:
+                await self.dhcp.stop()
+            self.dhcp = self._dhcp_endpoint()
+            if self.dhcp is not None:
+                await self.dhcp.start()
+        log.info("configuration reloaded")
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum, handler in (
+            (signal.SIGTERM, self._stop.set),
+            (signal.SIGINT, self._stop.set),
+            (signal.SIGHUP, self._reload.set),
+        ):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, handler)
+        await self.start()
+        log.info("director ready")
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.director.tick()
+                except Exception:
+                    log.exception("director tick failed")
+                if self._reload.is_set():
+                    self._reload.clear()
+                    await self.reload()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), TICK_SECONDS)
+        finally:
+            await self.stop()
+            log.info("director stopped")
+
+
+def _targets(settings: DirectorSettings) -> list[SyslogTarget]:
+    return [SyslogTarget(h.host, h.port, h.transport, h.rfc3164) for h in settings.logging_hosts]
