@@ -62,9 +62,7 @@ class DirectorDhcpHook:
         if offer is None or not offer.has_options:
             return ()
         options: list[tuple[int, bytes]] = []
-        options.append(
-            (Opt.VIVSO, smart_install_vivso(offer.imagelist_file, offer.director_ip))
-        )
+        options.append((Opt.VIVSO, smart_install_vivso(offer.imagelist_file, offer.director_ip)))
         if offer.config_file:
             options.append((Opt.BOOTFILE_NAME, offer.config_file.encode("ascii", "replace")))
         if offer.tftp_server:
@@ -152,7 +150,9 @@ class DirectorSmiOwner:
                         )
                     )
             elif isinstance(message, smi_client.BackupResult):
-                core.client_backup_result(message.mac, message.success, message.file, message.reason)
+                core.client_backup_result(
+                    message.mac, message.success, message.file, message.reason
+                )
         except (DomainError, ValueError) as error:
             log.warning("SMI %s from %s: %s", type(message).__name__, received.peer, error)
             return smi_client.Ack(

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
+from smartinstall.director.eventlog import EventLog
 from smartinstall.domain.artifacts import TailoredConfig
 from smartinstall.domain.backups import (
     NewcomerFacts,
@@ -52,16 +53,15 @@ from smartinstall.domain.joinwindow import (
     permission,
     set_join_state,
 )
+from smartinstall.domain.locations import parse_repository
 from smartinstall.domain.provisioning import ClientContext, Offer, OfferAction, decide_offer
 from smartinstall.domain.settings import DirectorSettings, Role
 from smartinstall.domain.values import normalize_mac
-from smartinstall.director.eventlog import EventLog
 from smartinstall.store.database import (
     DirectorDatabase,
     DownloadMethod,
     DownloadStatus,
 )
-from smartinstall.domain.locations import parse_repository
 from smartinstall.store.repository import Repository, RepositoryError
 
 log = logging.getLogger(__name__)
@@ -464,7 +464,9 @@ class Director:
 
     # --- TFTP --------------------------------------------------------------------------------
 
-    def tftp_transfer(self, peer_ip: str, path: str, is_read: bool, done: bool, error: str | None) -> None:
+    def tftp_transfer(
+        self, peer_ip: str, path: str, is_read: bool, done: bool, error: str | None
+    ) -> None:
         """Follow a client's downloads in the download-status table."""
         if not self.is_director or not is_read:
             return
@@ -505,8 +507,9 @@ class Director:
 
     def approve_upload(self, peer_ip: str, name: str) -> bool:
         """TFTP WRQ: only the backup a client was asked for, to the name it was given."""
+        wanted = PurePosixPath(name).name
         for mac, upload in self._backup_requests.items():
-            if upload == name.lstrip("/"):
+            if PurePosixPath(upload).name == wanted:
                 device = self.db.device_by_mac(mac)
                 return device is not None and (not device.ip or device.ip == peer_ip)
         return False
@@ -614,7 +617,9 @@ class Director:
         if entry.finished:
             self.db.finish_replacement(device.mac)
 
-    def _upgrade_failed(self, device: Device, entry_id: int, kind: UpgradeKind, reason: str) -> None:
+    def _upgrade_failed(
+        self, device: Device, entry_id: int, kind: UpgradeKind, reason: str
+    ) -> None:
         entry = self.db.update_download(entry_id, kind, DownloadStatus.FAILED, reason=reason)
         self.db.set_upgrade(device.mac, kind, Progress.FAILED)
         self.events.smi("UPGRD_FAILED", ip=device.ip or entry.ip, what=_what(kind))
@@ -623,7 +628,7 @@ class Director:
         device = self.db.device_by_mac(normalize_mac(mac))
         if device is None:
             return
-        if hostname and hostname != device.hostname or ip and ip != device.ip:
+        if (hostname and hostname != device.hostname) or (ip and ip != device.ip):
             device = self.db.upsert_device(
                 replace(device, hostname=hostname or device.hostname, ip=ip or device.ip)
             )
@@ -668,7 +673,9 @@ class Director:
         self.events.debug_line("backup", f"{mac}: asked for its configuration ({url})")
         return True
 
-    def client_backup_result(self, mac: str, success: bool, file: str = "", reason: str = "") -> bool:
+    def client_backup_result(
+        self, mac: str, success: bool, file: str = "", reason: str = ""
+    ) -> bool:
         """The client says its upload ended: rotate REV2 → REV1 and store the new REV2."""
         device = self.db.device_by_mac(normalize_mac(mac))
         if device is None:
@@ -679,7 +686,10 @@ class Director:
             why = reason or ("no upload received" if success else "client failed")
             self.db.add_pending_backup(device.mac, why)
             self.events.smi(
-                "SMI_DIRECTOR_BACKUP_FAILURE", client_ip=device.ip, repository=repository, reason=why
+                "SMI_DIRECTOR_BACKUP_FAILURE",
+                client_ip=device.ip,
+                repository=repository,
+                reason=why,
             )
             return False
         previous = self.db.latest_backup(device.mac)
@@ -703,7 +713,7 @@ class Director:
                 reason=str(error),
             )
             return False
-        self.db.record_backup(device.mac, device.hostname, stored.name, stored.md5, stored.size)
+        self.db.record_backup(device.mac, device.hostname, stored.path, stored.md5, stored.size)
         self.events.smi("SMI_DIRECTOR_BACKUP_SUCCESS", client_ip=device.ip, repository=repository)
         return True
 
@@ -719,7 +729,11 @@ class Director:
     ) -> OperationResult:
         """``vstack download-image|download-config``: push an image or a configuration."""
         result = OperationResult()
-        method = DownloadMethod.IMAGE_UPGRADE if kind is UpgradeKind.IMAGE else DownloadMethod.CONFIG_UPGRADE
+        method = (
+            DownloadMethod.IMAGE_UPGRADE
+            if kind is UpgradeKind.IMAGE
+            else DownloadMethod.CONFIG_UPGRADE
+        )
         na = DownloadStatus.NOT_APPLICABLE
         for device in targets:
             entry = self.db.add_download(

@@ -92,7 +92,9 @@ class DirectorDaemon:
         self.db = DirectorDatabase.open(self.data_dir, options.database)
         self.repo = Repository(self.data_dir / FLASH)
         self.address = options.address or self.settings.director_ip or "127.0.0.1"
-        self.security = SmiSecurity.from_config(self.settings.smi_key, self.settings.allowed_clients)
+        self.security = SmiSecurity.from_config(
+            self.settings.smi_key, self.settings.allowed_clients
+        )
         self.director = Director(
             self.settings,
             self.db,

@@ -1,0 +1,311 @@
+"""A real director process on loopback and a scripted client that speaks real DHCP (as a relay
+agent), TFTP (curl) and SMI to it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smartinstall.services.smi import (
+    ClientOwner,
+    CommandReceived,
+    SmiClientListener,
+    SmiClientSender,
+)
+from smartinstall.store.database import DirectorDatabase
+from smartinstall.wire import smi_client
+from smartinstall.wire.dhcp import DhcpPacket, MessageType, Opt, decode_vivso
+from tests.integration.dhcp_helpers import LoopbackAgent, request
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port(host: str, kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def lab_prefix() -> str:
+    """A /24 of 127.0.0.0/8 of our own for one test, so runs never collide."""
+    return f"127.{random.randint(30, 250)}.{random.randint(1, 250)}"
+
+
+@dataclass
+class DirectorProcess:
+    data_dir: Path
+    prefix: str
+    config: str
+    keepalive: float = 2.0
+    address: str = ""
+    ports: dict[str, int] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.address = f"{self.prefix}.1"
+        self.flash = self.data_dir / "flash"
+        self.flash.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "startup-config").write_text(self.config)
+        host = self.address
+        self.ports = {
+            "dhcp": free_port(host),
+            "relay": free_port(f"{self.prefix}.254"),
+            "tftp": free_port(host),
+            "smi": free_port(host, socket.SOCK_STREAM),
+            "client_smi": free_port(f"{self.prefix}.254", socket.SOCK_STREAM),
+        }
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "director.log"
+
+    def start(self) -> None:
+        starts = self.log().count("director ready")
+        command = [
+            sys.executable, "-m", "smartinstall.cli", "director",
+            "--data-dir", str(self.data_dir), "--address", self.address,
+            "--dhcp-port", str(self.ports["dhcp"]), "--dhcp-relay-port", str(self.ports["relay"]),
+            "--tftp-port", str(self.ports["tftp"]), "--smi-port", str(self.ports["smi"]),
+            "--client-smi-port", str(self.ports["client_smi"]),
+            "--keepalive", str(self.keepalive), "--log-file", str(self.log_file),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.wait_for_log("director ready", timeout=20, count=starts + 1)
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        if self.process is None:
+            return 0
+        with suppress(ProcessLookupError):
+            self.process.send_signal(sig)
+        try:
+            code = self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        self.process = None
+        return code
+
+    def log(self) -> str:
+        if not self.log_file.exists():
+            return ""
+        return self.log_file.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 10.0, count: int = 1) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            content = self.log()
+            if content.count(text) >= count:
+                return content
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"director exited ({self.process.returncode}):\n{content}")
+            time.sleep(0.05)
+        raise AssertionError(f"{text!r} not logged within {timeout}s:\n{self.log()[-4000:]}")
+
+    async def await_log(self, text: str, timeout: float = 10.0, count: int = 1) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            content = self.log()
+            if content.count(text) >= count:
+                return content
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"{text!r} not logged within {timeout}s:\n{self.log()[-4000:]}")
+
+    def database(self) -> DirectorDatabase:
+        return DirectorDatabase.open(self.data_dir)
+
+
+@dataclass
+class Offer:
+    address: str
+    imagelist: str | None
+    director: str | None
+    config: str | None
+    tftp_server: str | None
+    hostname: str | None
+
+
+def parse_offer(packet: DhcpPacket) -> Offer:
+    imagelist = director = None
+    vivso = packet.get(Opt.VIVSO)
+    if vivso:
+        for block in decode_vivso(vivso):
+            if block.enterprise == 9:
+                raw = block.get(5)
+                imagelist = raw.decode() if raw else None
+                ip = block.get(16)
+                director = socket.inet_ntoa(ip) if ip else None
+
+    def text(code: int) -> str | None:
+        value = packet.get(code)
+        return value.decode() if value else None
+
+    server = packet.get(Opt.TFTP_SERVER_ADDRESS)
+    return Offer(
+        socket.inet_ntoa(packet.yiaddr),
+        imagelist,
+        director,
+        text(Opt.BOOTFILE_NAME),
+        socket.inet_ntoa(server) if server else None,
+        text(Opt.HOSTNAME),
+    )
+
+
+class ScriptedClient:
+    """One Smart Install client: DHCP through a relay address, TFTP with curl, SMI messages."""
+
+    def __init__(self, director: DirectorProcess, mac: str, pid: str) -> None:
+        self.director = director
+        self.mac = mac
+        self.pid = pid
+        self.ip = ""
+        self.commands: list[CommandReceived] = []
+        self.listener: SmiClientListener | None = None
+        self.sequence = 0
+
+    @property
+    def mac_bytes(self) -> bytes:
+        return bytes.fromhex(self.mac.replace(".", ""))
+
+    async def dhcp(self, vendor_class: bool = True) -> tuple[Offer, Offer]:
+        agent = LoopbackAgent(f"{self.director.prefix}.254")
+        agent.sock.close()
+        agent.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        agent.sock.bind((f"{self.director.prefix}.254", self.director.ports["relay"]))
+        agent.sock.setblocking(False)
+        server = (self.director.address, self.director.ports["dhcp"])
+        vc = f"cisco-{self.pid}".encode() if vendor_class else None
+        xid = random.getrandbits(32)
+        giaddr = f"{self.director.prefix}.254"
+        try:
+            offer_packet = await agent.exchange(
+                request(MessageType.DISCOVER, self.mac_bytes, xid, giaddr=giaddr, vendor_class=vc),
+                server,
+                timeout=5,
+            )
+            assert offer_packet is not None, "no DHCPOFFER"
+            offer = parse_offer(offer_packet)
+            ack_packet = await agent.exchange(
+                request(
+                    MessageType.REQUEST,
+                    self.mac_bytes,
+                    xid,
+                    giaddr=giaddr,
+                    vendor_class=vc,
+                    requested=offer.address,
+                    server_id=self.director.address,
+                ),
+                server,
+                timeout=5,
+            )
+            assert ack_packet is not None, "no DHCPACK"
+            ack = parse_offer(ack_packet)
+        finally:
+            agent.close()
+        self.ip = ack.address
+        return offer, ack
+
+    def tftp_get(self, name: str, dest: Path) -> subprocess.CompletedProcess[bytes]:
+        url = f"tftp://{self.director.address}:{self.director.ports['tftp']}/{name}"
+        return subprocess.run(
+            ["curl", "-s", "-S", "--interface", self.ip, "-o", str(dest), url],
+            capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+
+    def tftp_put(self, source: Path, url: str) -> bool:
+        """A plain RFC 1350 write (octet, 512-byte blocks) from the client's own address.
+
+        curl's TFTP upload cannot bind a source address, and the director accepts a backup only
+        from the client it asked."""
+        rest = url.removeprefix("tftp://")
+        hostport, _, name = rest.partition("/")
+        host, _, port = hostport.partition(":")
+        data = source.read_bytes()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((self.ip, 0))
+            sock.settimeout(3)
+            sock.sendto(b"\x00\x02" + name.encode() + b"\x00octet\x00", (host, int(port or 69)))
+            block = 0
+            peer = None
+            while True:
+                try:
+                    packet, source_address = sock.recvfrom(1024)
+                except TimeoutError:
+                    return False
+                if peer is None:
+                    peer = source_address
+                if packet[:2] == b"\x00\x05":
+                    return False
+                if packet[:2] != b"\x00\x04" or int.from_bytes(packet[2:4], "big") != block:
+                    continue
+                chunk = data[block * 512 : (block + 1) * 512]
+                if block > 0 and len(data[(block - 1) * 512 : block * 512]) < 512:
+                    return True
+                block += 1
+                sock.sendto(b"\x00\x03" + block.to_bytes(2, "big") + chunk, peer)
+
+    def sender(self) -> SmiClientSender:
+        return SmiClientSender(
+            self.director.address, self.director.ports["smi"], local_host=self.ip or None
+        )
+
+    async def send(self, message: smi_client.ClientMessage) -> smi_client.Ack:
+        return await self.sender().send(message)
+
+    def next_sequence(self) -> int:
+        self.sequence += 1
+        return self.sequence
+
+    async def hello(self, hostname: str, has_startup_config: bool = True) -> smi_client.Ack:
+        return await self.send(
+            smi_client.Hello(
+                sequence=self.next_sequence(),
+                mac=self.mac,
+                pid=self.pid,
+                serial="FOC1234X0AB",
+                sw_version="15.2(7)E9",
+                image="C2960X-UNIVERSALK9-M",
+                hostname=hostname,
+                ip=self.ip,
+                has_startup_config=has_startup_config,
+            )
+        )
+
+    async def upgrade(self, operation: int, state: int, reason: str = "") -> smi_client.Ack:
+        return await self.send(
+            smi_client.UpgradeStatus(
+                sequence=self.next_sequence(),
+                mac=self.mac,
+                operation=operation,
+                state=state,
+                reason=reason,
+            )
+        )
+
+    async def listen(self) -> None:
+        async def owner(received: CommandReceived) -> None:
+            self.commands.append(received)
+
+        handler: ClientOwner = owner
+        self.listener = SmiClientListener(handler, self.ip, self.director.ports["client_smi"])
+        await self.listener.start()
+
+    async def close(self) -> None:
+        if self.listener is not None:
+            await self.listener.close()
+
+
+def kill_tree(process: subprocess.Popen[bytes]) -> None:
+    with suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGKILL)
+    process.wait()

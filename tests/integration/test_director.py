@@ -1,0 +1,225 @@
+"""The director process end to end on loopback: zero touch, download status, backups,
+restart in the middle of an installation, health (guide: "Adding a Client Switch to the
+Network", "Zero-Touch Installation", "Backing Up the Client Configuration")."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smartinstall.domain.devices import Health, JoinState
+from smartinstall.store.database import DownloadStatus
+from smartinstall.wire import smi_client
+from smartinstall.wire.smi import BackupConfig
+from tests.integration.director_harness import DirectorProcess, ScriptedClient, lab_prefix
+from tests.tools import require_program
+
+IMAGE = "c2960x-universalk9-tar.152-7.E9.tar"
+PID = "WS-C2960X-48FPS-L"
+
+
+def config(prefix: str, extra: str = "") -> str:
+    return f"""hostname Director
+vstack dhcp-localserver lab
+ address-pool {prefix}.0 255.255.255.0
+ default-router {prefix}.1
+ file-server {prefix}.1
+ip dhcp remember
+vstack director {prefix}.1
+vstack basic
+vstack image flash:{IMAGE}
+vstack config flash:seed.txt
+vstack script flash:post.txt
+vstack hostname-prefix STORE
+{extra}"""
+
+
+@pytest.fixture
+def director(tmp_path: Path) -> Iterator[DirectorProcess]:
+    require_program("curl")
+    prefix = lab_prefix()
+    process = DirectorProcess(tmp_path / "director", prefix, config(prefix), keepalive=1.0)
+    (process.flash / IMAGE).write_bytes(os.urandom(300_000))
+    (process.flash / "seed.txt").write_text("hostname seed\n!\nend\n")
+    (process.flash / "post.txt").write_text('"vlan 12" "name TEST" "exit"\n')
+    process.start()
+    yield process
+    process.stop()
+
+
+async def test_zero_touch_installation(director: DirectorProcess, tmp_path: Path) -> None:
+    client = ScriptedClient(director, "0050.5601.0001", PID)
+    offer, ack = await client.dhcp()
+    # Options 125/5 (imagelist), 125/16 (director), 67 (config), 150 (TFTP), 12 (hostname).
+    assert offer.imagelist == "vstack/imagelist-default.txt"
+    assert offer.director == director.address
+    assert offer.config == "seed.txt"
+    assert offer.tftp_server == director.address
+    assert offer.hostname == "STORE-01.0001"
+    assert ack.imagelist == offer.imagelist
+    log = director.wait_for_log(
+        "%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: 0050.5601.0001"
+    )
+    assert log.count("%SMI-6-SWITCH_ADD") == 1  # DISCOVER and REQUEST: one new device
+
+    # The client fetches its files by TFTP (curl, from its leased address).
+    for name in (offer.imagelist, IMAGE, offer.config, "post.txt"):
+        assert name is not None
+        result = client.tftp_get(name, tmp_path / Path(name).name)
+        assert result.returncode == 0, result.stderr
+    assert (tmp_path / "imagelist-default.txt").read_text() == f"{IMAGE}\n"
+    assert (tmp_path / IMAGE).read_bytes() == (director.flash / IMAGE).read_bytes()
+    director.wait_for_log(
+        f"%SMI-6-UPGRD_STARTED: Device (IP address: {client.ip}) image upgrade has started"
+    )
+
+    # The configuration is in place once downloaded; the image when the client says so.
+    director.wait_for_log(
+        f"%SMI-6-UPGRD_SUCCESS: Device (IP address: {client.ip}) config has upgraded successfully"
+    )
+    await client.upgrade(smi_client.Operation.SCRIPT, smi_client.UpgradeState.DONE)
+    await client.upgrade(smi_client.Operation.IMAGE, smi_client.UpgradeState.DONE)
+    director.wait_for_log(
+        f"%SMI-6-UPGRD_SUCCESS: Device (IP address: {client.ip}) image has upgraded successfully"
+    )
+
+    db = director.database()
+    try:
+        (entry,) = db.downloads()
+        assert entry.method.value == "zero-touch"
+        assert (entry.image, entry.config, entry.script) == (DownloadStatus.UPGRADED,) * 3
+        device = db.device_by_mac("0050.5601.0001")
+        assert device is not None and device.ip == client.ip and device.pid == PID
+        assert device.status().startswith("P A a I C P")
+    finally:
+        db.close()
+
+
+async def test_restart_in_the_middle_of_a_zero_touch_installation(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
+    client = ScriptedClient(director, "0050.5601.0002", PID)
+    offer, _ = await client.dhcp()
+    assert offer.imagelist and client.tftp_get(IMAGE, tmp_path / IMAGE).returncode == 0
+    director.wait_for_log("image upgrade has started")
+    director.stop(signal.SIGKILL)  # the harshest restart: no clean shutdown at all
+    director.start()
+    await client.upgrade(smi_client.Operation.IMAGE, smi_client.UpgradeState.DONE)
+    assert client.tftp_get(offer.config or "", tmp_path / "cfg").returncode == 0
+    await director.await_log("config has upgraded successfully")
+    db = director.database()
+    try:
+        (entry,) = db.downloads()  # the entry of before the restart, completed after it
+        assert entry.image is DownloadStatus.UPGRADED
+        assert entry.config is DownloadStatus.UPGRADED
+    finally:
+        db.close()
+    assert director.log().count("%SMI-6-SWITCH_ADD") == 1
+
+
+async def test_backup_after_write_memory_and_rotation(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
+    client = ScriptedClient(director, "0050.5601.0003", PID)
+    await client.dhcp()
+    await client.listen()
+    try:
+        await client.hello("till-3", has_startup_config=False)
+        for revision in (1, 2, 3):
+            await client.send(
+                smi_client.WriteMemory(
+                    sequence=client.next_sequence(), mac=client.mac, hostname="till-3"
+                )
+            )
+            for _ in range(100):
+                if len(client.commands) >= revision:
+                    break
+                await asyncio.sleep(0.05)
+            command = client.commands[revision - 1].command
+            assert isinstance(command, BackupConfig)
+            url = command.active_commands[0].split()[-1]
+            assert url.endswith("vstack/till-3-0050.5601.0003.upload")
+            source = tmp_path / f"startup-{revision}"
+            source.write_text(f"hostname till-3\n! revision {revision}\nend\n")
+            assert client.tftp_put(source, url)
+            await client.send(
+                smi_client.BackupResult(
+                    sequence=client.next_sequence(), mac=client.mac, success=True
+                )
+            )
+            await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=revision)
+        backups = director.flash / "vstack"
+        assert "revision 3" in (backups / "till-3-0050.5601.0003.REV2").read_text()
+        assert "revision 2" in (backups / "till-3-0050.5601.0003.REV1").read_text()
+        assert not (backups / "till-3-0050.5601.0003.upload").exists()
+        db = director.database()
+        try:
+            record = db.latest_backup(client.mac)
+            assert record is not None and record.file.endswith("till-3-0050.5601.0003.REV2")
+        finally:
+            db.close()
+    finally:
+        await client.close()
+
+
+async def test_uploads_elsewhere_are_refused(director: DirectorProcess, tmp_path: Path) -> None:
+    client = ScriptedClient(director, "0050.5601.0004", PID)
+    await client.dhcp()
+    source = tmp_path / "evil"
+    source.write_text("x")
+    base = f"tftp://{director.address}:{director.ports['tftp']}"
+    for name in ("vstack/evil.upload", "seed.txt", "../../etc/x"):
+        assert not client.tftp_put(source, f"{base}/{name}")
+    assert (director.flash / "seed.txt").read_text().startswith("hostname seed")
+
+
+async def test_health_inactive_after_three_missed_keepalives(director: DirectorProcess) -> None:
+    client = ScriptedClient(director, "0050.5601.0005", PID)
+    await client.dhcp()
+    await client.hello("sw5")
+    await client.send(smi_client.Keepalive(sequence=client.next_sequence(), mac=client.mac))
+    # keepalive period 1 s: three missed periods later the entry is Inactive, and kept.
+    await director.await_log(
+        "%SMI-6-SWITCH_REMOVE: Device 0050.5601.0005 removed from the Director Database", timeout=10
+    )
+    db = director.database()
+    try:
+        device = db.device_by_mac(client.mac)
+        assert device is not None and device.health is Health.INACTIVE
+    finally:
+        db.close()
+    await client.send(smi_client.Keepalive(sequence=client.next_sequence(), mac=client.mac))
+    db = director.database()
+    try:
+        device = db.device_by_mac(client.mac)
+        assert device is not None and device.health is Health.ACTIVE
+    finally:
+        db.close()
+
+
+async def test_join_window_closed_gives_no_options(tmp_path: Path) -> None:
+    require_program("curl")
+    prefix = lab_prefix()
+    process = DirectorProcess(
+        tmp_path / "d", prefix, config(prefix, "vstack join-window close\n"), keepalive=5
+    )
+    process.start()
+    try:
+        client = ScriptedClient(process, "0050.5601.0006", PID)
+        offer, ack = await client.dhcp()
+        assert ack.address.startswith(prefix)  # an address from the pool, but nothing else
+        assert offer.imagelist is None and offer.config is None and offer.director is None
+        db = process.database()
+        try:
+            device = db.device_by_mac(client.mac)
+            assert device is not None and device.join_state is JoinState.DENIED
+            assert db.downloads() == []
+        finally:
+            db.close()
+    finally:
+        process.stop()
