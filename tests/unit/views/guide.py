@@ -25,16 +25,11 @@ def example(marker: str, count: int, occurrence: int = 1) -> list[str]:
     """``count`` content lines starting at the ``occurrence``-th line equal to ``marker``
     (compared after stripping), skipping fences, blank lines and page headers."""
     lines = guide_lines()
-    seen = 0
-    for index, line in enumerate(lines):
-        if line.strip() == marker:
-            seen += 1
-            if seen == occurrence:
-                break
-    else:
+    starts = [i for i, line in enumerate(lines) if line.strip() == marker]
+    if len(starts) < occurrence:
         raise AssertionError(f"marker {marker!r} #{occurrence} not in the guide")
     out: list[str] = []
-    for line in lines[index:]:
+    for line in lines[starts[occurrence - 1] :]:
         if line.strip() in ("```", "", "show vstack"):
             continue
         out.append(line.rstrip())

@@ -59,7 +59,8 @@ def test_client_forms() -> None:
         "Role: Client (SmartInstall enabled)\nVstack Director IP address: 1.1.1.163\n"
     )
     assert example("Director# show vstack config", 3)[1:] == [
-        "Role: Client", "Vstack Director IP address: 1.1.1.163",
+        "Role: Client",
+        "Vstack Director IP address: 1.1.1.163",
     ]
     disabled = DirectorSettings(enabled=False)
     out = show_vstack_config(disabled, Role.CLIENT)
@@ -84,8 +85,7 @@ def test_director_form_with_our_settings() -> None:
     settings.set_hostname_prefix("Cisco")
     settings.set_backup(True, "tftp://10.0.0.5/backups")
     settings.join_window = JoinWindowSettings(
-        Schedule(dt.time(6, 30), dt.date(2009, 7, 4), dt.timedelta(hours=1),
-                 dt.date(2009, 7, 10)),
+        Schedule(dt.time(6, 30), dt.date(2009, 7, 4), dt.timedelta(hours=1), dt.date(2009, 7, 10)),
         auto=False,
     )
     lines = show_vstack_config(settings, Role.DIRECTOR, window_open=False).splitlines()

@@ -64,11 +64,25 @@ def test_download_status_and_renumbering_after_a_clear_match_the_guide() -> None
 
 
 GUIDE_ENTRIES = [
-    DownloadEntry("172.20.249.3", "001e.be67.3000", IMG, UP, NA, NA,
-                  image_downloaded_at=dt.datetime(2011, 3, 30, 2, 47, 39, tzinfo=dt.UTC)),
-    DownloadEntry("172.20.249.1", "0022.5699.c800", ZT, DownloadStatus.UPGRADING, UP, UP,
-                  config_downloaded_at=dt.datetime(2011, 3, 30, 3, 2, 23, tzinfo=dt.UTC),
-                  script_downloaded_at=dt.datetime(2011, 3, 30, 2, 47, 39, tzinfo=dt.UTC)),
+    DownloadEntry(
+        "172.20.249.3",
+        "001e.be67.3000",
+        IMG,
+        UP,
+        NA,
+        NA,
+        image_downloaded_at=dt.datetime(2011, 3, 30, 2, 47, 39, tzinfo=dt.UTC),
+    ),
+    DownloadEntry(
+        "172.20.249.1",
+        "0022.5699.c800",
+        ZT,
+        DownloadStatus.UPGRADING,
+        UP,
+        UP,
+        config_downloaded_at=dt.datetime(2011, 3, 30, 3, 2, 23, tzinfo=dt.UTC),
+        script_downloaded_at=dt.datetime(2011, 3, 30, 2, 47, 39, tzinfo=dt.UTC),
+    ),
     DownloadEntry("172.20.249.2", "0022.0d26.6300", IMG, DownloadStatus.NOT_STARTED, NA, NA),
 ]
 
@@ -80,7 +94,8 @@ def test_download_status_with_not_started_and_double_star_cells() -> None:
     out = show_vstack_download_status(GUIDE_ENTRIES)
     assert out.splitlines()[4:] == [
         "1   172.20.249.3    001e.be67.3000 image-upgrade   UPGRADED        **              **",
-        "2   172.20.249.1    0022.5699.c800 zero-touch      UPGRADING       UPGRADED        UPGRADED",
+        "2   172.20.249.1    0022.5699.c800 zero-touch      UPGRADING       UPGRADED        "
+        "UPGRADED",
         "3   172.20.249.2    0022.0d26.6300 image-upgrade   NOT STARTED     **              **",
     ]
     guide = example("Director# show vstack download-status", 6)
@@ -121,10 +136,17 @@ def test_download_status_detail_matches_the_guide() -> None:
 
 def test_download_status_detail_with_failures() -> None:
     entry = DownloadEntry(
-        "10.0.0.9", "00:11:22:33:44:55", DownloadMethod.CONFIG_UPGRADE, NA,
-        DownloadStatus.FAILED, NA, hostname="sw-9",
+        "10.0.0.9",
+        "00:11:22:33:44:55",
+        DownloadMethod.CONFIG_UPGRADE,
+        NA,
+        DownloadStatus.FAILED,
+        NA,
+        hostname="sw-9",
         config_fail_reason="TFTP: file not found",
-        config_downloaded_at=dt.datetime(2026, 11, 27, 4, 5, 6, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+        config_downloaded_at=dt.datetime(
+            2026, 11, 27, 4, 5, 6, tzinfo=dt.timezone(dt.timedelta(hours=1))
+        ),
     )
     lines = show_vstack_download_status_detail([entry]).splitlines()
     assert lines[2:] == [
@@ -141,7 +163,10 @@ def test_download_status_detail_with_failures() -> None:
         "script downloaded at: -",
     ]
     row = show_vstack_download_status([entry]).splitlines()[-1]
-    assert row == "1   10.0.0.9        0011.2233.4455 config-upgrade  **              FAILED          **"
+    assert (
+        row
+        == "1   10.0.0.9        0011.2233.4455 config-upgrade  **              FAILED          **"
+    )
 
 
 def test_disabled_and_empty() -> None:

@@ -35,9 +35,9 @@ No Script file specified
 def test_configured_groups_match_the_guide() -> None:
     out = show_vstack_group_builtin(four_k().groups, detail=True, configured=True)
     assert out == EXPECTED_CONFIGURED
-    assert out.splitlines() == example("Switch# show vstack group built-in detail configured", 7)[
-        1:
-    ]
+    assert (
+        out.splitlines() == example("Switch# show vstack group built-in detail configured", 7)[1:]
+    )
 
 
 def test_configured_group_with_a_script() -> None:
@@ -81,8 +81,10 @@ def test_supervisor_all_group_applies_to_every_chassis() -> None:
     out = show_vstack_group_builtin(settings.groups, "4500", "sup7-e", detail=True, configured=True)
     images = [line for line in out.splitlines() if line.startswith(("Group Name", "Image Name"))]
     assert images[:4] == [
-        "Group Name: sup7-e 4503", "Image Name: bootflash:k7-4503.tar",
-        "Group Name: sup7-e 4506", "Image Name: bootflash:k7.tar",
+        "Group Name: sup7-e 4503",
+        "Image Name: bootflash:k7-4503.tar",
+        "Group Name: sup7-e 4506",
+        "Image Name: bootflash:k7.tar",
     ]
     assert len(images) == 2 * len(catalog.supervisor("sup7-e").chassis)
 
@@ -95,11 +97,15 @@ def test_family_detail_and_port_config() -> None:
     assert names == [f"Group Name: 3750 {pc.name}" for pc in catalog.family("3750").port_configs]
     one = show_vstack_group_builtin(settings.groups, "3750", "24poe", detail=True)
     assert one.splitlines() == [
-        "-----", "Group Name: 3750 24poe", "No Image name specified",
-        "Config file name: flash:3750-24poe.txt", "No Script file specified",
+        "-----",
+        "Group Name: 3750 24poe",
+        "No Image name specified",
+        "Config file name: flash:3750-24poe.txt",
+        "No Script file specified",
     ]
     assert show_vstack_group_builtin(settings.groups, configured=True).splitlines() == [
-        "*** Only Configured Groups will be shown ***", *one.splitlines(),
+        "*** Only Configured Groups will be shown ***",
+        *one.splitlines(),
     ]
 
 
@@ -125,8 +131,10 @@ def test_help_lists_below_a_family() -> None:
         "sup8-e    sup8-e supervisor"
     )
     assert show_vstack_group_builtin(groups, "4500", "sup8-e").splitlines() == [
-        "4503      4503 chassis type", "4506      4506 chassis type",
-        "4507r+e   4507r+e chassis type", "4510r+e   4510r+e chassis type",
+        "4503      4503 chassis type",
+        "4506      4506 chassis type",
+        "4507r+e   4507r+e chassis type",
+        "4510r+e   4510r+e chassis type",
     ]
     assert show_vstack_group_builtin(groups, "3750", "24poe") == "24poe     3750 24 port POE\n"
     for words in (("3750x9",), ("3750", "99"), ("4500", "sup9"), ("4500", "sup8-e", "4507r-e")):

@@ -19,13 +19,24 @@ MAC Address      Dev ID          IP_addr         Local Int       Out Port
 """
 
 DIRECTOR = Device(
-    0, "0023.5e32.3780", "WS-C3750E-24PD", ip="1.1.1.163", hostname="3750e-163-smi",
+    0,
+    "0023.5e32.3780",
+    "WS-C3750E-24PD",
+    ip="1.1.1.163",
+    hostname="3750e-163-smi",
     is_director=True,
-    neighbors=(Neighbor("GigabitEthernet1/0/1", "001d.71ba.f780", "2960pd-47", "1.1.1.1",
-                        "FastEthernet0/7"),),
+    neighbors=(
+        Neighbor(
+            "GigabitEthernet1/0/1", "001d.71ba.f780", "2960pd-47", "1.1.1.1", "FastEthernet0/7"
+        ),
+    ),
 )
 CLIENT = Device(
-    1, "001d.71ba.f780", "WS-C2960PD-8TT-L", ip="1.1.1.1", hostname="2960pd-47",
+    1,
+    "001d.71ba.f780",
+    "WS-C2960PD-8TT-L",
+    ip="1.1.1.1",
+    hostname="2960pd-47",
     device_type=DeviceType.SMART_INSTALL,
     neighbors=(
         Neighbor("Fa0/7", "0023.5e32.3780", "3750e-163-smi", "1.1.1.163", "Gi1/0/1"),

@@ -108,11 +108,19 @@ def test_status_legend_is_that_of_the_current_chapter_3_example() -> None:
 def test_status_with_the_4500_example_data() -> None:
     # Guide, chapter 3, the show vstack status example of a Catalyst 4500 director ("Switch#").
     devices = [
-        Device(0, "0023.04c2.95c0", "WS-C4506-E", ip="1.1.1.1", hostname="Switch",
-               is_director=True),
-        Device(4, "68ef.bd08.6000", "WS-C4507R-E", ip="1.1.1.2", hostname="IBC_WOW-08",
-               device_type=S, health=Health.INACTIVE,
-               upgrade=UpgradeStatus(config=DONE, script=DONE)),
+        Device(
+            0, "0023.04c2.95c0", "WS-C4506-E", ip="1.1.1.1", hostname="Switch", is_director=True
+        ),
+        Device(
+            4,
+            "68ef.bd08.6000",
+            "WS-C4507R-E",
+            ip="1.1.1.2",
+            hostname="IBC_WOW-08",
+            device_type=S,
+            health=Health.INACTIVE,
+            upgrade=UpgradeStatus(config=DONE, script=DONE),
+        ),
     ]
     out = show_vstack_status(devices)
     # The extraction turned this example's table into tab-separated cells and dropped its
@@ -132,10 +140,16 @@ def test_disabled_status_is_one_line() -> None:
 
 def test_stack_members_share_the_device_number() -> None:
     stack = Device(
-        3, "0022.0d26.6300", ip="10.0.0.3", hostname="stack-1", device_type=S,
+        3,
+        "0022.0d26.6300",
+        ip="10.0.0.3",
+        hostname="stack-1",
+        device_type=S,
         join_state=JoinState.HOLD,
-        members=(StackMember(1, "WS-C3750X-24P-L", "0022.0d26.6300"),
-                 StackMember(2, "WS-C3750X-48P-S", "0022.0d26.7300")),
+        members=(
+            StackMember(1, "WS-C3750X-24P-L", "0022.0d26.6300"),
+            StackMember(2, "WS-C3750X-48P-S", "0022.0d26.7300"),
+        ),
     )
     rows = show_vstack_status([stack]).splitlines()[-2:]
     assert rows == [
@@ -146,15 +160,24 @@ def test_stack_members_share_the_device_number() -> None:
 
 def test_status_orders_by_number_and_marks_unknown_cells() -> None:
     pending = Device(2, "00:11:22:33:44:55")
-    first = Device(1, "0011.2233.4400", "WS-C2960X-24PD-L", ip="10.9.8.7",
-                   hostname="a-very-long-hostname-beyond-the-column", device_type=S,
-                   upgrade=UpgradeStatus(Progress.FAILED, Progress.IN_PROGRESS))
+    first = Device(
+        1,
+        "0011.2233.4400",
+        "WS-C2960X-24PD-L",
+        ip="10.9.8.7",
+        hostname="a-very-long-hostname-beyond-the-column",
+        device_type=S,
+        upgrade=UpgradeStatus(Progress.FAILED, Progress.IN_PROGRESS),
+    )
     rows = show_vstack_status([pending, first]).splitlines()[-2:]
     assert rows[0] == (
         "1      0011.2233.4400    WS-C2960X-24PD-L   10.9.8.7          "
         "a-very-long-hostname-beyond-the-column S A a X c"
     )
-    assert rows[1] == "2      0011.2233.4455    **                 **                **                P A a"
+    assert (
+        rows[1]
+        == "2      0011.2233.4455    **                 **                **                P A a"
+    )
 
 
 # Guide, chapter 3, show vstack status detail, the director's entry (device 0); the Status line
@@ -181,14 +204,29 @@ Status          : Director
 """
 
 DETAIL_DIRECTOR = Device(
-    0, "0023.5e32.3780", "WS-C3750E-24PD", serial="FDO1239V026", version="12.2(0.0.242)DEV",
-    image="C3750E-UNIVERSALK9-M", ip="1.1.1.163", hostname="3750e-163-smi", hop=0,
+    0,
+    "0023.5e32.3780",
+    "WS-C3750E-24PD",
+    serial="FDO1239V026",
+    version="12.2(0.0.242)DEV",
+    image="C3750E-UNIVERSALK9-M",
+    ip="1.1.1.163",
+    hostname="3750e-163-smi",
+    hop=0,
     is_director=True,
 )
 DETAIL_CLIENT = Device(
-    2, "001d.71ba.f780", "WS-C2960PD-8TT-L", serial="FOC1138Z6P7", version="12.2(0.0.242)DEV",
-    image="C2960-LANBASEK9-M", ip="1.1.1.1", hostname="2960pd-47", hop=1,
-    upstream_mac="0023.5e32.3780", device_type=S,
+    2,
+    "001d.71ba.f780",
+    "WS-C2960PD-8TT-L",
+    serial="FOC1138Z6P7",
+    version="12.2(0.0.242)DEV",
+    image="C2960-LANBASEK9-M",
+    ip="1.1.1.1",
+    hostname="2960pd-47",
+    hop=1,
+    upstream_mac="0023.5e32.3780",
+    device_type=S,
 )
 DETAIL_CLIENT_BACKUP = DeviceDetail(
     "flash:/vstack/2960pd-47-001d.71ba.f780.REV2", "2960pd-47", "426154BFAFE1425F527621DC8B647C38"
@@ -244,15 +282,27 @@ Capability      : Network derived SMI management VLAN supported
 """
 
 DEVICE_4500 = Device(
-    4, "68ef.bd08.6000", "WS-C4507R-E", serial="FOX1352H3FK", version="03.06.00.E",
-    image="cat4500e-UNIVERSALK9-M", ip="1.1.1.2", hostname="IBC_WOW-08.603f",
-    upstream_mac="0023.04c2.95c0", supervisor="WS-X45-SUP7-E", device_type=S,
-    health=Health.INACTIVE, upgrade=UpgradeStatus(config=DONE), smi_version=1,
+    4,
+    "68ef.bd08.6000",
+    "WS-C4507R-E",
+    serial="FOX1352H3FK",
+    version="03.06.00.E",
+    image="cat4500e-UNIVERSALK9-M",
+    ip="1.1.1.2",
+    hostname="IBC_WOW-08.603f",
+    upstream_mac="0023.04c2.95c0",
+    supervisor="WS-X45-SUP7-E",
+    device_type=S,
+    health=Health.INACTIVE,
+    upgrade=UpgradeStatus(config=DONE),
+    smi_version=1,
     capability="Network derived SMI management VLAN supported",
 )
 DETAIL_4500 = DeviceDetail(
-    "bootflash:/vstack/IBC_WOW-08.603f-68ef.bd08.6000.REV2", "",
-    "00000000000000000000000000000000", "Same Switch",
+    "bootflash:/vstack/IBC_WOW-08.603f-68ef.bd08.6000.REV2",
+    "",
+    "00000000000000000000000000000000",
+    "Same Switch",
 )
 
 
@@ -283,8 +333,13 @@ def test_host(enabled: bool) -> None:
     # Guide, chapter 3, the second show vstack host example (current release: status legend with
     # Script Upgrade, DevNo header). Its spacing was lost in extraction: compared squeezed.
     device = Device(
-        1, "0023.348e.8e00", "WS-C3750E-48TD", ip="1.1.1.1", hostname="Switch.dom",
-        device_type=S, upgrade=UpgradeStatus(config=DONE, script=DONE),
+        1,
+        "0023.348e.8e00",
+        "WS-C3750E-48TD",
+        ip="1.1.1.1",
+        hostname="Switch.dom",
+        device_type=S,
+        upgrade=UpgradeStatus(config=DONE, script=DONE),
         neighbors=(Neighbor("Gig 1/0/19", "0024.5111.0880", "Switch", "2.2.2.1", "Gig 1/0/9"),),
     )
     out = show_vstack_host(device, "1.1.1.1", enabled=enabled)

@@ -30,9 +30,7 @@ def _help_line(name: str, help_text: str) -> str:
     return f"{name:<{HELP_WIDTH - 1}} {help_text}"
 
 
-def _keys(
-    family: str | None, port_config: str | None, chassis: str | None
-) -> list[BuiltinKey]:
+def _keys(family: str | None, port_config: str | None, chassis: str | None) -> list[BuiltinKey]:
     """Every concrete group the words select, in ``?`` order."""
     families = [catalog.family(family)] if family is not None else list(catalog.FAMILIES.values())
     keys: list[BuiltinKey] = []
@@ -154,8 +152,7 @@ def custom_block(group: CustomGroup) -> list[str]:
     elif group.kind is GroupKind.STACK:
         lines.append("Stack Details (Switch_number:Product-id):")
         lines.extend(
-            f"  {m.member}:{m.key.family.upper()} {m.key.port_config.upper()}"
-            for m in group.stack
+            f"  {m.member}:{m.key.family.upper()} {m.key.port_config.upper()}" for m in group.stack
         )
     elif group.kind is GroupKind.MAC:
         lines.append("MAC Address Details:")
