@@ -73,6 +73,7 @@ def test_selectors() -> None:
     assert select_devices(devices, "1") == [CLIENT]
     assert select_devices(devices, "1.1.1.163") == [DIRECTOR]
     assert select_devices(devices, "all") == [DIRECTOR, CLIENT]
+    assert select_devices(devices, " ") == [DIRECTOR, CLIENT]
     assert select_devices(devices, "7") == []
     assert select_devices(devices, "10.0.0.1") == []
     key = catalog.builtin_key("2960", "8poe-pd")

@@ -9,6 +9,8 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 textfsm = pytest.importorskip("textfsm")
 from textfsm import clitable  # noqa: E402
@@ -38,6 +40,7 @@ from smartinstall.domain.downloads import (  # noqa: E402
     DownloadMethod,
     DownloadStatus,
     format_downloaded_at,
+    parse_downloaded_at,
 )
 from smartinstall.domain.interfaces import canonical_interface  # noqa: E402
 from smartinstall.domain.joinwindow import JoinWindowSettings, Schedule  # noqa: E402
@@ -179,17 +182,17 @@ def test_status_detail_round_trip() -> None:
 
 
 def test_config_round_trip() -> None:
-    settings = test_config.guide_director()
-    settings.vlans = {10, 20, 21}
-    settings.set_hostname_prefix("BR")
-    settings.set_backup(True, "tftp://10.0.0.5/backups")
-    settings.join_window = JoinWindowSettings(
+    director = test_config.guide_director()
+    director.vlans = {10, 20, 21}
+    director.set_hostname_prefix("BR")
+    director.set_backup(True, "tftp://10.0.0.5/backups")
+    director.join_window = JoinWindowSettings(
         Schedule(
             dt.time(6, 30), dt.date(2026, 12, 1), dt.timedelta(hours=2), dt.date(2026, 12, 24)
         ),
         auto=False,
     )
-    [row] = parse("config", show_vstack_config(settings, Role.DIRECTOR, window_open=True))
+    [row] = parse("config", show_vstack_config(director, Role.DIRECTOR, window_open=True))
     assert row == {
         "ROLE": "Director",
         "SMARTINSTALL": "",
@@ -451,3 +454,86 @@ def test_unknown_lines_are_errors_not_silence(template: str) -> None:
     # A layout change that the template does not know must fail loudly.
     with pytest.raises(textfsm.TextFSMError):
         parse(template, "Unexpected: line of some other layout\n")
+
+
+# --- generated data -----------------------------------------------------------------------
+
+_hostnames = st.from_regex(r"[A-Za-z][A-Za-z0-9._-]{0,30}", fullmatch=True)
+_macs = st.binary(min_size=6, max_size=6).map(lambda b: b.hex())
+_ips = st.ip_addresses(v=4).map(str)
+_pids = st.from_regex(r"WS-C[0-9]{4}[A-Z]?-[0-9]{2}[A-Z]{1,3}(-[A-Z])?", fullmatch=True)
+_progress = st.sampled_from(list(Progress))
+
+
+@st.composite
+def _devices(draw: st.DrawFn) -> list[Device]:
+    numbers = draw(st.lists(st.integers(0, 500), min_size=1, max_size=6, unique=True))
+    devices = []
+    for number in numbers:
+        devices.append(
+            Device(
+                number,
+                draw(_macs),
+                draw(st.one_of(st.just(""), _pids)),
+                ip=draw(st.one_of(st.just(""), _ips)),
+                hostname=draw(st.one_of(st.just(""), _hostnames)),
+                device_type=draw(st.sampled_from(list(DeviceType))),
+                health=draw(st.sampled_from(list(Health))),
+                join_state=draw(st.sampled_from(list(JoinState))),
+                upgrade=UpgradeStatus(draw(_progress), draw(_progress), draw(_progress)),
+                is_director=draw(st.booleans()),
+            )
+        )
+    return devices
+
+
+@settings(max_examples=40, deadline=None)
+@given(_devices())
+def test_status_round_trip_generated(devices: list[Device]) -> None:
+    rows = parse("status", show_vstack_status(devices))
+    got = [
+        (r["DEVNO"], r["MAC_ADDRESS"], r["PRODUCT_ID"], r["IP_ADDRESS"], r["HOSTNAME"], r["STATUS"])
+        for r in rows
+    ]
+    assert got == expected_status_rows(devices)
+
+
+_entries = st.builds(
+    DownloadEntry,
+    _ips,
+    _macs,
+    st.sampled_from(list(DownloadMethod)),
+    st.sampled_from(list(DownloadStatus)),
+    st.sampled_from(list(DownloadStatus)),
+    st.sampled_from(list(DownloadStatus)),
+    hostname=_hostnames,
+    config_fail_reason=st.from_regex(r"[A-Za-z][A-Za-z0-9 :./-]{0,40}", fullmatch=True),
+    image_downloaded_at=st.one_of(
+        st.none(),
+        st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2035, 1, 1)).map(
+            lambda d: d.replace(microsecond=0, tzinfo=dt.UTC)
+        ),
+    ),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_entries, max_size=5))
+def test_download_status_round_trip_generated(entries: list[DownloadEntry]) -> None:
+    rows = parse("download-status", show_vstack_download_status(entries))
+    assert [(r["CLIENT_IP"], r["CLIENT_MAC"], r["METHOD"]) for r in rows] == [
+        (e.client_ip, e.client_mac, e.method.value) for e in entries
+    ]
+    assert [
+        tuple(
+            DownloadStatus.parse(r[k]) for k in ("IMAGE_STATUS", "CONFIG_STATUS", "SCRIPT_STATUS")
+        )
+        for r in rows
+    ] == [(e.image, e.config, e.script) for e in entries]
+    detail = parse("download-status_detail", show_vstack_download_status_detail(entries))
+    assert [(r["CLIENT_HOSTNAME"], r["CONFIG_FAIL_REASON"]) for r in detail] == [
+        (e.hostname, e.config_fail_reason) for e in entries
+    ]
+    assert [parse_downloaded_at(r["IMAGE_DOWNLOADED_AT"]) for r in detail] == [
+        e.image_downloaded_at for e in entries
+    ]

@@ -58,9 +58,10 @@ def show_vstack_neighbors(devices: Sequence[Device], *, enabled: bool = True) ->
 
 def select_devices(devices: Sequence[Device], selector: str) -> list[Device]:
     """The devices ``show vstack neighbors <selector>`` names: a device number, a client IP
-    address or ``all`` (the director included). An unknown number or address selects none."""
+    address, or ``all`` or nothing (every device, the director included). An unknown number or
+    address selects none."""
     word = selector.strip()
-    if word.lower() == "all":
+    if word.lower() in ("all", ""):
         return sorted(devices, key=lambda d: d.number)
     if word.isascii() and word.isdigit():
         return [d for d in devices if d.number == int(word)]
