@@ -15,7 +15,7 @@ import pytest
 from smartinstall.domain.devices import Health, JoinState
 from smartinstall.store.database import DownloadStatus
 from smartinstall.wire import smi_client
-from smartinstall.wire.smi import BackupConfig
+from smartinstall.wire.smi import BackupConfig, Execute
 from tests.integration.director_harness import DirectorProcess, ScriptedClient, lab_prefix
 from tests.tools import require_program
 
@@ -223,3 +223,23 @@ async def test_join_window_closed_gives_no_options(tmp_path: Path) -> None:
             db.close()
     finally:
         process.stop()
+
+
+async def test_post_install_script_is_sent_after_hello(director: DirectorProcess) -> None:
+    # "A post install upgrade is possible only with config upgrade or image upgrade or both":
+    # the script URL goes to the client (type 5) once it is up during its zero-touch upgrade.
+    client = ScriptedClient(director, "0050.5601.0007", PID)
+    await client.dhcp()
+    await client.listen()
+    try:
+        await client.hello("sw7", has_startup_config=False)
+        for _ in range(100):
+            if client.commands:
+                break
+            await asyncio.sleep(0.05)
+        (received,) = client.commands
+        assert isinstance(received.command, Execute)
+        port = director.ports["tftp"]
+        assert received.command.script_url == f"tftp://{director.address}:{port}/post.txt"
+    finally:
+        await client.close()

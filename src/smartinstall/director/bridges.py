@@ -23,7 +23,7 @@ from smartinstall.services.smi import ClientMessageReceived, SmiSecurity, send_c
 from smartinstall.services.tftp import Address, TransferInfo
 from smartinstall.wire import smi_client
 from smartinstall.wire.dhcp import Opt, ip_value, smart_install_vivso
-from smartinstall.wire.smi import BackupConfig, DownloadConfig, DownloadImage
+from smartinstall.wire.smi import BackupConfig, DownloadConfig, DownloadImage, Execute
 
 log = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ class SmiCommandSender:
         self.timeout = timeout
 
     async def __call__(self, request: CommandRequest) -> None:
-        command: DownloadImage | DownloadConfig | BackupConfig
+        command: DownloadImage | DownloadConfig | BackupConfig | Execute
         if request.kind == "download-image":
             if request.reload_at is not None:
                 command = DownloadImage.at(request.url, *request.reload_at)
@@ -232,6 +232,8 @@ class SmiCommandSender:
                 command = DownloadConfig(request.url, reload=1 if request.reload_now else 0)
         elif request.kind == "backup":
             command = BackupConfig.of(*request.commands[:3])
+        elif request.kind == "execute":
+            command = Execute(request.url)
         else:
             raise ValueError(f"unknown command {request.kind}")
         await send_command(request.host, request.port, command, self.security, self.timeout)

@@ -53,7 +53,7 @@ from smartinstall.domain.joinwindow import (
     permission,
     set_join_state,
 )
-from smartinstall.domain.locations import parse_repository
+from smartinstall.domain.locations import parse_location, parse_repository
 from smartinstall.domain.provisioning import ClientContext, Offer, OfferAction, decide_offer
 from smartinstall.domain.settings import DirectorSettings, Role
 from smartinstall.domain.values import normalize_mac
@@ -544,11 +544,52 @@ class Director:
             self.events.smi("SWITCH_ADD", mac=mac)
         elif existing.health is Health.INACTIVE:
             self.events.debug_line("director-db", f"entry {stored.number} {mac} active again")
+        if self.is_director:
+            self._offer_script(stored)
         if self.is_director and hello.has_startup_config and self.settings.backup.enabled:
             pending = any(p.mac == stored.mac for p in self.db.pending_backups())
             if pending or self.db.latest_backup(stored.mac) is None:
                 self._spawn(self.request_backup(stored.mac))
         return stored
+
+    def _offer_script(self, device: Device) -> None:
+        """The post-install script rides with a zero-touch upgrade: once the client is up and
+        has said hello, the director sends it the script URL (type 5), and the client fetches
+        and runs it ("A script-only upgrade is not possible")."""
+        entry = self.db.latest_download(device.mac)
+        if entry is None or entry.finished or entry.script is not DownloadStatus.NOT_STARTED:
+            return
+        client = ClientFacts(
+            device.mac, device.pid, device.upstream_ip, device.upstream_port, device.members,
+            device.supervisor,
+        )  # fmt: skip
+        script = resolve(self.settings.groups, client).script
+        if not script or not device.ip:
+            return
+        url = self._tftp_url(script)
+        request = CommandRequest(
+            device.ip, self._client_ports.get(device.mac, self.client_smi_port), "execute", url=url
+        )
+        self._spawn(self._send_quietly(request))
+
+    def _tftp_url(self, location: str) -> str:
+        """A location as the client fetches it: flash: files from the director's TFTP server."""
+        parsed = parse_location(location)
+        if not parsed.local:
+            return parsed.text
+        port = "" if self.tftp_port == 69 else f":{self.tftp_port}"
+        return f"tftp://{self.settings.director_ip or self.address}{port}/{parsed.path}"
+
+    async def _send_quietly(self, request: CommandRequest) -> None:
+        try:
+            await self._send(request)
+        except (OSError, TimeoutError) as error:
+            log.warning("%s to %s failed: %s", request.kind, request.host, error)
+            self.events.smi(
+                "CLIENT_CONN_FAILED",
+                client_ip=request.host,
+                director_ip=self.settings.director_ip or self.address,
+            )
 
     def client_keepalive(self, mac: str, ip: str = "") -> None:
         device = self.db.device_by_mac(normalize_mac(mac))
