@@ -136,11 +136,15 @@ async def test_backup_after_write_memory_and_rotation(
                     sequence=client.next_sequence(), mac=client.mac, hostname="till-3"
                 )
             )
+            backups: list[BackupConfig] = []
             for _ in range(100):
-                if len(client.commands) >= revision:
+                backups = [
+                    c.command for c in client.commands if isinstance(c.command, BackupConfig)
+                ]
+                if len(backups) >= revision:
                     break
                 await asyncio.sleep(0.05)
-            command = client.commands[revision - 1].command
+            command = backups[revision - 1]
             assert isinstance(command, BackupConfig)
             url = command.active_commands[0].split()[-1]
             assert url.endswith("vstack/till-3-0050.5601.0003.upload")
