@@ -11,6 +11,7 @@ from types import ModuleType
 # One line per sub-command; each module has NAME, HELP, add_arguments() and run().
 COMMAND_MODULES: tuple[str, ...] = (
     "smartinstall.commands.version",
+    "smartinstall.commands.shell",
 )
 
 
