@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 import pytest
@@ -121,8 +122,6 @@ TYPES: list[ArgType] = [Number(1, 4094), IPv4(), Mask(), MacAddress(), Url(), Ti
 
 @given(st.sampled_from(TYPES), st.text(max_size=40))
 def test_types_never_raise_anything_but_arg_error(kind: ArgType, text: str) -> None:
-    try:
+    with contextlib.suppress(ArgError):
         kind.parse(text)
-    except ArgError:
-        pass
     assert 0 <= kind.partial(text) <= len(text)
