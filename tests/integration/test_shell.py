@@ -52,7 +52,7 @@ def test_piped_replay_errors_name_the_line(tmp_path: Path) -> None:
     config = tmp_path / "director.cfg"
     config.write_text("hostname A\nfrobnicate now\nhostname B\n")
     result = run_piped(config, "")
-    assert f"% {config} line 2: frobnicate now: % Invalid input" in result.stderr
+    assert f"% {config} line 2, column 1: frobnicate now: % Invalid input" in result.stderr
     assert result.returncode == 0
 
 
@@ -135,4 +135,5 @@ def test_shell_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     while tmux("list-panes", "-t", "shell", "-F", "#{pane_dead}").strip() != "1":
         assert time.monotonic() < deadline, "the shell did not end on exit"
         time.sleep(0.05)
-    assert tmux("list-panes", "-t", "shell", "-F", "#{pane_dead_status}").strip() == "0"
+    status = tmux("list-panes", "-t", "shell", "-F", "#{pane_dead_status}").strip()
+    assert status in ("0", "")  # older tmux versions do not report the status

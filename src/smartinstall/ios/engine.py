@@ -103,9 +103,14 @@ class ReplayError:
     line_number: int
     line: str
     message: str
+    #: 1-based column of the error caret in the stripped line, when there is one
+    column: int | None = None
 
     def __str__(self) -> str:
-        return f"line {self.line_number}: {self.line.strip()}: {self.message}"
+        where = f"line {self.line_number}"
+        if self.column is not None:
+            where += f", column {self.column}"
+        return f"{where}: {self.line.strip()}: {self.message}"
 
 
 @dataclass
@@ -419,11 +424,13 @@ class Engine:
                 session.enter(CONFIG)
             outcome = session.execute(stripped, echo_prompt_width=0)
             if not outcome.ok:
+                parts = outcome.output.splitlines()
+                carets = [part.index("^") + 1 for part in parts if part.strip() == "^"]
                 message = " ".join(
-                    part.strip() for part in outcome.output.splitlines()
-                    if part.strip() and part.strip() != "^"
+                    part.strip() for part in parts if part.strip() and part.strip() != "^"
                 )
-                error = ReplayError(number, line, message or "rejected")
+                error = ReplayError(number, line, message or "rejected",
+                                    carets[0] if carets else None)
                 log.warning("%s %s", source, error)
                 report.errors.append(error)
         return report
@@ -497,6 +504,7 @@ class Session:
             return Outcome(False, "% Internal error while running the command\n")
 
     def _execute(self, line: str, echo_prompt_width: int | None) -> Outcome:
+        line = _printable(line)
         width = len(self.prompt()) if echo_prompt_width is None else echo_prompt_width
         if self.pending is not None:
             question, self.pending = self.pending, None
@@ -617,6 +625,14 @@ class Session:
         if word is None:
             return None
         return text[: tokens[-1].start] + word + " "
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def _printable(line: str) -> str:
+    """A line as the terminal would have let it be typed: tabs as spaces, no controls."""
+    return _CONTROL.sub("", line.replace("\t", " "))
 
 
 def _columns(names: Iterable[str], width: int) -> str:

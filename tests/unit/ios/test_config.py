@@ -57,7 +57,10 @@ def test_replay_reports_each_failing_line_with_its_number() -> None:
         (5, " image ftp://10.0.0.1/x.tar")]
     assert report.errors[0].message == "% Invalid input detected at '^' marker."
     assert report.errors[2].message == "% ftp: is not a supported location"
-    assert str(report.errors[1]).startswith("line 3: vstack frobnicate: %")
+    assert str(report.errors[1]) == (
+        "line 3, column 8: vstack frobnicate: % Invalid input detected at '^' marker.")
+    assert report.errors[0].column == 24  # under the last 0 of 5000
+    assert report.errors[2].column is None
     # the rest of the file still applies
     assert engine.hostname == "R2"
     assert example.groups["g"].image == "flash:ok.tar"

@@ -24,7 +24,7 @@ lines = st.one_of(
 def _answers_in_ios_terms(output: str, ok: bool) -> None:
     assert "Internal error" not in output
     if not ok:
-        last = output.rstrip("\n").splitlines()[-1]
+        last = output.rstrip("\n").split("\n")[-1]
         assert last.startswith("%"), output
 
 
