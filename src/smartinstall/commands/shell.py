@@ -12,6 +12,7 @@ import argparse
 import codecs
 import importlib
 import os
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -103,6 +104,12 @@ def _interactive(engine: Engine) -> int:
             written = os.write(stdout, data)
             data = data[written:]
 
+    def resize(signum: int, frame: object) -> None:
+        del signum, frame
+        # the width follows the window; the length stays what `terminal length` set
+        session.terminal_width = os.get_terminal_size(stdout).columns
+
+    previous = signal.signal(signal.SIGWINCH, resize)
     try:
         tty.setraw(stdin)
         write(editor.start())
@@ -113,4 +120,5 @@ def _interactive(engine: Engine) -> int:
             write(editor.feed(decoder.decode(chunk)))
     finally:
         termios.tcsetattr(stdin, termios.TCSADRAIN, saved)
+        signal.signal(signal.SIGWINCH, previous)
     return 0

@@ -422,7 +422,7 @@ class Engine:
             report.lines += 1
             if session.mode.name == EXEC.name:
                 session.enter(CONFIG)
-            outcome = session.execute(stripped, echo_prompt_width=0)
+            outcome = session.execute(stripped, echo_prompt_width=0, help_mark=False)
             if not outcome.ok:
                 parts = outcome.output.splitlines()
                 carets = [part.index("^") + 1 for part in parts if part.strip() == "^"]
@@ -495,21 +495,27 @@ class Session:
         """Run one line (or answer a pending question); returns what IOS prints."""
         return self.execute(line).output
 
-    def execute(self, line: str, echo_prompt_width: int | None = None) -> Outcome:
-        """Run one line; never raises. `?` in the line asks for help instead."""
+    def execute(self, line: str, echo_prompt_width: int | None = None,
+                help_mark: bool = True) -> Outcome:
+        """Run one line; never raises.
+
+        With `help_mark` (typed or piped lines), `?` asks for help at that point instead of
+        running the line; configuration files are replayed without it, so a `?` there is
+        an ordinary character.
+        """
         try:
-            return self._execute(line, echo_prompt_width)
+            return self._execute(line, echo_prompt_width, help_mark)
         except Exception:  # the engine answers every line; a bug must not end the session
             log.exception("command failed: %r", line)
             return Outcome(False, "% Internal error while running the command\n")
 
-    def _execute(self, line: str, echo_prompt_width: int | None) -> Outcome:
+    def _execute(self, line: str, echo_prompt_width: int | None, help_mark: bool) -> Outcome:
         line = _printable(line)
         width = len(self.prompt()) if echo_prompt_width is None else echo_prompt_width
         if self.pending is not None:
             question, self.pending = self.pending, None
             return Outcome(True, question.answer(line[:MAX_LINE]))
-        if "?" in line:
+        if help_mark and "?" in line:
             return Outcome(True, self.help(line[: line.index("?")], width))
         if len(line) > MAX_LINE:
             return Outcome(False, " " * (width + MAX_LINE) + "^\n" + parser.INVALID + "\n")
@@ -599,6 +605,8 @@ class Session:
         text = text[:MAX_LINE]
         walk, tokens, partial = self._position(text)
         level = self._level_in(self.mode)
+        if walk.error == "invalid" and walk.stopped == 0:
+            return parser.UNRECOGNIZED + "\n"
         if walk.error is not None:
             return self._error(walk, text, tokens, prompt_width)
         if walk.greedy:

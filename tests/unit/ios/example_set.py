@@ -135,6 +135,16 @@ class ExampleSet(CommandSet):
           help={"download-config": "Download a configuration", "index": "Client index list"},
           args={"clients": Arg(IndexList(), "Index list, for example 1,3-5,7"),
                 "url": Arg(Url(), "Configuration location")})
+        # declared from data, as a catalogue of families and supervisors would be
+        chassis = {"4503": "4503 chassis type", "4506": "4506 chassis type",
+                   "4507r+e": "4507r+e chassis type", "4510r+e": "4510r+e chassis type"}
+        sups = {"sup7-e": "sup7-e supervisor", "sup8-e": "sup8-e supervisor"}
+        c(EXEC, "show vstack group built-in [4500 {" + " | ".join(sups) + "} [{"
+                + " | ".join(chassis) + "}]] {detail | summary}", self._show_group,
+          level=PRIVILEGED_LEVEL, output=True,
+          help={"vstack": "Show vstack information", "group": "Show vstack groups",
+                "built-in": "Built-in groups", "4500": "4500 product family",
+                "detail": "Detailed view", "summary": "Summary view", **sups, **chassis})
         c(EXEC, "show lines <count>", self._lines, output=True,
           help={"lines": "Print numbered lines"},
           args={"count": Arg(Number(1, 500), "How many")})
@@ -221,6 +231,9 @@ class ExampleSet(CommandSet):
         clients = ctx.args["clients"]
         assert isinstance(clients, tuple)
         self.last_index = clients
+
+    def _show_group(self, ctx: Context) -> None:
+        ctx.write(f"-----\nGroup Name: {ctx.command.syntax.split()[4]}\n")
 
     def _lines(self, ctx: Context) -> None:
         count = ctx.args["count"]

@@ -132,3 +132,12 @@ def test_example_set_is_rendered_in_order() -> None:
     lines = engine.running_config().splitlines()
     assert lines.index("vstack") < lines.index("ip helper-address 10.0.0.2")
     assert lines.index("ip helper-address 10.0.0.2") < lines.index("ip helper-address 10.0.0.1")
+
+
+def test_question_mark_in_a_replayed_line_is_an_ordinary_character() -> None:
+    engine, example = make_engine()
+    report = engine.replay("banner motd ^Questions? Call 555^\n")
+    assert report.ok
+    assert example.banner == "^Questions? Call 555^"
+    session = engine.session()
+    assert session.run("banner ?") == "% Unrecognized command\n"  # typed: help, not run
