@@ -133,9 +133,33 @@ _FILTER_HELP = {
 }
 
 
+#: IOS regular expressions: `_` stands for a delimiter, the start or the end of the line
+_IOS_UNDERSCORE = r"(?:^|$|[ ,{}()])"
+
+
+def ios_regex(pattern: str) -> str:
+    """An IOS regular expression in Python syntax: `_` matches a delimiter, the start or
+    the end of the line; a backslash before `_` keeps it a plain underscore."""
+    out: list[str] = []
+    escaped = False
+    for char in pattern:
+        if escaped:
+            out.append("\\" + char if char != "_" else "_")
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "_":
+            out.append(_IOS_UNDERSCORE)
+        else:
+            out.append(char)
+    if escaped:
+        out.append("\\\\")
+    return "".join(out)
+
+
 def _compile(pattern: str) -> re.Pattern[str]:
     try:
-        return re.compile(pattern)
+        return re.compile(ios_regex(pattern))
     except (re.error, RecursionError, OverflowError):
         return re.compile(re.escape(pattern))
 

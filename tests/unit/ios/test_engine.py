@@ -341,3 +341,21 @@ def test_help_for_an_unknown_first_word_and_for_do(engine: Engine) -> None:
     assert session.complete("vstack s") == "vstack startup-vlan "
     assert session.complete("no") == "no "
     assert session.complete("vstack startup-vlan 1") is None
+
+
+def test_ios_underscore_in_filters() -> None:
+    from smartinstall.ios.engine import apply_filter
+
+    text = "vstack vlan 1,10\nvstack startup-vlan 10\nhostname sw_10\n"
+    assert apply_filter("include", "_10$", text) == "vstack vlan 1,10\nvstack startup-vlan 10\n"
+    assert apply_filter("include", "sw\\_10", text) == "hostname sw_10\n"
+    assert apply_filter("include", "^vstack_", text) == (
+        "vstack vlan 1,10\nvstack startup-vlan 10\n")
+    assert apply_filter("include", "\\", text) == ""  # a lone backslash matches nothing here
+
+
+def test_greedy_argument_help(engine: Engine) -> None:
+    session = configuring(engine)
+    label = "  LINE  c banner-text c, where 'c' is a delimiting character\n"
+    assert session.run("banner motd ?") == label + "\n"
+    assert session.run("banner motd ^hello there ?") == label + "  <cr>\n\n"
