@@ -447,6 +447,11 @@ class Engine:
             if session.mode.name == EXEC.name:
                 session.enter(CONFIG)
             outcome = session.execute(stripped, echo_prompt_width=0, help_mark=False)
+            if session.pending is not None:
+                # nobody is there to answer: the next line must not become the answer
+                session.pending = None
+                outcome = Outcome(False, "% the command asks a question; "
+                                         "not allowed in a configuration file\n")
             if not outcome.ok:
                 parts = outcome.output.splitlines()
                 carets = [part.index("^") + 1 for part in parts if part.strip() == "^"]

@@ -141,3 +141,11 @@ def test_question_mark_in_a_replayed_line_is_an_ordinary_character() -> None:
     assert example.banner == "^Questions? Call 555^"
     session = engine.session()
     assert session.run("banner ?") == "% Unrecognized command\n"  # typed: help, not run
+
+
+def test_replayed_command_that_asks_does_not_eat_the_next_line() -> None:
+    engine, example = make_engine()
+    report = engine.replay("do copy running-config startup-config\nvstack startup-vlan 4\n")
+    assert [error.line_number for error in report.errors] == [1]
+    assert "asks a question" in report.errors[0].message
+    assert example.startup_vlan == 4
