@@ -74,7 +74,8 @@ def _piped(engine: Engine, source: TextIO, sink: TextIO) -> int:
     status = 0
     for raw in source:
         line = raw.rstrip("\r\n")
-        sink.write(session.prompt() + line + "\n")
+        secret = session.pending is not None and session.pending.secret
+        sink.write(session.prompt() + ("" if secret else line) + "\n")
         outcome = session.execute(line)
         sink.write(outcome.output)
         if not outcome.ok:

@@ -237,10 +237,27 @@ class LineEditor:
 
     def _help(self) -> str:
         text = self.session.help(self.line[: self.cursor])
+        return "?" + self.newline + self._emit(text, self._line_again())
+
+    def _line_again(self) -> str:
+        """The prompt and the line being edited, cursor in place (after other output)."""
         view, column = self._view()
         back = len(view) - column
-        return ("?" + self.newline + self._crlf(text) + view
-                + (f"\x1b[{back}D" if back else ""))
+        return view + (f"\x1b[{back}D" if back else "")
+
+    def interject(self, text: str) -> str:
+        """Show a message (a log line) without losing the line being typed.
+
+        The message goes on its own lines and the prompt and line come back under it;
+        during `--More--` it waits until the paged output is over.
+        """
+        if self.session.closed:
+            return ""
+        if self._pager is not None:
+            self._pager += text.rstrip("\n").split("\n")
+            return ""
+        return "\r\x1b[K" + self._crlf(text if text.endswith("\n") else text + "\n") + \
+            self._line_again()
 
     def _interrupt(self) -> str:
         self.buffer, self.cursor, self._history_index = [], 0, None
@@ -268,15 +285,17 @@ class LineEditor:
         return self.newline + self._emit(output)
 
     # -- paging -------------------------------------------------------------------------
-    def _emit(self, output: str) -> str:
-        """Command output, stopping at --More-- when longer than the screen."""
+    def _emit(self, output: str, tail: str | None = None) -> str:
+        """Output, stopping at --More-- when longer than the screen, then `tail` (the
+        prompt by default)."""
+        tail = self.session.prompt() if tail is None else tail
         lines = output.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
         page = self.session.terminal_length - 1
         if not self.paging or self.session.terminal_length == 0 or len(lines) <= page:
-            return self._crlf(output) + self.session.prompt()
-        self._pager = lines[page:]
+            return self._crlf(output) + tail
+        self._pager, self._pager_tail = lines[page:], tail
         return "".join(line + self.newline for line in lines[:page]) + MORE
 
     def _page_key(self, char: str) -> str:
@@ -288,12 +307,12 @@ class LineEditor:
             count = 1
         else:
             self._pager = None
-            return erase + self.session.prompt()
+            return erase + self._pager_tail
         shown, self._pager = self._pager[:count], self._pager[count:]
         text = erase + "".join(line + self.newline for line in shown)
         if not self._pager:
             self._pager = None
-            return text + self.session.prompt()
+            return text + self._pager_tail
         return text + MORE
 
     # -- escapes ------------------------------------------------------------------------

@@ -248,7 +248,24 @@ class SystemCommands(CommandSet):
 
     # handlers
     def _enable(self, ctx: Context) -> None:
-        ctx.session.level = PRIVILEGED_LEVEL
+        session = ctx.session
+        check = ctx.engine.enable_check
+        if check is None or session.level >= PRIVILEGED_LEVEL:
+            session.level = PRIVILEGED_LEVEL
+            return
+        tries = [0]
+
+        def answer(reply: str) -> str:
+            if check(reply):
+                session.level = PRIVILEGED_LEVEL
+                return ""
+            tries[0] += 1
+            if tries[0] >= 3:
+                return "% Bad secrets\n"
+            session.pending = Question("Password: ", answer, secret=True)
+            return ""
+
+        ctx.ask("Password: ", answer, secret=True)
 
     def _disable(self, ctx: Context) -> None:
         ctx.session.level = USER_LEVEL
@@ -339,8 +356,11 @@ def _never(ctx: Context) -> None:  # the filter's own node never runs
 class Engine:
     """All command sets of one device: modes, their trees, and the configuration."""
 
-    def __init__(self, hostname: str = "Switch", store: StartupConfig | None = None) -> None:
+    def __init__(self, hostname: str = "Switch", store: StartupConfig | None = None,
+                 enable_check: Callable[[str], bool] | None = None) -> None:
         self.store = store
+        #: checks the password `enable` asks for; None: `enable` asks for none
+        self.enable_check = enable_check
         self.modes: dict[str, Mode] = {}
         self.roots: dict[str, Node] = {}
         self.sets: list[CommandSet] = []

@@ -143,3 +143,28 @@ def test_exit_closes_and_stops_reading() -> None:
 def test_bytes_interface() -> None:
     ed = editor()
     assert ed.feed_bytes(b"show lines 1\r") == b"show lines 1\r\nline 1\r\nDirector#"
+
+
+def test_long_help_is_paged_and_the_line_comes_back() -> None:
+    ed = editor()
+    ed.session.terminal_length = 3
+    ed.feed("show vstack")
+    out = ed.feed(" ?")
+    assert out.endswith(MORE)
+    out = ed.feed("q")
+    assert out.endswith("Director#show vstack ")
+    assert ed.line == "show vstack "
+
+
+def test_interjected_message_keeps_the_typed_line() -> None:
+    ed = editor()
+    ed.feed("show vst")
+    out = ed.interject("%SMI-5-CLIENT: a message")
+    assert out == "\r\x1b[K%SMI-5-CLIENT: a message\r\nDirector#show vst"
+    assert ed.line == "show vst"
+    ed.session.terminal_length = 3
+    ed.feed("\x15show lines 5\r")
+    assert ed.interject("later") == ""  # waits for the paged output
+    assert "later" not in ed.feed(" ")  # lines 3 and 4
+    out = ed.feed(" ")
+    assert out.endswith("line 5\r\nlater\r\nDirector#")

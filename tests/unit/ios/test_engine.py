@@ -359,3 +359,31 @@ def test_greedy_argument_help(engine: Engine) -> None:
     label = "  LINE  c banner-text c, where 'c' is a delimiting character\n"
     assert session.run("banner motd ?") == label + "\n"
     assert session.run("banner motd ^hello there ?") == label + "  <cr>\n\n"
+
+
+def test_enable_with_a_password() -> None:
+    engine = Engine(hostname="Director", enable_check=lambda secret: secret == "s3cret")
+    session = engine.session()
+    assert session.run("enable") == ""
+    assert session.prompt() == "Password: "
+    assert session.pending is not None and session.pending.secret
+    assert session.run("wrong") == ""
+    assert session.prompt() == "Password: "
+    assert session.run("s3cret") == ""
+    assert session.prompt() == "Director#"
+    session.run("disable")
+    session.run("enable")
+    for _ in range(2):
+        session.run("bad")
+    assert session.run("bad") == "% Bad secrets\n"
+    assert session.prompt() == "Director>"
+
+
+def test_editor_hides_the_password() -> None:
+    from smartinstall.ios.editor import LineEditor
+
+    engine = Engine(hostname="Director", enable_check=lambda secret: secret == "s3cret")
+    editor = LineEditor(engine.session())
+    assert editor.feed("enable\r") == "enable\r\nPassword: "
+    assert editor.feed("s3cret") == ""
+    assert editor.feed("\r") == "\r\nDirector#"
