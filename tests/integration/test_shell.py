@@ -104,7 +104,8 @@ def test_shell_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None:
     tmux.key("Enter")
     tmux.wait_for("Director#")
     tmux.type("show ?")  # answered at once, without Enter
-    screen = tmux.wait_for("running-config  Current operating configuration")
+    tmux.wait_for("running-config  Current operating configuration")
+    screen = tmux.wait_for("\nDirector#show")  # the line comes back to go on typing
     assert screen.rstrip().splitlines()[-1] == "Director#show"
     tmux.key("C-u")
     tmux.type("conf t")

@@ -9,6 +9,7 @@ at once without Enter, Tab completes a keyword, and the usual IOS editing keys w
     Ctrl-W            erase the previous word    Ctrl-D, Delete        erase under cursor
     Backspace         erase before cursor        Ctrl-P / Ctrl-N, ↑/↓  command history
     Ctrl-L / Ctrl-R   redisplay the line         Ctrl-C                abandon line (and config)
+    Esc b / Esc f     one word left / right      Esc d                 erase the next word
     Ctrl-Z            run the line and leave configuration mode
 
 ANSI escape sequences are parsed with a bound on their length; unknown ones are ignored.
@@ -327,7 +328,7 @@ class LineEditor:
                 self._escape = sequence
                 return ""
             self._escape = None
-            return ""
+            return self._meta(char)
         if sequence[0] == "O":
             self._escape = None
             return self._escape_action(char, "")
@@ -340,6 +341,39 @@ class LineEditor:
         else:
             self._escape = sequence
         return ""
+
+    def _meta(self, char: str) -> str:
+        """Esc followed by a letter, as IOS: b/f move a word, d erases the next word."""
+        if char in "bB":
+            return self._word_left()
+        if char in "fF":
+            return self._word_right()
+        if char in "dD":
+            end = self._next_word_end()
+            del self.buffer[self.cursor: end]
+            return self._redraw()
+        return ""
+
+    def _word_left(self) -> str:
+        position = self.cursor
+        while position > 0 and self.buffer[position - 1] == " ":
+            position -= 1
+        while position > 0 and self.buffer[position - 1] != " ":
+            position -= 1
+        self.cursor = position
+        return self._redraw()
+
+    def _next_word_end(self) -> int:
+        position = self.cursor
+        while position < len(self.buffer) and self.buffer[position] == " ":
+            position += 1
+        while position < len(self.buffer) and self.buffer[position] != " ":
+            position += 1
+        return position
+
+    def _word_right(self) -> str:
+        self.cursor = self._next_word_end()
+        return self._redraw()
 
     def _escape_action(self, final: str, parameters: str) -> str:
         if final == "A":

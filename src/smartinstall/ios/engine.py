@@ -647,7 +647,14 @@ class Session:
         return walk, tokens, partial
 
     def help(self, text: str, width: int | None = None) -> str:
-        """What `?` typed after `text` prints (without the line redisplay)."""
+        """What `?` typed after `text` prints (without the line redisplay); never raises."""
+        try:
+            return self._help(_printable(text), width)
+        except Exception:
+            log.exception("help failed: %r", text)
+            return "% Internal error while listing the help\n"
+
+    def _help(self, text: str, width: int | None) -> str:
         prompt_width = len(self.prompt()) if width is None else width
         if self.pending is not None:
             return ""
@@ -672,6 +679,13 @@ class Session:
 
     def complete(self, text: str) -> str | None:
         """Tab: the line with its last word completed, or None when nothing is certain."""
+        try:
+            return self._complete_word(text)
+        except Exception:
+            log.exception("completion failed: %r", text)
+            return None
+
+    def _complete_word(self, text: str) -> str | None:
         if not text or text[-1:].isspace():
             return None
         walk, tokens, partial = self._position(text)

@@ -168,3 +168,14 @@ def test_interjected_message_keeps_the_typed_line() -> None:
     assert "later" not in ed.feed(" ")  # lines 3 and 4
     out = ed.feed(" ")
     assert out.endswith("line 5\r\nlater\r\nDirector#")
+
+
+def test_word_movement_with_escape_letters() -> None:
+    ed = editor()
+    ed.feed("show vstack config")
+    ed.feed("\x1bb")
+    assert ed.cursor == len("show vstack ")
+    ed.feed("\x1bb\x1bd")
+    assert ed.line == "show  config"
+    ed.feed("\x1bf")
+    assert ed.cursor == len("show  config")

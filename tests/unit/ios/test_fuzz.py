@@ -36,6 +36,9 @@ def test_random_lines(sequence: list[str]) -> None:
     for line in sequence:
         if session.closed:
             break
+        completed = session.complete(line)
+        assert completed is None or completed.endswith(" ")
+        assert "Internal error" not in session.help(line)
         outcome = session.execute(line)
         _answers_in_ios_terms(outcome.output, outcome.ok)
         assert session.prompt()
