@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from smartinstall.ios import parser
 from smartinstall.ios.config import MAX_CONFIG_BYTES, ConfigTooLarge, StartupConfig
@@ -193,16 +193,28 @@ def apply_filter(kind: str, pattern: str, text: str) -> str:
     return "".join(line + "\n" for line in kept)
 
 
+class HostnameHolder(Protocol):
+    """Anything with a settable `hostname` (the director's settings, for one)."""
+
+    hostname: str
+
+
+@dataclass
+class _Hostname:
+    hostname: str
+
+
 class SystemCommands(CommandSet):
     """The engine's generic commands and the `hostname` line of the configuration."""
 
     name = "system"
     order = 0
 
-    def __init__(self, hostname: str) -> None:
+    def __init__(self, hostname: str, holder: HostnameHolder | None = None) -> None:
         super().__init__()
         self.default_hostname = hostname
-        self.hostname = hostname
+        #: where the hostname lives: this set, or a settings object given to the engine
+        self.holder: HostnameHolder = holder if holder is not None else _Hostname(hostname)
         self.keyword_help.update(
             show="Show running system information",
             terminal="Set terminal line parameters",
@@ -242,6 +254,14 @@ class SystemCommands(CommandSet):
         c(CONFIG, "no hostname [<name>]", self._hostname,
           help={"hostname": "Set system's network name"},
           args={"name": Arg(Word(), "This system's network name")})
+
+    @property
+    def hostname(self) -> str:
+        return self.holder.hostname
+
+    @hostname.setter
+    def hostname(self, name: str) -> None:
+        self.holder.hostname = name
 
     def render_config(self) -> Sequence[str]:
         return [f"hostname {self.hostname}"]
@@ -357,7 +377,10 @@ class Engine:
     """All command sets of one device: modes, their trees, and the configuration."""
 
     def __init__(self, hostname: str = "Switch", store: StartupConfig | None = None,
-                 enable_check: Callable[[str], bool] | None = None) -> None:
+                 enable_check: Callable[[str], bool] | None = None,
+                 hostname_holder: HostnameHolder | None = None) -> None:
+        """`hostname` is the default name; `hostname_holder`, when given, is the object
+        whose `hostname` attribute the `hostname` command edits and the prompt shows."""
         self.store = store
         #: checks the password `enable` asks for; None: `enable` asks for none
         self.enable_check = enable_check
@@ -365,7 +388,7 @@ class Engine:
         self.roots: dict[str, Node] = {}
         self.sets: list[CommandSet] = []
         self._filter = self._filter_tree()
-        self.system = SystemCommands(hostname)
+        self.system = SystemCommands(hostname, hostname_holder)
         self._register_mode(EXEC)
         self._register_mode(CONFIG)
         self.add(self.system)

@@ -387,3 +387,19 @@ def test_editor_hides_the_password() -> None:
     assert editor.feed("enable\r") == "enable\r\nPassword: "
     assert editor.feed("s3cret") == ""
     assert editor.feed("\r") == "\r\nDirector#"
+
+
+def test_hostname_can_live_in_another_settings_object() -> None:
+    class Settings:
+        hostname = "FromSettings"
+
+    settings = Settings()
+    engine = Engine(hostname="Director", hostname_holder=settings)
+    session = engine.session(level=15)
+    assert session.prompt() == "FromSettings#"
+    session.run("configure terminal")
+    session.run("hostname Edited")
+    assert settings.hostname == "Edited"
+    assert "hostname Edited\n" in engine.running_config()
+    session.run("no hostname")
+    assert settings.hostname == "Director"
