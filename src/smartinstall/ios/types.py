@@ -320,10 +320,10 @@ class Date(ArgType):
 
 def parse_ranges(text: str, low: int, high: int) -> tuple[int, ...]:
     """`1,3-5,7` (spaces after commas allowed) → sorted distinct values in [low, high]."""
-    values: set[int] = set()
     items = [item.strip() for item in text.split(",")]
     if not items or len(items) > 4096:
         raise ArgError("empty list")
+    spans: list[tuple[int, int]] = []
     for item in items:
         found = re.fullmatch(r"([0-9]{1,5})(?:-([0-9]{1,5}))?", item)
         if not found:
@@ -332,8 +332,17 @@ def parse_ranges(text: str, low: int, high: int) -> tuple[int, ...]:
         last = int(found.group(2)) if found.group(2) else first
         if first > last or first < low or last > high:
             raise ArgError("bad range")
-        values.update(range(first, last + 1))
-    return tuple(sorted(values))
+        spans.append((first, last))
+    # merge the spans first, so overlapping ranges cost nothing: the work is bounded by
+    # the number of distinct values, never by how often the user repeats a range
+    values: list[int] = []
+    upto = low - 1
+    for first, last in sorted(spans):
+        start = max(first, upto + 1)
+        if start <= last:
+            values.extend(range(start, last + 1))
+            upto = last
+    return tuple(values)
 
 
 class RangeList(ArgType):

@@ -22,7 +22,7 @@ from smartinstall.ios import (
     VlanRange,
     Word,
 )
-from smartinstall.ios.types import ArgType, Month
+from smartinstall.ios.types import ArgType, Month, RangeList
 
 
 @pytest.mark.parametrize("text", ["00:1B:54:44:C6:00", "001b.5444.c600", "001B-5444-C600",
@@ -125,3 +125,16 @@ def test_types_never_raise_anything_but_arg_error(kind: ArgType, text: str) -> N
     with contextlib.suppress(ArgError):
         kind.parse(text)
     assert 0 <= kind.partial(text) <= len(text)
+
+
+def test_overlapping_ranges_are_merged_cheaply() -> None:
+    assert IndexList().parse("3-5,1-4,4") == (1, 2, 3, 4, 5)
+    repeated = ",".join(["1-65535"] * 4000)
+    assert len(IndexList().parse(repeated)) == 65535  # distinct values, computed once
+
+
+@given(st.lists(st.tuples(st.integers(1, 60), st.integers(0, 5)), min_size=1, max_size=8))
+def test_range_list_equals_the_set_of_its_items(spans: list[tuple[int, int]]) -> None:
+    text = ",".join(f"{first}-{first + extra}" for first, extra in spans)
+    expected = sorted({n for first, extra in spans for n in range(first, first + extra + 1)})
+    assert RangeList(1, 100).parse(text) == tuple(expected)
