@@ -32,7 +32,7 @@ def test_piped_commands_print_prompt_echo_and_output(tmp_path: Path) -> None:
         "Director(config)#hostname IBD\n"
         "IBD(config)#hostnme x\n"
         "                 ^\n"
-        "% Invalid input detected at '^' marker.\n"
+        "% Invalid input detected at '^' marker.\n\n"
         "IBD(config)#end\n"
         "IBD#show running-config | include host\n"
         "hostname IBD\n"

@@ -590,7 +590,7 @@ class Session:
         if help_mark and "?" in line:
             return Outcome(True, self.help(line[: line.index("?")], width))
         if len(line) > MAX_LINE:
-            return Outcome(False, " " * (width + MAX_LINE) + "^\n" + parser.INVALID + "\n")
+            return Outcome(False, " " * (width + MAX_LINE) + "^\n" + parser.INVALID + "\n\n")
         if not line.strip():
             return Outcome(True, "")
         if line.strip() and (not self.history or self.history[-1] != line.strip()):
@@ -637,8 +637,8 @@ class Session:
         if walk.error == "invalid":
             if in_exec and walk.stopped == 0:
                 return parser.UNKNOWN + "\n"
-            return " " * (width + walk.column) + "^\n" + parser.INVALID + "\n"
-        return parser.INCOMPLETE + "\n"
+            return " " * (width + walk.column) + "^\n" + parser.INVALID + "\n\n"
+        return parser.INCOMPLETE + "\n\n"
 
     def _run(self, walk: Walk) -> Outcome:
         command = walk.piped if walk.piped is not None else walk.node.command

@@ -109,7 +109,7 @@ def test_do_runs_exec_commands_from_configuration(engine: Engine) -> None:
     session.run("vstack group custom g1 mac")
     assert session.run("do show vstack config").startswith("Role: Director\n")
     assert session.prompt() == "Director(config-vstack-group)#"
-    assert session.run("do") == "% Incomplete command.\n"
+    assert session.run("do") == "% Incomplete command.\n\n"
 
 
 def test_abbreviations_and_no_forms(engine: Engine) -> None:
@@ -176,7 +176,7 @@ def test_help_on_a_bad_prefix_shows_the_caret(engine: Engine) -> None:
     session = configuring(engine)
     assert session.run("vstack bogus ?") == (
         " " * len("Director(config)#vstack ") + "^\n"
-        "% Invalid input detected at '^' marker.\n")
+        "% Invalid input detected at '^' marker.\n\n")
 
 
 def test_help_in_user_exec(session: Session) -> None:
@@ -195,17 +195,17 @@ def test_invalid_input_caret_counts_the_prompt(engine: Engine) -> None:
     assert transcript(session, "vstack startup-vlan 5000") == (
         "Director(config)#vstack startup-vlan 5000\n"
         "                                        ^\n"
-        "% Invalid input detected at '^' marker.\n")
+        "% Invalid input detected at '^' marker.\n\n")
     assert transcript(session, "vstack startp-vlan 10") == (
         "Director(config)#vstack startp-vlan 10\n"
         "                             ^\n"
-        "% Invalid input detected at '^' marker.\n")
+        "% Invalid input detected at '^' marker.\n\n")
 
 
 def test_incomplete_ambiguous_unknown(engine: Engine) -> None:
     session = privileged(engine)
-    assert session.run("show") == "% Incomplete command.\n"
-    assert session.run("show vstack") == "% Incomplete command.\n"
+    assert session.run("show") == "% Incomplete command.\n\n"
+    assert session.run("show vstack") == "% Incomplete command.\n\n"
     assert session.run("e") == '% Ambiguous command:  "e"\n'  # enable, exit
     assert session.run("sh r") == session.run("show running-config")
     assert session.run("zzz") == (
@@ -213,8 +213,8 @@ def test_incomplete_ambiguous_unknown(engine: Engine) -> None:
     assert session.run("zzz yyy") == (
         "% Unknown command or computer name, or unable to find computer address\n")
     session.run("conf t")
-    assert session.run("zzz") == "                 ^\n% Invalid input detected at '^' marker.\n"
-    assert session.run("vstack group custom g1") == "% Incomplete command.\n"
+    assert session.run("zzz") == "                 ^\n% Invalid input detected at '^' marker.\n\n"
+    assert session.run("vstack group custom g1") == "% Incomplete command.\n\n"
 
 
 def test_date_and_range_arguments_through_the_engine(engine: Engine) -> None:
@@ -251,7 +251,7 @@ def test_filters(engine: Engine) -> None:
     assert session.run("show lines 5 | begin 4") == "line 4\nline 5\n"
     assert session.run("show lines 3 | i ^line [23]$") == "line 2\nline 3\n"
     assert session.run("show lines 3 | include (") == ""  # bad regex: taken literally
-    assert session.run("show lines 3 |") == "% Incomplete command.\n"
+    assert session.run("show lines 3 |") == "% Incomplete command.\n\n"
     assert session.run("show lines 3 | ?").splitlines()[:4] == [
         "  begin    Begin with the line that matches",
         "  exclude  Exclude lines that match",
