@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
-from example_set import ExampleSet, make_engine
 
 from smartinstall.ios import StartupConfig
 from smartinstall.ios.config import MAX_CONFIG_BYTES, write_atomic
+from tests.unit.ios.example_set import ExampleSet, make_engine
 
 CONFIG_TEXT = """\
 !

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from example_set import make_engine
-
 from smartinstall.ios.editor import MORE, LineEditor
+from tests.unit.ios.example_set import make_engine
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 

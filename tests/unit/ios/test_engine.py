@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from example_set import ExampleSet, make_engine
 
 from smartinstall.ios import CONFIG, EXEC, Arg, CommandSet, Engine, Session, Word
 from smartinstall.ios.tree import SyntaxDeclarationError
+from tests.unit.ios.example_set import ExampleSet, make_engine
 
 GUIDE = Path(__file__).resolve().parents[3] / ".." / "shared" / "spec" / "smart-install-guide.txt"
 

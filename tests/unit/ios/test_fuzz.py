@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from example_set import make_engine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartinstall.ios.editor import LineEditor
+from tests.unit.ios.example_set import make_engine
 
 WORDS = ["vstack", "vst", "startup-vlan", "show", "sh", "run", "running-config", "group",
          "custom", "mac", "match", "image", "no", "do", "end", "exit", "conf", "t", "|",
