@@ -23,7 +23,14 @@ from smartinstall.services.smi import (
 )
 from smartinstall.store.database import DirectorDatabase
 from smartinstall.wire import smi_client
-from smartinstall.wire.dhcp import DhcpPacket, MessageType, Opt, decode_vivso
+from smartinstall.wire.dhcp import (
+    DhcpPacket,
+    MessageType,
+    Opt,
+    RelayAgentInfo,
+    decode_vivso,
+    encode_relay_agent_info,
+)
 from tests.integration.dhcp_helpers import LoopbackAgent, request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -177,7 +184,11 @@ class ScriptedClient:
     def mac_bytes(self) -> bytes:
         return bytes.fromhex(self.mac.replace(".", ""))
 
-    async def dhcp(self, vendor_class: bool = True) -> tuple[Offer, Offer]:
+    async def dhcp(
+        self, vendor_class: bool = True, upstream: tuple[str, str] | None = None
+    ) -> tuple[Offer, Offer]:
+        """DISCOVER and REQUEST as a relay agent; ``upstream`` = (interface, upstream MAC) goes
+        into option 82 (circuit id, remote id)."""
         agent = LoopbackAgent(f"{self.director.prefix}.254")
         agent.sock.close()
         agent.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -185,11 +196,22 @@ class ScriptedClient:
         agent.sock.setblocking(False)
         server = (self.director.address, self.director.ports["dhcp"])
         vc = f"cisco-{self.pid}".encode() if vendor_class else None
+        extra: list[tuple[int, bytes]] = []
+        if upstream is not None:
+            info = RelayAgentInfo(((1, upstream[0].encode()), (2, upstream[1].encode())))
+            extra.append((Opt.RELAY_AGENT_INFO, encode_relay_agent_info(info)))
         xid = random.getrandbits(32)
         giaddr = f"{self.director.prefix}.254"
         try:
             offer_packet = await agent.exchange(
-                request(MessageType.DISCOVER, self.mac_bytes, xid, giaddr=giaddr, vendor_class=vc),
+                request(
+                    MessageType.DISCOVER,
+                    self.mac_bytes,
+                    xid,
+                    giaddr=giaddr,
+                    vendor_class=vc,
+                    extra=extra,
+                ),  # fmt: skip
                 server,
                 timeout=5,
             )

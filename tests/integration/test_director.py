@@ -247,3 +247,52 @@ async def test_post_install_script_is_sent_after_hello(director: DirectorProcess
         assert received.command.script_url == f"tftp://{director.address}:{port}/post.txt"
     finally:
         await client.close()
+
+
+async def test_zero_touch_replacement_of_a_failed_switch(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
+    # Guide, "Replacing a Client Switch": same product ID on the same upstream port, old entry
+    # inactive → the newcomer gets the last backup and %SMI-6-SWITCH_REPLACE.
+    port = ("GigabitEthernet1/0/7", "0023.5e32.3780")
+    old = ScriptedClient(director, "0050.5601.0008", PID)
+    await old.dhcp(upstream=port)
+    await old.listen()
+    try:
+        await old.hello("till-8", has_startup_config=False)
+        await old.send(smi_client.WriteMemory(sequence=old.next_sequence(), mac=old.mac))
+        for _ in range(100):
+            backups = [c.command for c in old.commands if isinstance(c.command, BackupConfig)]
+            if backups:
+                break
+            await asyncio.sleep(0.05)
+        url = backups[0].active_commands[0].split()[-1]
+        saved = tmp_path / "startup"
+        saved.write_text("hostname till-8\n! the failed switch's configuration\nend\n")
+        assert old.tftp_put(saved, url)
+        await old.send(
+            smi_client.BackupResult(sequence=old.next_sequence(), mac=old.mac, success=True)
+        )
+        await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS")
+    finally:
+        await old.close()
+    await director.await_log("%SMI-6-SWITCH_REMOVE: Device 0050.5601.0008", timeout=10)
+
+    new = ScriptedClient(director, "0050.5601.0009", PID)
+    offer, _ = await new.dhcp(upstream=("Gi1/0/7", "0023.5e32.3780"))
+    assert offer.config == "vstack/till-8-0050.5601.0008.REV2"
+    await director.await_log(
+        "%SMI-6-SWITCH_REPLACE: Device 0050.5601.0008 is being replaced by 0050.5601.0009 Device"
+    )
+    assert new.tftp_get(offer.config, tmp_path / "got").returncode == 0
+    assert "failed switch's configuration" in (tmp_path / "got").read_text()
+    db = director.database()
+    try:
+        assert db.device_by_mac("0050.5601.0008") is None
+        assert db.device_by_mac("0050.5601.0009") is not None
+    finally:
+        db.close()
+    # A switch of another product ID on that port would have been a new client.
+    other = ScriptedClient(director, "0050.5601.000a", "WS-C3560-24TS-S")
+    offer, _ = await other.dhcp(upstream=("Gi1/0/7", "0023.5e32.3780"))
+    assert offer.config == "seed.txt"

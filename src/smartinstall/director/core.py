@@ -267,13 +267,28 @@ class Director:
         replacing = False
         if device is None:
             device, replacing, replacing_backup = self._new_client(mac, facts, now)
-        elif facts.pid and not device.pid:
-            device = self.db.upsert_device(replace(device, pid=facts.pid))
         else:
-            replacement = next((r for r in self.db.replacements() if r.new_mac == mac), None)
-            if replacement is not None:
-                replacing = True
-                replacing_backup = replacement.config_file or None
+            if facts.pid and not device.pid:
+                device = self.db.upsert_device(replace(device, pid=facts.pid))
+            replacing, replacing_backup = self._replacement_of(mac)
+        return self._decide(device, replacing, replacing_backup)
+
+    def _replacement_of(self, mac: str) -> tuple[bool, str | None]:
+        replacement = next((r for r in self.db.replacements() if r.new_mac == mac), None)
+        if replacement is None:
+            return False, None
+        return True, replacement.config_file or None
+
+    def _decide(
+        self,
+        device: Device,
+        replacing: bool = False,
+        replacing_backup: str | None = None,
+        join_state: JoinState | None = None,
+    ) -> Offer:
+        """Resolve the group, decide the offer and publish its files (imagelist, tailored
+        configuration, download-status entry) when it installs."""
+        mac = device.mac
         client = ClientFacts(
             mac=mac,
             pid=device.pid,
@@ -288,7 +303,7 @@ class Director:
             last_backup = self._backup_path(device)
         context = ClientContext(
             mac=mac,
-            join_state=device.join_state,
+            join_state=join_state or device.join_state,
             hop=device.hop or 1,
             legacy=device.device_type is DeviceType.NON_SMART_INSTALL,
             last_backup=last_backup,
@@ -820,12 +835,51 @@ class Director:
             self.db.set_join_state(device.mac, state)
         return lines
 
-    def hold_install(self, device: Device) -> str:
+    def hold_install(self, device: Device, override: bool = False) -> str:
+        """``vstack on-hold-clients install``: the held client is upgraded at once — the director
+        pushes its image and configuration over SMI (types 2 and 3) instead of waiting for
+        its next DHCP exchange."""
         decision = on_hold_install(device.join_state, self._removed_from_hold(device.mac))
         if not decision.ok:
             return f"% Request denied for client {device.number}: {decision.reason}"
-        self.db.set_join_state(device.mac, decision.state, removed_from_hold=False)
-        return f"Client {device.number} ({device.mac}) allowed to install"
+        device = self.db.set_join_state(device.mac, decision.state, removed_from_hold=False)
+        replacing, replacing_backup = self._replacement_of(device.mac)
+        offer = self._decide(device, replacing, replacing_backup, JoinState.ALLOWED)
+        if offer.action is not OfferAction.INSTALL:
+            return f"% Client {device.number}: nothing to install ({'; '.join(offer.reasons[-1:])})"
+        if device.ip:
+            self._spawn(self._push_offer(device, offer))
+        return f"Client {device.number} ({device.mac}) allowed: upgrade started"
+
+    async def _push_offer(self, device: Device, offer: Offer) -> None:
+        port = self._client_ports.get(device.mac, self.client_smi_port)
+        at = None
+        if offer.config_file:
+            await self._send_quietly(
+                CommandRequest(
+                    device.ip,
+                    port,
+                    "download-config",
+                    url=self._tftp_url_of(offer.config_file),
+                    reload_now=not offer.imagelist_file,
+                )
+            )
+        if offer.imagelist_file:
+            await self._send_quietly(
+                CommandRequest(
+                    device.ip,
+                    port,
+                    "download-image",
+                    url=self._tftp_url_of(offer.imagelist_file),
+                    reload_at=at,
+                )
+            )
+
+    def _tftp_url_of(self, served: str) -> str:
+        """A file the director serves (relative to flash:) as a tftp:// URL."""
+        if served.startswith("tftp://"):
+            return served
+        return self._tftp_url(f"flash:{served}")
 
     def hold_remove(self, device: Device) -> str:
         decision = on_hold_remove(device.join_state, self._removed_from_hold(device.mac))

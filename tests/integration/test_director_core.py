@@ -1,0 +1,134 @@
+"""The director core with its real database, repository and SMI sender, without the daemon:
+manual join-window mode, the hold list and the install push (guide: "Configuring Join Window
+Mode", vstack on-hold-clients install/remove, Table 1-3)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from smartinstall.director.bridges import SmiCommandSender
+from smartinstall.director.core import DhcpFacts, Director
+from smartinstall.director.eventlog import EventLog
+from smartinstall.domain.devices import JoinState
+from smartinstall.domain.groups import GroupFiles
+from smartinstall.domain.joinwindow import JoinWindowSettings, parse_schedule
+from smartinstall.domain.provisioning import OfferAction
+from smartinstall.domain.settings import DirectorSettings
+from smartinstall.services.smi import CommandReceived, SmiClientListener, SmiSecurity
+from smartinstall.store.database import DirectorDatabase
+from smartinstall.store.repository import Repository
+from smartinstall.wire.smi import DownloadConfig, DownloadImage
+from tests.integration.director_harness import free_port, lab_prefix
+
+PID = "WS-C2960X-48FPS-L"
+
+
+@dataclass
+class Rig:
+    director: Director
+    events: EventLog
+    db: DirectorDatabase
+    prefix: str
+    clock: list[dt.datetime]
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    prefix = lab_prefix()
+    settings = DirectorSettings()
+    settings.set_director(f"{prefix}.1")
+    settings.enable_basic(lambda ip: True)
+    settings.groups.default = GroupFiles("flash:c2960x.tar", "flash:seed.txt")
+    settings.join_window = JoinWindowSettings(auto=False)  # manual: joiners are held
+    db = DirectorDatabase.open(tmp_path)
+    clock = [dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)]
+    events = EventLog(clock=lambda: clock[0])
+    director = Director(
+        settings, db, Repository(tmp_path / "flash"), events,
+        address=f"{prefix}.1", owns_address=lambda ip: True,
+        send_command=SmiCommandSender(SmiSecurity(), timeout=3),
+        client_smi_port=free_port(f"{prefix}.10"), tftp_port=6969, clock=lambda: clock[0],
+    )  # fmt: skip
+    director.refresh_role()
+    yield Rig(director, events, db, prefix, clock)
+    await director.drain()
+    db.close()
+
+
+async def test_manual_mode_holds_then_install_pushes_image_and_config(rig: Rig) -> None:
+    core = rig.director
+    offer = core.dhcp_offer(DhcpFacts("0050.5601.0001", vendor_class=f"cisco-{PID}"))
+    assert offer is not None and offer.action is OfferAction.HOLD
+    core.dhcp_bound("0050.5601.0001", f"{rig.prefix}.10")
+    device = rig.db.device_by_mac("0050.5601.0001")
+    assert device is not None and device.join_state is JoinState.HOLD
+    assert device.status() == "P A h"
+
+    received: list[CommandReceived] = []
+    listener = SmiClientListener(received.append, f"{rig.prefix}.10", core.client_smi_port)
+    await listener.start()
+    try:
+        message = core.hold_install(device)
+        assert "upgrade started" in message
+        await core.drain()
+        for _ in range(50):
+            if len(received) >= 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await listener.close()
+    commands = [r.command for r in received]
+    config = next(c for c in commands if isinstance(c, DownloadConfig))
+    image = next(c for c in commands if isinstance(c, DownloadImage))
+    assert config.config_url == f"tftp://{rig.prefix}.1:6969/seed.txt"
+    assert image.imagelist_url == f"tftp://{rig.prefix}.1:6969/vstack/imagelist-default.txt"
+    after = rig.db.device_by_mac("0050.5601.0001")
+    assert after is not None and after.join_state is JoinState.ALLOWED
+    (entry,) = rig.db.downloads()
+    assert entry.method.value == "zero-touch"
+
+
+async def test_removed_client_is_denied_until_it_restarts(rig: Rig) -> None:
+    core = rig.director
+    core.dhcp_offer(DhcpFacts("0050.5601.0002", vendor_class=f"cisco-{PID}"))
+    device = rig.db.device_by_mac("0050.5601.0002")
+    assert device is not None
+    assert "removed from the hold list" in core.hold_remove(device)
+    device = rig.db.device_by_mac("0050.5601.0002")
+    assert device is not None
+    assert core.hold_install(device).startswith("% Request denied")
+
+
+async def test_join_window_transition_messages(rig: Rig) -> None:
+    core = rig.director
+    core.settings.join_window = JoinWindowSettings(parse_schedule(["10:30", "01:00"]))
+    core.tick()  # 10:00, closed
+    rig.clock[0] = dt.datetime(2026, 11, 27, 10, 30, tzinfo=dt.UTC)
+    core.tick()
+    rig.clock[0] = dt.datetime(2026, 11, 27, 11, 30, tzinfo=dt.UTC)
+    core.tick()
+    lines = [line for line in rig.events.lines() if "JOIN_WINDOW" in line]
+    assert lines == [
+        f"Nov 27 10:30:00.000: %SMI-6-SMI_JOIN_WINDOW_MESSAGE: SMI Join window Opened on IBD(IP address: {rig.prefix}.1)",
+        f"Nov 27 11:30:00.000: %SMI-6-SMI_JOIN_WINDOW_MESSAGE: SMI Join window Closed on IBD(IP address: {rig.prefix}.1)",
+    ]
+
+
+async def test_hop_two_waits_while_hop_one_upgrades(rig: Rig) -> None:
+    core = rig.director
+    core.settings.join_window = JoinWindowSettings()
+    core.dhcp_offer(DhcpFacts("0050.5601.0003", vendor_class=f"cisco-{PID}"))
+    # The hop-1 switch reports the new one as its neighbour on Gi1/0/48.
+    from smartinstall.domain.devices import Neighbor
+
+    core.client_neighbors("0050.5601.0003", (Neighbor("Gi1/0/48", "0050.5601.0004"),))
+    offer = core.dhcp_offer(DhcpFacts("0050.5601.0004", vendor_class=f"cisco-{PID}"))
+    assert offer is not None and offer.action is OfferAction.WAIT
+    hop2 = rig.db.device_by_mac("0050.5601.0004")
+    assert hop2 is not None and hop2.hop == 2 and hop2.upstream_port == "GigabitEthernet1/0/48"
