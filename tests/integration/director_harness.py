@@ -211,7 +211,7 @@ class ScriptedClient:
                     giaddr=giaddr,
                     vendor_class=vc,
                     extra=extra,
-                ),  # fmt: skip
+                ),
                 server,
                 timeout=5,
             )
