@@ -123,6 +123,8 @@ async def test_join_window_transition_messages(rig: Rig) -> None:
 async def test_hop_two_waits_while_hop_one_upgrades(rig: Rig) -> None:
     core = rig.director
     core.settings.join_window = JoinWindowSettings()
+    core.repo.write("c2960x.tar", b"x" * 10)
+    core.repo.write("seed.txt", b"hostname x\n")
     core.dhcp_offer(DhcpFacts("0050.5601.0003", vendor_class=f"cisco-{PID}"))
     # The hop-1 switch reports the new one as its neighbour on Gi1/0/48.
     from smartinstall.domain.devices import Neighbor
@@ -132,3 +134,30 @@ async def test_hop_two_waits_while_hop_one_upgrades(rig: Rig) -> None:
     assert offer is not None and offer.action is OfferAction.WAIT
     hop2 = rig.db.device_by_mac("0050.5601.0004")
     assert hop2 is not None and hop2.hop == 2 and hop2.upstream_port == "GigabitEthernet1/0/48"
+
+
+async def test_missing_script_fails_with_a_reason(rig: Rig) -> None:
+    # "You must create the post-install text file … else the post install operation will fail."
+    core = rig.director
+    core.settings.join_window = JoinWindowSettings()
+    core.settings.groups.default.script = "flash:post_install.txt"
+    core.repo.write("c2960x.tar", b"x" * 10)
+    core.repo.write("seed.txt", b"hostname x\n")
+    core.dhcp_offer(DhcpFacts("0050.5601.0005", vendor_class=f"cisco-{PID}"))
+    (entry,) = rig.db.downloads()
+    assert entry.script.value == "FAILED"
+    assert entry.script_reason == "post_install.txt not found on flash:"
+    assert entry.image.value == "NOT STARTED" and entry.config.value == "NOT STARTED"
+    assert any("%SMI-3-UPGRD_FAILED" in line and "script" in line for line in rig.events.lines())
+
+
+async def test_vanished_director_address_makes_a_client(rig: Rig) -> None:
+    core = rig.director
+    owned = [True]
+    core.owns_address = lambda ip: owned[0]
+    assert core.refresh_role().value == "Director"
+    owned[0] = False
+    core.tick()
+    assert core.role.value == "Client"
+    assert core.dhcp_offer(DhcpFacts("0050.5601.0006")) is None  # no snooping, no database
+    assert rig.events.lines()[-1].endswith("%SMI-5-DIRECTOR: Director is Disabled")

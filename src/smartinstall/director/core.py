@@ -444,7 +444,7 @@ class Director:
         if latest is not None and not latest.finished:
             return
         na = DownloadStatus.NOT_APPLICABLE
-        self.db.add_download(
+        entry = self.db.add_download(
             device.mac,
             DownloadMethod.ZERO_TOUCH,
             ip=device.ip,
@@ -453,6 +453,28 @@ class Director:
             config=DownloadStatus.NOT_STARTED if offer.config_file else na,
             script=DownloadStatus.NOT_STARTED if offer.script else na,
         )
+        # Files that should be on the director's flash but are not fail now, with the reason,
+        # instead of leaving the client to time out on them.
+        wanted = [(UpgradeKind.SCRIPT, offer.script)]
+        wanted += [(UpgradeKind.IMAGE, image) for image in offer.assignment.images]
+        if offer.config_source == offer.assignment.config and not offer.tailored:
+            wanted.append((UpgradeKind.CONFIG, offer.config_source))
+        for kind, location in wanted:
+            missing = self._missing_local(location)
+            if missing:
+                self._upgrade_failed(device, entry.id, kind, f"{missing} not found on flash:")
+
+    def _missing_local(self, location: str | None) -> str:
+        """The path of a ``flash:`` file that does not exist, else ``""``."""
+        if not location:
+            return ""
+        try:
+            parsed = parse_location(location)
+        except DomainError:
+            return location
+        if parsed.local and not self.repo.exists(parsed.path):
+            return parsed.path
+        return ""
 
     def dhcp_bound(self, mac: str, ip: str, hostname: str = "") -> None:
         """The client got its address (ACK): remember it for the tables and TFTP matching."""
@@ -669,7 +691,7 @@ class Director:
     def _upgrade_done(self, device: Device, entry_id: int, kind: UpgradeKind) -> None:
         entry = self.db.update_download(entry_id, kind, DownloadStatus.UPGRADED)
         self.db.set_upgrade(device.mac, kind, Progress.DONE)
-        self.events.smi("UPGRD_SUCCESS", ip=device.ip or entry.ip, what=_what(kind))
+        self.events.smi("UPGRD_SUCCESS", ip=device.ip or entry.ip or "0.0.0.0", what=_what(kind))
         if entry.finished:
             self.db.finish_replacement(device.mac)
 
@@ -678,7 +700,7 @@ class Director:
     ) -> None:
         entry = self.db.update_download(entry_id, kind, DownloadStatus.FAILED, reason=reason)
         self.db.set_upgrade(device.mac, kind, Progress.FAILED)
-        self.events.smi("UPGRD_FAILED", ip=device.ip or entry.ip, what=_what(kind))
+        self.events.smi("UPGRD_FAILED", ip=device.ip or entry.ip or "0.0.0.0", what=_what(kind))
 
     def client_write_memory(self, mac: str, hostname: str = "", ip: str = "") -> None:
         device = self.db.device_by_mac(normalize_mac(mac))
