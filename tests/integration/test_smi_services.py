@@ -366,3 +366,17 @@ async def test_probe_tool_verdicts(legacy_client: tuple, director: tuple) -> Non
     finally:
         other.close()
         await other.wait_closed()
+
+
+async def test_invalid_message_log_line_is_the_guide_text(
+        secure_client: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    listener, _, _ = secure_client
+    caplog.set_level(logging.INFO, logger="smartinstall.services.smi")
+    await exchange(listener.port, DownloadImage.now("tftp://127.0.0.1/x").encode())
+    records = [r for r in caplog.records if "SMI_INVALID_MESSAGE" in r.getMessage()]
+    assert len(records) == 1
+    assert records[0].getMessage() == (
+        "%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from Director "
+        "(IP Address : 127.0.0.1), SMI Version : 1 Message Type : 2")
+    assert records[0].levelno == logging.INFO  # severity 6, informational
+    assert records[0].smi_reason == "no authentication trailer"  # type: ignore[attr-defined]

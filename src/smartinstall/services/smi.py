@@ -61,7 +61,6 @@ from smartinstall.wire.smi_client import (
     MAX_CLIENT_PAYLOAD,
     Ack,
     ClientMessage,
-    ClientMessageType,
     decode_client_payload,
     is_client_message_type,
 )
@@ -232,7 +231,8 @@ class _LogThrottle:
         self.capacity = capacity
         self._last: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
 
-    def emit(self, level: int, peer: Peer, kind: str, text: str) -> bool:
+    def emit(self, level: int, peer: Peer, kind: str, text: str,
+             syslog: str | None = None, reason: str = "") -> bool:
         now = time.monotonic()
         key = (peer.host, kind)
         last = self._last.get(key)
@@ -245,7 +245,11 @@ class _LogThrottle:
         while len(self._last) > self.capacity:
             self._last.popitem(last=False)
         more = f" ({suppressed} similar since suppressed)" if suppressed else ""
-        log.log(level, "SMI %s from %s: %s%s", kind, peer, text, more)
+        extra = {"smi_peer": str(peer), "smi_problem": kind, "smi_reason": reason or text}
+        if syslog is not None:  # a %SMI-... message: the guide's text exactly
+            log.log(level, "%s%s", syslog, more, extra=extra)
+        else:
+            log.log(level, "SMI %s from %s: %s%s", kind, peer, text, more, extra=extra)
         return True
 
 
@@ -271,14 +275,17 @@ class _RateLimiter:
 
 
 class _Refused(Exception):
-    """A bad input: ``kind`` names the problem for logs; ``reply`` is sent before closing."""
+    """A bad input: ``kind`` names the problem for logs; ``reply`` is sent before closing;
+    ``syslog`` is a %SMI-... message logged as is (with ``text`` as its reason)."""
 
-    def __init__(self, kind: str, text: str, reply: bytes = b"", level: int = logging.WARNING):
+    def __init__(self, kind: str, text: str, reply: bytes = b"", level: int = logging.WARNING,
+                 syslog: str | None = None):
         super().__init__(text)
         self.kind = kind
         self.text = text
         self.reply = reply
         self.level = level
+        self.syslog = syslog
 
 
 class _Quiet(Exception):
@@ -377,7 +384,8 @@ class _SmiListener:
         try:
             after = await self._serve(reader, writer, peer)
         except _Refused as refused:
-            self._throttle.emit(refused.level, peer, refused.kind, refused.text)
+            self._throttle.emit(refused.level, peer, refused.kind, refused.text,
+                                refused.syslog)
             await self._reply_and_close(reader, writer, refused.reply)
         except (_Quiet, ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -514,7 +522,7 @@ class _SmiListener:
         if self.on_invalid is not None:
             with contextlib.suppress(Exception):
                 self.on_invalid(event)
-        raise _Refused("invalid message", f"{event.text} [{reason}]", b"", logging.INFO)
+        raise _Refused("invalid message", reason, b"", logging.INFO, syslog=event.text)
 
 
 # -------------------------------------------------------------------------- client listener
@@ -839,7 +847,6 @@ async def probe(host: str, port: int = SMI_PORT, timeout: float = 5.0) -> ProbeR
 __all__ = [
     "SMI_PORT",
     "ClientMessageReceived",
-    "ClientMessageType",
     "CommandReceived",
     "DirectorCommand",
     "InvalidMessage",
