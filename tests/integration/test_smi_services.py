@@ -37,6 +37,8 @@ from smartinstall.wire.smi import (
     InitDiscovery,
     Tlv,
     decode_command_bytes,
+    encode_tlvs,
+    frame,
 )
 from smartinstall.wire.smi_client import (
     Ack,
@@ -380,3 +382,18 @@ async def test_invalid_message_log_line_is_the_guide_text(
         "(IP Address : 127.0.0.1), SMI Version : 1 Message Type : 2")
     assert records[0].levelno == logging.INFO  # severity 6, informational
     assert records[0].smi_reason == "no authentication trailer"  # type: ignore[attr-defined]
+
+
+async def test_newer_client_message_is_an_invalid_message(director: tuple) -> None:
+    """The guide's case for SMI_INVALID_MESSAGE: a newer sender, an older receiver."""
+    server, owner = director
+    invalid: list[InvalidMessage] = []
+    server.on_invalid = invalid.append
+    newer_type = frame(4, 1, 0x150, encode_tlvs([Tlv(1, b"\0\0\0\1"), Tlv(2, b"\0\0\0\1")]))
+    newer_version = frame(4, 1, 0x103, encode_tlvs([Tlv(1, b"\0\0\0\2"), Tlv(2, b"\0\0\0\1")]))
+    for data in (newer_type, newer_version):
+        reply, closed = await exchange(server.port, data)
+        assert reply == b"" and closed
+    await owner.nothing(0.05)
+    assert [(i.device, i.msg_type) for i in invalid] == [("Client", 0x150), ("Client", 0x103)]
+    assert "unsupported protocol version 2" in invalid[1].reason

@@ -54,6 +54,7 @@ from smartinstall.wire.smi import (
     ProbeReply,
     Sender,
     SmiDecodeError,
+    SmiVersionError,
     decode_command,
     decode_frame,
 )
@@ -68,6 +69,8 @@ from smartinstall.wire.smi_client import (
 log = logging.getLogger(__name__)
 
 SMI_PORT: Final = 4786
+#: Message types reserved for our client <-> director messages (docs/protocol.md section 4).
+CLIENT_TYPE_RANGE: Final = (0x101, 0x1FF)
 DirectorCommand = DownloadImage | DownloadConfig | Execute | BackupConfig | InitDiscovery
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -647,7 +650,11 @@ class SmiDirectorServer(_SmiListener):
         return True
 
     def _check_header(self, header: Header, garbage_reply: bytes) -> None:
-        if header.sender != Sender.CLIENT or not is_client_message_type(header.msg_type):
+        # Unknown types in our range from a client are read: they are a newer client's messages
+        # (logged as SMI_INVALID_MESSAGE once authenticated), not garbage.
+        ours = is_client_message_type(header.msg_type) or \
+            CLIENT_TYPE_RANGE[0] <= header.msg_type <= CLIENT_TYPE_RANGE[1]
+        if header.sender != Sender.CLIENT or not ours:
             if (header.sender, header.version, header.msg_type) == (1, 1, MessageType.PROBE):
                 # A director answers the public probe by closing without a word (section 1).
                 raise _Refused("probe", "detection probe; closed as a director does", b"",
@@ -664,6 +671,8 @@ class SmiDirectorServer(_SmiListener):
         inner, inner_payload, authenticated = self._authenticate(header, payload, peer)
         try:
             message = decode_client_payload(inner, inner_payload)
+        except SmiVersionError as exc:
+            self._invalid(peer, inner, exc.reason)
         except SmiDecodeError as exc:
             raise _Refused("malformed client message",
                            f"type {inner.msg_type:#x}: {exc.reason}") from None
