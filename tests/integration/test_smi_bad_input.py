@@ -59,9 +59,9 @@ async def test_length_larger_than_the_stream(client: tuple,
         reply = await reader.read(100)
         assert await reader.read(100) == b""
     writer.close()
-    assert reply == STATUS_REPLY
+    assert reply == STATUS_REPLY, caplog.text
     lines = logged(caplog, local)
-    assert len(lines) == 1 and "slow message" in lines[0]
+    assert len(lines) == 1 and "slow message" in lines[0], caplog.text
     await owner.nothing(0.05)
     await still_serving(listener.port)
 
