@@ -400,3 +400,37 @@ async def test_newer_client_message_is_an_invalid_message(director: tuple) -> No
     await owner.nothing(0.05)
     assert [(i.device, i.msg_type) for i in invalid] == [("Client", 0x150), ("Client", 0x103)]
     assert "unsupported protocol version 2" in invalid[1].reason
+
+
+async def test_sender_refuses_stale_or_mismatched_acks() -> None:
+    from smartinstall.wire.smi_auth import seal
+
+    key = KEY.encode()
+    answers: list[bytes] = []
+
+    async def fake_director(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(4096)
+        writer.write(answers.pop(0))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(fake_director, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sender = SmiClientSender("127.0.0.1", port, SmiSecurity.from_config(KEY), timeout=10)
+    ack = Ack(acked_type=HELLO.MSG_TYPE, acked_sequence=HELLO.sequence)
+    try:
+        answers.append(seal(ack.encode(), key, 1_000, b"n" * 16))  # 1970: stale
+        with pytest.raises(SmiSendError, match="timestamp"):
+            await sender.send(HELLO)
+        wrong = Ack(acked_type=HELLO.MSG_TYPE, acked_sequence=HELLO.sequence + 1)
+        answers.append(seal_message(wrong.encode(), SmiSecurity.from_config(KEY)))
+        with pytest.raises(SmiSendError, match="does not match"):
+            await sender.send(HELLO)
+        answers.append(ack.encode())  # unauthenticated
+        with pytest.raises(SmiSendError, match="not authenticated"):
+            await sender.send(HELLO)
+        answers.append(seal_message(ack.encode(), SmiSecurity.from_config(KEY)))
+        assert await sender.send(HELLO) == ack
+    finally:
+        server.close()
+        await server.wait_closed()

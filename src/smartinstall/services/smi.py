@@ -774,6 +774,8 @@ class SmiClientSender:
                 unsealed = smi_auth.unseal(head + payload, self.security.key)
             except SmiDecodeError as exc:
                 raise SmiSendError(f"acknowledgement not authenticated: {exc.reason}") from exc
+            if abs(unsealed.timestamp_ms - _now_ms()) > self.security.max_skew * 1000:
+                raise SmiSendError("acknowledgement timestamp outside the allowed window")
             header, payload, _ = decode_frame(unsealed.frame, len(unsealed.frame))
         try:
             ack = decode_client_payload(header, payload)
