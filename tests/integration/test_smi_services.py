@@ -434,3 +434,20 @@ async def test_sender_refuses_stale_or_mismatched_acks() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_owner_failures_do_not_end_the_listeners(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def broken(event: object) -> None:
+        raise RuntimeError("owner bug")
+
+    async with SmiDirectorServer(broken, port=0) as director, \
+            SmiClientListener(broken, port=0) as client:
+        ack = await SmiClientSender("127.0.0.1", director.port).send(HELLO)
+        assert ack.status == 1 and "RuntimeError" in ack.reason
+        await send_command("127.0.0.1", client.port, DownloadConfig("tftp://127.0.0.1/a"))
+        await asyncio.sleep(0.2)
+        assert (await probe("127.0.0.1", client.port, 10)).verdict is ProbeVerdict.CLIENT
+        assert (await SmiClientSender("127.0.0.1", director.port).send(HELLO)).status == 1
+    failures = [r for r in caplog.records if "owner failed" in r.getMessage()]
+    assert len(failures) >= 2 and all(r.exc_info for r in failures)
