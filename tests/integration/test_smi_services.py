@@ -37,6 +37,8 @@ from smartinstall.wire.smi import (
     InitDiscovery,
     Tlv,
     decode_command_bytes,
+    encode_tlvs,
+    frame,
 )
 from smartinstall.wire.smi_client import (
     Ack,
@@ -69,7 +71,7 @@ def vector(name: str) -> bytes:
     return (VECTORS / f"{name}.bin").read_bytes()
 
 
-async def exchange(port: int, data: bytes, timeout: float = 3.0, host: str = "127.0.0.1",
+async def exchange(port: int, data: bytes, timeout: float = 10.0, host: str = "127.0.0.1",
                    half_close: bool = False) -> tuple[bytes, bool]:
     """Send bytes, read until the peer closes (or timeout). Returns (reply, peer_closed)."""
     reader, writer = await asyncio.open_connection(host, port)
@@ -102,7 +104,7 @@ class Recorder:
     def __call__(self, event: object) -> None:
         self.queue.put_nowait(event)
 
-    async def next(self, timeout: float = 3.0) -> object:
+    async def next(self, timeout: float = 10.0) -> object:
         async with asyncio.timeout(timeout):
             return await self.queue.get()
 
@@ -136,9 +138,9 @@ async def test_probe_gets_the_exact_24_bytes(legacy_client: tuple) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
     writer.write(PROBE)
     # smi_check/SIET take the first recv() and compare it whole
-    first = await asyncio.wait_for(reader.read(1024), 3)
+    first = await asyncio.wait_for(reader.read(1024), 10)
     assert first == CLIENT_PROBE_REPLY
-    assert await asyncio.wait_for(reader.read(1024), 3) == b""  # then the client closes
+    assert await asyncio.wait_for(reader.read(1024), 10) == b""  # then the client closes
     writer.close()
     await owner.nothing(0.05)
 
@@ -158,13 +160,16 @@ async def test_scanner_probes_get_the_status_reply(legacy_client: tuple, name: s
     await owner.nothing(0.05)
 
 
-async def test_non_smi_input_gets_the_status_reply_at_once(legacy_client: tuple) -> None:
+async def test_non_smi_input_gets_the_status_reply_at_once(
+        legacy_client: tuple, caplog: pytest.LogCaptureFixture) -> None:
     listener, _ = legacy_client
-    loop = asyncio.get_running_loop()
-    start = loop.time()
+    caplog.set_level(logging.INFO, logger="smartinstall.services.smi")
     reply, closed = await exchange(listener.port, b"GET / HTTP/1.0\r\n\r\n")
     assert reply == STATUS_REPLY and closed
-    assert loop.time() - start < FAST.read_timeout  # answered without waiting for a deadline
+    # answered on the first bytes that cannot start a command, not at a deadline
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("not Smart Install" in line and "474554" in line for line in lines), lines
+    assert not any("slow" in line for line in lines)
 
 
 # -------------------------------------------------------------------------- command vectors
@@ -223,7 +228,7 @@ async def test_authenticated_client_refuses_the_public_vectors(
 
 async def test_authenticated_client_still_answers_the_probe(secure_client: tuple) -> None:
     listener, _, _ = secure_client
-    assert (await probe("127.0.0.1", listener.port, 3)).verdict is ProbeVerdict.CLIENT
+    assert (await probe("127.0.0.1", listener.port, 10)).verdict is ProbeVerdict.CLIENT
 
 
 async def test_authenticated_command_is_accepted_once(secure_client: tuple) -> None:
@@ -305,7 +310,7 @@ async def test_director_owner_answer_is_returned(director: tuple) -> None:
 
 async def test_director_closes_silently_on_the_probe(director: tuple) -> None:
     server, owner = director
-    result = await probe("127.0.0.1", server.port, 3)
+    result = await probe("127.0.0.1", server.port, 10)
     assert result.verdict is ProbeVerdict.DIRECTOR and result.reply == b""
     await owner.nothing(0.05)
 
@@ -350,8 +355,8 @@ async def test_allowed_clients() -> None:
 async def test_probe_tool_verdicts(legacy_client: tuple, director: tuple) -> None:
     listener, _ = legacy_client
     server, _ = director
-    assert (await probe("127.0.0.1", listener.port, 3)).verdict is ProbeVerdict.CLIENT
-    assert (await probe("127.0.0.1", server.port, 3)).verdict is ProbeVerdict.DIRECTOR
+    assert (await probe("127.0.0.1", listener.port, 10)).verdict is ProbeVerdict.CLIENT
+    assert (await probe("127.0.0.1", server.port, 10)).verdict is ProbeVerdict.DIRECTOR
 
     async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         writer.write(await reader.read(100))
@@ -361,8 +366,88 @@ async def test_probe_tool_verdicts(legacy_client: tuple, director: tuple) -> Non
     other = await asyncio.start_server(echo, "127.0.0.1", 0)
     try:
         port = other.sockets[0].getsockname()[1]
-        result = await probe("127.0.0.1", port, 3)
+        result = await probe("127.0.0.1", port, 10)
         assert result.verdict is ProbeVerdict.OTHER and result.reply == PROBE
     finally:
         other.close()
         await other.wait_closed()
+
+
+async def test_invalid_message_log_line_is_the_guide_text(
+        secure_client: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    listener, _, _ = secure_client
+    caplog.set_level(logging.INFO, logger="smartinstall.services.smi")
+    await exchange(listener.port, DownloadImage.now("tftp://127.0.0.1/x").encode())
+    records = [r for r in caplog.records if "SMI_INVALID_MESSAGE" in r.getMessage()]
+    assert len(records) == 1
+    assert records[0].getMessage() == (
+        "%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from Director "
+        "(IP Address : 127.0.0.1), SMI Version : 1 Message Type : 2")
+    assert records[0].levelno == logging.INFO  # severity 6, informational
+    assert records[0].smi_reason == "no authentication trailer"  # type: ignore[attr-defined]
+
+
+async def test_newer_client_message_is_an_invalid_message(director: tuple) -> None:
+    """The guide's case for SMI_INVALID_MESSAGE: a newer sender, an older receiver."""
+    server, owner = director
+    invalid: list[InvalidMessage] = []
+    server.on_invalid = invalid.append
+    newer_type = frame(4, 1, 0x150, encode_tlvs([Tlv(1, b"\0\0\0\1"), Tlv(2, b"\0\0\0\1")]))
+    newer_version = frame(4, 1, 0x103, encode_tlvs([Tlv(1, b"\0\0\0\2"), Tlv(2, b"\0\0\0\1")]))
+    for data in (newer_type, newer_version):
+        reply, closed = await exchange(server.port, data)
+        assert reply == b"" and closed
+    await owner.nothing(0.05)
+    assert [(i.device, i.msg_type) for i in invalid] == [("Client", 0x150), ("Client", 0x103)]
+    assert "unsupported protocol version 2" in invalid[1].reason
+
+
+async def test_sender_refuses_stale_or_mismatched_acks() -> None:
+    from smartinstall.wire.smi_auth import seal
+
+    key = KEY.encode()
+    answers: list[bytes] = []
+
+    async def fake_director(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(4096)
+        writer.write(answers.pop(0))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(fake_director, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    sender = SmiClientSender("127.0.0.1", port, SmiSecurity.from_config(KEY), timeout=10)
+    ack = Ack(acked_type=HELLO.MSG_TYPE, acked_sequence=HELLO.sequence)
+    try:
+        answers.append(seal(ack.encode(), key, 1_000, b"n" * 16))  # 1970: stale
+        with pytest.raises(SmiSendError, match="timestamp"):
+            await sender.send(HELLO)
+        wrong = Ack(acked_type=HELLO.MSG_TYPE, acked_sequence=HELLO.sequence + 1)
+        answers.append(seal_message(wrong.encode(), SmiSecurity.from_config(KEY)))
+        with pytest.raises(SmiSendError, match="does not match"):
+            await sender.send(HELLO)
+        answers.append(ack.encode())  # unauthenticated
+        with pytest.raises(SmiSendError, match="not authenticated"):
+            await sender.send(HELLO)
+        answers.append(seal_message(ack.encode(), SmiSecurity.from_config(KEY)))
+        assert await sender.send(HELLO) == ack
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_owner_failures_do_not_end_the_listeners(
+        caplog: pytest.LogCaptureFixture) -> None:
+    def broken(event: object) -> None:
+        raise RuntimeError("owner bug")
+
+    async with SmiDirectorServer(broken, port=0) as director, \
+            SmiClientListener(broken, port=0) as client:
+        ack = await SmiClientSender("127.0.0.1", director.port).send(HELLO)
+        assert ack.status == 1 and "RuntimeError" in ack.reason
+        await send_command("127.0.0.1", client.port, DownloadConfig("tftp://127.0.0.1/a"))
+        await asyncio.sleep(0.2)
+        assert (await probe("127.0.0.1", client.port, 10)).verdict is ProbeVerdict.CLIENT
+        assert (await SmiClientSender("127.0.0.1", director.port).send(HELLO)).status == 1
+    failures = [r for r in caplog.records if "owner failed" in r.getMessage()]
+    assert len(failures) >= 2 and all(r.exc_info for r in failures)

@@ -54,6 +54,7 @@ from smartinstall.wire.smi import (
     ProbeReply,
     Sender,
     SmiDecodeError,
+    SmiVersionError,
     decode_command,
     decode_frame,
 )
@@ -61,7 +62,6 @@ from smartinstall.wire.smi_client import (
     MAX_CLIENT_PAYLOAD,
     Ack,
     ClientMessage,
-    ClientMessageType,
     decode_client_payload,
     is_client_message_type,
 )
@@ -69,6 +69,8 @@ from smartinstall.wire.smi_client import (
 log = logging.getLogger(__name__)
 
 SMI_PORT: Final = 4786
+#: Message types reserved for our client <-> director messages (docs/protocol.md section 4).
+CLIENT_TYPE_RANGE: Final = (0x101, 0x1FF)
 DirectorCommand = DownloadImage | DownloadConfig | Execute | BackupConfig | InitDiscovery
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -232,7 +234,8 @@ class _LogThrottle:
         self.capacity = capacity
         self._last: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
 
-    def emit(self, level: int, peer: Peer, kind: str, text: str) -> bool:
+    def emit(self, level: int, peer: Peer, kind: str, text: str,
+             syslog: str | None = None, reason: str = "") -> bool:
         now = time.monotonic()
         key = (peer.host, kind)
         last = self._last.get(key)
@@ -245,7 +248,11 @@ class _LogThrottle:
         while len(self._last) > self.capacity:
             self._last.popitem(last=False)
         more = f" ({suppressed} similar since suppressed)" if suppressed else ""
-        log.log(level, "SMI %s from %s: %s%s", kind, peer, text, more)
+        extra = {"smi_peer": str(peer), "smi_problem": kind, "smi_reason": reason or text}
+        if syslog is not None:  # a %SMI-... message: the guide's text exactly
+            log.log(level, "%s%s", syslog, more, extra=extra)
+        else:
+            log.log(level, "SMI %s from %s: %s%s", kind, peer, text, more, extra=extra)
         return True
 
 
@@ -271,14 +278,17 @@ class _RateLimiter:
 
 
 class _Refused(Exception):
-    """A bad input: ``kind`` names the problem for logs; ``reply`` is sent before closing."""
+    """A bad input: ``kind`` names the problem for logs; ``reply`` is sent before closing;
+    ``syslog`` is a %SMI-... message logged as is (with ``text`` as its reason)."""
 
-    def __init__(self, kind: str, text: str, reply: bytes = b"", level: int = logging.WARNING):
+    def __init__(self, kind: str, text: str, reply: bytes = b"", level: int = logging.WARNING,
+                 syslog: str | None = None):
         super().__init__(text)
         self.kind = kind
         self.text = text
         self.reply = reply
         self.level = level
+        self.syslog = syslog
 
 
 class _Quiet(Exception):
@@ -377,7 +387,8 @@ class _SmiListener:
         try:
             after = await self._serve(reader, writer, peer)
         except _Refused as refused:
-            self._throttle.emit(refused.level, peer, refused.kind, refused.text)
+            self._throttle.emit(refused.level, peer, refused.kind, refused.text,
+                                refused.syslog)
             await self._reply_and_close(reader, writer, refused.reply)
         except (_Quiet, ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -514,7 +525,7 @@ class _SmiListener:
         if self.on_invalid is not None:
             with contextlib.suppress(Exception):
                 self.on_invalid(event)
-        raise _Refused("invalid message", f"{event.text} [{reason}]", b"", logging.INFO)
+        raise _Refused("invalid message", reason, b"", logging.INFO, syslog=event.text)
 
 
 # -------------------------------------------------------------------------- client listener
@@ -639,7 +650,11 @@ class SmiDirectorServer(_SmiListener):
         return True
 
     def _check_header(self, header: Header, garbage_reply: bytes) -> None:
-        if header.sender != Sender.CLIENT or not is_client_message_type(header.msg_type):
+        # Unknown types in our range from a client are read: they are a newer client's messages
+        # (logged as SMI_INVALID_MESSAGE once authenticated), not garbage.
+        ours = is_client_message_type(header.msg_type) or \
+            CLIENT_TYPE_RANGE[0] <= header.msg_type <= CLIENT_TYPE_RANGE[1]
+        if header.sender != Sender.CLIENT or not ours:
             if (header.sender, header.version, header.msg_type) == (1, 1, MessageType.PROBE):
                 # A director answers the public probe by closing without a word (section 1).
                 raise _Refused("probe", "detection probe; closed as a director does", b"",
@@ -656,6 +671,8 @@ class SmiDirectorServer(_SmiListener):
         inner, inner_payload, authenticated = self._authenticate(header, payload, peer)
         try:
             message = decode_client_payload(inner, inner_payload)
+        except SmiVersionError as exc:
+            self._invalid(peer, inner, exc.reason)
         except SmiDecodeError as exc:
             raise _Refused("malformed client message",
                            f"type {inner.msg_type:#x}: {exc.reason}") from None
@@ -757,6 +774,8 @@ class SmiClientSender:
                 unsealed = smi_auth.unseal(head + payload, self.security.key)
             except SmiDecodeError as exc:
                 raise SmiSendError(f"acknowledgement not authenticated: {exc.reason}") from exc
+            if abs(unsealed.timestamp_ms - _now_ms()) > self.security.max_skew * 1000:
+                raise SmiSendError("acknowledgement timestamp outside the allowed window")
             header, payload, _ = decode_frame(unsealed.frame, len(unsealed.frame))
         try:
             ack = decode_client_payload(header, payload)
@@ -839,7 +858,6 @@ async def probe(host: str, port: int = SMI_PORT, timeout: float = 5.0) -> ProbeR
 __all__ = [
     "SMI_PORT",
     "ClientMessageReceived",
-    "ClientMessageType",
     "CommandReceived",
     "DirectorCommand",
     "InvalidMessage",

@@ -41,6 +41,7 @@ __all__ = [
     "ProbeReply",
     "Sender",
     "SmiDecodeError",
+    "SmiVersionError",
     "StatusReply",
     "Tlv",
     "TlvLimits",
@@ -64,6 +65,12 @@ class SmiDecodeError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SmiVersionError(SmiDecodeError):
+    """A well-formed message of a protocol version or message type this side does not speak:
+    the case the guide's ``%SMI-6-SMI_INVALID_MESSAGE`` describes (newer sender, older receiver).
+    """
 
 
 class Sender(IntEnum):

@@ -27,6 +27,7 @@ from smartinstall.wire.smi import (
     Header,
     Sender,
     SmiDecodeError,
+    SmiVersionError,
     Tlv,
     TlvLimits,
     decode_frame,
@@ -502,7 +503,7 @@ def is_client_message_type(msg_type: int) -> bool:
 def decode_client_payload(header: Header, payload: bytes) -> ClientMessage:
     cls = _MESSAGES.get(header.msg_type)
     if cls is None:
-        raise SmiDecodeError(f"unknown message type {header.msg_type}")
+        raise SmiVersionError(f"unknown message type {header.msg_type:#x}")
     if header.sender != cls.SENDER:
         raise SmiDecodeError(f"sender word {header.sender} is not {cls.SENDER} "
                              f"for type {header.msg_type:#x}")
@@ -516,7 +517,7 @@ def decode_client_payload(header: Header, payload: bytes) -> ClientMessage:
         raise SmiDecodeError("message does not start with PROTOCOL_VERSION and SEQUENCE")
     version = _dec_uint(tlvs[0].value, 4)
     if version != PROTOCOL_VERSION:
-        raise SmiDecodeError(f"unsupported protocol version {version}")
+        raise SmiVersionError(f"unsupported protocol version {version}")
     counts = {t: 0 for t in _NESTED}
     for tlv in tlvs:
         if tlv.type in counts:
