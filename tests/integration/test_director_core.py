@@ -161,3 +161,31 @@ async def test_vanished_director_address_makes_a_client(rig: Rig) -> None:
     assert core.role.value == "Client"
     assert core.dhcp_offer(DhcpFacts("0050.5601.0006")) is None  # no snooping, no database
     assert rig.events.lines()[-1].endswith("%SMI-5-DIRECTOR: Director is Disabled")
+
+
+async def test_denied_client_gets_its_files_at_the_next_window(rig: Rig) -> None:
+    # "the director does not send files to the client until the next configured join window"
+    core = rig.director
+    core.settings.join_window = JoinWindowSettings(parse_schedule(["10:30", "01:00"]))
+    facts = DhcpFacts("0050.5601.0007", vendor_class=f"cisco-{PID}")
+    offer = core.dhcp_offer(facts)
+    assert offer is not None and offer.action is OfferAction.DENY
+    rig.clock[0] = dt.datetime(2026, 11, 27, 10, 45, tzinfo=dt.UTC)
+    offer = core.dhcp_offer(facts)
+    assert offer is not None and offer.action is OfferAction.INSTALL
+    rig.clock[0] = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+    offer = core.dhcp_offer(facts)
+    assert offer is not None and offer.action is OfferAction.DENY
+
+
+async def test_held_client_stays_held_and_removed_one_is_held_again_after_restart(rig: Rig) -> None:
+    core = rig.director
+    facts = DhcpFacts("0050.5601.0008", vendor_class=f"cisco-{PID}")
+    assert core.dhcp_offer(facts).action is OfferAction.HOLD  # type: ignore[union-attr]
+    assert core.dhcp_offer(facts).action is OfferAction.HOLD  # type: ignore[union-attr]
+    device = rig.db.device_by_mac(facts.mac)
+    assert device is not None
+    core.hold_remove(device)
+    assert core.dhcp_offer(facts).action is OfferAction.HOLD  # type: ignore[union-attr]
+    record = rig.db.device_record(facts.mac)
+    assert record is not None and not record.removed_from_hold

@@ -270,8 +270,34 @@ class Director:
         else:
             if facts.pid and not device.pid:
                 device = self.db.upsert_device(replace(device, pid=facts.pid))
+            device = self._rejoin(device, now)
             replacing, replacing_backup = self._replacement_of(mac)
         return self._decide(device, replacing, replacing_backup)
+
+    def _rejoin(self, device: Device, now: dt.datetime) -> Device:
+        """A known client asks DHCP again: its join state follows the window.
+
+        A closed window denies it ("the director does not send files to the client until the
+        next configured join window"); an open one lets a denied client in (auto) or puts it on
+        hold (manual). A held client stays held, an allowed one stays allowed; a client taken
+        off the hold list is held again once it restarts.
+        """
+        state = device.join_state
+        removed = self._removed_from_hold(device.mac)
+        if not is_open(self.settings.join_window, now, self.tz):
+            new, clear_removed = JoinState.DENIED, False
+        elif removed:
+            new, clear_removed = JoinState.HOLD, True
+        elif state is JoinState.DENIED:
+            new = JoinState.ALLOWED if self.settings.join_window.auto else JoinState.HOLD
+            clear_removed = False
+        else:
+            return device
+        if new is state and not clear_removed:
+            return device
+        return self.db.set_join_state(
+            device.mac, new, removed_from_hold=False if clear_removed else None
+        )
 
     def _replacement_of(self, mac: str) -> tuple[bool, str | None]:
         replacement = next((r for r in self.db.replacements() if r.new_mac == mac), None)
