@@ -101,7 +101,9 @@ FULL = Device(
     upstream_ip="1.1.1.163",
     upstream_port="Gig 1/0/1",
     neighbors=(
-        Neighbor("Fas 0/7", "0023.5e32.3780", "3750e-163-smi", "1.1.1.163", "Gig 1/0/1", "WS-C3750E"),
+        Neighbor(
+            "Fas 0/7", "0023.5e32.3780", "3750e-163-smi", "1.1.1.163", "Gig 1/0/1", "WS-C3750E"
+        ),
         Neighbor("Fas 0/8", "0023.5e32.3781"),
     ),
     supervisor="",
@@ -114,7 +116,7 @@ FULL = Device(
 )
 
 
-# --- device entries -------------------------------------------------------------------------
+# --- device entries ------------------------------------------------------------------------------
 
 
 def test_every_field_of_show_vstack_status_detail_round_trips(db: DirectorDatabase) -> None:
@@ -208,7 +210,9 @@ def test_neighbours_and_members_are_replaced_by_an_update(db: DirectorDatabase) 
 
 def test_update_device_changes_fields_but_not_number_or_mac(db: DirectorDatabase) -> None:
     db.upsert_device(FULL)
-    changed = db.update_device(FULL.mac, hostname="renamed", device_type=DeviceType.NON_SMART_INSTALL)
+    changed = db.update_device(
+        FULL.mac, hostname="renamed", device_type=DeviceType.NON_SMART_INSTALL
+    )
     assert (changed.number, changed.hostname, changed.status()[0]) == (1, "renamed", "N")
     with pytest.raises(DatabaseError):
         db.update_device(FULL.mac, number=5)
@@ -244,7 +248,7 @@ def test_unknown_and_invalid_macs(db: DirectorDatabase) -> None:
         db.set_health("0000.0000.0042", Health.INACTIVE)
 
 
-# --- health, join state, upgrades -----------------------------------------------------------------
+# --- health, join state, upgrades ----------------------------------------------------------------
 
 
 def test_keepalives_and_stale_clients(db: DirectorDatabase, clock: Clock) -> None:
@@ -292,14 +296,17 @@ def test_upgrade_progress_gives_the_status_letters(db: DirectorDatabase) -> None
     assert db.set_device_type(mac, DeviceType.NON_SMART_INSTALL).status() == "N A a I C F"
 
 
-# --- download status ------------------------------------------------------------------------------
+# --- download status -----------------------------------------------------------------------------
 
 
 def test_download_entries_renumber_after_a_clear_as_in_the_guide(db: DirectorDatabase) -> None:
     # Guide, "clear vstack": three entries, entry 2 cleared, 0030.7870.0c30 becomes No 2.
     macs = ["0017.9570.c780", "0026.985b.bc80", "0030.7870.0c30"]
     ips = ["10.1.1.4", "10.1.1.6", "10.1.1.11"]
-    entries = [db.add_download(m, DownloadMethod.ZERO_TOUCH, ip=ip) for m, ip in zip(macs, ips, strict=True)]
+    entries = [
+        db.add_download(m, DownloadMethod.ZERO_TOUCH, ip=ip)
+        for m, ip in zip(macs, ips, strict=True)
+    ]
     assert [e.number for e in entries] == [1, 2, 3]
     removed = db.clear_download(2)
     assert removed is not None and removed.mac == macs[1]
@@ -368,18 +375,27 @@ def test_the_download_table_is_bounded_and_drops_finished_entries_first(
     assert shown[-1].id == newest.id and newest.number == MAX_DOWNLOADS
 
 
-# --- backups, pending work, replacements ------------------------------------------------------------
+# --- backups, pending work, replacements ---------------------------------------------------------
 
 
 def test_backup_records(db: DirectorDatabase, clock: Clock) -> None:
     mac = "001d.71ba.f780"
     assert db.latest_backup(mac) is None
-    first = db.record_backup(mac, "2960pd-47", "flash:/vstack/2960pd-47-001d.71ba.f780.REV2",
-                             "426154bfafe1425f527621dc8b647c38", size=1234)
+    first = db.record_backup(
+        mac,
+        "2960pd-47",
+        "flash:/vstack/2960pd-47-001d.71ba.f780.REV2",
+        "426154bfafe1425f527621dc8b647c38",
+        size=1234,
+    )
     assert first.checksum == "426154BFAFE1425F527621DC8B647C38" and first.taken_at == T0
     clock.advance(60)
-    second = db.record_backup(mac, "2960pd-47", "flash:/vstack/2960pd-47-001d.71ba.f780.REV2",
-                              "00000000000000000000000000000001")
+    second = db.record_backup(
+        mac,
+        "2960pd-47",
+        "flash:/vstack/2960pd-47-001d.71ba.f780.REV2",
+        "00000000000000000000000000000001",
+    )
     assert db.latest_backup(mac) == second
     assert db.backups(mac) == [second, first]
     with pytest.raises(DatabaseError):
@@ -446,7 +462,7 @@ def test_named_state(db: DirectorDatabase) -> None:
     assert db.delete_state("join-window") and not db.delete_state("join-window")
 
 
-# --- restart, durability settings, threads --------------------------------------------------------
+# --- restart, durability settings, threads -------------------------------------------------------
 
 
 def test_everything_survives_a_restart(
