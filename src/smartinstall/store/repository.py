@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 CHUNK = 64 * 1024
 TEMP_PREFIX = ".smi-tmp-"
 BACKUP_DIRECTORY = "vstack"  # flash:/vstack, the guide's default backup repository
+FLASH_DIRECTORY = "flash"  # the repository's folder in the director's data directory
 
 
 class RepositoryError(Exception):
@@ -98,6 +99,11 @@ class Repository:
         removed = self.recover()
         if removed:
             log.info("repository %s: removed %d unfinished temporary files", self.root, removed)
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path | str) -> Repository:
+        """The director's ``flash:``: ``<data_dir>/flash`` (created when missing)."""
+        return cls(Path(data_dir) / FLASH_DIRECTORY)
 
     # --- paths ----------------------------------------------------------------------------------
 

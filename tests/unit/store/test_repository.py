@@ -280,3 +280,10 @@ def test_every_intermediate_state_of_a_backup_keeps_a_complete_rev2(
         if finished:
             break
     assert (b"old-rev2", b"old-rev2") in seen and seen[-1] == (b"new-rev2", b"old-rev2")
+
+
+def test_the_director_flash_lives_in_the_data_directory(tmp_path: Path) -> None:
+    repo = Repository.for_data_dir(tmp_path / "data")
+    assert repo.root == (tmp_path / "data" / "flash").resolve()
+    repo.write("vstack/x", b"1")
+    assert (tmp_path / "data" / "flash" / "vstack" / "x").read_bytes() == b"1"
