@@ -291,6 +291,12 @@ def _mac(text: str) -> str:
         raise DatabaseError(str(error)) from None
 
 
+def _aware(when: dt.datetime) -> dt.datetime:
+    if when.tzinfo is None:
+        raise DatabaseError("naive datetime given to the director database; use UTC times")
+    return when
+
+
 def _device(row: DeviceRow) -> Device:
     return Device(
         number=row.number,
@@ -491,9 +497,12 @@ class DirectorDatabase:
         director 0). Entries of other MACs that the update makes members of this stack are
         merged into it (the lowest number stays).
         """
+        member_macs = [m.mac for m in device.members]
+        if len(set(member_macs)) != len(member_macs):
+            raise DatabaseError(f"stack {device.mac}: two members with the same MAC")
         with self._lock, self._session() as session, session.begin():
             now = self._now()
-            macs = {device.mac, *(m.mac for m in device.members)}
+            macs = {device.mac, *member_macs}
             found = (
                 session.scalars(
                     select(DeviceRow)
@@ -665,7 +674,7 @@ class DirectorDatabase:
 
     def record_keepalive(self, mac: str, at: dt.datetime | None = None) -> Device:
         """A keepalive arrived: the entry is Active and ``last_keepalive`` is ``at`` (now)."""
-        when = at or self._now()
+        when = _aware(at) if at else self._now()
 
         def apply(row: DeviceRow) -> None:
             row.health = Health.ACTIVE.value
@@ -681,10 +690,8 @@ class DirectorDatabase:
                 .where(
                     DeviceRow.is_director.is_(False),
                     DeviceRow.health == Health.ACTIVE.value,
-                    func.coalesce(
-                        DeviceRow.last_keepalive, DeviceRow.first_seen, type_=UTCDateTime
-                    )
-                    < before,
+                    func.coalesce(DeviceRow.last_keepalive, DeviceRow.first_seen, type_=UTCDateTime)
+                    < _aware(before),
                 )
                 .order_by(DeviceRow.number)
                 .options(*_DEVICE_LOAD)
@@ -799,7 +806,7 @@ class DirectorDatabase:
             if reason is not None:
                 setattr(row, f"{kind.value}_reason", reason)
             if status is DownloadStatus.UPGRADED:
-                setattr(row, f"{kind.value}_at", at or now)
+                setattr(row, f"{kind.value}_at", _aware(at) if at else now)
             row.updated_at = now
             session.flush()
             return _download(row, self._position(session, row.id))
@@ -884,7 +891,7 @@ class DirectorDatabase:
                 file=file,
                 checksum=digest,
                 size=size,
-                taken_at=at or self._now(),
+                taken_at=_aware(at) if at else self._now(),
             )
             session.add(row)
             session.execute(delete(PendingBackupRow).where(PendingBackupRow.mac == row.mac))

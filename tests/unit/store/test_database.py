@@ -498,8 +498,22 @@ def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
 
 def test_naive_times_are_refused(db: DirectorDatabase) -> None:
     mac = db.upsert_device(client("0000.0000.0001")).mac
-    with pytest.raises(Exception, match="naive"):
+    with pytest.raises(DatabaseError, match="naive"):
         db.record_keepalive(mac, at=dt.datetime(2026, 1, 1))
+    with pytest.raises(DatabaseError, match="naive"):
+        db.stale_devices(dt.datetime(2026, 1, 1))
+    with pytest.raises(DatabaseError, match="naive"):
+        db.record_backup(mac, "h", "f", "A" * 32, at=dt.datetime(2026, 1, 1))
+
+
+def test_a_stack_with_a_repeated_member_mac_is_refused(db: DirectorDatabase) -> None:
+    twice = (
+        StackMember(1, "WS-C2960X-48TS-L", "0000.0000.0001"),
+        StackMember(2, "WS-C2960X-48TS-L", "0000.0000.0001"),
+    )
+    with pytest.raises(DatabaseError):
+        db.upsert_device(client("0000.0000.0001", members=twice))
+    assert db.devices() == []
 
 
 def test_threads_get_distinct_numbers(db: DirectorDatabase) -> None:
