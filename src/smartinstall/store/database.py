@@ -11,6 +11,9 @@ PostgreSQL the server's own durability applies (``synchronous_commit`` on by def
 
 Threads: every public method is one transaction, run under a lock, so the object may be
 shared between threads; the director calls it from one executor thread. All methods block.
+On SQLite every transaction starts with ``BEGIN IMMEDIATE``, so even a second process on the
+same file (a maintenance tool) is serialized with the director; on PostgreSQL one director
+process per database is assumed (new device numbers are chosen by reading the used ones).
 
 Device numbers (``DevNo``): the director is 0; a new client gets the lowest free number from 1
 up, as IOS does. A number never changes while its entry exists; after ``clear vstack
@@ -234,6 +237,9 @@ def _sqlite_memory(url: URL) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling would start transactions only before writes;
+    # SQLAlchemy's "begin" event below starts every one, with the write lock taken up front.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA busy_timeout=10000")
@@ -242,6 +248,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE: a transaction that reads and then writes (the lowest free device number) holds
+    # the write lock from its start, so two processes on one file cannot interleave.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_director_engine(database_url: str | URL) -> Engine:
@@ -256,6 +268,7 @@ def create_director_engine(database_url: str | URL) -> Engine:
             Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
