@@ -452,10 +452,18 @@ class DirectorDatabase:
         self.url = normalize_url(database_url)
         self._clock = clock
         self._lock = threading.RLock()
+        shown = self.url.render_as_string(hide_password=True)
         self._engine = create_director_engine(self.url)
         if migrate:
-            upgrade(self._engine)
-        log.info("director database %s opened", self.url.render_as_string(hide_password=True))
+            try:
+                upgrade(self._engine)
+            except Exception as error:
+                self._engine.dispose()
+                # A database written by a newer release names a revision this one lacks.
+                raise DatabaseError(
+                    f"cannot open the director database {shown}: {error}"
+                ) from error
+        log.info("director database %s opened", shown)
 
     @classmethod
     def open(cls, data_dir: Path | str, database_url: str | None = None) -> DirectorDatabase:

@@ -97,3 +97,31 @@ def test_every_migration_file_is_package_data() -> None:
     assert any(f.startswith("store/migrations/versions/") for f in files)
     missing = [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)]
     assert missing == []
+
+
+def test_a_database_from_a_newer_release_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+    from sqlalchemy import text
+
+    from smartinstall.store.database import DatabaseError
+
+    with DirectorDatabase.open(tmp_path) as db, db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    with pytest.raises(DatabaseError, match="9999"):
+        DirectorDatabase.open(tmp_path)
+
+
+def test_an_unreachable_server_is_a_database_error(tmp_path: Path) -> None:
+    import socket
+
+    import pytest
+
+    pytest.importorskip("psycopg")
+    from smartinstall.store.database import DatabaseError
+
+    with socket.socket() as sock:  # a loopback port that nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DatabaseError, match="cannot open") as caught:
+        DirectorDatabase(f"postgresql://smi:secret@127.0.0.1:{port}/smi")
+    assert "secret" not in str(caught.value)
