@@ -187,3 +187,15 @@ def test_postgresql_is_migrated_to_head_and_matches_the_models(database_url: str
         assert schema_diff(engine) == []
     finally:
         engine.dispose()
+
+
+def test_an_unreachable_server_is_a_database_error() -> None:
+    pytest.importorskip("psycopg")
+    from smartinstall.store.database import DatabaseError, DirectorDatabase
+
+    with socket.socket() as sock:  # a loopback port that nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(DatabaseError, match="cannot open") as caught:
+        DirectorDatabase(f"postgresql://smi:secret@127.0.0.1:{port}/smi")
+    assert "secret" not in str(caught.value)
