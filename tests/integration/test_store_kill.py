@@ -97,8 +97,8 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
         assert child.returncode == -signal.SIGKILL, err.decode(errors="replace")
         count = 0
         for line in out.decode().splitlines():
-            _ack, index, number, md5 = line.split()
-            acked[int(index)] = (int(number), md5)
+            _ack, index_text, number_text, md5 = line.split()
+            acked[int(index_text)] = (int(number_text), md5)
             count += 1
         writes_between_kills.append(count)
         last = max(acked) if acked else -1

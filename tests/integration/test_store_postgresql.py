@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from smartinstall.store.database import DirectorDatabase
 from tests.tools import find_program
 from tests.unit.store import test_database
 from tests.unit.store.test_migrations import schema_diff
@@ -69,7 +70,7 @@ class Cluster:
         with psycopg.connect(
             host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
         ) as conn:
-            conn.execute(sql)  # type: ignore[arg-type]
+            conn.execute(sql.encode())
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +165,7 @@ def database_url(cluster: Cluster) -> Iterator[str]:  # overrides the SQLite one
 
 
 def test_the_url_selects_postgresql(database_url: str) -> None:
-    with test_database.DirectorDatabase(database_url.replace("+psycopg", "")) as db:
+    with DirectorDatabase(database_url.replace("+psycopg", "")) as db:
         assert db.engine.dialect.name == "postgresql"
         assert db.url.drivername == "postgresql+psycopg"
 
@@ -191,7 +192,7 @@ def test_postgresql_is_migrated_to_head_and_matches_the_models(database_url: str
 
 def test_an_unreachable_server_is_a_database_error() -> None:
     pytest.importorskip("psycopg")
-    from smartinstall.store.database import DatabaseError, DirectorDatabase
+    from smartinstall.store.database import DatabaseError
 
     with socket.socket() as sock:  # a loopback port that nobody listens on
         sock.bind(("127.0.0.1", 0))
