@@ -87,7 +87,12 @@ def _chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
 
 
 class Repository:
-    """A directory that plays the director's ``flash:``."""
+    """A directory that plays the director's ``flash:``.
+
+    Open it once per process at start and share the instance (TFTP, backups, CLI): opening
+    removes the temporary files of unfinished writes, which would break a write in flight by
+    another instance on the same directory.
+    """
 
     def __init__(self, root: Path | str, *, create: bool = True) -> None:
         path = Path(root)
