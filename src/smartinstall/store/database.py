@@ -11,6 +11,9 @@ PostgreSQL the server's own durability applies (``synchronous_commit`` on by def
 
 Threads: every public method is one transaction, run under a lock, so the object may be
 shared between threads; the director calls it from one executor thread. All methods block.
+On SQLite every transaction starts with ``BEGIN IMMEDIATE``, so even a second process on the
+same file (a maintenance tool) is serialized with the director; on PostgreSQL one director
+process per database is assumed (new device numbers are chosen by reading the used ones).
 
 Device numbers (``DevNo``): the director is 0; a new client gets the lowest free number from 1
 up, as IOS does. A number never changes while its entry exists; after ``clear vstack
@@ -234,6 +237,9 @@ def _sqlite_memory(url: URL) -> bool:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling would start transactions only before writes;
+    # SQLAlchemy's "begin" event below starts every one, with the write lock taken up front.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA busy_timeout=10000")
@@ -242,6 +248,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # IMMEDIATE: a transaction that reads and then writes (the lowest free device number) holds
+    # the write lock from its start, so two processes on one file cannot interleave.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def create_director_engine(database_url: str | URL) -> Engine:
@@ -256,6 +268,7 @@ def create_director_engine(database_url: str | URL) -> Engine:
             Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -289,6 +302,12 @@ def _mac(text: str) -> str:
         return normalize_mac(text)
     except DomainError as error:
         raise DatabaseError(str(error)) from None
+
+
+def _aware(when: dt.datetime) -> dt.datetime:
+    if when.tzinfo is None:
+        raise DatabaseError("naive datetime given to the director database; use UTC times")
+    return when
 
 
 def _device(row: DeviceRow) -> Device:
@@ -433,10 +452,18 @@ class DirectorDatabase:
         self.url = normalize_url(database_url)
         self._clock = clock
         self._lock = threading.RLock()
+        shown = self.url.render_as_string(hide_password=True)
         self._engine = create_director_engine(self.url)
         if migrate:
-            upgrade(self._engine)
-        log.info("director database %s opened", self.url.render_as_string(hide_password=True))
+            try:
+                upgrade(self._engine)
+            except Exception as error:
+                self._engine.dispose()
+                # A database written by a newer release names a revision this one lacks.
+                raise DatabaseError(
+                    f"cannot open the director database {shown}: {error}"
+                ) from error
+        log.info("director database %s opened", shown)
 
     @classmethod
     def open(cls, data_dir: Path | str, database_url: str | None = None) -> DirectorDatabase:
@@ -491,9 +518,12 @@ class DirectorDatabase:
         director 0). Entries of other MACs that the update makes members of this stack are
         merged into it (the lowest number stays).
         """
+        member_macs = [m.mac for m in device.members]
+        if len(set(member_macs)) != len(member_macs):
+            raise DatabaseError(f"stack {device.mac}: two members with the same MAC")
         with self._lock, self._session() as session, session.begin():
             now = self._now()
-            macs = {device.mac, *(m.mac for m in device.members)}
+            macs = {device.mac, *member_macs}
             found = (
                 session.scalars(
                     select(DeviceRow)
@@ -665,7 +695,7 @@ class DirectorDatabase:
 
     def record_keepalive(self, mac: str, at: dt.datetime | None = None) -> Device:
         """A keepalive arrived: the entry is Active and ``last_keepalive`` is ``at`` (now)."""
-        when = at or self._now()
+        when = _aware(at) if at else self._now()
 
         def apply(row: DeviceRow) -> None:
             row.health = Health.ACTIVE.value
@@ -681,10 +711,8 @@ class DirectorDatabase:
                 .where(
                     DeviceRow.is_director.is_(False),
                     DeviceRow.health == Health.ACTIVE.value,
-                    func.coalesce(
-                        DeviceRow.last_keepalive, DeviceRow.first_seen, type_=UTCDateTime
-                    )
-                    < before,
+                    func.coalesce(DeviceRow.last_keepalive, DeviceRow.first_seen, type_=UTCDateTime)
+                    < _aware(before),
                 )
                 .order_by(DeviceRow.number)
                 .options(*_DEVICE_LOAD)
@@ -799,7 +827,7 @@ class DirectorDatabase:
             if reason is not None:
                 setattr(row, f"{kind.value}_reason", reason)
             if status is DownloadStatus.UPGRADED:
-                setattr(row, f"{kind.value}_at", at or now)
+                setattr(row, f"{kind.value}_at", _aware(at) if at else now)
             row.updated_at = now
             session.flush()
             return _download(row, self._position(session, row.id))
@@ -884,7 +912,7 @@ class DirectorDatabase:
                 file=file,
                 checksum=digest,
                 size=size,
-                taken_at=at or self._now(),
+                taken_at=_aware(at) if at else self._now(),
             )
             session.add(row)
             session.execute(delete(PendingBackupRow).where(PendingBackupRow.mac == row.mac))

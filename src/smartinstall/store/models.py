@@ -13,6 +13,7 @@ their short text values (``S``/``N``/``P``, ``A``/``I``, ``a``/``h``/``d``, ``no
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
     Boolean,
@@ -27,6 +28,9 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from alembic.autogenerate.api import AutogenContext
 
 # Constraint names are fixed so that migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -57,6 +61,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=dt.UTC)
+
+
+def render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[False]:
+    """Alembic autogenerate hook: migrations spell :class:`UTCDateTime` as ``sa.DateTime()``
+    so that they never import the application."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime()"
+    return False
 
 
 MAC = String(14)  # xxxx.xxxx.xxxx

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 CHUNK = 64 * 1024
 TEMP_PREFIX = ".smi-tmp-"
 BACKUP_DIRECTORY = "vstack"  # flash:/vstack, the guide's default backup repository
+FLASH_DIRECTORY = "flash"  # the repository's folder in the director's data directory
 
 
 class RepositoryError(Exception):
@@ -86,7 +87,12 @@ def _chunks(data: bytes | Iterable[bytes]) -> Iterable[bytes]:
 
 
 class Repository:
-    """A directory that plays the director's ``flash:``."""
+    """A directory that plays the director's ``flash:``.
+
+    Open it once per process at start and share the instance (TFTP, backups, CLI): opening
+    removes the temporary files of unfinished writes, which would break a write in flight by
+    another instance on the same directory.
+    """
 
     def __init__(self, root: Path | str, *, create: bool = True) -> None:
         path = Path(root)
@@ -98,6 +104,11 @@ class Repository:
         removed = self.recover()
         if removed:
             log.info("repository %s: removed %d unfinished temporary files", self.root, removed)
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path | str) -> Repository:
+        """The director's ``flash:``: ``<data_dir>/flash`` (created when missing)."""
+        return cls(Path(data_dir) / FLASH_DIRECTORY)
 
     # --- paths ----------------------------------------------------------------------------------
 

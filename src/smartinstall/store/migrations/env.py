@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from smartinstall.store.models import Base
+from smartinstall.store.models import Base, render_item
 
 config = context.config
 target_metadata = Base.metadata
@@ -23,6 +23,7 @@ def _configure(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        render_item=render_item,
     )
 
 
