@@ -38,6 +38,11 @@ class DownloadStatus(Enum):
     FAILED = "FAILED"
     NOT_APPLICABLE = "**"
 
+    @property
+    def finished(self) -> bool:
+        """Nothing more will happen to this column."""
+        return self not in (DownloadStatus.NOT_STARTED, DownloadStatus.UPGRADING)
+
     @classmethod
     def parse(cls, text: str) -> DownloadStatus:
         word = " ".join(text.split())
@@ -51,6 +56,7 @@ class DownloadMethod(Enum):
     ZERO_TOUCH = "zero-touch"
     IMAGE_UPGRADE = "image-upgrade"
     CONFIG_UPGRADE = "config-upgrade"
+    ON_DEMAND = "on-demand"
 
     @classmethod
     def parse(cls, text: str) -> DownloadMethod:

@@ -33,7 +33,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.pool import StaticPool
 
+from smartinstall.domain import downloads as _view
 from smartinstall.domain.devices import (
     Device,
     DeviceType,
@@ -55,6 +55,7 @@ from smartinstall.domain.devices import (
     UpgradeKind,
     UpgradeStatus,
 )
+from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.values import normalize_mac
 from smartinstall.store.models import (
@@ -83,33 +84,6 @@ def utcnow() -> dt.datetime:
 
 
 # --- records the database returns besides Device ----------------------------------------------
-
-
-class DownloadMethod(Enum):
-    """The ``Method`` column of ``show vstack download-status``."""
-
-    ZERO_TOUCH = "zero-touch"
-    IMAGE_UPGRADE = "image-upgrade"
-    CONFIG_UPGRADE = "config-upgrade"
-    ON_DEMAND = "on-demand"
-
-
-class DownloadStatus(Enum):
-    """The Image/Config/Script-status columns; ``**`` means not part of this download."""
-
-    NOT_STARTED = "NOT STARTED"
-    UPGRADING = "UPGRADING"
-    UPGRADED = "UPGRADED"
-    FAILED = "FAILED"
-    NOT_APPLICABLE = "**"
-
-    @property
-    def finished(self) -> bool:
-        return self in (
-            DownloadStatus.UPGRADED,
-            DownloadStatus.FAILED,
-            DownloadStatus.NOT_APPLICABLE,
-        )
 
 
 @dataclass(frozen=True)
@@ -158,6 +132,24 @@ class DownloadEntry:
     @property
     def finished(self) -> bool:
         return self.image.finished and self.config.finished and self.script.finished
+
+    def view(self) -> _view.DownloadEntry:
+        """The row as ``show vstack download-status`` renders it."""
+        return _view.DownloadEntry(
+            client_ip=self.ip or "0.0.0.0",
+            client_mac=self.mac,
+            method=self.method,
+            image=self.image,
+            config=self.config,
+            script=self.script,
+            hostname=self.hostname or "Switch",
+            image_fail_reason=self.image_reason,
+            config_fail_reason=self.config_reason,
+            script_fail_reason=self.script_reason,
+            image_downloaded_at=self.image_at,
+            config_downloaded_at=self.config_at,
+            script_downloaded_at=self.script_at,
+        )
 
 
 @dataclass(frozen=True)

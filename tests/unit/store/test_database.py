@@ -535,3 +535,18 @@ def test_threads_get_distinct_numbers(db: DirectorDatabase) -> None:
     assert not errors
     assert sorted(d.number for d in db.devices()) == list(range(1, 41))
     assert [e.number for e in db.downloads()] == list(range(1, 41))
+
+
+def test_download_entry_renders_as_the_show_table(tmp_path: Path) -> None:
+    from smartinstall.director.views import show_vstack_download_status
+
+    db = DirectorDatabase.open(tmp_path)
+    try:
+        entry = db.add_download("0050.5601.0001", DownloadMethod.ZERO_TOUCH, ip="10.0.0.5")
+        db.update_download(entry.id, UpgradeKind.IMAGE, DownloadStatus.FAILED, reason="no space")
+        row = db.downloads()[0].view()
+        assert row.image_fail_reason == "no space" and row.client_ip == "10.0.0.5"
+        text = show_vstack_download_status([row])
+        assert "Total no of entries : 1" in text and "FAILED" in text
+    finally:
+        db.close()
