@@ -28,7 +28,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy --strict src/smartinstall/domain src/smartinstall/wire
+	$(BIN)/mypy --strict src/smartinstall
 
 pytest: $(VENV)/.installed-dev tools
 	$(BIN)/pytest

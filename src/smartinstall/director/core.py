@@ -41,6 +41,7 @@ from smartinstall.domain.devices import (
     StackMember,
     UpgradeKind,
 )
+from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.groups import ClientFacts, resolve
 from smartinstall.domain.joinwindow import (
@@ -57,11 +58,7 @@ from smartinstall.domain.locations import parse_location, parse_repository
 from smartinstall.domain.provisioning import ClientContext, Offer, OfferAction, decide_offer
 from smartinstall.domain.settings import DirectorSettings, Role
 from smartinstall.domain.values import normalize_mac
-from smartinstall.store.database import (
-    DirectorDatabase,
-    DownloadMethod,
-    DownloadStatus,
-)
+from smartinstall.store.database import DirectorDatabase
 from smartinstall.store.repository import Repository, RepositoryError
 
 log = logging.getLogger(__name__)

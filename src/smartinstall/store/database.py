@@ -55,7 +55,8 @@ from smartinstall.domain.devices import (
     UpgradeKind,
     UpgradeStatus,
 )
-from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
+from smartinstall.domain.downloads import DownloadMethod as DownloadMethod
+from smartinstall.domain.downloads import DownloadStatus as DownloadStatus
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.values import normalize_mac
 from smartinstall.store.models import (
