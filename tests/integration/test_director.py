@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -296,3 +297,69 @@ async def test_zero_touch_replacement_of_a_failed_switch(
     other = ScriptedClient(director, "0050.5601.000a", "WS-C3560-24TS-S")
     offer, _ = await other.dhcp(upstream=("Gi1/0/7", "0023.5e32.3780"))
     assert offer.config == "seed.txt"
+
+
+async def test_backups_to_a_third_party_tftp_server(tmp_path: Path) -> None:
+    # Guide, vstack backup file-server: "tftp is the only supported network url". The
+    # repository is tftp-hpa's in.tftpd; TFTP has no rename, so REV2 is read back and written
+    # as REV1 before the new REV2.
+    require_program("curl")
+    tftpd = require_program("in.tftpd")
+    prefix = lab_prefix()
+    server_root = tmp_path / "tftproot"
+    (server_root / "backups").mkdir(parents=True)
+    from tests.integration.director_harness import free_port
+
+    port = free_port(f"{prefix}.200")
+    server = subprocess.Popen(
+        [tftpd, "--foreground", "--listen", "--address", f"{prefix}.200:{port}", "--secure",
+         "--create", "--user", "root", str(server_root)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    process = DirectorProcess(
+        tmp_path / "d", prefix,
+        config(prefix, f"vstack backup file-server tftp://{prefix}.200:{port}/backups\n"),
+    )  # fmt: skip
+    process.start()
+    client = ScriptedClient(process, "0050.5601.000b", PID)
+    try:
+        await client.dhcp()
+        await client.listen()
+        await client.hello("till-b", has_startup_config=False)
+        for revision in (1, 2):
+            await client.send(
+                smi_client.WriteMemory(sequence=client.next_sequence(), mac=client.mac)
+            )
+            backups: list[BackupConfig] = []
+            for _ in range(100):
+                backups = [
+                    c.command for c in client.commands if isinstance(c.command, BackupConfig)
+                ]
+                if len(backups) >= revision:
+                    break
+                await asyncio.sleep(0.05)
+            source = tmp_path / f"cfg{revision}"
+            source.write_text(f"hostname till-b\n! revision {revision}\nend\n")
+            assert client.tftp_put(source, backups[revision - 1].active_commands[0].split()[-1])
+            await client.send(
+                smi_client.BackupResult(
+                    sequence=client.next_sequence(), mac=client.mac, success=True
+                )
+            )
+            await process.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=revision)
+        stored = server_root / "backups"
+        assert "revision 2" in (stored / "till-b-0050.5601.000b.REV2").read_text()
+        assert "revision 1" in (stored / "till-b-0050.5601.000b.REV1").read_text()
+        assert not list((process.flash / "vstack").glob("*.upload*"))
+        db = process.database()
+        try:
+            record = db.latest_backup(client.mac)
+            assert record is not None
+            assert record.file == f"tftp://{prefix}.200:{port}/backups/till-b-0050.5601.000b.REV2"
+        finally:
+            db.close()
+    finally:
+        await client.close()
+        process.stop()
+        server.terminate()
+        server.wait()

@@ -54,10 +54,11 @@ from smartinstall.domain.joinwindow import (
     permission,
     set_join_state,
 )
-from smartinstall.domain.locations import parse_location, parse_repository
+from smartinstall.domain.locations import Location, parse_location, parse_repository
 from smartinstall.domain.provisioning import ClientContext, Offer, OfferAction, decide_offer
 from smartinstall.domain.settings import DirectorSettings, Role
 from smartinstall.domain.values import normalize_mac
+from smartinstall.services import tftp_client
 from smartinstall.store.database import DirectorDatabase
 from smartinstall.store.repository import Repository, RepositoryError
 
@@ -434,6 +435,8 @@ class Director:
 
     def _backup_path(self, device: Device, hostname: str | None = None) -> str | None:
         record = self.db.latest_backup(device.mac)
+        if record is not None and record.file.startswith("tftp://"):
+            return record.file  # on a third-party server: trusted to be there
         name = hostname or (record.hostname if record else device.hostname)
         if not name:
             return None
@@ -794,6 +797,10 @@ class Director:
             )
             return False
         previous = self.db.latest_backup(device.mac)
+        location = parse_repository(repository)
+        if not location.local:
+            self._spawn(self._store_remote(device, upload, location))
+            return True
         plan = plan_backup(
             device.hostname,
             device.mac,
@@ -815,6 +822,52 @@ class Director:
             )
             return False
         self.db.record_backup(device.mac, device.hostname, stored.path, stored.md5, stored.size)
+        self.events.smi("SMI_DIRECTOR_BACKUP_SUCCESS", client_ip=device.ip, repository=repository)
+        return True
+
+    async def _store_remote(self, device: Device, upload: str, location: Location) -> bool:
+        """``vstack backup file-server tftp://…``: keep REV1/REV2 on a third-party TFTP server.
+
+        TFTP has no rename, so the rotation reads the server's REV2 and writes it back as REV1
+        before writing the new REV2; files of an old hostname stay, as the guide says of
+        third-party servers. The upload stays in the local staging area until the server has
+        the new REV2."""
+        repository = self.settings.backup.location
+        rev1 = "/".join(
+            p for p in (location.path, backup_name(device.hostname, device.mac, 1)) if p
+        )
+        rev2 = "/".join(
+            p for p in (location.path, backup_name(device.hostname, device.mac, 2)) if p
+        )
+        staging = self.repo.resolve(upload)
+        old = staging.with_name(staging.name + ".rev2")
+        try:
+            try:
+                await tftp_client.fetch(location.host, location.port, rev2, old)
+            except tftp_client.TftpClientError as error:
+                if error.code != 1:  # anything but "file not found"
+                    raise
+            else:
+                with old.open("rb") as source:
+                    await tftp_client.upload_from(location.host, location.port, rev1, source)
+            with staging.open("rb") as source:
+                size = await tftp_client.upload_from(location.host, location.port, rev2, source)
+            digest = self.repo.md5(upload)
+        except (OSError, TimeoutError, tftp_client.TftpClientError) as error:
+            self.db.add_pending_backup(device.mac, f"repository: {error}")
+            self.events.smi(
+                "SMI_DIRECTOR_BACKUP_FAILURE",
+                client_ip=device.ip,
+                repository=repository,
+                reason=str(error),
+            )
+            return False
+        finally:
+            old.unlink(missing_ok=True)
+        self.repo.delete(upload)
+        port = "" if location.port == 69 else f":{location.port}"
+        url = f"tftp://{location.host}{port}/{rev2}"
+        self.db.record_backup(device.mac, device.hostname, url, digest, size)
         self.events.smi("SMI_DIRECTOR_BACKUP_SUCCESS", client_ip=device.ip, repository=repository)
         return True
 

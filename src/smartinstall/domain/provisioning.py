@@ -135,7 +135,7 @@ def decide_offer(
         tailored = True
         reasons.append("not Smart Install capable: tailored configuration first")
     elif config_source:
-        if config_source == assignment.config:
+        if config_source == assignment.config or config_source.startswith("tftp://"):
             config_file, remote = _served_name(config_source)
             if remote:
                 tftp_server = remote
