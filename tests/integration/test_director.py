@@ -363,3 +363,40 @@ async def test_backups_to_a_third_party_tftp_server(tmp_path: Path) -> None:
         process.stop()
         server.terminate()
         server.wait()
+
+
+async def test_sighup_reloads_configuration_and_syslog_reaches_a_remote_host(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    require_program("curl")
+    prefix = lab_prefix()
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind((f"{prefix}.201", 0))
+    listener.settimeout(10)
+    syslog_port = listener.getsockname()[1]
+    base = config(prefix, f"logging host {prefix}.201 transport udp port {syslog_port}\n")
+    process = DirectorProcess(tmp_path / "d", prefix, base)
+    process.start()
+    try:
+        client = ScriptedClient(process, "0050.5601.000c", PID)
+        offer, _ = await client.dhcp()
+        assert offer.imagelist is not None
+        received = b""
+        while b"SWITCH_ADD" not in received:
+            received, _ = listener.recvfrom(4096)
+        assert (
+            b"%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: 0050.5601.000c"
+            in received
+        )
+        (process.data_dir / "startup-config").write_text(base + "vstack join-window close\n")
+        assert process.process is not None
+        process.process.send_signal(signal.SIGHUP)
+        await process.await_log("configuration reloaded")
+        late = ScriptedClient(process, "0050.5601.000d", PID)
+        offer, _ = await late.dhcp()
+        assert offer.imagelist is None  # the window is closed now
+    finally:
+        process.stop()
+        listener.close()
