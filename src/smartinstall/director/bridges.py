@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from pathlib import Path
 
 from smartinstall.director.core import (
     CommandRequest,
     DhcpFacts,
     Director,
     HelloFacts,
+    RemoteFileError,
     UpgradeReport,
 )
 from smartinstall.domain.devices import Neighbor, StackMember, UpgradeKind
 from smartinstall.domain.errors import DomainError
+from smartinstall.services import tftp_client
 from smartinstall.services.dhcp import DhcpClientInfo, DhcpEvent, is_cisco_vendor_class
 from smartinstall.services.smi import ClientMessageReceived, SmiSecurity, send_command
 from smartinstall.services.tftp import Address, TransferInfo
@@ -237,3 +240,20 @@ class SmiCommandSender:
         else:
             raise ValueError(f"unknown command {request.kind}")
         await send_command(request.host, request.port, command, self.security, self.timeout)
+
+
+class TftpFileServer:
+    """The director's TFTP client for a third-party repository (``FileServer``)."""
+
+    async def fetch(self, host: str, port: int, name: str, dest: Path) -> int:
+        try:
+            return await tftp_client.fetch(host, port, name, dest)
+        except tftp_client.TftpClientError as error:
+            raise RemoteFileError(str(error), missing=error.code == 1) from error
+
+    async def upload(self, host: str, port: int, name: str, source: Path) -> int:
+        try:
+            with source.open("rb") as stream:
+                return await tftp_client.upload_from(host, port, name, stream)
+        except tftp_client.TftpClientError as error:
+            raise RemoteFileError(str(error)) from error

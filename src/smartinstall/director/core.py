@@ -20,7 +20,8 @@ import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 from smartinstall.director.eventlog import EventLog
 from smartinstall.domain.artifacts import TailoredConfig
@@ -58,7 +59,6 @@ from smartinstall.domain.locations import Location, parse_location, parse_reposi
 from smartinstall.domain.provisioning import ClientContext, Offer, OfferAction, decide_offer
 from smartinstall.domain.settings import DirectorSettings, Role
 from smartinstall.domain.values import normalize_mac
-from smartinstall.services import tftp_client
 from smartinstall.store.database import DirectorDatabase
 from smartinstall.store.repository import Repository, RepositoryError
 
@@ -142,6 +142,22 @@ class OperationResult:
 SendCommand = Callable[[CommandRequest], Awaitable[None]]
 
 
+class RemoteFileError(Exception):
+    """A transfer with a third-party file server failed; ``missing`` when the file is absent."""
+
+    def __init__(self, message: str, missing: bool = False) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
+class FileServer(Protocol):
+    """A third-party TFTP server the director reads and writes (the backup repository)."""
+
+    async def fetch(self, host: str, port: int, name: str, dest: Path) -> int: ...
+
+    async def upload(self, host: str, port: int, name: str, source: Path) -> int: ...
+
+
 class Director:
     """The Smart Install director's core."""
 
@@ -155,6 +171,7 @@ class Director:
         address: str,
         owns_address: Callable[[str], bool],
         send_command: SendCommand | None = None,
+        file_server: FileServer | None = None,
         client_smi_port: int = 4786,
         tftp_port: int = 69,
         keepalive_period: float = 60.0,
@@ -168,6 +185,7 @@ class Director:
         self.address = address
         self.owns_address = owns_address
         self.send_command = send_command
+        self.file_server = file_server
         self.client_smi_port = client_smi_port
         self.tftp_port = tftp_port
         self.keepalive_period = keepalive_period
@@ -842,18 +860,19 @@ class Director:
         staging = self.repo.resolve(upload)
         old = staging.with_name(staging.name + ".rev2")
         try:
+            if self.file_server is None:
+                raise RemoteFileError("no TFTP client for the repository")
+            server = self.file_server
             try:
-                await tftp_client.fetch(location.host, location.port, rev2, old)
-            except tftp_client.TftpClientError as error:
-                if error.code != 1:  # anything but "file not found"
+                await server.fetch(location.host, location.port, rev2, old)
+            except RemoteFileError as error:
+                if not error.missing:
                     raise
             else:
-                with old.open("rb") as source:
-                    await tftp_client.upload_from(location.host, location.port, rev1, source)
-            with staging.open("rb") as source:
-                size = await tftp_client.upload_from(location.host, location.port, rev2, source)
+                await server.upload(location.host, location.port, rev1, old)
+            size = await server.upload(location.host, location.port, rev2, staging)
             digest = self.repo.md5(upload)
-        except (OSError, TimeoutError, tftp_client.TftpClientError) as error:
+        except (OSError, TimeoutError, RemoteFileError) as error:
             self.db.add_pending_backup(device.mac, f"repository: {error}")
             self.events.smi(
                 "SMI_DIRECTOR_BACKUP_FAILURE",

@@ -27,6 +27,7 @@ from smartinstall.director.bridges import (
     DirectorSmiOwner,
     DirectorTftpHook,
     SmiCommandSender,
+    TftpFileServer,
 )
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
@@ -103,6 +104,7 @@ class DirectorDaemon:
             address=self.address,
             owns_address=host_owns_address,
             send_command=SmiCommandSender(self.security),
+            file_server=TftpFileServer(),
             client_smi_port=options.client_smi_port,
             tftp_port=options.tftp_port,
             keepalive_period=options.keepalive,
