@@ -7,7 +7,7 @@ import re
 import socket
 
 from smartinstall.director.eventlog import EventLog
-from smartinstall.services.syslog import SyslogTarget
+from smartinstall.services.syslog import SyslogSender, SyslogTarget
 
 RFC5424 = re.compile(
     r"<(?P<pri>\d+)>1 (?P<ts>\S+) (?P<host>\S+) smartinstall - (?P<msgid>\S+) - (?P<msg>.*)"
@@ -23,7 +23,7 @@ def udp_listener() -> tuple[socket.socket, int]:
 
 def test_udp_rfc5424() -> None:
     sock, port = udp_listener()
-    log = EventLog("Director")
+    log = EventLog("Director", sender_factory=SyslogSender)  # type: ignore[arg-type]
     log.set_targets([SyslogTarget("127.0.0.1", port)])
     log.smi("SWITCH_ADD", mac="0050.5601.0001")
     data, _ = sock.recvfrom(4096)
@@ -39,7 +39,7 @@ def test_udp_rfc5424() -> None:
 
 def test_udp_rfc3164() -> None:
     sock, port = udp_listener()
-    log = EventLog("Director")
+    log = EventLog("Director", sender_factory=SyslogSender)  # type: ignore[arg-type]
     log.set_targets([SyslogTarget("127.0.0.1", port, rfc3164=True)])
     log.smi("SWITCH_REMOVE", mac="0050.5601.0001")
     data, _ = sock.recvfrom(4096)
@@ -63,7 +63,7 @@ async def test_tcp_octet_counting_and_reconnect() -> None:
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    log = EventLog("Director")
+    log = EventLog("Director", sender_factory=SyslogSender)  # type: ignore[arg-type]
     (sender_target,) = [SyslogTarget("127.0.0.1", port, transport="tcp")]
     log.set_targets([sender_target])
     log.smi("SWITCH_ADD", mac="0050.5601.0001")

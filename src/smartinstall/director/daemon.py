@@ -42,7 +42,7 @@ from smartinstall.services.dhcp import (
     make_pool,
 )
 from smartinstall.services.smi import SmiDirectorServer, SmiSecurity
-from smartinstall.services.syslog import SyslogTarget
+from smartinstall.services.syslog import SyslogSender, SyslogTarget
 from smartinstall.services.tftp import TftpServer, TftpServerConfig
 from smartinstall.store.database import DirectorDatabase
 from smartinstall.store.repository import Repository
@@ -88,7 +88,11 @@ class DirectorDaemon:
         self.settings, errors = load_settings(self.data_dir / STARTUP_CONFIG)
         for number, line, message in errors:
             log.error("startup-config line %d rejected: %s: %s", number, line, message)
-        self.events = EventLog(self.settings.hostname, tz=options.timezone)
+        self.events = EventLog(
+            self.settings.hostname,
+            tz=options.timezone,
+            sender_factory=lambda target: SyslogSender(target),  # type: ignore[arg-type]
+        )
         self.events.set_targets(_targets(self.settings))
         self.db = DirectorDatabase.open(self.data_dir, options.database)
         self.repo = Repository(self.data_dir / FLASH)

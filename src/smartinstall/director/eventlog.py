@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from smartinstall.domain import messages
-from smartinstall.services.syslog import SyslogSender, SyslogTarget
 
 log = logging.getLogger("smartinstall.smi")
 
@@ -26,6 +26,16 @@ DEBUG_AREAS = (
 BUFFER_LINES = 4096
 
 _LEVELS = {0: 50, 1: 50, 2: 50, 3: 40, 4: 30, 5: 20, 6: 20, 7: 10}
+
+
+class Sender(Protocol):
+    """A remote log destination (``services.syslog.SyslogSender``)."""
+
+    def send(
+        self, severity: int, hostname: str, msgid: str, text: str, when: dt.datetime
+    ) -> None: ...
+
+    def close(self) -> Awaitable[None]: ...
 
 
 def ios_timestamp(when: dt.datetime) -> str:
@@ -50,26 +60,33 @@ class EventLog:
         hostname: str = "Director",
         clock: Callable[[], dt.datetime] | None = None,
         tz: dt.tzinfo = dt.UTC,
+        sender_factory: Callable[[Hashable], Sender] | None = None,
     ) -> None:
         self.hostname = hostname
         self.tz = tz
         self._clock = clock or (lambda: dt.datetime.now(self.tz))
         self.buffer: deque[LoggedLine] = deque(maxlen=BUFFER_LINES)
         self.debug: set[str] = set()
-        self._senders: dict[SyslogTarget, SyslogSender] = {}
+        self._senders: dict[Hashable, Sender] = {}
+        self._factory = sender_factory
         self._listeners: list[Callable[[LoggedLine], None]] = []
 
     # --- configuration --------------------------------------------------------------------
 
-    def set_targets(self, targets: Iterable[SyslogTarget]) -> list[SyslogSender]:
-        """Keep senders for ``targets``; returns the ones no longer wanted (to close)."""
+    def set_targets(self, targets: Iterable[Hashable]) -> list[Sender]:
+        """Keep one sender per target (made by the sender factory); returns the senders no
+        longer wanted, for the caller to close."""
         wanted = set(targets)
         gone = [s for t, s in self._senders.items() if t not in wanted]
-        self._senders = {t: self._senders.get(t) or SyslogSender(t) for t in wanted}
+        factory = self._factory
+        if factory is None:
+            self._senders = {}
+            return gone
+        self._senders = {t: self._senders.get(t) or factory(t) for t in wanted}
         return gone
 
     @property
-    def senders(self) -> list[SyslogSender]:
+    def senders(self) -> list[Sender]:
         return list(self._senders.values())
 
     def subscribe(self, listener: Callable[[LoggedLine], None]) -> None:
