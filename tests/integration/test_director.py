@@ -400,3 +400,53 @@ async def test_sighup_reloads_configuration_and_syslog_reaches_a_remote_host(
     finally:
         process.stop()
         listener.close()
+
+
+@pytest.mark.slow
+async def test_kill_9_during_a_backup_leaves_a_complete_rev2(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
+    # Issue: "a kill -9 during a backup (no truncated REV2, the previous one intact)".
+    client = ScriptedClient(director, "0050.5601.000e", PID)
+    await client.dhcp()
+    await client.listen()
+    name = "till-e-0050.5601.000e"
+    backups_dir = director.flash / "vstack"
+    try:
+        await client.hello("till-e", has_startup_config=False)
+        for revision, delay in enumerate((None, 0.0, 0.002, 0.01, 0.03), start=1):
+            await client.send(
+                smi_client.WriteMemory(sequence=client.next_sequence(), mac=client.mac)
+            )
+            wanted = len([c for c in client.commands if isinstance(c.command, BackupConfig)]) + 1
+            backups: list[BackupConfig] = []
+            for _ in range(200):
+                backups = [
+                    c.command for c in client.commands if isinstance(c.command, BackupConfig)
+                ]
+                if len(backups) >= wanted:
+                    break
+                await asyncio.sleep(0.05)
+            source = tmp_path / f"cfg{revision}"
+            source.write_text(f"hostname till-e\n! revision {revision}\n" + "!\n" * 2000 + "end\n")
+            assert client.tftp_put(source, backups[-1].active_commands[0].split()[-1])
+            await client.send(
+                smi_client.BackupResult(
+                    sequence=client.next_sequence(), mac=client.mac, success=True
+                )
+            )
+            if delay is None:
+                await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS")
+                continue
+            await asyncio.sleep(delay)
+            director.stop(signal.SIGKILL)
+            rev2 = (backups_dir / f"{name}.REV2").read_text()
+            assert rev2.endswith("end\n"), "REV2 truncated"
+            kept = int(rev2.split("revision ")[1].split()[0])
+            assert 1 <= kept <= revision
+            if (backups_dir / f"{name}.REV1").exists():
+                assert (backups_dir / f"{name}.REV1").read_text().endswith("end\n")
+            director.start()
+            await client.send(smi_client.Keepalive(sequence=client.next_sequence(), mac=client.mac))
+    finally:
+        await client.close()
