@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 import random
+import resource
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -459,3 +460,19 @@ async def test_block_number_rollover(tree: Tree, tmp_path: Path) -> None:
                                  url(srv, "wrap.bin"))
         assert status == 0, text
         assert out.read_bytes() == data
+
+
+async def test_memory_stays_flat_with_file_size(tree: Tree) -> None:
+    """A 256 MiB (sparse) image is streamed, never held: peak RSS grows by far less."""
+    curl = require_program("curl")
+    image = tree.root / "huge.tar"
+    with image.open("wb") as f:
+        f.truncate(256 << 20)
+    config = TftpServerConfig(root=tree.root, port=0)
+    async with TftpServer(config) as srv:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+        status, text = await run(curl, "-sS", "--tftp-blksize", "65464", "-o", "/dev/null",
+                                 "-w", "%{size_download}", url(srv, "huge.tar"))
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert status == 0 and text.strip() == str(256 << 20), text
+    assert after - before < 32 * 1024, f"peak RSS grew by {after - before} KiB"
