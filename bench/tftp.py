@@ -6,7 +6,7 @@ Downloads a 32 MiB file with curl (lock-step rows) and atftp (windowsize row): o
 1468. Reports throughput and server CPU (user+system of the server's process tree) and our
 ratios to each peer. Writes bench/results/tftp-<time>.json and .md.
 
-    .venv/bin/python bench/tftp.py [--size-mib 32] [--repeat 2] [--workers 2]
+    .venv/bin/python bench/tftp.py [--size-mib 32] [--repeat 2] [--workers 8] [--rows 1,5]
 """
 
 from __future__ import annotations
@@ -83,11 +83,11 @@ def tree_cpu(pid: int) -> float:
     todo = [pid]
     while todo:
         p = todo.pop()
-        fields = stats.get(p)
-        if fields is None:
+        found = stats.get(p)
+        if found is None:
             continue
-        # fields[11..14] = utime stime cutime cstime (stat fields 14-17)
-        total += sum(int(x) for x in fields[11:15])
+        # found[11..14] = utime stime cutime cstime (stat fields 14-17)
+        total += sum(int(x) for x in found[11:15])
         todo.extend(children.get(p, []))
     return total / CLK
 
@@ -244,7 +244,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=2, help="runs per cell; the best counts")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--workers", type=int, default=4 * (os.cpu_count() or 1),
                         help="our worker processes (SO_REUSEPORT)")
     parser.add_argument("--rows", help="comma-separated row numbers (1-based) to run")
     parser.add_argument("--out", type=Path, default=HERE / "results")
@@ -272,13 +272,18 @@ def main() -> int:
         results = []
         try:
             for row in rows:
-                cells: dict[str, dict[str, float]] = {}
-                for server in servers:
-                    runs = [measure(row, server, size, scratch) for _ in range(args.repeat)]
-                    cells[server.name] = max(runs, key=lambda r: r["mb_per_s"])
-                    print(f"{row.name:22} {server.name:12} {cells[server.name]['mb_per_s']:8.1f}"
-                          f" MB/s  cpu {cells[server.name]['cpu_s']:6.2f} s", flush=True)
-                results.append({"row": row.name, "row_spec": asdict(row), "servers": cells})
+                runs: dict[str, list[dict[str, float]]] = {s.name: [] for s in servers}
+                for rep in range(args.repeat):
+                    # interleaved and rotated, so a noisy moment does not hit one server only
+                    order = servers[rep % len(servers):] + servers[:rep % len(servers)]
+                    for server in order:
+                        cell = measure(row, server, size, scratch)
+                        runs[server.name].append(cell)
+                        print(f"{row.name:22} {server.name:12} {cell['mb_per_s']:8.1f} MB/s"
+                              f"  cpu {cell['cpu_s']:6.2f} s", flush=True)
+                cells = {name: max(r, key=lambda c: c["mb_per_s"]) for name, r in runs.items()}
+                results.append({"row": row.name, "row_spec": asdict(row), "servers": cells,
+                                "runs": runs})
         finally:
             for server in servers:
                 server.stop()
