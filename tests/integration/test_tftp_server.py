@@ -7,6 +7,7 @@ import itertools
 import os
 import random
 import resource
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,7 +22,14 @@ from smartinstall.services.tftp import (
 )
 from smartinstall.wire import tftp
 from smartinstall.wire.tftp import Ack, Data, Error, ErrorCode, OAck, ServerLimits
-from tests.integration.tftp_helpers import RawPeer, RecordingHook, Tree, make_tree, run
+from tests.integration.tftp_helpers import (
+    RawPeer,
+    RecordingHook,
+    Tree,
+    free_udp_port,
+    make_tree,
+    run,
+)
 from tests.tools import require_program
 
 pytestmark = pytest.mark.timeout(60)
@@ -476,3 +484,34 @@ async def test_memory_stays_flat_with_file_size(tree: Tree) -> None:
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert status == 0 and text.strip() == str(256 << 20), text
     assert after - before < 32 * 1024, f"peak RSS grew by {after - before} KiB"
+
+
+async def test_standalone_command_with_workers(tree: Tree, tmp_path: Path) -> None:
+    """`smartinstall tftp-server --workers 2`: both workers serve, uploads land, TERM stops."""
+    curl = require_program("curl")
+    port = free_udp_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smartinstall.cli", "tftp-server", str(tree.root),
+        "--port", str(port), "--workers", "2", "--upload-dir", str(tree.backups),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        base = f"tftp://127.0.0.1:{port}"
+        async with asyncio.timeout(20):  # up once it answers
+            while True:
+                async with RawPeer(("127.0.0.1", port)) as probe:
+                    probe.request("small.txt")
+                    if await probe.recv(timeout=0.2) is not None:
+                        break
+        jobs = [run(curl, "-sS", "--tftp-blksize", "1468", "-o", str(tmp_path / f"o{i}"),
+                    f"{base}/image.tar") for i in range(8)]
+        assert all(status == 0 for status, _ in await asyncio.gather(*jobs))
+        for i in range(8):
+            assert (tmp_path / f"o{i}").read_bytes() == tree.files["image.tar"]
+        status, text = await run(curl, "-sS", "-T", str(tree.root / "image.tar"),
+                                 f"{base}/backup/copy.tar")
+        assert status == 0, text
+        assert (tree.backups / "copy.tar").read_bytes() == tree.files["image.tar"]
+    finally:
+        proc.terminate()
+        async with asyncio.timeout(10):
+            assert await proc.wait() == 0

@@ -96,6 +96,9 @@ class TftpServerConfig:
     max_transfers: int = 1000
     progress_interval: int = 1 << 20  # bytes between progress calls
     reuse_port: bool = False  # SO_REUSEPORT, for several worker processes on one port
+    # Requests taken per wake-up of the listening socket. Worker processes sharing one
+    # inherited socket take one each, so an idle worker picks up the next request first.
+    requests_per_wakeup: int = 64
 
 
 class Refused(Exception):
@@ -704,9 +707,16 @@ class TftpServer:
         host, port = self._sock.getsockname()[:2]
         return host, port
 
-    async def start(self) -> None:
+    async def start(self, listening: socket.socket | None = None) -> None:
+        """Listen on the configured address, or on `listening` (a bound UDP socket shared
+        by several worker processes)."""
         self.loop = asyncio.get_running_loop()
-        self._sock = _bind_socket(self.config.host, self.config.port, self.config.reuse_port)
+        if listening is not None:
+            listening.setblocking(False)
+            self._sock = listening
+        else:
+            self._sock = _bind_socket(self.config.host, self.config.port,
+                                      self.config.reuse_port)
         self.loop.add_reader(self._sock.fileno(), self._on_request)
         log.info("tftp server on %s:%d, root %s", *self.address, self.config.root)
 
@@ -739,7 +749,7 @@ class TftpServer:
         sock = self._sock
         if sock is None:
             return
-        for _ in range(64):
+        for _ in range(self.config.requests_per_wakeup):
             try:
                 packet, peer = sock.recvfrom(tftp.MAX_REQUEST_SIZE + 1)
             except (BlockingIOError, InterruptedError):
