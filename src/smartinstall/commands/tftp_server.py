@@ -75,6 +75,7 @@ def _config(args: argparse.Namespace, workers: int) -> TftpServerConfig:
         limits=ServerLimits(max_blksize=args.max_blksize, max_windowsize=args.max_windowsize),
         retransmit_timeout=args.timeout,
         requests_per_wakeup=1 if workers > 1 else 64,
+        accept_pause=0.002 if workers > 1 else 0.0,
     )
 
 

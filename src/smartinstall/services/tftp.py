@@ -99,6 +99,7 @@ class TftpServerConfig:
     # Requests taken per wake-up of the listening socket. Worker processes sharing one
     # inherited socket take one each, so an idle worker picks up the next request first.
     requests_per_wakeup: int = 64
+    accept_pause: float = 0.0  # seconds per running transfer before taking another request
 
 
 class Refused(Exception):
@@ -761,6 +762,17 @@ class TftpServer:
                 self._handle_request(packet, (peer[0], peer[1]))
             except Exception:
                 log.exception("tftp: request from %s failed", peer)
+            pause = min(self.config.accept_pause * len(self.transfers), 0.05)
+            if pause > 0:
+                # Step back from the shared socket for a moment, longer the busier we are,
+                # so that idle workers take the next requests.
+                self.loop.remove_reader(sock.fileno())
+                self.loop.call_later(pause, self._resume_requests, sock)
+                return
+
+    def _resume_requests(self, sock: socket.socket) -> None:
+        if self._sock is sock:
+            self.loop.add_reader(sock.fileno(), self._on_request)
 
     def _reply_error(self, peer: Address, code: ErrorCode, message: str) -> None:
         """Errors for refused requests come from a fresh TID, as a transfer would."""
