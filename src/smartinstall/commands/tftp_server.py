@@ -11,7 +11,13 @@ import signal
 import socket
 from pathlib import Path
 
-from smartinstall.services.tftp import Address, TftpServer, TftpServerConfig, TransferInfo
+from smartinstall.services.tftp import (
+    Address,
+    LoadBoard,
+    TftpServer,
+    TftpServerConfig,
+    TransferInfo,
+)
 from smartinstall.wire.tftp import ServerLimits
 
 NAME = "tftp-server"
@@ -75,7 +81,7 @@ def _config(args: argparse.Namespace, workers: int) -> TftpServerConfig:
         limits=ServerLimits(max_blksize=args.max_blksize, max_windowsize=args.max_windowsize),
         retransmit_timeout=args.timeout,
         requests_per_wakeup=1 if workers > 1 else 64,
-        accept_pause=0.002 if workers > 1 else 0.0,
+        load_board=LoadBoard(workers) if workers > 1 else None,
     )
 
 
@@ -96,10 +102,12 @@ def run(args: argparse.Namespace) -> int:
     listening = socket.socket(family, socket.SOCK_DGRAM)
     listening.bind((args.host, args.port))
     children: list[int] = []
-    for _ in range(workers):
+    for slot in range(workers):
         pid = os.fork()
         if pid == 0:  # worker
             code = 0
+            if config.load_board is not None:
+                config.load_board.for_worker(slot)
             try:
                 asyncio.run(_serve(config, uploads, listening))
             except BaseException:

@@ -16,6 +16,7 @@ import contextlib
 import errno
 import itertools
 import logging
+import mmap
 import os
 import socket
 import stat
@@ -100,6 +101,7 @@ class TftpServerConfig:
     # inherited socket take one each, so an idle worker picks up the next request first.
     requests_per_wakeup: int = 64
     accept_pause: float = 0.0  # seconds per running transfer before taking another request
+    load_board: LoadBoard | None = None  # shared with the other workers, see LoadBoard
 
 
 class Refused(Exception):
@@ -689,6 +691,33 @@ class _WriteTransfer(_Transfer):
 # -- the server -----------------------------------------------------------------------------
 
 
+class LoadBoard:
+    """How many transfers each worker process runs, in memory shared across fork().
+
+    Workers sharing one listening socket take a new request only while none of them runs
+    fewer transfers, so transfers spread evenly instead of piling on the worker that happens
+    to be awake.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._map = mmap.mmap(-1, 4 * max(1, workers))  # anonymous and shared
+        self._counts = memoryview(self._map).cast("i")
+        self.slot = 0
+
+    def for_worker(self, slot: int) -> LoadBoard:
+        """This board as seen by worker `slot` (call in the worker after fork)."""
+        self.slot = slot
+        return self
+
+    def set(self, running: int) -> None:
+        self._counts[self.slot] = running
+
+    def least_loaded(self) -> bool:
+        mine = self._counts[self.slot]
+        return all(mine <= other for other in self._counts)
+
+
+
 class TftpServer:
     """The listening socket and the set of running transfers."""
 
@@ -745,10 +774,17 @@ class TftpServer:
     def transfer_done(self, transfer: _Transfer) -> None:
         if self.transfers.get(transfer.peer) is transfer:
             del self.transfers[transfer.peer]
+        if self.config.load_board is not None:
+            self.config.load_board.set(len(self.transfers))
 
     def _on_request(self) -> None:
         sock = self._sock
         if sock is None:
+            return
+        board = self.config.load_board
+        if board is not None and not board.least_loaded():
+            # a less busy worker will take it; look again shortly in case it cannot
+            self._step_back(sock, 0.005)
             return
         for _ in range(self.config.requests_per_wakeup):
             try:
@@ -766,9 +802,12 @@ class TftpServer:
             if pause > 0:
                 # Step back from the shared socket for a moment, longer the busier we are,
                 # so that idle workers take the next requests.
-                self.loop.remove_reader(sock.fileno())
-                self.loop.call_later(pause, self._resume_requests, sock)
+                self._step_back(sock, pause)
                 return
+
+    def _step_back(self, sock: socket.socket, pause: float) -> None:
+        self.loop.remove_reader(sock.fileno())
+        self.loop.call_later(pause, self._resume_requests, sock)
 
     def _resume_requests(self, sock: socket.socket) -> None:
         if self._sock is sock:
@@ -850,6 +889,8 @@ class TftpServer:
                 raise Refused(ErrorCode.ACCESS_VIOLATION, f"Cannot write: {exc.strerror}") \
                     from None
         self.transfers[peer] = transfer
+        if config.load_board is not None:
+            config.load_board.set(len(self.transfers))
         log.debug("tftp %s: %s %r %s", peer, "RRQ" if request.is_read else "WRQ",
                   request.filename, opts)
         transfer.begin()
