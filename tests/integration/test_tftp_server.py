@@ -12,8 +12,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smartinstall.services.tftp import (
+    LoadBoard,
     Refused,
     TftpServer,
     TftpServerConfig,
@@ -99,6 +102,38 @@ def test_reads_inside_root_including_inner_symlink(tree: Tree) -> None:
             assert os.pread(fd, 1000, 0) == expected and size == len(expected)
         finally:
             os.close(fd)
+
+
+_pieces = st.sampled_from(["..", ".", "", "sub", "escape", "up", "small.txt", "flash",
+                           "secret.txt", "\\", "%2e%2e", "\x00", "a"])
+
+
+@given(st.lists(_pieces, min_size=1, max_size=6), st.booleans())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_name_escapes_the_root(tree: Tree, parts: list[str], absolute: bool) -> None:
+    name = ("/" if absolute else "") + "/".join(parts)
+    try:
+        fd, _, real = open_for_read(tree.root, name)
+    except Refused:
+        return
+    os.close(fd)
+    root = os.path.realpath(tree.root)
+    assert real.startswith(root + os.sep), (name, real)
+    assert real != os.path.realpath(tree.secret)
+
+
+def test_load_board_is_shared_across_fork() -> None:
+    board = LoadBoard(3)
+    pid = os.fork()
+    if pid == 0:  # a worker
+        board.for_worker(1).set(4)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    mine = board.for_worker(0)
+    mine.set(5)
+    assert not mine.least_loaded()  # worker 1 runs 4, worker 2 none
+    mine.set(0)
+    assert mine.least_loaded()
 
 
 def test_upload_names(tree: Tree) -> None:
