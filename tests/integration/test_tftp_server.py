@@ -550,3 +550,33 @@ async def test_standalone_command_with_workers(tree: Tree, tmp_path: Path) -> No
         proc.terminate()
         async with asyncio.timeout(10):
             assert await proc.wait() == 0
+
+
+async def test_oversized_block_aborts_upload(server: TftpServer, tree: Tree) -> None:
+    async with RawPeer(server.address) as peer:
+        peer.request("backup/big.cfg", write=True)
+        assert await peer.expect(Ack) == Ack(0)
+        peer.send_raw(tftp.encode_data(1, b"x" * 600))  # the block size is 512
+        reply = await peer.expect(Error)
+        assert isinstance(reply, Error) and reply.code == ErrorCode.ILLEGAL_OPERATION
+    assert list(tree.backups.iterdir()) == []
+
+
+async def test_failing_hook_refuses_upload_and_server_goes_on(tree: Tree, tmp_path: Path) -> None:
+    class Broken(RecordingHook):
+        def approve_upload(self, peer: object, name: str, size: int | None) -> bool:
+            raise RuntimeError("owner bug")
+
+        def transfer_started(self, info: object) -> None:
+            raise RuntimeError("owner bug")
+
+    config = TftpServerConfig(root=tree.root, port=0, upload_dir=tree.backups)
+    async with TftpServer(config, Broken()) as srv:
+        async with RawPeer(srv.address) as peer:
+            peer.request("backup/x.cfg", write=True)
+            reply = await peer.expect(Error)
+            assert isinstance(reply, Error) and reply.code == ErrorCode.ACCESS_VIOLATION
+        async with RawPeer(srv.address) as peer:
+            peer.request("small.txt")
+            data = await peer.expect(Data)
+            assert isinstance(data, Data) and data.payload == tree.files["small.txt"]

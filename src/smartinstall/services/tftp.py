@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 
-_RECV_SIZE = 4 + tftp.MAX_BLKSIZE + 4  # room to notice an oversized DATA
+_ACK_RECV_SIZE = 1024  # a download only receives ACKs and ERRORs; longer datagrams are junk
 _READ_AHEAD = 16384  # bytes read at once for a download
 
 
@@ -220,7 +220,8 @@ class _Transfer:
         self.closed = False
         self.done = 0
         self.next_progress = cfg.progress_interval
-        self.rbuf = bytearray(_RECV_SIZE)
+        # Uploads leave room to notice a DATA larger than the negotiated block size.
+        self.rbuf = bytearray(_ACK_RECV_SIZE if info.is_read else 4 + self.opts.blksize + 4)
         self.rview = memoryview(self.rbuf)
 
     # lifecycle
