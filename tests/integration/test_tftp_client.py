@@ -142,7 +142,8 @@ async def test_silent_server_times_out(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "options",
     [ClientOptions(blksize=1468, windowsize=8), ClientOptions(blksize=512, windowsize=1),
-     ClientOptions(blksize=65464, windowsize=4)],
+     ClientOptions(blksize=65464, windowsize=4),
+     ClientOptions(blksize=512, windowsize=2, mode=Mode.NETASCII)],
 )
 async def test_client_and_server_round_trip(tree: Tree, tmp_path: Path,
                                             options: ClientOptions) -> None:

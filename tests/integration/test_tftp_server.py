@@ -6,12 +6,17 @@ import asyncio
 import itertools
 import os
 import random
+import resource
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smartinstall.services.tftp import (
+    LoadBoard,
     Refused,
     TftpServer,
     TftpServerConfig,
@@ -20,7 +25,14 @@ from smartinstall.services.tftp import (
 )
 from smartinstall.wire import tftp
 from smartinstall.wire.tftp import Ack, Data, Error, ErrorCode, OAck, ServerLimits
-from tests.integration.tftp_helpers import RawPeer, RecordingHook, Tree, make_tree, run
+from tests.integration.tftp_helpers import (
+    RawPeer,
+    RecordingHook,
+    Tree,
+    free_udp_port,
+    make_tree,
+    run,
+)
 from tests.tools import require_program
 
 pytestmark = pytest.mark.timeout(60)
@@ -90,6 +102,38 @@ def test_reads_inside_root_including_inner_symlink(tree: Tree) -> None:
             assert os.pread(fd, 1000, 0) == expected and size == len(expected)
         finally:
             os.close(fd)
+
+
+_pieces = st.sampled_from(["..", ".", "", "sub", "escape", "up", "small.txt", "flash",
+                           "secret.txt", "\\", "%2e%2e", "\x00", "a"])
+
+
+@given(st.lists(_pieces, min_size=1, max_size=6), st.booleans())
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_no_name_escapes_the_root(tree: Tree, parts: list[str], absolute: bool) -> None:
+    name = ("/" if absolute else "") + "/".join(parts)
+    try:
+        fd, _, real = open_for_read(tree.root, name)
+    except Refused:
+        return
+    os.close(fd)
+    root = os.path.realpath(tree.root)
+    assert real.startswith(root + os.sep), (name, real)
+    assert real != os.path.realpath(tree.secret)
+
+
+def test_load_board_is_shared_across_fork() -> None:
+    board = LoadBoard(3)
+    pid = os.fork()
+    if pid == 0:  # a worker
+        board.for_worker(1).set(4)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    mine = board.for_worker(0)
+    mine.set(5)
+    assert not mine.least_loaded()  # worker 1 runs 4, worker 2 none
+    mine.set(0)
+    assert mine.least_loaded()
 
 
 def test_upload_names(tree: Tree) -> None:
@@ -459,3 +503,80 @@ async def test_block_number_rollover(tree: Tree, tmp_path: Path) -> None:
                                  url(srv, "wrap.bin"))
         assert status == 0, text
         assert out.read_bytes() == data
+
+
+async def test_memory_stays_flat_with_file_size(tree: Tree) -> None:
+    """A 256 MiB (sparse) image is streamed, never held: peak RSS grows by far less."""
+    curl = require_program("curl")
+    image = tree.root / "huge.tar"
+    with image.open("wb") as f:
+        f.truncate(256 << 20)
+    config = TftpServerConfig(root=tree.root, port=0)
+    async with TftpServer(config) as srv:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
+        status, text = await run(curl, "-sS", "--tftp-blksize", "65464", "-o", "/dev/null",
+                                 "-w", "%{size_download}", url(srv, "huge.tar"))
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert status == 0 and text.strip() == str(256 << 20), text
+    assert after - before < 32 * 1024, f"peak RSS grew by {after - before} KiB"
+
+
+async def test_standalone_command_with_workers(tree: Tree, tmp_path: Path) -> None:
+    """`smartinstall tftp-server --workers 2`: both workers serve, uploads land, TERM stops."""
+    curl = require_program("curl")
+    port = free_udp_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "smartinstall.cli", "tftp-server", str(tree.root),
+        "--port", str(port), "--workers", "2", "--upload-dir", str(tree.backups),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        base = f"tftp://127.0.0.1:{port}"
+        async with asyncio.timeout(20):  # up once it answers
+            while True:
+                async with RawPeer(("127.0.0.1", port)) as probe:
+                    probe.request("small.txt")
+                    if await probe.recv(timeout=0.2) is not None:
+                        break
+        jobs = [run(curl, "-sS", "--tftp-blksize", "1468", "-o", str(tmp_path / f"o{i}"),
+                    f"{base}/image.tar") for i in range(8)]
+        assert all(status == 0 for status, _ in await asyncio.gather(*jobs))
+        for i in range(8):
+            assert (tmp_path / f"o{i}").read_bytes() == tree.files["image.tar"]
+        status, text = await run(curl, "-sS", "-T", str(tree.root / "image.tar"),
+                                 f"{base}/backup/copy.tar")
+        assert status == 0, text
+        assert (tree.backups / "copy.tar").read_bytes() == tree.files["image.tar"]
+    finally:
+        proc.terminate()
+        async with asyncio.timeout(10):
+            assert await proc.wait() == 0
+
+
+async def test_oversized_block_aborts_upload(server: TftpServer, tree: Tree) -> None:
+    async with RawPeer(server.address) as peer:
+        peer.request("backup/big.cfg", write=True)
+        assert await peer.expect(Ack) == Ack(0)
+        peer.send_raw(tftp.encode_data(1, b"x" * 600))  # the block size is 512
+        reply = await peer.expect(Error)
+        assert isinstance(reply, Error) and reply.code == ErrorCode.ILLEGAL_OPERATION
+    assert list(tree.backups.iterdir()) == []
+
+
+async def test_failing_hook_refuses_upload_and_server_goes_on(tree: Tree, tmp_path: Path) -> None:
+    class Broken(RecordingHook):
+        def approve_upload(self, peer: object, name: str, size: int | None) -> bool:
+            raise RuntimeError("owner bug")
+
+        def transfer_started(self, info: object) -> None:
+            raise RuntimeError("owner bug")
+
+    config = TftpServerConfig(root=tree.root, port=0, upload_dir=tree.backups)
+    async with TftpServer(config, Broken()) as srv:
+        async with RawPeer(srv.address) as peer:
+            peer.request("backup/x.cfg", write=True)
+            reply = await peer.expect(Error)
+            assert isinstance(reply, Error) and reply.code == ErrorCode.ACCESS_VIOLATION
+        async with RawPeer(srv.address) as peer:
+            peer.request("small.txt")
+            data = await peer.expect(Data)
+            assert isinstance(data, Data) and data.payload == tree.files["small.txt"]

@@ -111,7 +111,8 @@ class RawPeer:
 
     async def expect(self, kind: type, timeout: float = 2.0) -> tftp.Packet:
         packet = await self.recv(timeout)
-        assert isinstance(packet, kind), f"expected {kind.__name__}, got {packet!r}"
+        assert packet is not None and isinstance(packet, kind), (
+            f"expected {kind.__name__}, got {packet!r}")
         return packet
 
     def ack(self, block: int) -> None:

@@ -8,9 +8,16 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 from pathlib import Path
 
-from smartinstall.services.tftp import Address, TftpServer, TftpServerConfig, TransferInfo
+from smartinstall.services.tftp import (
+    Address,
+    LoadBoard,
+    TftpServer,
+    TftpServerConfig,
+    TransferInfo,
+)
 from smartinstall.wire.tftp import ServerLimits
 
 NAME = "tftp-server"
@@ -48,12 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-windowsize", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=1.0, help="first retransmission, s")
     parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes sharing the port (SO_REUSEPORT)")
+                        help="worker processes sharing the listening socket")
 
 
-async def _serve(config: TftpServerConfig, uploads: bool) -> None:
+async def _serve(config: TftpServerConfig, uploads: bool,
+                 listening: socket.socket | None = None) -> None:
     server = TftpServer(config, _OpenUploads() if uploads else None)
-    await server.start()
+    await server.start(listening)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -72,7 +80,8 @@ def _config(args: argparse.Namespace, workers: int) -> TftpServerConfig:
         max_upload_size=args.max_upload,
         limits=ServerLimits(max_blksize=args.max_blksize, max_windowsize=args.max_windowsize),
         retransmit_timeout=args.timeout,
-        reuse_port=workers > 1,
+        requests_per_wakeup=1 if workers > 1 else 64,
+        load_board=LoadBoard(workers) if workers > 1 else None,
     )
 
 
@@ -86,18 +95,27 @@ def run(args: argparse.Namespace) -> int:
     if workers == 1:
         asyncio.run(_serve(config, uploads))
         return 0
+    # Workers share one listening socket made here: every idle worker is woken by a request
+    # and the first to read it serves it, so transfers spread over the workers by load
+    # (SO_REUSEPORT would spread them by a hash of the client's address instead).
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_DGRAM)
+    listening.bind((args.host, args.port))
     children: list[int] = []
-    for _ in range(workers):
+    for slot in range(workers):
         pid = os.fork()
         if pid == 0:  # worker
             code = 0
+            if config.load_board is not None:
+                config.load_board.for_worker(slot)
             try:
-                asyncio.run(_serve(config, uploads))
+                asyncio.run(_serve(config, uploads, listening))
             except BaseException:
                 log.exception("tftp worker failed")
                 code = 1
             os._exit(code)
         children.append(pid)
+    listening.close()
 
     def forward(signum: int, frame: object) -> None:
         del frame

@@ -16,14 +16,13 @@ import contextlib
 import errno
 import itertools
 import logging
+import mmap
 import os
 import socket
 import stat
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from time import monotonic
 from typing import Protocol
 
 from smartinstall.wire import tftp
@@ -33,7 +32,8 @@ log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 
-_RECV_SIZE = 4 + tftp.MAX_BLKSIZE + 4  # room to notice an oversized DATA
+_ACK_RECV_SIZE = 1024  # a download only receives ACKs and ERRORs; longer datagrams are junk
+_READ_AHEAD = 16384  # bytes read at once for a download
 
 
 # -- owner interface ------------------------------------------------------------------------
@@ -97,6 +97,11 @@ class TftpServerConfig:
     max_transfers: int = 1000
     progress_interval: int = 1 << 20  # bytes between progress calls
     reuse_port: bool = False  # SO_REUSEPORT, for several worker processes on one port
+    # Requests taken per wake-up of the listening socket. Worker processes sharing one
+    # inherited socket take one each, so an idle worker picks up the next request first.
+    requests_per_wakeup: int = 64
+    accept_pause: float = 0.0  # seconds per running transfer before taking another request
+    load_board: LoadBoard | None = None  # shared with the other workers, see LoadBoard
 
 
 class Refused(Exception):
@@ -210,18 +215,20 @@ class _Transfer:
             cfg.retransmit_timeout)
         self.rto = self.base_rto
         self.retries = 0
-        self.last = time.monotonic()
+        self.last_mark = -1
         self.timer: asyncio.TimerHandle | None = None
         self.closed = False
         self.done = 0
         self.next_progress = cfg.progress_interval
-        self.rbuf = bytearray(_RECV_SIZE)
+        # Uploads leave room to notice a DATA larger than the negotiated block size.
+        self.rbuf = bytearray(_ACK_RECV_SIZE if info.is_read else 4 + self.opts.blksize + 4)
         self.rview = memoryview(self.rbuf)
 
     # lifecycle
     def begin(self) -> None:
         self.server.call_hook("transfer_started", self.info)
         self.loop.add_reader(self.sock.fileno(), self._readable)
+        self.last_mark = self.mark()
         self.timer = self.loop.call_later(self.rto, self._on_timer)
         self.first_send()
 
@@ -311,17 +318,19 @@ class _Transfer:
         self.timer = None
         if self.closed:
             return
-        now = time.monotonic()
-        wait = self.last + self.rto - now
-        if wait > 0.001:
-            self.timer = self.loop.call_later(wait, self._on_timer)
+        # No clock reading per packet: the timer compares a progress mark (blocks acknowledged
+        # or received) with the one it saw last, so a loss is noticed within one to two
+        # timeouts.
+        mark = self.mark()
+        if mark != self.last_mark:
+            self.last_mark = mark
+            self.timer = self.loop.call_later(self.rto, self._on_timer)
             return
         self.retries += 1
         if self.retries > self.server.config.max_retries:
             self.abort(ErrorCode.NOT_DEFINED, "Transfer timed out")
             return
         self.rto = min(self.rto * 2, max(self.server.config.max_backoff, self.base_rto))
-        self.last = now
         try:
             self.resend()
         except Exception:
@@ -331,8 +340,11 @@ class _Transfer:
         if not self.closed:
             self.timer = self.loop.call_later(self.rto, self._on_timer)
 
+    def mark(self) -> int:
+        """A number that changes whenever the transfer makes progress."""
+        raise NotImplementedError
+
     def made_progress(self) -> None:
-        self.last = time.monotonic()
         if self.retries:
             self.retries = 0
             self.rto = self.base_rto
@@ -355,16 +367,29 @@ class _ReadTransfer(_Transfer):
         self.sent = 0  # highest block sent
         self.last_block = size // bs + 1 if not self.netascii else -1
         self.waiting_oack = bool(oack)
+        self.fast = not self.netascii and not self.waiting_oack  # see _readable
         self.dup_resent = -1  # last block number a duplicate ACK made us resend
-        self.sbuf = bytearray(4 + bs)
-        self.sbuf[1] = tftp.Opcode.DATA
-        self.sview = memoryview(self.sbuf)
-        self.iov = (self.sview[4:],)
+        # Read-ahead: one preadv fills several ready-made DATA packets (fewer system calls
+        # per packet at small block sizes); bounded per transfer, whatever the file size.
+        slots = 1 if self.netascii else max(1, min(_READ_AHEAD // bs, 64))
+        self.sbuf = bytearray((4 + bs) * slots)
+        view = memoryview(self.sbuf)
+        self.packets = [view[i * (4 + bs):(i + 1) * (4 + bs)] for i in range(slots)]
+        self.payloads = [packet[4:] for packet in self.packets]
+        for i in range(slots):
+            self.sbuf[i * (4 + bs) + 1] = tftp.Opcode.DATA
+        self.nslots = slots
+        self.chunk_first = 0  # block held by the first slot (0: none)
+        self.chunk_blocks = 0
+        self.last_len = size - (self.last_block - 1) * bs
         # netascii: converted blocks still unacknowledged, produced sequentially
         self.cache: dict[int, bytes] = {}
         self.pending = bytearray()
         self.file_offset = 0
         self.eof = False
+
+    def mark(self) -> int:
+        return self.acked + (not self.waiting_oack)
 
     def first_send(self) -> None:
         if self.waiting_oack:
@@ -395,30 +420,87 @@ class _ReadTransfer(_Transfer):
             b += 1
         self.sent = b - 1
 
-    def send_octet_block(self, b: int) -> None:
+    def _readable(self) -> None:
+        """The hot path of an octet download: the next in-order ACK, handled inline.
+
+        Everything else (OACK acknowledgement, duplicates, errors, netascii) goes through
+        on_packet, as does any packet when the fast path's conditions do not hold.
+        """
+        try:
+            n = self.sock.recv_into(self.rbuf)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:  # ICMP port unreachable and the like: the peer went away
+            self.finish(f"receive failed: {exc}")
+            return
+        rbuf = self.rbuf
+        try:
+            if n >= 4 and rbuf[1] == 4 and rbuf[0] == 0 and self.fast:
+                acked = self.acked
+                delta = ((rbuf[2] << 8 | rbuf[3]) - acked) & 0xFFFF
+                outstanding = self.sent - acked
+                if 0 < delta <= outstanding:
+                    acked += delta
+                    self.acked = acked
+                    if self.retries:
+                        self.made_progress()
+                    if acked == self.last_block:
+                        self.done = self.size
+                        self.finish(None)
+                        return
+                    self.done = done = acked * self.blksize
+                    if done >= self.next_progress:
+                        self.progress()
+                    if delta < outstanding:
+                        self.sent = acked  # the peer reported a loss inside the window
+                    end = acked + self.window
+                    if end > self.last_block:
+                        end = self.last_block
+                    b = self.sent + 1
+                    send_block = self.send_octet_block
+                    while b <= end and not self.closed:
+                        send_block(b)
+                        b += 1
+                    self.sent = b - 1
+                    return
+            self.on_packet(n)
+        except Exception:
+            log.exception("tftp %s %s: internal error", self.peer, self.info.filename)
+            self.abort(ErrorCode.NOT_DEFINED, "Internal error")
+
+    def load(self, b: int) -> bool:
+        """Read blocks from b on into the slots."""
         bs = self.blksize
-        offset = (b - 1) * bs
-        want = self.size - offset
+        count = min(self.nslots, self.last_block - b + 1)
+        expected = min(self.size - (b - 1) * bs, count * bs)
+        buffers = self.payloads if count == self.nslots else self.payloads[:count]
+        n = os.preadv(self.fd, buffers, (b - 1) * bs) if expected > 0 else 0
+        if n != expected:
+            self.abort(ErrorCode.NOT_DEFINED, "File changed during transfer")
+            return False
+        self.chunk_first = b
+        self.chunk_blocks = count
+        return True
+
+    def send_octet_block(self, b: int) -> None:
+        i = b - self.chunk_first
+        if self.chunk_first == 0 or i < 0 or i >= self.chunk_blocks:
+            if not self.load(b):
+                return
+            i = 0
+        base = i * (4 + self.blksize)
         sbuf = self.sbuf
-        sbuf[2] = (b >> 8) & 0xFF
-        sbuf[3] = b & 0xFF
-        if want >= bs:
-            n = os.preadv(self.fd, self.iov, offset)
-            if n != bs:
-                self.abort(ErrorCode.NOT_DEFINED, "File changed during transfer")
-                return
-            try:
-                self.sock.send(self.sview)
-            except (BlockingIOError, InterruptedError):
-                pass  # a loss; the timer retransmits
-            except OSError as exc:
-                self.finish(f"send failed: {exc}")
-        else:
-            n = os.preadv(self.fd, (self.sview[4:4 + want],), offset) if want > 0 else 0
-            if n != want:
-                self.abort(ErrorCode.NOT_DEFINED, "File changed during transfer")
-                return
-            self.send(self.sview[: 4 + n])
+        sbuf[base + 2] = (b >> 8) & 0xFF
+        sbuf[base + 3] = b & 0xFF
+        packet = self.packets[i]
+        if b == self.last_block:
+            packet = packet[: 4 + self.last_len]
+        try:
+            self.sock.send(packet)
+        except (BlockingIOError, InterruptedError):
+            pass  # a loss; the timer retransmits
+        except OSError as exc:
+            self.finish(f"send failed: {exc}")
 
     def netascii_block(self, b: int) -> bytes | None:
         """Block b of the converted file (b is never more than one past the cache)."""
@@ -449,6 +531,7 @@ class _ReadTransfer(_Transfer):
             if self.waiting_oack:
                 if block16 == 0:
                     self.waiting_oack = False
+                    self.fast = not self.netascii
                     self.made_progress()
                     self.send_window()
                 else:
@@ -469,7 +552,6 @@ class _ReadTransfer(_Transfer):
                           self.info.filename, block16)
                 return
             self.acked += delta
-            self.last = monotonic()
             if self.retries:
                 self.made_progress()
             if self.acked == self.last_block:
@@ -513,6 +595,9 @@ class _WriteTransfer(_Transfer):
         self.decoder = tftp.NetasciiDecoder() if info.mode == Mode.NETASCII.value else None
         self.last_reply: bytes = tftp.encode_oack(oack) if oack else tftp.encode_ack(0)
         self.cap = server.config.max_upload_size
+
+    def mark(self) -> int:
+        return self.received
 
     def first_send(self) -> None:
         self.send(self.last_reply)
@@ -607,6 +692,33 @@ class _WriteTransfer(_Transfer):
 # -- the server -----------------------------------------------------------------------------
 
 
+class LoadBoard:
+    """How many transfers each worker process runs, in memory shared across fork().
+
+    Workers sharing one listening socket take a new request only while none of them runs
+    fewer transfers, so transfers spread evenly instead of piling on the worker that happens
+    to be awake.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._map = mmap.mmap(-1, 4 * max(1, workers))  # anonymous and shared
+        self._counts = memoryview(self._map).cast("i")
+        self.slot = 0
+
+    def for_worker(self, slot: int) -> LoadBoard:
+        """This board as seen by worker `slot` (call in the worker after fork)."""
+        self.slot = slot
+        return self
+
+    def set(self, running: int) -> None:
+        self._counts[self.slot] = running
+
+    def least_loaded(self) -> bool:
+        mine = self._counts[self.slot]
+        return all(mine <= other for other in self._counts)
+
+
+
 class TftpServer:
     """The listening socket and the set of running transfers."""
 
@@ -626,9 +738,16 @@ class TftpServer:
         host, port = self._sock.getsockname()[:2]
         return host, port
 
-    async def start(self) -> None:
+    async def start(self, listening: socket.socket | None = None) -> None:
+        """Listen on the configured address, or on `listening` (a bound UDP socket shared
+        by several worker processes)."""
         self.loop = asyncio.get_running_loop()
-        self._sock = _bind_socket(self.config.host, self.config.port, self.config.reuse_port)
+        if listening is not None:
+            listening.setblocking(False)
+            self._sock = listening
+        else:
+            self._sock = _bind_socket(self.config.host, self.config.port,
+                                      self.config.reuse_port)
         self.loop.add_reader(self._sock.fileno(), self._on_request)
         log.info("tftp server on %s:%d, root %s", *self.address, self.config.root)
 
@@ -656,12 +775,19 @@ class TftpServer:
     def transfer_done(self, transfer: _Transfer) -> None:
         if self.transfers.get(transfer.peer) is transfer:
             del self.transfers[transfer.peer]
+        if self.config.load_board is not None:
+            self.config.load_board.set(len(self.transfers))
 
     def _on_request(self) -> None:
         sock = self._sock
         if sock is None:
             return
-        for _ in range(64):
+        board = self.config.load_board
+        if board is not None and not board.least_loaded():
+            # a less busy worker will take it; look again shortly in case it cannot
+            self._step_back(sock, 0.005)
+            return
+        for _ in range(self.config.requests_per_wakeup):
             try:
                 packet, peer = sock.recvfrom(tftp.MAX_REQUEST_SIZE + 1)
             except (BlockingIOError, InterruptedError):
@@ -673,6 +799,20 @@ class TftpServer:
                 self._handle_request(packet, (peer[0], peer[1]))
             except Exception:
                 log.exception("tftp: request from %s failed", peer)
+            pause = min(self.config.accept_pause * len(self.transfers), 0.05)
+            if pause > 0:
+                # Step back from the shared socket for a moment, longer the busier we are,
+                # so that idle workers take the next requests.
+                self._step_back(sock, pause)
+                return
+
+    def _step_back(self, sock: socket.socket, pause: float) -> None:
+        self.loop.remove_reader(sock.fileno())
+        self.loop.call_later(pause, self._resume_requests, sock)
+
+    def _resume_requests(self, sock: socket.socket) -> None:
+        if self._sock is sock:
+            self.loop.add_reader(sock.fileno(), self._on_request)
 
     def _reply_error(self, peer: Address, code: ErrorCode, message: str) -> None:
         """Errors for refused requests come from a fresh TID, as a transfer would."""
@@ -750,6 +890,8 @@ class TftpServer:
                 raise Refused(ErrorCode.ACCESS_VIOLATION, f"Cannot write: {exc.strerror}") \
                     from None
         self.transfers[peer] = transfer
+        if config.load_board is not None:
+            config.load_board.set(len(self.transfers))
         log.debug("tftp %s: %s %r %s", peer, "RRQ" if request.is_read else "WRQ",
                   request.filename, opts)
         transfer.begin()
