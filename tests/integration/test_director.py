@@ -450,3 +450,21 @@ async def test_kill_9_during_a_backup_leaves_a_complete_rev2(
             await client.send(smi_client.Keepalive(sequence=client.next_sequence(), mac=client.mac))
     finally:
         await client.close()
+
+
+async def test_backups_are_readable_only_by_their_client(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
+    # Cisco's director serves all of flash: to anyone; configuration backups hold secrets.
+    backups_dir = director.flash / "vstack"
+    backups_dir.mkdir(exist_ok=True)
+    (backups_dir / "sw-0050.5601.000f.REV2").write_text("enable secret 5 $1$abc$xyz\n")
+    owner = ScriptedClient(director, "0050.5601.000f", PID)
+    stranger = ScriptedClient(director, "0050.5601.0010", PID)
+    await owner.dhcp()
+    await stranger.dhcp()
+    got = tmp_path / "got"
+    assert stranger.tftp_get("vstack/sw-0050.5601.000f.REV2", got).returncode != 0
+    assert owner.tftp_get("vstack/sw-0050.5601.000f.REV2", got).returncode == 0
+    assert "enable secret" in got.read_text()
+    assert stranger.tftp_get("seed.txt", got).returncode == 0  # the rest of flash: is served

@@ -101,6 +101,9 @@ class DirectorTftpHook:
     def transfer_finished(self, info: TransferInfo, done: int, error: str | None) -> None:
         self.director.tftp_transfer(info.peer[0], info.filename, info.is_read, True, error)
 
+    def approve_read(self, peer: Address, name: str) -> bool:
+        return self.director.approve_read(peer[0], name)
+
     def approve_upload(self, peer: Address, name: str, size: int | None) -> bool:
         if size is not None and size > MAX_BACKUP_SIZE:
             return False

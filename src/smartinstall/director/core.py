@@ -401,8 +401,8 @@ class Director:
             record = self.db.latest_backup(old.mac)
             path = self._backup_path(old, record.hostname if record else old.hostname)
             replacing_backup = path
+            self.db.clear_device(old.number)  # clearing an entry also drops its replacements
             self.db.start_replacement(mac, old, config_file=path or "")
-            self.db.clear_device(old.number)
             self.events.smi("SWITCH_REPLACE", old_mac=old.mac, new_mac=mac)
             device = replace(device, join_state=JoinState.ALLOWED)
         stored = self.db.upsert_device(device)
@@ -585,6 +585,27 @@ class Director:
         if assignment.script and name == PurePosixPath(assignment.script.split(":", 1)[-1]).name:
             return UpgradeKind.SCRIPT
         return UpgradeKind.CONFIG
+
+    def approve_read(self, peer_ip: str, name: str) -> bool:
+        """TFTP RRQ: a backup (``…REV1/.REV2``, uploads) is readable only by the client it
+        belongs to, or by the switch that replaces it; everything else on flash: is served.
+
+        Cisco's director serves its whole flash to anyone; backups hold secrets."""
+        wanted = PurePosixPath(name.lstrip("/"))
+        backup_dir = PurePosixPath(self.backup_dir) if self.backup_dir else None
+        if backup_dir is None or wanted.parent != backup_dir:
+            return True
+        if not (
+            wanted.name.endswith((".REV1", ".REV2")) or wanted.name.endswith(BACKUP_UPLOAD_SUFFIX)
+        ):
+            return True
+        device = self.db.device_by_ip(peer_ip)
+        if device is None:
+            return False
+        if f"-{device.mac}." in wanted.name:
+            return True
+        replacing, backup = self._replacement_of(device.mac)
+        return replacing and backup is not None and PurePosixPath(backup).name == wanted.name
 
     def approve_upload(self, peer_ip: str, name: str) -> bool:
         """TFTP WRQ: only the backup a client was asked for, to the name it was given."""

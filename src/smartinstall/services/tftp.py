@@ -65,6 +65,13 @@ class TftpHook(Protocol):
     def approve_upload(self, peer: Address, name: str, size: int | None) -> bool: ...
 
 
+class ReadPolicy(Protocol):
+    """Optional part of a hook: may this peer read this file? (Files are confined to the root
+    either way; this lets the owner keep some of them, such as backups, for their owner.)"""
+
+    def approve_read(self, peer: Address, name: str) -> bool: ...
+
+
 class NullHook:
     """Logs transfers; refuses every upload."""
 
@@ -161,11 +168,7 @@ def upload_target(config: TftpServerConfig, name: str) -> tuple[str, str]:
     """(upload directory, file name) for a WRQ, or Refused when writes there are not allowed."""
     parts = _components(name)
     prefix = [p for p in config.upload_prefix.split("/") if p not in ("", ".")]
-    if (
-        config.upload_dir is None
-        or len(parts) != len(prefix) + 1
-        or parts[: len(prefix)] != prefix
-    ):
+    if config.upload_dir is None or len(parts) != len(prefix) + 1 or parts[: len(prefix)] != prefix:
         raise Refused(ErrorCode.ACCESS_VIOLATION, "Writes are not allowed here")
     return os.path.realpath(config.upload_dir), parts[-1]
 
@@ -173,8 +176,9 @@ def upload_target(config: TftpServerConfig, name: str) -> tuple[str, str]:
 # -- transfers ------------------------------------------------------------------------------
 
 
-def _bind_socket(host: str, port: int, reuse_port: bool = False,
-                 peer: Address | None = None) -> socket.socket:
+def _bind_socket(
+    host: str, port: int, reuse_port: bool = False, peer: Address | None = None
+) -> socket.socket:
     """A non-blocking UDP socket; a transfer's is connected to its peer (its TID pair), so
     the kernel drops datagrams from any other address, as tftp-hpa does."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -211,8 +215,9 @@ class _Transfer:
         self.oack = oack
         self.opts = info.options
         cfg = server.config
-        self.base_rto = self.opts.timeout if self.opts.timeout is not None else (
-            cfg.retransmit_timeout)
+        self.base_rto = (
+            self.opts.timeout if self.opts.timeout is not None else (cfg.retransmit_timeout)
+        )
         self.rto = self.base_rto
         self.retries = 0
         self.last_mark = -1
@@ -260,11 +265,21 @@ class _Transfer:
             error = error or f"cleanup failed: {exc}"
         self.server.transfer_done(self)
         if error is None:
-            log.info("tftp %s %s %s: %d bytes", self.peer[0],
-                     "sent" if self.info.is_read else "received", self.info.filename, self.done)
+            log.info(
+                "tftp %s %s %s: %d bytes",
+                self.peer[0],
+                "sent" if self.info.is_read else "received",
+                self.info.filename,
+                self.done,
+            )
         else:
-            log.info("tftp %s %s: failed after %d bytes: %s", self.peer[0],
-                     self.info.filename, self.done, error)
+            log.info(
+                "tftp %s %s: failed after %d bytes: %s",
+                self.peer[0],
+                self.info.filename,
+                self.done,
+                error,
+            )
         self.server.call_hook("transfer_finished", self.info, self.done, error)
 
     def abort(self, code: ErrorCode, message: str) -> None:
@@ -311,8 +326,13 @@ class _Transfer:
 
     def unexpected(self, n: int) -> None:
         """A packet that has no place in this transfer: dropped and logged."""
-        log.debug("tftp %s %s: dropped unexpected packet (%d bytes, opcode %d)", self.peer,
-                  self.info.filename, n, (self.rbuf[0] << 8 | self.rbuf[1]) if n >= 2 else -1)
+        log.debug(
+            "tftp %s %s: dropped unexpected packet (%d bytes, opcode %d)",
+            self.peer,
+            self.info.filename,
+            n,
+            (self.rbuf[0] << 8 | self.rbuf[1]) if n >= 2 else -1,
+        )
 
     def _on_timer(self) -> None:
         self.timer = None
@@ -353,8 +373,16 @@ class _Transfer:
 class _ReadTransfer(_Transfer):
     """A download: DATA out, ACKs in; lock-step or windowed (RFC 7440)."""
 
-    def __init__(self, server: TftpServer, sock: socket.socket, peer: Address,
-                 info: TransferInfo, oack: dict[str, str], fd: int, size: int) -> None:
+    def __init__(
+        self,
+        server: TftpServer,
+        sock: socket.socket,
+        peer: Address,
+        info: TransferInfo,
+        oack: dict[str, str],
+        fd: int,
+        size: int,
+    ) -> None:
         super().__init__(server, sock, peer, info, oack)
         self.fd = fd
         self.size = size
@@ -374,7 +402,7 @@ class _ReadTransfer(_Transfer):
         slots = 1 if self.netascii else max(1, min(_READ_AHEAD // bs, 64))
         self.sbuf = bytearray((4 + bs) * slots)
         view = memoryview(self.sbuf)
-        self.packets = [view[i * (4 + bs):(i + 1) * (4 + bs)] for i in range(slots)]
+        self.packets = [view[i * (4 + bs) : (i + 1) * (4 + bs)] for i in range(slots)]
         self.payloads = [packet[4:] for packet in self.packets]
         for i in range(slots):
             self.sbuf[i * (4 + bs) + 1] = tftp.Opcode.DATA
@@ -548,8 +576,12 @@ class _ReadTransfer(_Transfer):
                     self.send_window()
                 return
             if delta > outstanding:
-                log.debug("tftp %s %s: ACK %d for a block not sent yet, dropped", self.peer,
-                          self.info.filename, block16)
+                log.debug(
+                    "tftp %s %s: ACK %d for a block not sent yet, dropped",
+                    self.peer,
+                    self.info.filename,
+                    block16,
+                )
                 return
             self.acked += delta
             if self.retries:
@@ -581,8 +613,16 @@ class _ReadTransfer(_Transfer):
 class _WriteTransfer(_Transfer):
     """An upload into the backup repository: DATA in, ACKs out, temp file then rename."""
 
-    def __init__(self, server: TftpServer, sock: socket.socket, peer: Address,
-                 info: TransferInfo, oack: dict[str, str], directory: str, name: str) -> None:
+    def __init__(
+        self,
+        server: TftpServer,
+        sock: socket.socket,
+        peer: Address,
+        info: TransferInfo,
+        oack: dict[str, str],
+        directory: str,
+        name: str,
+    ) -> None:
         super().__init__(server, sock, peer, info, oack)
         self.directory = directory
         self.name = name
@@ -718,7 +758,6 @@ class LoadBoard:
         return all(mine <= other for other in self._counts)
 
 
-
 class TftpServer:
     """The listening socket and the set of running transfers."""
 
@@ -746,8 +785,7 @@ class TftpServer:
             listening.setblocking(False)
             self._sock = listening
         else:
-            self._sock = _bind_socket(self.config.host, self.config.port,
-                                      self.config.reuse_port)
+            self._sock = _bind_socket(self.config.host, self.config.port, self.config.reuse_port)
         self.loop.add_reader(self._sock.fileno(), self._on_request)
         log.info("tftp server on %s:%d, root %s", *self.address, self.config.root)
 
@@ -833,8 +871,7 @@ class TftpServer:
                 self._reply_error(peer, exc.code, str(exc))
             return
         if not isinstance(request, tftp.Request):
-            log.debug("tftp %s: %s on the listening port dropped", peer,
-                      type(request).__name__)
+            log.debug("tftp %s: %s on the listening port dropped", peer, type(request).__name__)
             return
         if peer in self.transfers:
             log.debug("tftp %s: repeated request while its transfer runs, dropped", peer)
@@ -845,21 +882,43 @@ class TftpServer:
         try:
             self._start_transfer(request, peer)
         except Refused as exc:
-            log.info("tftp %s: %s %r refused: %s", peer, "RRQ" if request.is_read else "WRQ",
-                     request.filename, exc.message)
+            log.info(
+                "tftp %s: %s %r refused: %s",
+                peer,
+                "RRQ" if request.is_read else "WRQ",
+                request.filename,
+                exc.message,
+            )
             self._reply_error(peer, exc.code, exc.message)
 
     def _start_transfer(self, request: tftp.Request, peer: Address) -> None:
         config = self.config
         if request.is_read:
+            policy = getattr(self.hook, "approve_read", None)
+            if policy is not None:
+                try:
+                    allowed = bool(policy(peer, request.filename))
+                except Exception:
+                    log.exception("tftp hook approve_read failed")
+                    allowed = False
+                if not allowed:
+                    raise Refused(ErrorCode.ACCESS_VIOLATION, "Access violation")
             fd, size, real = open_for_read(config.root, request.filename)
             try:
                 # tsize is not known ahead for netascii; for an empty file curl (7.88) takes
                 # "tsize 0" in an OACK as an error, so it is left out there too.
                 known = size if request.mode is Mode.OCTET and size > 0 else None
                 opts, oack = tftp.negotiate(request, config.limits, known)
-                info = TransferInfo(next(self._ids), peer, request.filename, real, True,
-                                    request.mode.value, size, opts)
+                info = TransferInfo(
+                    next(self._ids),
+                    peer,
+                    request.filename,
+                    real,
+                    True,
+                    request.mode.value,
+                    size,
+                    opts,
+                )
                 sock = _bind_socket(config.host, 0, peer=peer)
             except BaseException:
                 os.close(fd)
@@ -878,8 +937,16 @@ class TftpServer:
             if not approved:
                 raise Refused(ErrorCode.ACCESS_VIOLATION, "Upload not allowed")
             path = os.path.join(directory, name)
-            info = TransferInfo(next(self._ids), peer, request.filename, path, False,
-                                request.mode.value, opts.tsize, opts)
+            info = TransferInfo(
+                next(self._ids),
+                peer,
+                request.filename,
+                path,
+                False,
+                request.mode.value,
+                opts.tsize,
+                opts,
+            )
             sock = _bind_socket(config.host, 0, peer=peer)
             # room for a whole window of large blocks (the kernel caps it at rmem_max)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -887,11 +954,11 @@ class TftpServer:
                 transfer = _WriteTransfer(self, sock, peer, info, oack, directory, name)
             except OSError as exc:
                 sock.close()
-                raise Refused(ErrorCode.ACCESS_VIOLATION, f"Cannot write: {exc.strerror}") \
-                    from None
+                raise Refused(ErrorCode.ACCESS_VIOLATION, f"Cannot write: {exc.strerror}") from None
         self.transfers[peer] = transfer
         if config.load_board is not None:
             config.load_board.set(len(self.transfers))
-        log.debug("tftp %s: %s %r %s", peer, "RRQ" if request.is_read else "WRQ",
-                  request.filename, opts)
+        log.debug(
+            "tftp %s: %s %r %s", peer, "RRQ" if request.is_read else "WRQ", request.filename, opts
+        )
         transfer.begin()
