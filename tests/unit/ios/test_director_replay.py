@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartinstall.domain.catalog import builtin_key
@@ -129,6 +129,7 @@ def test_an_oversized_configuration_is_refused_whole() -> None:
     assert "larger than" in result.errors[0][2]
 
 
+@settings(max_examples=100, deadline=None)  # each example builds a whole engine
 @given(st.text(max_size=200))
 def test_replay_never_raises(text: str) -> None:
     result = replay_director_config(text, owns)
