@@ -341,9 +341,11 @@ Director(config)# end
 def test_client_hostname_prefix() -> None:
     # "Configuring a Client Hostname Prefix"
     engine, commands = make()
-    session = engine.session(PRIVILEGED_LEVEL)
-    session.run("configure terminal")
-    assert replay_example(engine, "vstack hostname-prefix Cisco") == []
+    assert replay_example(engine, """
+Director(config)# vstack hostname-prefix Cisco
+Director(config)# exit
+Director#
+""") == []
     assert commands.settings.hostname_prefix == "Cisco"
     assert "vstack hostname-prefix Cisco\n" in body(engine)
 
