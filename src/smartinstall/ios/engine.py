@@ -616,6 +616,10 @@ class Session:
                     del self.frames[depth + 1:]
                     walk = candidate
                     break
+                # the error shown is that of the mode that read the line furthest (a
+                # global command mistyped inside a group gets its caret where it fails)
+                if (candidate.stopped, candidate.column) > (attempt.stopped, attempt.column):
+                    attempt = candidate
                 parent = self.engine.modes[parent].parent
         if not self._complete(walk):
             return Outcome(False, self._error(attempt, line, tokens, width))

@@ -1030,3 +1030,11 @@ def test_a_location_and_file_name_apart_join_into_one() -> None:
     assert join_location("flash:x.tar", None) == "flash:x.tar"
     with pytest.raises(CommandError):
         join_location("flash:a.tar", "b.tar")
+
+
+def test_a_global_line_mistyped_in_a_group_gets_its_caret_where_it_fails() -> None:
+    session = config_session()
+    session.run("vstack group built-in 3750 24poe")
+    assert caret(session, "vstack startup-vlan 5000") == 23
+    assert session.prompt() == "Director(config-vstack-group)#"
+    assert caret(session, "imagex flash:x.tar") == 5
