@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from smartinstall import hostaddr
+from smartinstall.director.views import show_vstack_config
 from smartinstall.domain import catalog
 from smartinstall.domain.catalog import CatalogError
 from smartinstall.domain.devices import validate_ipv4
@@ -45,6 +46,7 @@ from smartinstall.domain.groups import BuiltinGroup, CustomGroup, GroupFiles, Gr
 from smartinstall.domain.joinwindow import MAX_INTERVAL, JoinWindowSettings, Schedule
 from smartinstall.domain.locations import parse_location
 from smartinstall.domain.settings import (
+    BackupSettings,
     DhcpPoolSettings,
     DirectorSettings,
     LoggingHost,
@@ -569,8 +571,7 @@ class DirectorCommands(CommandSet):
         settings = self.settings
         if ctx.negated:
             if _said(ctx, "file-server"):
-                settings.set_backup(settings.backup.enabled, None)
-                settings.backup.repository = None
+                settings.backup = BackupSettings(settings.backup.enabled, None)
             else:
                 settings.set_backup(False)
             return
@@ -767,8 +768,6 @@ class DirectorCommands(CommandSet):
     # --- handlers: show ------------------------------------------------------------------
 
     def _show_config(self, ctx: Context) -> None:
-        from smartinstall.director.views import show_vstack_config
-
         role = self.settings.role(self.owns_address)
         ctx.write(show_vstack_config(self.settings, role))
 
