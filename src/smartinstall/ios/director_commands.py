@@ -51,7 +51,7 @@ from smartinstall.domain.settings import (
     DirectorSettings,
     LoggingHost,
 )
-from smartinstall.domain.values import YEAR_RANGE, parse_duration, parse_vlan_range
+from smartinstall.domain.values import MONTHS, YEAR_RANGE, parse_duration, parse_vlan_range
 from smartinstall.ios.config import MAX_CONFIG_BYTES
 from smartinstall.ios.engine import CommandError, Context, Engine, ReplayReport
 from smartinstall.ios.tree import (
@@ -127,6 +127,14 @@ class Interval(ArgType):
                     continue
                 return end
         return 0
+
+
+class CalendarDate(Date):
+    """`DD MONTH YYYY`, whose impossible days (`31 Feb 2010`) the command names in its
+    message instead of a bare caret: the value is (day, month, year), checked by `_date`."""
+
+    def combine(self, values: Sequence[object]) -> object:
+        return tuple(values)
 
 
 class NumberListText(RangeList):
@@ -328,10 +336,10 @@ class DirectorCommands(CommandSet):
         }
         first, last = YEAR_RANGE
         args = {
-            "date": Arg(Date(first, last), "Day of the month"),
+            "date": Arg(CalendarDate(first, last), "Day of the month"),
             "time": Arg(TimeOfDay(), "Start time (hh:mm)"),
             "interval": Arg(Interval(), "How long the window stays open (hh:mm, up to 24:00)"),
-            "end": Arg(Date(first, last), "Day of the month"),
+            "end": Arg(CalendarDate(first, last), "Day of the month"),
             "ignored": Arg(Line(), "The rest of the start command"),
         }
         c(CONFIG, "vstack join-window start [<date>] <time> [<interval>] [end <end>] "
@@ -590,11 +598,9 @@ class DirectorCommands(CommandSet):
         args = ctx.args
         time = args["time"]
         assert isinstance(time, dt.time)
-        start = args.get("date")
-        end = args.get("end")
+        start = _date(args.get("date"))
+        end = _date(args.get("end"))
         interval = args.get("interval")
-        assert start is None or isinstance(start, dt.date)
-        assert end is None or isinstance(end, dt.date)
         assert interval is None or isinstance(interval, dt.timedelta)
         recurring = _said(ctx, "recurring")
         with _domain():
@@ -792,6 +798,18 @@ def _text(value: object) -> str:
 def _said(ctx: Context, keyword: str) -> bool:
     """Whether the line contained `keyword` (the engine passes only arguments)."""
     return keyword in ctx.keywords
+
+
+def _date(value: object) -> dt.date | None:
+    if value is None:
+        return None
+    assert isinstance(value, tuple)
+    day, month, year = value
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        name = MONTHS[month - 1][:3].capitalize()
+        raise CommandError(f"% Invalid date: {day:02d} {name} {year}") from None
 
 
 def _location(ctx: Context) -> str:

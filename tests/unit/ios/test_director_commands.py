@@ -652,6 +652,7 @@ def test_join_window_examples() -> None:
                 schedule.end_date, schedule.recurring) == expected
     assert "vstack join-window start 07 Jul 2009 10:00 04:00 end 10 Jul 2009 recurring\n" in (
         body(engine))
+    assert session.run("vstack join-window start 29 feb 2012 10:00") == ""  # a leap day
     assert session.run("vstack join-window start 6:30 24:00") == ""
     assert "vstack join-window start 06:30 24:00\n" in body(engine)
     assert session.run("no vstack join-window start") == "" and window().schedule is None
@@ -959,7 +960,6 @@ def caret(session: Session, line: str) -> int:
     ("vstack group built-in 4500 sup61-e 4510r+e", "4510r+e"),
     ("vstack join-window start 24:00", "24:00"),
     ("vstack join-window start 10:00 24:01", "24:01"),
-    ("vstack join-window start 31 Feb 2010 10:00", "2010"),
     ("vstack join-window start 04 Jly 2010 10:00", "Jly"),
     ("vstack startup-vlan 4095", "4095"),
     ("vstack director 1.1.1.300", "1.1.1.300"),
@@ -988,6 +988,9 @@ def test_wrong_macs_get_a_caret_under_the_token(line: str, token: str) -> None:
 
 @pytest.mark.parametrize(("line", "message"), [
     ("vstack vlan 5-3", "% Invalid VLAN range: 5-3 (the end is below the start)"),
+    ("vstack join-window start 31 Feb 2010 10:00", "% Invalid date: 31 Feb 2010"),
+    ("vstack join-window start 01 jan 2010 10:00 end 30 february 2011",
+     "% Invalid date: 30 Feb 2011"),
     ("vstack vlan 10,5000", "% Invalid VLAN: 5000 (range 1 to 4094)"),
     ("vstack image ftp:c2960.tar", "% ftp: is not supported for the image"),
     ("vstack config http://10.0.0.1/x.txt", "% http: is not supported for the config"),
