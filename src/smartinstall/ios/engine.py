@@ -508,7 +508,7 @@ class Engine:
                 )
                 error = ReplayError(number, line, message or "rejected",
                                     carets[0] if carets else None)
-                log.warning("%s %s", source, error)
+                log.debug("%s %s", source, error)  # callers report the failed lines themselves
                 report.errors.append(error)
         return report
 
