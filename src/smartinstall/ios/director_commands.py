@@ -158,6 +158,26 @@ _FILENAME = Arg(Word(pattern=r"[^:\s]+"), FILENAME_HELP)
 _GROUP_NAME = Arg(Word(pattern=r"[A-Za-z0-9_.-]{1,31}", max_len=31), "Name of the custom group")
 _POOL_NAME = Arg(Word(pattern=r"[A-Za-z0-9_.-]{1,31}", max_len=31), "Name of the DHCP pool")
 
+#: the file systems `?` offers for a location: those the director serves, and those the
+#: guide says are "visible in the command-line help" but not supported (refused when used)
+SUPPORTED_PREFIXES = ("flash:", "flash0:", "flash1:", "bootflash:", "usb:", "tftp:")
+UNSUPPORTED_PREFIXES = ("ftp:", "http:", "https:", "null:", "nvram:", "rcp:", "scp:",
+                        "system:", "tmpsys:")
+FILE_NOUNS = {"image": "Image file", "config": "Configuration file", "script": "Post install file"}
+
+
+def _prefix_help(kind: str) -> dict[str, str]:
+    noun = FILE_NOUNS[kind]
+    texts = {prefix: f"{noun} on {prefix}" for prefix in SUPPORTED_PREFIXES}
+    texts["tftp:"] = f"{noun} on a TFTP server (tftp://server/file)"
+    texts.update({prefix: "Not supported" for prefix in UNSUPPORTED_PREFIXES})
+    return texts
+
+
+def _prefix_choice() -> str:
+    return "{ " + " | ".join((*SUPPORTED_PREFIXES, *UNSUPPORTED_PREFIXES)) + " }"
+
+
 #: `vstack backup file-server ?` as the guide prints it
 BACKUP_REPOSITORIES = ("flash:", "ftp:", "http:", "https:", "rcp:", "scp:", "tftp:")
 MAX_ALLOWED_CLIENTS = 64
@@ -249,8 +269,11 @@ class DirectorCommands(CommandSet):
         files = {"location": _LOCATION, "filename": _FILENAME}
         for kind, text in DEFAULT_FILE_HELP.items():
             handler = partial(self._default_file, kind=kind)
+            # `?` lists the file systems, as IOS does; a whole location is one word
+            c(CONFIG, f"vstack {kind} {_prefix_choice()} [<filename>]", handler,
+              help={kind: text, **_prefix_help(kind)}, args=files)
             c(CONFIG, f"vstack {kind} <location> [<filename>]", handler, help={kind: text},
-              args=files)
+              args=files, hidden=True)
             c(CONFIG, f"no vstack {kind} [<location> [<filename>]]", handler,
               help={kind: text}, args=files)
         prefix_help = {"hostname-prefix": "Configure the hostname prefix of the clients"}
@@ -427,8 +450,10 @@ class DirectorCommands(CommandSet):
         for mode in GROUP_MODES:
             for kind, text in FILE_KINDS.items():
                 handler = partial(self._group_file, kind=kind)
+                c(mode, f"{kind} {_prefix_choice()} [<filename>]", handler,
+                  help={kind: text, **_prefix_help(kind)}, args=files)
                 c(mode, f"{kind} <location> [<filename>]", handler, help={kind: text},
-                  args=files)
+                  args=files, hidden=True)
                 c(mode, f"no {kind} [<location> [<filename>]]", handler, help={kind: text},
                   args=files)
         stack = CUSTOM_GROUP_MODES[GroupKind.STACK]
@@ -813,7 +838,11 @@ def _date(value: object) -> dt.date | None:
 
 
 def _location(ctx: Context) -> str:
-    location = _text(ctx.args["location"])
+    """The location of a file command: one word, or a file system keyword and a file name."""
+    given = ctx.args.get("location")
+    if given is None:
+        given = next(word for word in ctx.keywords if word.endswith(":"))
+    location = _text(given)
     filename = ctx.args.get("filename")
     return join_location(location, _text(filename) if filename is not None else None)
 

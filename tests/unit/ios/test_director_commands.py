@@ -1041,3 +1041,19 @@ def test_a_global_line_mistyped_in_a_group_gets_its_caret_where_it_fails() -> No
     assert caret(session, "vstack startup-vlan 5000") == 23
     assert session.prompt() == "Director(config-vstack-group)#"
     assert caret(session, "imagex flash:x.tar") == 5
+
+
+def test_help_of_a_location_lists_the_file_systems() -> None:
+    # "Although visible in the command-line help, these options are not supported: ftp:, …"
+    session = config_session()
+    listed = session.help("vstack image ")
+    assert "  flash:      Image file on flash:\n" in listed
+    assert "  tftp:       Image file on a TFTP server (tftp://server/file)\n" in listed
+    for refused in ("ftp:", "http:", "https:", "null:", "nvram:", "rcp:", "scp:", "system:",
+                    "tmpsys:"):
+        assert f"  {refused.ljust(10)}  Not supported\n" in listed
+    session.run("vstack group built-in 3560 24")
+    assert "  usb:        Configuration file on usb:\n" in session.help("config ")
+    assert session.run("config usb: 3560.txt") == ""
+    assert session.run("script flash:") == "% No file name in script location: flash:\n"
+    assert session.run("image ftp: c3560.tar").startswith("% ftp: is not supported")
