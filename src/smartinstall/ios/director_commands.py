@@ -43,7 +43,12 @@ from smartinstall.domain.catalog import CatalogError
 from smartinstall.domain.devices import validate_ipv4
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.groups import BuiltinGroup, CustomGroup, GroupFiles, GroupKind
-from smartinstall.domain.joinwindow import MAX_INTERVAL, JoinWindowSettings, Schedule
+from smartinstall.domain.joinwindow import (
+    MAX_INTERVAL,
+    JoinWindowSettings,
+    Schedule,
+    is_open,
+)
 from smartinstall.domain.locations import parse_location
 from smartinstall.domain.settings import (
     BackupSettings,
@@ -221,11 +226,15 @@ class DirectorCommands(CommandSet):
     order = 10
 
     def __init__(self, settings: DirectorSettings | None = None,
-                 owns_address: OwnsAddress | None = None) -> None:
+                 owns_address: OwnsAddress | None = None,
+                 now: Callable[[], dt.datetime] | None = None) -> None:
+        """`owns_address` answers whether this host owns an address (default: whether it
+        can bind it); `now` gives the director's time zone-aware local time, with which
+        `show vstack config` says whether the join window is open (without it: Scheduled)."""
         super().__init__()
         self.settings = settings if settings is not None else DirectorSettings()
-        #: whether this host owns an address (`vstack basic`); None: it can bind it
         self._owns_address = owns_address
+        self._now = now
         for mode in (*GROUP_MODES, DHCP_MODE):
             self.add_mode(mode)
         self.keyword_help.update(
@@ -800,7 +809,12 @@ class DirectorCommands(CommandSet):
 
     def _show_config(self, ctx: Context) -> None:
         role = self.settings.role(self.owns_address)
-        ctx.write(show_vstack_config(self.settings, role))
+        window_open = None
+        if self._now is not None:
+            moment = self._now()
+            if moment.tzinfo is not None:
+                window_open = is_open(self.settings.join_window, moment, moment.tzinfo)
+        ctx.write(show_vstack_config(self.settings, role, window_open=window_open))
 
 
 # --- helpers ---------------------------------------------------------------------------------

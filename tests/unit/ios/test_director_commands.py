@@ -1057,3 +1057,17 @@ def test_help_of_a_location_lists_the_file_systems() -> None:
     assert session.run("config usb: 3560.txt") == ""
     assert session.run("script flash:") == "% No file name in script location: flash:\n"
     assert session.run("image ftp: c3560.tar").startswith("% ftp: is not supported")
+
+
+def test_show_vstack_config_says_whether_the_window_is_open_given_a_clock() -> None:
+    moments = [dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)]
+    engine = Engine(hostname="Director")
+    engine.add(DirectorCommands(owns_address=OWNED.__contains__, now=lambda: moments[0]))
+    replay_example(engine, "vstack director 1.1.1.20\nvstack basic\n"
+                           "vstack join-window start 05:00 16:00 recurring")
+    session = engine.session(PRIVILEGED_LEVEL)
+    assert session.run("show vstack config | include  Window:") == (
+        "    Window: Open (scheduled)\n")
+    moments[0] = moments[0].replace(hour=23)
+    assert session.run("show vstack config | include  Window:") == (
+        "    Window: Closed (scheduled)\n")
