@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from smartinstall.explain.configreader import read_config
 from smartinstall.explain.inventory import InventoryError, load_inventory
 from smartinstall.explain.report import render_report
 from smartinstall.hostaddr import host_owns_address
+from smartinstall.ios.director_commands import replay_director_config
 
 NAME = "explain"
 HELP = "explain what each device of a branch would receive from the director, and why"
@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
             return 1
     else:
         at = dt.datetime.now(tz).replace(second=0, microsecond=0)
-    result = read_config(text, host_owns_address)
+    # the configuration is replayed through the director's command language, as the
+    # director's own start-up does; rejected lines are listed in the report
+    result = replay_director_config(text, host_owns_address, str(config_path))
     sys.stdout.write(
         render_report(result.settings, inventory, at, tz, host_owns_address, result.errors)
     )

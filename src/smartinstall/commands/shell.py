@@ -1,4 +1,4 @@
-"""`smartinstall shell --config FILE`: an IOS-style shell on a configuration file.
+"""`smartinstall shell --config FILE`: an IOS-style shell on a director configuration file.
 
 On a terminal it runs the engine's own keystroke line editor on the raw tty (`?` help,
 Tab completion, history, `--More--` paging). When standard input is not a terminal it
@@ -25,8 +25,10 @@ NAME = "shell"
 HELP = "interactive IOS-style shell on a configuration file"
 
 #: command sets offered by the shell, as "module:factory"; each factory takes the engine
-#: and returns the CommandSet to add (the director's set is added here with one line)
-COMMAND_SETS: tuple[str, ...] = ()
+#: and returns the CommandSet to add
+COMMAND_SETS: tuple[str, ...] = (
+    "smartinstall.ios.director_commands:director_command_set",
+)
 
 DEFAULT_HOSTNAME = "Director"
 

@@ -32,8 +32,9 @@ from smartinstall.director.bridges import (
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
 from smartinstall.domain.settings import DirectorSettings
-from smartinstall.explain.configreader import read_config
 from smartinstall.hostaddr import host_owns_address
+from smartinstall.ios.config import ConfigTooLarge, StartupConfig
+from smartinstall.ios.director_commands import replay_director_config
 from smartinstall.services.dhcp import (
     DhcpRelay,
     DhcpRelayConfig,
@@ -72,11 +73,15 @@ class DaemonOptions:
 
 
 def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, str]]]:
-    """Replay ``startup-config``; each rejected line is reported with its number."""
-    if not path.exists():
+    """Replay ``startup-config`` through the IOS engine with the director's commands; each
+    rejected line is reported with its number, and the other lines still apply."""
+    try:
+        text = StartupConfig(path).read()
+    except (OSError, ConfigTooLarge) as error:
+        return DirectorSettings(), [(0, str(path), f"% cannot read {path}: {error}")]
+    if text is None:
         return DirectorSettings(), []
-    text = path.read_text(encoding="utf-8", errors="replace")
-    result = read_config(text, host_owns_address)
+    result = replay_director_config(text, host_owns_address, str(path))
     return result.settings, result.errors
 
 

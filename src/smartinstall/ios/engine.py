@@ -74,12 +74,15 @@ class Context:
     """What a handler sees: the parsed arguments, the session, and an output buffer."""
 
     def __init__(self, session: Session, command: Command, args: dict[str, object],
-                 negated: bool) -> None:
+                 negated: bool, keywords: tuple[str, ...] = ()) -> None:
         self.session = session
         self.engine = session.engine
         self.command = command
         self.args = args
         self.negated = negated
+        #: the keywords of the line, in full (optional keywords such as `recurring` are
+        #: known by their presence here)
+        self.keywords = keywords
         self.lines: list[str] = []
 
     @property
@@ -426,8 +429,10 @@ class Engine:
         ]
         for declaration in own:
             build_declaration(root, declaration, {}, None)
+        # like `end`, `do` works in every configuration mode but is listed by `?` only in
+        # global configuration (the guide's `(config-vstack-group)#?` shows neither)
         do = Node("redirect", "do", "To run exec commands in config mode", target=EXEC.name,
-                  level=USER_LEVEL)
+                  level=USER_LEVEL, hidden=mode.name != CONFIG.name)
         root.children.append(do)
 
     def add(self, command_set: CommandSet) -> CommandSet:
@@ -503,7 +508,7 @@ class Engine:
                 )
                 error = ReplayError(number, line, message or "rejected",
                                     carets[0] if carets else None)
-                log.warning("%s %s", source, error)
+                log.debug("%s %s", source, error)  # callers report the failed lines themselves
                 report.errors.append(error)
         return report
 
@@ -611,6 +616,10 @@ class Session:
                     del self.frames[depth + 1:]
                     walk = candidate
                     break
+                # the error shown is that of the mode that read the line furthest (a
+                # global command mistyped inside a group gets its caret where it fails)
+                if (candidate.stopped, candidate.column) > (attempt.stopped, attempt.column):
+                    attempt = candidate
                 parent = self.engine.modes[parent].parent
         if not self._complete(walk):
             return Outcome(False, self._error(attempt, line, tokens, width))
@@ -645,7 +654,8 @@ class Session:
         assert command is not None
         args = dict(walk.args)
         pattern = args.pop("|pattern", None)
-        context = Context(self, command, args, walk.negated)
+        keywords = tuple(node.word for node in walk.path if node.kind == "keyword")
+        context = Context(self, command, args, walk.negated, keywords)
         ok = True
         try:
             command.handler(context)
@@ -698,7 +708,10 @@ class Session:
                 return parser.UNRECOGNIZED + "\n"
             return _columns(names, self.terminal_width or 80) + "\n"
         entries = parser.help_entries(walk.node, level, self._resolve)
-        return "".join(line + "\n" for line in parser.format_help(entries)) + "\n"
+        lines = parser.format_help(entries)
+        if not tokens and self.mode.help_header:
+            lines.insert(0, self.mode.help_header)
+        return "".join(line + "\n" for line in lines) + "\n"
 
     def complete(self, text: str) -> str | None:
         """Tab: the line with its last word completed, or None when nothing is certain."""

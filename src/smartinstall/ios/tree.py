@@ -39,18 +39,26 @@ class Mode:
     parent: str | None = "config"
     #: help text of the `exit` command of this mode
     exit_help: str = "Exit from the current mode"
+    #: the name in the prompt when it differs from `name`: several modes may share one
+    #: prompt (the director's custom group modes all show `config-vstack-group`)
+    prompt_name: str | None = None
+    #: the first line `?` prints on an empty line in this mode, if any
+    help_header: str | None = None
 
     def prompt_suffix(self, level: int) -> str:
         if self.name == EXEC.name:
             return "#" if level >= PRIVILEGED_LEVEL else ">"
-        return f"({self.name})#"
+        return f"({self.prompt_name or self.name})#"
 
 
 EXEC = Mode("exec", parent=None, exit_help="Exit from the EXEC")
 CONFIG = Mode("config", parent="exec", exit_help="Exit from configure mode")
 #: the director's sub-modes (the director command set declares their commands)
-VSTACK_GROUP = Mode("config-vstack-group", exit_help="Exit from vstack-group config mode")
-VSTACK_DHCP = Mode("config-vstack-dhcp", exit_help="Exit from vstack-dhcp config mode")
+#: (help texts as the guide's `Director(config-vstack-group)#?` example prints them)
+VSTACK_GROUP = Mode("config-vstack-group", exit_help="Exit from group-vstack config mode",
+                    help_header="Vstack group configuration commands")
+VSTACK_DHCP = Mode("config-vstack-dhcp", exit_help="Exit from dhcp-vstack config mode",
+                   help_header="Vstack dhcp configuration commands")
 
 
 @dataclass(eq=False)

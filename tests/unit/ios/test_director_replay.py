@@ -1,15 +1,16 @@
-"""The small configuration reader behind `smartinstall explain`: guide examples replay."""
+"""Replaying a director configuration through the engine (start-up, `smartinstall explain`):
+guide examples replay, failing lines are reported with their numbers, nothing raises."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smartinstall.domain.catalog import builtin_key
 from smartinstall.domain.groups import GroupKind
-from smartinstall.explain.configreader import read_config
+from smartinstall.ios.director_commands import replay_director_config
 
 
 def owns(ip: str) -> bool:
@@ -26,7 +27,7 @@ vstack config tftp://101.122.33.10/2960LANBase_config.txt
 vstack script tftp://101.122.33.10/2960LANBase_post_install.txt
 end
 """
-    result = read_config(text, owns)
+    result = replay_director_config(text, owns)
     assert result.errors == []
     default = result.settings.groups.default
     assert default.image == "tftp://101.122.33.10/c2960-lanbase-tar.122-52SE.tar"
@@ -61,7 +62,7 @@ vstack group custom testgroup stack
 vstack join-window start 07 july 2009 10:00 04:00 end 10 july 2009 recur
 no vstack join-window mode auto
 """
-    result = read_config(text, owns)
+    result = replay_director_config(text, owns)
     assert result.errors == []
     s = result.settings
     assert str(s.dhcp_pools["pool1"].network) == "1.1.1.0/24"
@@ -79,10 +80,12 @@ def test_failing_lines_are_reported_with_their_number_and_the_rest_replays() -> 
     text = (
         "vstack director 9.9.9.9\nvstack basic\nvstack image flash:x.tar\nvstack image ftp:y.tar\n"
     )
-    result = read_config(text, owns)
-    numbers = [number for number, _, _ in result.errors]
-    assert numbers == [2, 4]
-    assert "does not match a switch IP address" in result.errors[0][2]
+    result = replay_director_config(text, owns)
+    assert [number for number, _, _ in result.errors] == [2, 4]
+    assert result.errors[0] == (
+        2, "vstack basic",
+        "Command Rejected: The Director IP address does not match a switch IP address.")
+    assert result.errors[1][:2] == (4, "vstack image ftp:y.tar")
     assert "ftp: is not supported" in result.errors[1][2]
     assert result.settings.groups.default.image == "flash:x.tar"
     assert not result.settings.basic
@@ -90,14 +93,44 @@ def test_failing_lines_are_reported_with_their_number_and_the_rest_replays() -> 
 
 def test_render_then_replay_is_identical() -> None:
     text = Path("examples/branch/startup-config").read_text(encoding="utf-8")
-    first = read_config(text, owns)
+    first = replay_director_config(text, owns)
     assert first.errors == []
     rendered = "\n".join(first.settings.render())
-    second = read_config(rendered, owns)
+    second = replay_director_config(rendered, owns)
     assert second.errors == []
     assert second.settings.render() == first.settings.render()
 
 
+def test_a_caret_error_names_its_column() -> None:
+    result = replay_director_config("vstack startup-vlan 5000\n  vstack frobnicate\n", owns)
+    assert result.errors == [
+        (1, "vstack startup-vlan 5000",
+         "% Invalid input detected at '^' marker. (column 24)"),
+        (2, "vstack frobnicate", "% Invalid input detected at '^' marker. (column 8)"),
+    ]
+
+
+def test_a_failing_group_line_keeps_the_group_open_for_the_next_lines() -> None:
+    text = (
+        "vstack group custom g mac\n"
+        " match mac 0023.34ca.c18g\n"
+        " match mac 0023.34ca.c180\n"
+        " image flash:x.tar\n"
+    )
+    result = replay_director_config(text, owns)
+    assert [number for number, _, _ in result.errors] == [2]
+    group = result.settings.groups.custom["g"]
+    assert group.macs == ["0023.34ca.c180"] and group.files.image == "flash:x.tar"
+
+
+def test_an_oversized_configuration_is_refused_whole() -> None:
+    result = replay_director_config("!\n" * 600_000, owns)
+    assert result.errors and result.errors[0][0] == 0
+    assert "larger than" in result.errors[0][2]
+
+
+@settings(max_examples=100, deadline=None)  # each example builds a whole engine
 @given(st.text(max_size=200))
-def test_reader_never_raises(text: str) -> None:
-    read_config(text, owns)
+def test_replay_never_raises(text: str) -> None:
+    result = replay_director_config(text, owns)
+    assert all(number >= 1 for number, _, _ in result.errors)
