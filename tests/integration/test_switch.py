@@ -1,0 +1,161 @@
+"""Emulated switches against the real director process on loopback: zero touch, stacks,
+backups, health, on-demand commands (guide: "Zero-Touch Installation", "Backing Up the Client
+Configuration", "Managing Client Configuration Files")."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from smartinstall.domain.devices import Health
+from smartinstall.store.database import DownloadStatus
+from smartinstall.switch.machine import Faults, Member, State, Switch
+from tests.integration.director_harness import DirectorProcess, lab_prefix
+from tests.integration.switch_harness import (
+    IMAGE,
+    PID,
+    director_config,
+    make_director,
+    make_switch,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+UPGRADED = DownloadStatus.UPGRADED
+
+
+@pytest.fixture
+async def director(tmp_path: Path) -> AsyncIterator[DirectorProcess]:
+    prefix = lab_prefix()
+    process = make_director(tmp_path, prefix, director_config(prefix))
+    process.start()
+    yield process
+    process.stop()
+
+
+async def _running(switch: Switch, timeout: float = 15.0) -> None:
+    ok = await switch.wait_for(lambda s: s.state is State.RUNNING and s.boots >= 2, timeout)
+    assert ok, f"{switch.mac} is {switch.state.value}: {switch.console}"
+
+
+async def _until(check: object, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():  # type: ignore[operator]
+            await asyncio.sleep(0.05)
+
+
+async def test_zero_touch_image_config_and_script(director: DirectorProcess,
+                                                  tmp_path: Path) -> None:
+    switch = make_switch(director, tmp_path, 201)
+    switch.power_on()
+    try:
+        await _running(switch)
+        # installed: the image it runs and the configuration (hostname from option 12)
+        assert switch.image == IMAGE
+        startup = switch.flash.startup_config()
+        assert startup is not None and "interface Vlan1" in startup
+        assert switch.hostname == "seed"
+        assert switch.flash.has_image(IMAGE)
+        await director.await_log(
+            f"%SMI-6-UPGRD_SUCCESS: Device (IP address: {switch.ip}) image has upgraded"
+        )
+
+        def finished() -> bool:
+            db = director.database()
+            try:
+                (entry,) = db.downloads()
+                return (entry.image, entry.config, entry.script) == (UPGRADED,) * 3
+            finally:
+                db.close()
+
+        await _until(finished)
+        # the post-install script ran after the reload and is in the startup-config
+        assert "vlan 12\n name TEST" in (switch.flash.startup_config() or "")
+        db = director.database()
+        try:
+            device = db.device_by_mac(switch.mac)
+            assert device is not None and device.ip == switch.ip and device.pid == PID
+            assert device.version == "15.2(7)E9"
+            assert device.image == "C2960X-UNIVERSALK9-M"
+        finally:
+            db.close()
+    finally:
+        await switch.shutdown()
+
+
+async def test_stack_gets_one_image_per_member(tmp_path: Path) -> None:
+    prefix = lab_prefix()
+    images = ["c3750e-universalk9-tar.122-55.SE9.tar", "c3750-ipbasek9-tar.122-55.SE9.tar"]
+    extra = f"""vstack group custom stk stack
+ image flash:{images[0]}
+ image flash:{images[1]} family 3750
+ config flash:seed.txt
+ match 1 3750e 24poe
+ match 2 3750 24poe
+ exit
+"""
+    process = make_director(tmp_path, prefix, director_config(prefix, extra, script=False))
+    for name in images:
+        (process.flash / name).write_bytes(name.encode() * 2000)
+    process.start()
+    members = (Member(1, "WS-C3750E-24PD-S", "0050.56aa.0101"),
+               Member(2, "WS-C3750-24PS-S", "0050.56aa.0102"))
+    switch = make_switch(process, tmp_path, 202, "WS-C3750E-24PD-S", members=members)
+    switch.power_on()
+    try:
+        await _running(switch)
+        assert switch.flash_state.images == {"1": images[0], "2": images[1]}
+        db = process.database()
+        try:
+            (entry,) = db.downloads()
+            assert entry.image is UPGRADED
+            device = db.device_by_mac(switch.mac)
+            assert device is not None and len(device.members) == 2
+        finally:
+            db.close()
+    finally:
+        await switch.shutdown()
+        process.stop()
+
+
+async def test_write_memory_backs_up_to_rev2(director: DirectorProcess, tmp_path: Path) -> None:
+    switch = make_switch(director, tmp_path, 203)
+    switch.power_on()
+    try:
+        await _running(switch)
+        backups = director.flash / "vstack"
+        # the hello after the install (startup-config, no backup yet) gives the first one
+        await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS")
+        switch.running_config = switch.running_config.replace("end\n", "! changed\nend\n")
+        await switch.write_memory()
+        await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=2)
+        rev2 = backups / f"seed-{switch.mac}.REV2"
+        assert "! changed" in rev2.read_text()
+        assert (backups / f"seed-{switch.mac}.REV1").exists()
+        assert "%SMI-6-SMI_CLIENT_BACKUP_SUCCESS: Client Device startup configuration backup " \
+               "successful on repository" in switch.console
+    finally:
+        await switch.shutdown()
+
+
+async def test_switch_that_never_comes_back_goes_inactive(director: DirectorProcess,
+                                                          tmp_path: Path) -> None:
+    switch = make_switch(director, tmp_path, 204, faults=Faults(never_return=True))
+    switch.power_on()
+    try:
+        assert await switch.wait_for(lambda s: s.state is State.DEAD, 15)
+        await director.await_log(
+            f"%SMI-6-SWITCH_REMOVE: Device {switch.mac} removed from the Director Database",
+            timeout=10,
+        )
+        db = director.database()
+        try:
+            device = db.device_by_mac(switch.mac)
+            assert device is not None and device.health is Health.INACTIVE
+        finally:
+            db.close()
+    finally:
+        await switch.shutdown()
