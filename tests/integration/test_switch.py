@@ -5,6 +5,7 @@ Configuration", "Managing Client Configuration Files")."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import pytest
 from smartinstall.domain.devices import Health
 from smartinstall.store.database import DownloadStatus
 from smartinstall.switch.machine import Faults, Member, State, Switch
-from tests.integration.director_harness import DirectorProcess, lab_prefix
+from smartinstall.wire import smi_client
+from tests.integration.director_harness import DirectorProcess, free_port, lab_prefix
 from tests.integration.switch_harness import (
     IMAGE,
     PID,
@@ -159,3 +161,41 @@ async def test_switch_that_never_comes_back_goes_inactive(director: DirectorProc
             db.close()
     finally:
         await switch.shutdown()
+
+
+async def test_legacy_client_upgraded_through_http(tmp_path: Path) -> None:
+    # A legacy switch hangs off a Smart Install switch, which reports it as a CDP neighbour
+    # (the director enters a legacy client only then); it gets the tailored configuration,
+    # calls the director on TCP 19140 and is driven over its HTTP exec interface.
+    prefix = lab_prefix()
+    extra = "vstack tailored-config enable-password s3cret\n"
+    process = make_director(tmp_path, prefix, director_config(prefix, extra, script=False))
+    process.start()
+    legacy_mac = "0050.56aa.00d2"
+    neighbor = smi_client.Neighbor(local_port="GigabitEthernet1/0/2", mac=legacy_mac,
+                                   device_id="old-switch", platform="cisco WS-C2960-24TT-L legacy")
+    upstream = make_switch(process, tmp_path, 209, neighbors=(neighbor,))
+    old = make_switch(process, tmp_path, 210, "WS-C2960-24TT-L", legacy=True,
+                      http_port=free_port(f"{prefix}.210", socket.SOCK_STREAM))
+    assert old.mac == legacy_mac
+    upstream.power_on()
+    try:
+        await _running(upstream)
+        old.power_on()
+        await _running(old, timeout=20)
+        assert old.image == IMAGE and old.flash.has_image(IMAGE)
+        assert (old.flash.startup_config() or "").startswith("hostname seed")
+        assert old.enable_password == "s3cret"
+        await process.await_log(f"legacy client {old.ip} ({legacy_mac}): download and reload done")
+        db = process.database()
+        try:
+            device = db.device_by_mac(legacy_mac)
+            assert device is not None and device.device_type.value == "N"
+            entry = db.latest_download(legacy_mac)
+            assert entry is not None and (entry.image, entry.config) == (UPGRADED, UPGRADED)
+        finally:
+            db.close()
+    finally:
+        await old.shutdown()
+        await upstream.shutdown()
+        process.stop()

@@ -458,7 +458,7 @@ class Switch:
         if lease.director:
             self.director = lease.director
             await self._listen()
-            await self.send(self.hello())
+            await self._say_hello()
             if self.config.is_stack:
                 # The director learnt the members from the hello: ask again for the stack's
                 # imagelist (one image per member).
