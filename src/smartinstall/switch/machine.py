@@ -673,7 +673,8 @@ class Switch:
             await self._on_backup(command)
 
     def _schedule_reload(self, at: tuple[int, int] | None) -> None:
-        if at is None:
+        """Reload at hh:mm; 00:00 (SIET's "reload time 00:00") and None mean now."""
+        if at is None or at == (0, 0):
             self._later_reload(0.05)
             return
         delay = seconds_until(at[0], at[1], self.clock())
@@ -807,7 +808,9 @@ class Switch:
         try:
             async with asyncio.timeout(timeout):
                 while not predicate(self):
-                    await self.changed.wait()
+                    # state changes wake us at once; anything else is seen within 50 ms
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.changed.wait(), 0.05)
         except TimeoutError:
             return False
         return True
