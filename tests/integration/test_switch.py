@@ -199,3 +199,61 @@ async def test_legacy_client_upgraded_through_http(tmp_path: Path) -> None:
         await old.shutdown()
         await upstream.shutdown()
         process.stop()
+
+
+async def test_write_erase_and_reload_come_back_with_the_backup(director: DirectorProcess,
+                                                                tmp_path: Path) -> None:
+    switch = make_switch(director, tmp_path, 205)
+    switch.power_on()
+    try:
+        await _running(switch)
+        await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS")
+        switch.running_config = switch.running_config.replace("end\n", "! site 205\nend\n")
+        await switch.write_memory()
+        await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=2)
+        switch.write_erase()
+        switch.reload()
+        # zero touch again; with backup on the director answers with the client's REV2
+        assert await switch.wait_for(lambda s: s.boots >= 4 and s.state is State.RUNNING, 15)
+        assert "! site 205" in (switch.flash.startup_config() or "")
+        db = director.database()
+        try:
+            entries = [e for e in db.downloads() if e.mac == switch.mac]
+            assert len(entries) == 2 and entries[-1].method.value == "zero-touch"
+        finally:
+            db.close()
+    finally:
+        await switch.shutdown()
+
+
+async def test_authentication_key_right_wrong_and_missing(tmp_path: Path) -> None:
+    prefix = lab_prefix()
+    key = "k" * 20
+    extra = f"vstack authentication key {key}\n"
+    process = make_director(tmp_path, prefix, director_config(prefix, extra, script=False))
+    process.start()
+    good = make_switch(process, tmp_path, 206, smi_key=key)
+    wrong = make_switch(process, tmp_path, 207, smi_key="w" * 20)
+    missing = make_switch(process, tmp_path, 208)
+    for switch in (good, wrong, missing):
+        switch.power_on()
+    try:
+        for switch in (good, wrong, missing):
+            await _running(switch)
+        await process.await_log(f"Device (IP address: {good.ip}) image has upgraded successfully")
+        for switch in (wrong, missing):
+            assert any(line.startswith("%SMI-6-CLIENT_CONN_FAILED") for line in switch.console)
+        assert not any("CLIENT_CONN_FAILED" in line for line in good.console)
+        db = process.database()
+        try:
+            accepted = db.device_by_mac(good.mac)
+            assert accepted is not None and accepted.version == "15.2(7)E9"
+            for switch in (wrong, missing):
+                refused = db.device_by_mac(switch.mac)
+                assert refused is not None and not refused.version  # no hello taken
+        finally:
+            db.close()
+    finally:
+        for switch in (good, wrong, missing):
+            await switch.shutdown()
+        process.stop()
