@@ -257,3 +257,32 @@ async def test_authentication_key_right_wrong_and_missing(tmp_path: Path) -> Non
         for switch in (good, wrong, missing):
             await switch.shutdown()
         process.stop()
+
+
+async def test_ten_switches_in_one_process(tmp_path: Path) -> None:
+    prefix = lab_prefix()
+    process = make_director(tmp_path, prefix, director_config(prefix, script=False),
+                            keepalive=5.0)
+    process.start()
+    switches = [make_switch(process, tmp_path, 230 + i, keepalive=2.0) for i in range(10)]
+    try:
+        for switch in switches:
+            switch.power_on()
+        for switch in switches:
+            await _running(switch, timeout=40)
+        assert len({s.ip for s in switches}) == 10
+
+        def all_upgraded() -> bool:
+            db = process.database()
+            try:
+                entries = db.downloads()
+                return len(entries) == 10 and all(
+                    (e.image, e.config) == (UPGRADED, UPGRADED) for e in entries)
+            finally:
+                db.close()
+
+        await _until(all_upgraded, timeout=20)
+    finally:
+        for switch in switches:
+            await switch.shutdown()
+        process.stop()
