@@ -22,7 +22,7 @@ import datetime as dt
 import enum
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Protocol
@@ -236,7 +236,6 @@ class Switch:
         self.enable_password = ""
         self.bytes_downloaded = 0
         self.boots = 0
-        self._tasks: set[asyncio.Task[object]] = set()
         self._boot_task: asyncio.Task[None] | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
         self._reload_handle: asyncio.TimerHandle | None = None
@@ -315,7 +314,7 @@ class Switch:
             self._reload_handle.cancel()
             self._reload_handle = None
         current = asyncio.current_task()
-        tasks = [t for t in (*self._tasks, self._keepalive_task) if t and t is not current]
+        tasks = [t for t in (self._keepalive_task,) if t and t is not current]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -343,11 +342,6 @@ class Switch:
             await self._boot_guarded()
 
         self._boot_task = loop.create_task(again())
-
-    def _spawn(self, coroutine: Awaitable[object]) -> None:
-        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(coroutine)  # type: ignore[arg-type]
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def _boot_guarded(self) -> None:
         try:
