@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from smartinstall.store.database import DownloadStatus
-from tests.integration.director_harness import ROOT, kill_tree, lab_prefix
+from tests.integration.director_harness import ROOT, free_port, kill_tree, lab_prefix
 from tests.integration.switch_harness import director_config, make_director
 from tests.tools import require_program
 
@@ -27,6 +28,7 @@ async def test_switch_command_zero_touch_and_nmap_sees_smart_install(tmp_path: P
     director = make_director(tmp_path, prefix, director_config(prefix), keepalive=1.0)
     director.start()
     mac = "0050.56bb.0001"
+    telnet_port = free_port(f"{prefix}.220", socket.SOCK_STREAM)
     command = [
         sys.executable, "-m", "smartinstall.cli", "switch", "--pid", "WS-C2960X-24TS-L",
         "--mac", mac, "--address", f"{prefix}.220",
@@ -35,6 +37,7 @@ async def test_switch_command_zero_touch_and_nmap_sees_smart_install(tmp_path: P
         "--dhcp-port", str(director.ports["dhcp"]),
         "--dhcp-relay-port", str(director.ports["relay"]),
         "--tftp-port", str(director.ports["tftp"]), "--keepalive", "0.5",
+        "--telnet-port", str(telnet_port),
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE)
@@ -62,6 +65,14 @@ async def test_switch_command_zero_touch_and_nmap_sees_smart_install(tmp_path: P
         line = re.search(rf"^{port}/tcp\s+open\s+(\S+)\s+(.*)$", text, re.M)
         assert line, text
         assert line.group(1) == "cisco-smartinstall"
+        # its console over telnet, on the switch's own address
+        reader, writer = await asyncio.open_connection(f"{prefix}.220", telnet_port)
+        await reader.readuntil(b"seed>")
+        writer.write(b"enable\r\nshow vstack config\r\n")
+        await writer.drain()
+        out = await asyncio.wait_for(reader.readuntil(b"address: "), 10)
+        assert b"Role: Client (SmartInstall enabled)" in out
+        writer.close()
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -45,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="port the director answers relay agents on (default: --dhcp-port)",
     )  # fmt: skip
     parser.add_argument("--tftp-port", type=_port, default=69, help="TFTP server port (69)")
-    parser.add_argument("--telnet-port", type=_port, help="IOS shell over telnet (not yet)")
+    parser.add_argument(
+        "--telnet-port", type=_port, help="console (IOS shell) over telnet on --address"
+    )
     parser.add_argument("--http-port", type=_port, default=80, help="legacy HTTP exec port (80)")
     parser.add_argument("--legacy", action="store_true", help="not Smart Install capable")
     parser.add_argument("--stack", help="stack member PIDs, member 1 first: PID,PID,...")
@@ -86,8 +88,6 @@ def run(args: argparse.Namespace) -> int:
         members = tuple(
             Member(i + 1, pid, mac if i == 0 else _mac(mac, i)) for i, pid in enumerate(pids)
         )
-    if args.telnet_port:
-        sys.stderr.write("% The IOS shell over telnet is not available yet; ignoring it\n")
     config = SwitchConfig(
         pid=args.pid, mac=mac, address=args.address, legacy=args.legacy, members=members,
         director_port=director_port, tftp_port=args.tftp_port, keepalive=args.keepalive,
@@ -99,13 +99,18 @@ def run(args: argparse.Namespace) -> int:
     )  # fmt: skip
     flash = Flash(args.flash or Path(f"flash-{mac}"))
     try:
-        return asyncio.run(_main(Switch(config, flash, NetIo(net))))
+        return asyncio.run(_main(Switch(config, flash, NetIo(net)), args.telnet_port))
     except (OSError, ValueError) as error:
         sys.stderr.write(f"% Switch stopped: {error}\n")
         return 1
 
 
-async def _main(switch: Switch) -> int:
+async def _main(switch: Switch, telnet_port: int | None) -> int:
+    from smartinstall.switch.shell import TelnetConsole
+
+    console = TelnetConsole(switch, telnet_port) if telnet_port else None
+    if console is not None:
+        await console.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -114,5 +119,7 @@ async def _main(switch: Switch) -> int:
     logging.getLogger(__name__).info("switch %s (%s) powering on", switch.mac, switch.config.pid)
     switch.power_on()
     await stop.wait()
+    if console is not None:
+        await console.close()
     await switch.shutdown()
     return 0
