@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from smartinstall.switch.flash import Flash
+from smartinstall.switch.link import Impairment
 from smartinstall.switch.machine import Faults, Member, Switch, SwitchConfig
 from smartinstall.switch.netio import NetConfig, NetIo
 from smartinstall.wire import smi_client
@@ -54,6 +55,8 @@ def make_switch(
     keepalive: float = 0.5,
     smi_key: str | None = None,
     http_port: int = 80,
+    tftp_link: Impairment | None = None,
+    tftp_windowsize: int | None = None,
 ) -> Switch:
     """Switch number ``host`` of the lab: address prefix.<host>, MAC 0050.56aa.00<host>."""
     mac = f"0050.56aa.{host:04x}"
@@ -67,5 +70,6 @@ def make_switch(
         dhcp_server=(director.address, director.ports["dhcp"]),
         relay_port=director.ports["relay"], smi_port=director.ports["client_smi"],
         smi_key=smi_key, http_port=http_port, tftp_timeout=0.5,
+        tftp_link=tftp_link or Impairment(), tftp_windowsize=tftp_windowsize,
     )  # fmt: skip
     return Switch(config, Flash(base / f"flash-{host}"), NetIo(net))

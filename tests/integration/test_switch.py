@@ -13,6 +13,7 @@ import pytest
 
 from smartinstall.domain.devices import Health
 from smartinstall.store.database import DownloadStatus
+from smartinstall.switch.link import Impairment
 from smartinstall.switch.machine import Faults, Member, State, Switch
 from smartinstall.wire import smi_client
 from tests.integration.director_harness import DirectorProcess, free_port, lab_prefix
@@ -286,3 +287,18 @@ async def test_ten_switches_in_one_process(tmp_path: Path) -> None:
         for switch in switches:
             await switch.shutdown()
         process.stop()
+
+
+async def test_slow_and_lossy_tftp_still_upgrades(director: DirectorProcess,
+                                                  tmp_path: Path) -> None:
+    link = Impairment(loss=0.03, delay=0.002, seed=3)
+    switch = make_switch(director, tmp_path, 211, tftp_link=link, tftp_windowsize=8)
+    switch.power_on()
+    try:
+        await _running(switch, timeout=40)
+        assert switch.image == IMAGE
+        assert switch.io.dropped > 0  # type: ignore[attr-defined]
+        await director.await_log(
+            f"%SMI-6-UPGRD_SUCCESS: Device (IP address: {switch.ip}) image has upgraded")
+    finally:
+        await switch.shutdown()

@@ -54,6 +54,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--keepalive", type=float, default=60.0, help="keepalive period (60 s)")
     parser.add_argument("--auth-key", help="vstack authentication key (16 or more characters)")
     parser.add_argument("--blksize", type=int, default=1468, help="TFTP block size (1468)")
+    parser.add_argument("--tftp-windowsize", type=int, help="TFTP window size (RFC 7440)")
+    parser.add_argument("--tftp-loss", type=float, default=0.0,
+                        help="fault: drop this share of TFTP datagrams (0-1)")
+    parser.add_argument("--tftp-delay", type=float, default=0.0,
+                        help="fault: delay each TFTP datagram by this many seconds")
 
 
 def _mac(seed: str, index: int = 0) -> str:
@@ -67,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     from smartinstall.domain.errors import DomainError
     from smartinstall.domain.values import normalize_mac
     from smartinstall.switch.flash import Flash
+    from smartinstall.switch.link import Impairment
     from smartinstall.switch.machine import Member, Switch, SwitchConfig
     from smartinstall.switch.netio import NetConfig, NetIo
 
@@ -95,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
     net = NetConfig(
         dhcp_server=(host, args.dhcp_port), relay_port=args.dhcp_relay_port or args.dhcp_port,
         smi_port=args.smi_port, smi_key=args.auth_key, http_port=args.http_port,
-        tftp_blksize=args.blksize,
+        tftp_blksize=args.blksize, tftp_windowsize=args.tftp_windowsize,
+        tftp_link=Impairment(loss=args.tftp_loss, delay=args.tftp_delay),
     )  # fmt: skip
     flash = Flash(args.flash or Path(f"flash-{mac}"))
     try:

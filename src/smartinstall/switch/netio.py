@@ -30,6 +30,7 @@ from smartinstall.services.smi import (
     SmiSecurity,
     SmiSendError,
 )
+from smartinstall.switch.link import ImpairedRelay, Impairment
 from smartinstall.switch.machine import FetchError, Lease, SendError, Switch
 from smartinstall.wire import smi_client
 from smartinstall.wire.dhcp import (
@@ -63,6 +64,7 @@ class NetConfig:
     dhcp_timeout: float = 2.0
     dhcp_attempts: int = 3
     smi_timeout: float = 5.0
+    tftp_link: Impairment = field(default_factory=Impairment)  # slow or lossy TFTP (a fault)
 
 
 class _Sink:
@@ -112,6 +114,7 @@ class NetIo:
     listener: SmiClientListener | None = None
     http: asyncio.Server | None = None
     security: SmiSecurity = field(init=False)
+    dropped: int = 0  # TFTP datagrams the impaired link lost
 
     def __post_init__(self) -> None:
         self.security = SmiSecurity.from_config(self.net.smi_key)
@@ -189,7 +192,15 @@ class NetIo:
                     sink: Callable[[bytes], None]) -> int:
         out: BinaryIO = _Sink(sink)  # type: ignore[assignment]
         try:
-            return await tftp_client.fetch_to(host, port, name, out, self._options(switch))
+            if not self.net.tftp_link.active:
+                return await tftp_client.fetch_to(host, port, name, out, self._options(switch))
+            local = switch.ip or "127.0.0.1"
+            async with ImpairedRelay((host, port), local, self.net.tftp_link, local) as relay:
+                try:
+                    return await tftp_client.fetch_to(*relay.address, name, out,
+                                                      self._options(switch))
+                finally:
+                    self.dropped += relay.dropped
         except (tftp_client.TftpClientError, OSError) as error:
             raise FetchError(f"{name}: {error}") from None
 
