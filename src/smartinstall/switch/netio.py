@@ -279,27 +279,39 @@ class NetIo:
             writer.close()
 
     async def _answer(self, switch: Switch, head: bytes) -> tuple[str, bytes]:
-        lines = head.decode("latin-1").split("\r\n")
-        parts = lines[0].split()
-        if len(parts) != 3 or parts[0] != "GET":
-            return "400 Bad Request", b""
-        authorized = False
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "authorization":
-                scheme, _, token = value.strip().partition(" ")
-                if scheme.lower() == "basic":
-                    try:
-                        _, _, password = base64.b64decode(token).decode().partition(":")
-                    except (binascii.Error, UnicodeDecodeError):
-                        password = ""
-                    authorized = bool(switch.enable_password) and password == switch.enable_password
-        if not authorized:
+        request = parse_exec_request(head)
+        if isinstance(request, str):
+            return request, b""
+        command, password = request
+        if not switch.enable_password or password != switch.enable_password:
             return "401 Unauthorized", b"Authorization required\n"
-        path = parts[1]
-        if not path.startswith(EXEC_PREFIX):
+        if command is None:
             return "404 Not Found", b""
-        rest = path[len(EXEC_PREFIX):].removesuffix("/CR")
-        command = " ".join(unquote(p) for p in rest.split("/") if p)
         output = await switch.exec_command(command)
         return "200 OK", output.encode()
+
+
+def parse_exec_request(head: bytes) -> tuple[str | None, str | None] | str:
+    """An HTTP request head → (exec command or None when the path is not the exec interface,
+    basic-auth password or None), or the HTTP status of a malformed request. Never raises."""
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split()
+    if len(parts) != 3 or parts[0] != "GET" or not parts[2].startswith("HTTP/"):
+        return "400 Bad Request"
+    password = None
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() != "authorization":
+            continue
+        scheme, _, token = value.strip().partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                _, _, password = base64.b64decode(token, validate=True).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError, ValueError):
+                password = None
+    path = parts[1]
+    if not path.startswith(EXEC_PREFIX):
+        return None, password
+    rest = path[len(EXEC_PREFIX):].removesuffix("/CR")
+    command = " ".join(unquote(p) for p in rest.split("/") if p)
+    return (command or None), password
