@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -302,3 +303,29 @@ async def test_slow_and_lossy_tftp_still_upgrades(director: DirectorProcess,
             f"%SMI-6-UPGRD_SUCCESS: Device (IP address: {switch.ip}) image has upgraded")
     finally:
         await switch.shutdown()
+
+
+async def test_option_82_places_the_switch_behind_its_upstream(director: DirectorProcess,
+                                                               tmp_path: Path) -> None:
+    upstream = make_switch(director, tmp_path, 212)
+    upstream.power_on()
+    try:
+        await _running(upstream)
+        downstream = make_switch(director, tmp_path, 213)
+        downstream.config = replace(downstream.config, upstream_port="Gi1/0/5",
+                                    upstream_mac=upstream.mac)
+        downstream.power_on()
+        try:
+            await _running(downstream)
+            db = director.database()
+            try:
+                device = db.device_by_mac(downstream.mac)
+                assert device is not None
+                assert (device.upstream_mac, device.upstream_ip) == (upstream.mac, upstream.ip)
+                assert device.upstream_port == "GigabitEthernet1/0/5" and device.hop == 2
+            finally:
+                db.close()
+        finally:
+            await downstream.shutdown()
+    finally:
+        await upstream.shutdown()

@@ -51,6 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http-port", type=_port, default=80, help="legacy HTTP exec port (80)")
     parser.add_argument("--legacy", action="store_true", help="not Smart Install capable")
     parser.add_argument("--stack", help="stack member PIDs, member 1 first: PID,PID,...")
+    parser.add_argument("--supervisor", default="", help="Catalyst 4500: e.g. WS-X45-SUP7-E")
+    parser.add_argument("--chassis", default="", help="Catalyst 4500: chassis, e.g. WS-C4507R+E")
+    parser.add_argument("--upstream-port", default="", help="option 82 circuit id (upstream port)")
+    parser.add_argument("--upstream-mac", default="", help="option 82 remote id (upstream MAC)")
     parser.add_argument("--keepalive", type=float, default=60.0, help="keepalive period (60 s)")
     parser.add_argument("--auth-key", help="vstack authentication key (16 or more characters)")
     parser.add_argument("--blksize", type=int, default=1468, help="TFTP block size (1468)")
@@ -97,6 +101,8 @@ def run(args: argparse.Namespace) -> int:
     config = SwitchConfig(
         pid=args.pid, mac=mac, address=args.address, legacy=args.legacy, members=members,
         director_port=director_port, tftp_port=args.tftp_port, keepalive=args.keepalive,
+        supervisor=args.supervisor, chassis=args.chassis, upstream_port=args.upstream_port,
+        upstream_mac=args.upstream_mac,
     )  # fmt: skip
     net = NetConfig(
         dhcp_server=(host, args.dhcp_port), relay_port=args.dhcp_relay_port or args.dhcp_port,
