@@ -453,9 +453,9 @@ class Switch:
             self.director = lease.director
             await self._listen()
             await self._say_hello()
-            if self.config.is_stack:
-                # The director learnt the members from the hello: ask again for the stack's
-                # imagelist (one image per member).
+            if self.config.is_stack or self.config.supervisor:
+                # The director learnt the members (or the 4500 supervisor) from the hello: ask
+                # again for the stack's imagelist (one image per member) or the chassis' group.
                 again = await self.io.dhcp(self, refresh=lease.ip)
                 if again is not None and again.smart_install:
                     lease = again

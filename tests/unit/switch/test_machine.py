@@ -211,6 +211,16 @@ async def test_stack_takes_one_image_per_member(tmp_path: Path) -> None:
     assert [m.number for m in hello.stack] == [1, 2, 3]
 
 
+async def test_a_4500_reports_its_supervisor_then_asks_again(tmp_path: Path) -> None:
+    net = network()
+    switch = make(tmp_path, net, supervisor="WS-X45-SUP7-E", chassis="WS-C4507R+E")
+    await up(switch)
+    await switch.shutdown()
+    assert net.dhcp_calls == [None, "10.0.0.20"]
+    hello = next(m for m in net.sent if isinstance(m, smi_client.Hello))
+    assert (hello.supervisor, hello.chassis) == ("WS-X45-SUP7-E", "WS-C4507R+E")
+
+
 async def test_post_install_script_runs_after_the_reload(tmp_path: Path) -> None:
     net = network()
     # the director sends type 5 on the first hello, during zero touch
