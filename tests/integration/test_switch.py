@@ -246,10 +246,19 @@ async def test_authentication_key_right_wrong_and_missing(tmp_path: Path) -> Non
         for switch in (wrong, missing):
             assert any(line.startswith("%SMI-6-CLIENT_CONN_FAILED") for line in switch.console)
         assert not any("CLIENT_CONN_FAILED" in line for line in good.console)
+
+        def version_of(mac: str) -> str:
+            db = process.database()
+            try:
+                device = db.device_by_mac(mac)
+                return device.version if device is not None else ""
+            finally:
+                db.close()
+
+        # the hello after the install reload says the new version
+        await _until(lambda: version_of(good.mac) == "15.2(7)E9")
         db = process.database()
         try:
-            accepted = db.device_by_mac(good.mac)
-            assert accepted is not None and accepted.version == "15.2(7)E9"
             for switch in (wrong, missing):
                 refused = db.device_by_mac(switch.mac)
                 assert refused is not None and not refused.version  # no hello taken
