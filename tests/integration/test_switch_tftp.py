@@ -66,3 +66,34 @@ async def test_size_differing_from_tsize_is_refused() -> None:
     finally:
         task.cancel()
         listen.close()
+
+
+async def test_image_download_memory_does_not_grow_with_the_image(tmp_path: Path) -> None:
+    """The switch counts the image as it streams in: 8 MiB through, well under 1 MiB held."""
+    import tracemalloc
+
+    from smartinstall.switch.flash import Flash
+    from smartinstall.switch.machine import Switch, SwitchConfig
+    from smartinstall.switch.netio import NetConfig, NetIo
+
+    root = tmp_path / "root"
+    root.mkdir()
+    size = 8 * 1024 * 1024
+    with (root / "big.tar").open("wb") as out:
+        for _ in range(size // 65536):
+            out.write(b"\xa5" * 65536)
+    config = TftpServerConfig(root=root, host="127.0.0.1", port=0)
+    async with TftpServer(config, RecordingHook()) as server:
+        host, port = server.address
+        switch = Switch(SwitchConfig("WS-C2960X-48FPS-L", "0050.56dd.0001", "127.0.0.1",
+                                     tftp_port=port),
+                        Flash(tmp_path / "flash"),
+                        NetIo(NetConfig(("127.0.0.1", 9), 9, tftp_windowsize=16)))
+        tracemalloc.start()
+        try:
+            got = await switch._download_image(host, port, "big.tar")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert got == size and switch.flash.has_image("big.tar")
+    assert peak < 1024 * 1024, peak
