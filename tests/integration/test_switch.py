@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from smartinstall.director.bridges import SmiCommandSender
+from smartinstall.director.core import CommandRequest
 from smartinstall.domain.devices import Health
+from smartinstall.services.smi import SmiSecurity
 from smartinstall.store.database import DownloadStatus
 from smartinstall.switch.link import Impairment
 from smartinstall.switch.machine import Faults, Member, State, Switch
@@ -77,7 +80,8 @@ async def test_zero_touch_image_config_and_script(director: DirectorProcess,
 
         await _until(finished)
         # the post-install script ran after the reload and is in the startup-config
-        assert "vlan 12\n name TEST" in (switch.flash.startup_config() or "")
+        startup = switch.flash.startup_config() or ""
+        assert "vlan 12\n name TEST" in startup and startup.count("vlan 12") == 1
         db = director.database()
         try:
             device = db.device_by_mac(switch.mac)
@@ -338,3 +342,41 @@ async def test_option_82_places_the_switch_behind_its_upstream(director: Directo
             await downstream.shutdown()
     finally:
         await upstream.shutdown()
+
+
+async def test_on_demand_image_and_config_commands(director: DirectorProcess,
+                                                   tmp_path: Path) -> None:
+    """Types 2 and 3 as the director's own sender builds them, files from its TFTP server."""
+    new_image = "c2960x-universalk9-tar.152-7.E10.tar"
+    (director.flash / new_image).write_bytes(b"n" * 50_000)
+    (director.flash / "vstack").mkdir(exist_ok=True)
+    (director.flash / "vstack" / "imagelist-new.txt").write_text(f"{new_image}\n")
+    (director.flash / "branch.txt").write_text("hostname branch-9\n!\nend\n")
+    switch = make_switch(director, tmp_path, 214)
+    switch.power_on()
+    try:
+        await _running(switch)
+        send = SmiCommandSender(SmiSecurity())
+        base = f"tftp://{director.address}:{director.ports['tftp']}"
+        port = director.ports["client_smi"]
+        await send(CommandRequest(switch.ip, port, "download-image",
+                                  url=f"{base}/vstack/imagelist-new.txt"))
+        assert await switch.wait_for(lambda s: s.boots >= 3 and s.state is State.RUNNING, 15)
+        assert switch.image == new_image
+        await send(CommandRequest(switch.ip, port, "download-config", url=f"{base}/branch.txt",
+                                  reload_now=True))
+        assert await switch.wait_for(lambda s: s.boots >= 4 and s.state is State.RUNNING, 15)
+        assert switch.hostname == "branch-9"
+
+        def reported() -> bool:
+            db = director.database()
+            try:
+                device = db.device_by_mac(switch.mac)
+                return device is not None and (device.version, device.hostname) == (
+                    "15.2(7)E10", "branch-9")
+            finally:
+                db.close()
+
+        await _until(reported)  # the hellos after each reload
+    finally:
+        await switch.shutdown()

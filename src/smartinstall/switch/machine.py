@@ -241,6 +241,7 @@ class Switch:
         self._reload_handle: asyncio.TimerHandle | None = None
         self._rebooted_once = False
         self._zero_touch = False
+        self._script_this_boot = ""
         self.changed = asyncio.Event()
 
     # --- identity ------------------------------------------------------------------------
@@ -357,6 +358,7 @@ class Switch:
 
     async def _boot(self) -> None:
         self.boots += 1
+        self._script_this_boot = ""
         self._set_state(State.BOOTING)
         self.flash_state = self.flash.load_state()
         self.flash_state.reloads += 1
@@ -380,22 +382,25 @@ class Switch:
     # --- up with a configuration ----------------------------------------------------------
 
     async def _come_up(self, startup: str) -> None:
+        """Up with a configuration: port 4786 open and hello said before RUNNING is set."""
         self.running_config = startup
         self._zero_touch = False
         self._apply_lines(startup, save=False)
-        self._set_state(State.RUNNING)
-        if self.config.legacy or not self.flash_state.vstack_enabled:
+        active = not self.config.legacy and self.flash_state.vstack_enabled and bool(self.ip)
+        if not active:
+            self._set_state(State.RUNNING)
             return
-        if not self.ip:
-            return
+        script = self.flash_state.pending_script
+        self._script_this_boot = script  # the director may send it again on this hello
         await self._listen()
         if self.director:
             await self._say_hello()
-            if self.flash_state.pending_script:
-                url = self.flash_state.pending_script
+        self._set_state(State.RUNNING)
+        if self.director:
+            if script:
                 self.flash_state.pending_script = ""
                 self.flash.save_state(self.flash_state)
-                await self.run_script(url)
+                await self.run_script(script)
             self._keepalive_task = asyncio.get_running_loop().create_task(self._keepalives())
 
     async def _listen(self) -> None:
@@ -657,12 +662,16 @@ class Switch:
         elif isinstance(command, DownloadConfig):
             await self._on_download_config(command)
         elif isinstance(command, Execute):
+            url = command.script_url
+            if url and url == self._script_this_boot:
+                return  # already run (or about to run) since this boot
             if self._zero_touch or self.state is not State.RUNNING:
-                self.flash_state.pending_script = command.script_url
+                self.flash_state.pending_script = url
                 self.flash.save_state(self.flash_state)
-                self.note(f"post-install script {command.script_url} runs after the reload")
+                self.note(f"post-install script {url} runs after the reload")
             else:
-                await self.run_script(command.script_url)
+                self._script_this_boot = url
+                await self.run_script(url)
         elif isinstance(command, BackupConfig):
             await self._on_backup(command)
 

@@ -48,6 +48,7 @@ class ScriptedNet:
     refresh_lease: Lease | None = None
     director_down: bool = False
     script_on_hello: str | None = None  # the director's type 5 after a zero-touch hello
+    script_on_every_hello: bool = False  # … and again after the reload (entry not done yet)
     listening: bool = False
     block: int = 512
 
@@ -76,8 +77,8 @@ class ScriptedNet:
         if self.director_down:
             raise SendError("cannot reach director")
         self.sent.append(message)
-        if isinstance(message, smi_client.Hello) and self.script_on_hello and \
-                not message.has_startup_config:
+        if isinstance(message, smi_client.Hello) and self.script_on_hello and (
+                self.script_on_every_hello or not message.has_startup_config):
             await switch.command(Execute(self.script_on_hello))
 
     async def listen(self, switch: Switch) -> None:
@@ -233,6 +234,17 @@ async def test_post_install_script_runs_after_the_reload(tmp_path: Path) -> None
     assert statuses.index((Op.IMAGE, St.DONE)) < statuses.index((Op.SCRIPT, St.DONE))
     assert "vlan 12\n name TEST\nexit" in (switch.flash.startup_config() or "")
     assert not switch.flash_state.pending_script
+
+
+async def test_a_script_sent_again_after_the_reload_runs_once(tmp_path: Path) -> None:
+    net = network()
+    net.script_on_hello = f"tftp://{DIRECTOR}/post.txt"
+    net.script_on_every_hello = True
+    switch = make(tmp_path, net)
+    await up(switch)
+    await switch.shutdown()
+    assert net.statuses().count((Op.SCRIPT, St.DONE)) == 1
+    assert (switch.flash.startup_config() or "").count("vlan 12") == 1
 
 
 async def test_bad_script_reports_failure(tmp_path: Path) -> None:
