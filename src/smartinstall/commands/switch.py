@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chassis", default="", help="Catalyst 4500: chassis, e.g. WS-C4507R+E")
     parser.add_argument("--upstream-port", default="", help="option 82 circuit id (upstream port)")
     parser.add_argument("--upstream-mac", default="", help="option 82 remote id (upstream MAC)")
+    parser.add_argument(
+        "--neighbor", action="append", default=[], metavar="MAC[,PORT[,PLATFORM]]",
+        help="a CDP neighbour to report (repeatable); PLATFORM with 'legacy' marks a legacy one",
+    )  # fmt: skip
     parser.add_argument("--keepalive", type=float, default=60.0, help="keepalive period (60 s)")
     parser.add_argument("--auth-key", help="vstack authentication key (16 or more characters)")
     parser.add_argument("--blksize", type=int, default=1468, help="TFTP block size (1468)")
@@ -73,12 +77,14 @@ def _mac(seed: str, index: int = 0) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from smartinstall.domain.catalog import family_for_pid
     from smartinstall.domain.errors import DomainError
     from smartinstall.domain.values import normalize_mac
     from smartinstall.switch.flash import Flash
     from smartinstall.switch.link import Impairment
     from smartinstall.switch.machine import Member, Switch, SwitchConfig
     from smartinstall.switch.netio import NetConfig, NetIo
+    from smartinstall.wire.smi_client import Neighbor
 
     if not args.verbose:
         logging.getLogger().setLevel(logging.INFO)
@@ -90,6 +96,17 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"% {error}\n")
         return 1
     members: tuple[Member, ...] = ()
+    neighbors = []
+    for text in args.neighbor:
+        parts = [p.strip() for p in text.split(",", 2)]
+        try:
+            neighbors.append(Neighbor(mac=parts[0], local_port=parts[1] if len(parts) > 1 else "",
+                                      platform=parts[2] if len(parts) > 2 else ""))
+        except (ValueError, DomainError) as error:
+            sys.stderr.write(f"% Bad --neighbor {text}: {error}\n")
+            return 1
+    if family_for_pid(args.pid) is None:
+        logging.getLogger(__name__).warning("%s is not a product ID of the catalogue", args.pid)
     if args.stack:
         pids = [p.strip() for p in args.stack.split(",") if p.strip()]
         if not 1 <= len(pids) <= 9:
@@ -98,12 +115,16 @@ def run(args: argparse.Namespace) -> int:
         members = tuple(
             Member(i + 1, pid, mac if i == 0 else _mac(mac, i)) for i, pid in enumerate(pids)
         )
-    config = SwitchConfig(
-        pid=args.pid, mac=mac, address=args.address, legacy=args.legacy, members=members,
-        director_port=director_port, tftp_port=args.tftp_port, keepalive=args.keepalive,
-        supervisor=args.supervisor, chassis=args.chassis, upstream_port=args.upstream_port,
-        upstream_mac=args.upstream_mac,
-    )  # fmt: skip
+    try:
+        config = SwitchConfig(
+            pid=args.pid, mac=mac, address=args.address, legacy=args.legacy, members=members,
+            director_port=director_port, tftp_port=args.tftp_port, keepalive=args.keepalive,
+            supervisor=args.supervisor, chassis=args.chassis, upstream_port=args.upstream_port,
+            upstream_mac=args.upstream_mac, neighbors=tuple(neighbors),
+        )  # fmt: skip
+    except ValueError as error:
+        sys.stderr.write(f"% {error}\n")
+        return 1
     net = NetConfig(
         dhcp_server=(host, args.dhcp_port), relay_port=args.dhcp_relay_port or args.dhcp_port,
         smi_port=args.smi_port, smi_key=args.auth_key, http_port=args.http_port,

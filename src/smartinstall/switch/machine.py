@@ -121,6 +121,15 @@ class SwitchConfig:
     dhcp_retry: float = 5.0
     faults: Faults = field(default_factory=Faults)
 
+    def __post_init__(self) -> None:
+        if len(self.members) > 9:
+            raise ValueError("a stack has at most nine members")
+        numbers = [m.number for m in self.members]
+        if any(not 1 <= n <= 9 for n in numbers) or len(set(numbers)) != len(numbers):
+            raise ValueError("stack member numbers are 1-9, each once")
+        if self.keepalive <= 0 or self.dhcp_retry <= 0:
+            raise ValueError("keepalive and DHCP retry periods must be positive")
+
     @property
     def is_stack(self) -> bool:
         return len(self.members) > 1

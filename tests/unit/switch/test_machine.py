@@ -436,3 +436,14 @@ def test_flash_state_survives_and_bad_state_is_ignored(tmp_path: Path) -> None:
     loaded = Flash(tmp_path / "f").load_state()
     assert loaded.images == {} and loaded.ip == "" and loaded.reloads == 0
     assert not list((tmp_path / "f").glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("members", [
+    tuple(Member(n, "WS-C3750E-24PD-S", f"0050.5601.01{n:02d}") for n in range(1, 11)),
+    (Member(1, "A", "0050.5601.0101"), Member(1, "A", "0050.5601.0102")),
+    (Member(0, "A", "0050.5601.0101"),),
+])
+def test_stack_members_are_one_to_nine(members: tuple[Member, ...]) -> None:
+    with pytest.raises(ValueError):
+        SwitchConfig(pid="WS-C3750E-24PD-S", mac="0050.5601.0101", address="10.0.0.9",
+                     members=members)
