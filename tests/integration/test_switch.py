@@ -17,8 +17,10 @@ from smartinstall.director.core import CommandRequest
 from smartinstall.domain.devices import Health
 from smartinstall.services.smi import SmiSecurity
 from smartinstall.store.database import DownloadStatus
+from smartinstall.switch.fleet import Fleet, FleetSpec
 from smartinstall.switch.link import Impairment
 from smartinstall.switch.machine import Faults, Member, State, Switch
+from smartinstall.switch.netio import NetConfig
 from smartinstall.wire import smi_client
 from tests.integration.director_harness import DirectorProcess, free_port, lab_prefix
 from tests.integration.switch_harness import (
@@ -274,35 +276,6 @@ async def test_authentication_key_right_wrong_and_missing(tmp_path: Path) -> Non
         process.stop()
 
 
-async def test_ten_switches_in_one_process(tmp_path: Path) -> None:
-    prefix = lab_prefix()
-    process = make_director(tmp_path, prefix, director_config(prefix, script=False),
-                            keepalive=5.0)
-    process.start()
-    switches = [make_switch(process, tmp_path, 230 + i, keepalive=2.0) for i in range(10)]
-    try:
-        for switch in switches:
-            switch.power_on()
-        for switch in switches:
-            await _running(switch, timeout=40)
-        assert len({s.ip for s in switches}) == 10
-
-        def all_upgraded() -> bool:
-            db = process.database()
-            try:
-                entries = db.downloads()
-                return len(entries) == 10 and all(
-                    (e.image, e.config) == (UPGRADED, UPGRADED) for e in entries)
-            finally:
-                db.close()
-
-        await _until(all_upgraded, timeout=20)
-    finally:
-        for switch in switches:
-            await switch.shutdown()
-        process.stop()
-
-
 async def test_slow_and_lossy_tftp_still_upgrades(director: DirectorProcess,
                                                   tmp_path: Path) -> None:
     link = Impairment(loss=0.03, delay=0.002, seed=3)
@@ -380,3 +353,34 @@ async def test_on_demand_image_and_config_commands(director: DirectorProcess,
         await _until(reported)  # the hellos after each reload
     finally:
         await switch.shutdown()
+
+
+async def test_a_fleet_in_one_process_through_zero_touch(tmp_path: Path) -> None:
+    prefix = lab_prefix()
+    process = make_director(tmp_path, prefix, director_config(prefix, script=False),
+                            keepalive=10.0, image_size=64_000)
+    process.start()
+    net = NetConfig(dhcp_server=(process.address, process.ports["dhcp"]),
+                    relay_port=process.ports["relay"], smi_port=process.ports["client_smi"])
+    fleet = Fleet(FleetSpec(count=12, pid=PID, first_address=f"{prefix}.150",
+                            flash_root=tmp_path / "fleet", net=net,
+                            director_port=process.ports["smi"], tftp_port=process.ports["tftp"],
+                            keepalive=5.0, dhcp_retry=0.5))
+    try:
+        fleet.power_on()
+        assert await fleet.wait_until_up(60), fleet.states()
+        assert len({s.ip for s in fleet.switches}) == 12
+        assert fleet.bytes_downloaded() == 12 * 64_000
+
+        def all_upgraded() -> bool:
+            db = process.database()
+            try:
+                entries = db.downloads()
+                return len(entries) == 12 and all(e.image is UPGRADED for e in entries)
+            finally:
+                db.close()
+
+        await _until(all_upgraded, timeout=20)
+    finally:
+        await fleet.shutdown()
+        process.stop()
