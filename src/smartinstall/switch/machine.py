@@ -251,6 +251,7 @@ class Switch:
         self._rebooted_once = False
         self._zero_touch = False
         self._script_this_boot = ""
+        self._commands: set[asyncio.Task[None]] = set()
         self.changed = asyncio.Event()
 
     # --- identity ------------------------------------------------------------------------
@@ -324,7 +325,7 @@ class Switch:
             self._reload_handle.cancel()
             self._reload_handle = None
         current = asyncio.current_task()
-        tasks = [t for t in (self._keepalive_task,) if t and t is not current]
+        tasks = [t for t in (*self._commands, self._keepalive_task) if t and t is not current]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -663,6 +664,18 @@ class Switch:
         self._reload_handle = loop.call_later(delay, self.reload)
 
     # --- director commands -----------------------------------------------------------------
+
+    def submit(self, command: object) -> None:
+        """Run a director command in the switch's own task (the listener returns at once;
+        a reload or power-off cancels what is still running)."""
+        task = asyncio.get_running_loop().create_task(self.command(command))
+        self._commands.add(task)
+        task.add_done_callback(self._command_done)
+
+    def _command_done(self, task: asyncio.Task[None]) -> None:
+        self._commands.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("switch %s: command failed", self.mac, exc_info=task.exception())
 
     async def command(self, command: object) -> None:
         """A command the director sent to port 4786 (types 2, 3, 5 and 8)."""

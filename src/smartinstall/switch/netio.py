@@ -224,8 +224,8 @@ class NetIo:
             raise SendError(f"director refused {type(message).__name__}: {ack.reason}")
 
     async def listen(self, switch: Switch) -> None:
-        async def owner(received: CommandReceived) -> None:
-            await switch.command(received.command)
+        def owner(received: CommandReceived) -> None:
+            switch.submit(received.command)
 
         self.listener = SmiClientListener(owner, switch.ip, self.net.smi_port, self.security)
         await self.listener.start()
