@@ -182,7 +182,11 @@ class LegacyTriggerServer:
             writer.close()
         if not ip or ip in self._busy:
             return
-        plan = self.planner.plan(ip, http_port)
+        try:
+            plan = self.planner.plan(ip, http_port)
+        except Exception:
+            log.exception("legacy trigger from %s: no plan", ip)
+            return
         if plan is None:
             log.info("legacy trigger from %s: not a client the director provisions", ip)
             return
