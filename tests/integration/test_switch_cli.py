@@ -72,7 +72,20 @@ async def test_switch_command_zero_touch_and_nmap_sees_smart_install(tmp_path: P
         await writer.drain()
         out = await asyncio.wait_for(reader.readuntil(b"address: "), 10)
         assert b"Role: Client (SmartInstall enabled)" in out
+        # `no vstack` closes port 4786
+        writer.write(b"configure terminal\r\nno vstack\r\nend\r\nshow vstack config\r\n")
+        await writer.drain()
+        out = await asyncio.wait_for(reader.readuntil(b"(SmartInstall disabled)"), 10)
         writer.close()
+        for _ in range(50):
+            try:
+                probe = socket.create_connection((ip, port), timeout=1)
+            except ConnectionRefusedError:
+                break
+            probe.close()
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("port 4786 still open after no vstack")
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -806,10 +806,21 @@ class Switch:
                                    director="", pending_script="", vstack_enabled=True)
         self.flash.save_state(self.flash_state)
 
-    async def no_vstack(self) -> None:
-        """``no vstack``: the client stops being a Smart Install client; port 4786 closes."""
+    def disable_vstack(self) -> None:
+        """The part of ``no vstack`` that takes effect at once (the port closes after)."""
         self.flash_state.vstack_enabled = False
         self.flash.save_state(self.flash_state)
+
+    def set_director(self, ip: str) -> None:
+        """The part of ``vstack director <ip>`` that takes effect at once."""
+        self.director = ip
+        self.flash_state.director = ip
+        self.flash_state.vstack_enabled = True
+        self.flash.save_state(self.flash_state)
+
+    async def no_vstack(self) -> None:
+        """``no vstack``: the client stops being a Smart Install client; port 4786 closes."""
+        self.disable_vstack()
         if self._keepalive_task is not None:
             self._keepalive_task.cancel()
             self._keepalive_task = None
@@ -818,10 +829,7 @@ class Switch:
             self.listening = False
 
     async def vstack_director(self, ip: str) -> None:
-        self.director = ip
-        self.flash_state.director = ip
-        self.flash_state.vstack_enabled = True
-        self.flash.save_state(self.flash_state)
+        self.set_director(ip)
         if self.state is State.RUNNING and self.ip:
             await self._listen()
             await self._say_hello()

@@ -131,10 +131,12 @@ class SwitchCommands(CommandSet):
     def _director(self, ctx: Context) -> None:
         ip = str(ctx.args["address"])
         self._set_line("vstack director", f"vstack director {ip}")
+        self.switch.set_director(ip)
         self.spawn(self.switch.vstack_director(ip))
 
     def _no_vstack(self, ctx: Context) -> None:
         self._set_line("vstack", "no vstack")
+        self.switch.disable_vstack()
         self.spawn(self.switch.no_vstack())
 
     def _vstack(self, ctx: Context) -> None:
