@@ -679,6 +679,13 @@ class Switch:
 
     async def command(self, command: object) -> None:
         """A command the director sent to port 4786 (types 2, 3, 5 and 8)."""
+        try:
+            await self._command(command)
+        except _Rebooted:
+            self.note("System restarted (power lost during a download)")
+            self.reload()
+
+    async def _command(self, command: object) -> None:
         if isinstance(command, DownloadImage):
             await self._on_download_image(command)
         elif isinstance(command, DownloadConfig):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pytest
@@ -447,3 +447,17 @@ def test_stack_members_are_one_to_nine(members: tuple[Member, ...]) -> None:
     with pytest.raises(ValueError):
         SwitchConfig(pid="WS-C3750E-24PD-S", mac="0050.5601.0101", address="10.0.0.9",
                      members=members)
+
+
+async def test_reboot_fault_during_an_on_demand_download(tmp_path: Path) -> None:
+    net = network()
+    net.files[(DIRECTOR, "new.txt")] = b"c3560-ipservicesk9-tar.150-2.SE11.tar\n"
+    net.files[(DIRECTOR, "c3560-ipservicesk9-tar.150-2.SE11.tar")] = b"x" * 10_000
+    switch = make(tmp_path, net, faults=Faults(reboot_after_bytes=100_000))
+    await up(switch)  # the zero-touch image (5000 bytes) stayed under the limit
+    switch.config = replace(switch.config, faults=Faults(reboot_after_bytes=2048))
+    await switch.command(DownloadImage.now(f"tftp://{DIRECTOR}/new.txt"))
+    assert await switch.wait_for(lambda s: s.boots >= 3 and s.state is State.RUNNING, 5)
+    assert switch.image == IMAGE  # the power loss left the old image
+    assert any("power lost" in line for line in switch.console)
+    await switch.shutdown()
