@@ -31,6 +31,7 @@ from smartinstall.director.bridges import (
 )
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
+from smartinstall.director.legacy import CoreLegacyBridge, LegacyTriggerServer
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.hostaddr import host_owns_address
 from smartinstall.ios.config import ConfigTooLarge, StartupConfig
@@ -122,6 +123,7 @@ class DirectorDaemon:
         self.dhcp: DhcpServer | DhcpRelay | None = None
         self.tftp: TftpServer | None = None
         self.smi: SmiDirectorServer | None = None
+        self.legacy: LegacyTriggerServer | None = None
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
 
@@ -191,6 +193,15 @@ class DirectorDaemon:
         self.dhcp = self._dhcp_endpoint()
         if self.dhcp is not None:
             await self.dhcp.start()
+        bridge = CoreLegacyBridge(self.director)
+        legacy = LegacyTriggerServer(self.address, bridge, bridge)
+        try:
+            await legacy.start()
+            self.legacy = legacy
+            log.info("legacy trigger on %s:%d", self.address, legacy.port)
+        except OSError as error:
+            log.warning("legacy trigger port %d: %s (legacy clients will not be upgraded)",
+                        legacy.port, error)
         # "When the director boots up, it requests configuration information from clients
         # and backs up these configurations."
         if self.director.is_director and self.settings.backup.enabled:
@@ -199,6 +210,8 @@ class DirectorDaemon:
                     self.director._spawn(self.director.request_backup(device.mac))
 
     async def stop(self) -> None:
+        if self.legacy is not None:
+            await self.legacy.close()
         if self.dhcp is not None:
             await self.dhcp.stop()
         if self.smi is not None:

@@ -47,6 +47,7 @@ class ClientOptions:
     mode: Mode = Mode.OCTET
     retransmit_timeout: float = 1.0  # when no timeout option was agreed
     max_retries: int = 5
+    local_host: str | None = None  # source address (an emulated switch sends from its own)
 
     def request_options(self, tsize: int) -> dict[str, str]:
         options: dict[str, str] = {}
@@ -84,6 +85,12 @@ async def _open(host: str, port: int, options: ClientOptions) -> _Session:
     return _Session(family, (str(sockaddr[0]), int(sockaddr[1])), options)
 
 
+def _bind_address(family: int, options: ClientOptions) -> str:
+    if options.local_host:
+        return options.local_host
+    return "::" if family == socket.AF_INET6 else "0.0.0.0"
+
+
 class _Session:
     """One transfer's socket: the first answer fixes the server's TID (RFC 1350)."""
 
@@ -92,7 +99,11 @@ class _Session:
         self.sock.setblocking(False)
         # room for a whole window of large blocks (the kernel caps it at rmem_max)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        self.sock.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", 0))
+        try:
+            self.sock.bind((_bind_address(family, options), 0))
+        except OSError:
+            self.sock.close()
+            raise
         self.server: Address = server
         self.peer: Address | None = None
         self.loop = asyncio.get_running_loop()
@@ -246,6 +257,8 @@ async def _fetch(session: _Session, filename: str, out: BinaryIO,
                 out.write(tail)
                 total += len(tail)
             session.send(tftp.encode_ack(received))
+            if decoder is None and opts.tsize is not None and total != opts.tsize:
+                raise TftpClientError(f"received {total} bytes, the server announced {opts.tsize}")
             return total
         if since_ack >= opts.windowsize:
             since_ack = 0

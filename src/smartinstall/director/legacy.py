@@ -1,0 +1,252 @@
+"""The director's side of clients that are not Smart Install capable (guide: "SMI Proxy and
+Tailored Configuration Files", "Client switches that are not Smart Install capable").
+
+Such a client gets the tailored configuration in DHCP option 67: an enable password, the HTTP
+server with authentication, and ``do telnet <director> 19140``. Its telnet to TCP 19140 is the
+trigger: the director then drives the client's IOS HTTP exec interface
+(``/level/15/exec/-/<command>``, basic authentication with the enable password of
+``vstack tailored-config enable-password``): ``archive download-sw /overwrite`` of its image,
+``copy <config> startup-config`` and ``reload``. The client fetches the files by TFTP from the
+director, whose TFTP hook follows the reads in the download-status table.
+
+The driver knows nothing of the core: a :class:`LegacyPlanner` says what a client at an address
+gets, a :class:`LegacyReporter` hears progress, success and failure per client.
+:class:`CoreLegacyBridge` is both for the director core.
+
+An emulated client may send one line ``smartinstall-http-port <n>`` on the trigger connection
+when its HTTP interface is not on port 80 (many switches on one loopback host); a real switch
+sends nothing and port 80 is used.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import quote
+
+from smartinstall.director.core import Director, UpgradeReport
+from smartinstall.domain.artifacts import TRIGGER_PORT
+from smartinstall.domain.devices import UpgradeKind
+from smartinstall.domain.errors import DomainError
+from smartinstall.domain.groups import ClientFacts, resolve
+from smartinstall.domain.locations import parse_location
+
+log = logging.getLogger(__name__)
+
+HTTP_PORT_HINT = b"smartinstall-http-port"
+EXEC_PATH = "/level/15/exec/-/"
+MAX_REPLY = 64 * 1024
+
+
+class LegacyError(Exception):
+    """The client's HTTP interface refused or failed a command."""
+
+
+@dataclass(frozen=True)
+class LegacyPlan:
+    """What the director runs on one legacy client."""
+
+    ip: str
+    mac: str
+    password: str
+    image_url: str | None = None
+    config_url: str | None = None
+    http_port: int = 80
+
+    def steps(self) -> list[tuple[str, str]]:
+        """(step, command) in order: image, configuration, reload."""
+        steps: list[tuple[str, str]] = []
+        if self.image_url:
+            reload = "" if self.config_url else "/reload "
+            steps.append(("image", f"archive download-sw /overwrite {reload}{self.image_url}"))
+        if self.config_url:
+            steps.append(("config", f"copy {self.config_url} startup-config"))
+            steps.append(("reload", "reload"))
+        return steps
+
+
+class LegacyPlanner(Protocol):
+    def plan(self, ip: str, http_port: int) -> LegacyPlan | None: ...
+
+
+class LegacyReporter(Protocol):
+    def progress(self, plan: LegacyPlan, step: str) -> None: ...
+
+    def done(self, plan: LegacyPlan) -> None: ...
+
+    def failed(self, plan: LegacyPlan, step: str, reason: str) -> None: ...
+
+
+async def http_exec(host: str, port: int, password: str, command: str,
+                    timeout: float = 600.0, username: str = "") -> str:
+    """One privileged EXEC command over the IOS HTTP interface; its output."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode()
+    path = EXEC_PATH + quote(command, safe="")
+    request = (f"GET {path} HTTP/1.0\r\nHost: {host}\r\nAuthorization: Basic {token}\r\n"
+               "User-Agent: smartinstall-director\r\n\r\n")
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(host, port)
+            try:
+                writer.write(request.encode())
+                await writer.drain()
+                data = await reader.read(MAX_REPLY)
+                while len(data) < MAX_REPLY:
+                    more = await reader.read(MAX_REPLY - len(data))
+                    if not more:
+                        break
+                    data += more
+            finally:
+                writer.close()
+                with contextlib.suppress(Exception):
+                    await writer.wait_closed()
+    except (OSError, TimeoutError) as error:
+        raise LegacyError(f"HTTP {host}:{port}: {error or type(error).__name__}") from None
+    head, _, body = data.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].split()
+    if len(status) < 2 or status[1] != b"200":
+        text = b" ".join(status[1:]).decode("latin-1") or "no answer"
+        raise LegacyError(f"HTTP {host}:{port}: {text}")
+    output = body.decode("utf-8", errors="replace")
+    if output.startswith("%"):
+        raise LegacyError(output.strip().splitlines()[0])
+    return output
+
+
+async def drive(plan: LegacyPlan, reporter: LegacyReporter, timeout: float = 600.0) -> bool:
+    """Run the plan's commands on the client, stopping at the first failure."""
+    for step, command in plan.steps():
+        reporter.progress(plan, step)
+        try:
+            await http_exec(plan.ip, plan.http_port, plan.password, command, timeout)
+        except LegacyError as error:
+            reporter.failed(plan, step, str(error))
+            return False
+    reporter.done(plan)
+    return True
+
+
+class LegacyTriggerServer:
+    """TCP 19140: a connection from a legacy client starts its download."""
+
+    def __init__(self, host: str, planner: LegacyPlanner, reporter: LegacyReporter,
+                 port: int = TRIGGER_PORT, hint_timeout: float = 1.0,
+                 command_timeout: float = 600.0) -> None:
+        self.host = host
+        self.port = port
+        self.planner = planner
+        self.reporter = reporter
+        self.hint_timeout = hint_timeout
+        self.command_timeout = command_timeout
+        self.server: asyncio.Server | None = None
+        self._busy: set[str] = set()
+        self._tasks: set[asyncio.Task[bool]] = set()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._on_connect, self.host, self.port)
+        if self.port == 0:
+            self.port = int(self.server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            with contextlib.suppress(Exception):
+                await self.server.wait_closed()
+            self.server = None
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _on_connect(self, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        ip = str(peer[0]) if peer else ""
+        http_port = 80
+        try:
+            async with asyncio.timeout(self.hint_timeout):
+                line = await reader.readline()
+            words = line[:200].split()
+            if len(words) == 2 and words[0] == HTTP_PORT_HINT and words[1].isdigit():
+                port = int(words[1])
+                if 0 < port < 65536:
+                    http_port = port
+        except (OSError, TimeoutError, ValueError):
+            pass
+        finally:
+            writer.close()
+        if not ip or ip in self._busy:
+            return
+        try:
+            plan = self.planner.plan(ip, http_port)
+        except Exception:
+            log.exception("legacy trigger from %s: no plan", ip)
+            return
+        if plan is None:
+            log.info("legacy trigger from %s: not a client the director provisions", ip)
+            return
+        self._busy.add(ip)
+        task = asyncio.get_running_loop().create_task(
+            drive(plan, self.reporter, self.command_timeout))
+        self._tasks.add(task)
+
+        def finished(t: asyncio.Task[bool]) -> None:
+            self._tasks.discard(t)
+            self._busy.discard(ip)
+
+        task.add_done_callback(finished)
+
+
+class CoreLegacyBridge:
+    """Planner and reporter for :class:`smartinstall.director.core.Director`."""
+
+    def __init__(self, director: Director) -> None:
+        self.director = director
+
+    def _url(self, location: str) -> str:
+        parsed = parse_location(location)
+        if not parsed.local:
+            return parsed.text
+        core = self.director
+        port = "" if core.tftp_port == 69 else f":{core.tftp_port}"
+        return f"tftp://{core.settings.director_ip or core.address}{port}/{parsed.path}"
+
+    def plan(self, ip: str, http_port: int) -> LegacyPlan | None:
+        core = self.director
+        if not core.is_director:
+            return None
+        device = core.db.device_by_ip(ip)
+        password = core.settings.tailored_password
+        if device is None or device.is_director or not password:
+            return None
+        facts = ClientFacts(device.mac, device.pid, device.upstream_ip, device.upstream_port,
+                            device.members, device.supervisor)
+        assignment = resolve(core.settings.groups, facts)
+        try:
+            image = self._url(assignment.images[0]) if assignment.images else None
+            config = self._url(assignment.config) if assignment.config else None
+        except DomainError as error:
+            log.warning("legacy client %s: %s", ip, error)
+            return None
+        if image is None and config is None:
+            return None
+        return LegacyPlan(ip, device.mac, password, image, config, http_port)
+
+    def progress(self, plan: LegacyPlan, step: str) -> None:
+        log.info("legacy client %s (%s): %s", plan.ip, plan.mac, step)
+        self.director.events.debug_line("legacy", f"{plan.mac}: {step}")
+
+    def done(self, plan: LegacyPlan) -> None:
+        log.info("legacy client %s (%s): download and reload done", plan.ip, plan.mac)
+        self.director.events.debug_line("legacy", f"{plan.mac}: done")
+
+    def failed(self, plan: LegacyPlan, step: str, reason: str) -> None:
+        log.warning("legacy client %s (%s): %s failed: %s", plan.ip, plan.mac, step, reason)
+        kind = UpgradeKind.IMAGE if step == "image" else UpgradeKind.CONFIG
+        self.director.client_upgrade(
+            UpgradeReport(plan.mac, kind, "failed", reason=reason[:200], ip=plan.ip))
