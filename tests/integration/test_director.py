@@ -468,3 +468,30 @@ async def test_backups_are_readable_only_by_their_client(
     assert owner.tftp_get("vstack/sw-0050.5601.000f.REV2", got).returncode == 0
     assert "enable secret" in got.read_text()
     assert stranger.tftp_get("seed.txt", got).returncode == 0  # the rest of flash: is served
+
+
+async def test_unauthenticated_messages_are_refused_and_logged(tmp_path: Path) -> None:
+    # Guide, "Restrictions for Smart Install": our director and clients share a key; a message
+    # without it is refused and logged as %SMI-6-SMI_INVALID_MESSAGE.
+    require_program("curl")
+    prefix = lab_prefix()
+    process = DirectorProcess(
+        tmp_path / "d", prefix, config(prefix, "vstack authentication key branch-secret-0123456\n")
+    )
+    process.start()
+    try:
+        client = ScriptedClient(process, "0050.5601.0011", PID)
+        await client.dhcp()
+        with pytest.raises(Exception):  # noqa: B017 - refused at the protocol level
+            await client.hello("intruder")
+        await process.await_log(
+            f"%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from Client (IP Address : {client.ip})"
+        )
+        db = process.database()
+        try:
+            device = db.device_by_mac(client.mac)
+            assert device is None or device.hostname != "intruder"
+        finally:
+            db.close()
+    finally:
+        process.stop()

@@ -568,6 +568,10 @@ class Director:
             return
         if error:
             self._upgrade_failed(device, entry.id, kind, f"download of {path} failed: {error}")
+        elif PurePosixPath(path).name.startswith("tailored-"):
+            # The tailored configuration only prepares a legacy client; its real configuration
+            # and image come through the HTTP emulation, which reports them.
+            return
         elif device.device_type is DeviceType.NON_SMART_INSTALL or kind is UpgradeKind.CONFIG:
             # Legacy clients send no reports; a configuration is in place once downloaded.
             self._upgrade_done(device, entry.id, kind)
@@ -1057,6 +1061,13 @@ class Director:
         task: asyncio.Task[object] = loop.create_task(coroutine)  # type: ignore[arg-type]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def cancel_background(self) -> None:
+        """Stop background sends at shutdown; pending backups are in the database already."""
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def drain(self) -> None:
         """Wait for background work (tests, shutdown)."""

@@ -43,7 +43,7 @@ from smartinstall.services.dhcp import (
     DhcpServerConfig,
     make_pool,
 )
-from smartinstall.services.smi import SmiDirectorServer, SmiSecurity
+from smartinstall.services.smi import InvalidMessage, SmiDirectorServer, SmiSecurity
 from smartinstall.services.syslog import SyslogSender, SyslogTarget
 from smartinstall.services.tftp import TftpServer, TftpServerConfig
 from smartinstall.store.database import DirectorDatabase
@@ -186,7 +186,11 @@ class DirectorDaemon:
         await self.tftp.start()
         log.info("TFTP server on %s:%d (flash: %s)", self.address, o.tftp_port, flash)
         self.smi = SmiDirectorServer(
-            DirectorSmiOwner(self.director), self.address, o.smi_port, self.security
+            DirectorSmiOwner(self.director),
+            self.address,
+            o.smi_port,
+            self.security,
+            on_invalid=self._invalid_message,
         )
         await self.smi.start()
         log.info("SMI server on %s:%d (%s)", self.address, o.smi_port, self.security.mode)
@@ -209,6 +213,16 @@ class DirectorDaemon:
                 if not device.is_director and device.ip:
                     self.director._spawn(self.director.request_backup(device.mac))
 
+    def _invalid_message(self, invalid: InvalidMessage) -> None:
+        """Refused Smart Install messages are system messages (%SMI-6-SMI_INVALID_MESSAGE)."""
+        self.events.smi(
+            "SMI_INVALID_MESSAGE",
+            device=invalid.device,
+            ip=invalid.peer.host,
+            version=invalid.smi_version,
+            message_type=invalid.msg_type,
+        )
+
     async def stop(self) -> None:
         if self.legacy is not None:
             await self.legacy.close()
@@ -218,8 +232,7 @@ class DirectorDaemon:
             await self.smi.close()
         if self.tftp is not None:
             await self.tftp.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.director.drain(), timeout=5)
+        await self.director.cancel_background()
         for sender in self.events.senders:
             await sender.close()
         self.db.close()
