@@ -43,10 +43,33 @@ Vstack Backup Details:
 """
 
 
+SECURITY_LEGACY = [
+    "Vstack Security Details:",
+    "    Mode: legacy (unauthenticated)",
+    "    Allowed clients: any",
+]
+
+
 def test_director_form_matches_the_guide() -> None:
+    # The guide's lines, then our security section (Cisco's Smart Install has none).
     out = show_vstack_config(guide_director(), Role.DIRECTOR)
-    assert out == EXPECTED_DIRECTOR
-    assert out.splitlines() == example("Director# show vstack config", 16, occurrence=2)[1:]
+    lines = out.splitlines()
+    assert lines[-3:] == SECURITY_LEGACY
+    guide_part = "\n".join(lines[:-3]) + "\n"
+    assert guide_part == EXPECTED_DIRECTOR
+    assert lines[:-3] == example("Director# show vstack config", 16, occurrence=2)[1:]
+
+
+def test_director_form_reports_the_security_mode() -> None:
+    settings = guide_director()
+    settings.smi_key = "branch-secret-0123456"
+    settings.allowed_clients = ["10.10.10.0/24"]
+    lines = show_vstack_config(settings, Role.DIRECTOR).splitlines()
+    assert lines[-3:] == [
+        "Vstack Security Details:",
+        "    Mode: authenticated (HMAC-SHA256)",
+        "    Allowed clients: 10.10.10.0/24",
+    ]
 
 
 def test_client_forms() -> None:
@@ -103,6 +126,7 @@ def test_director_form_with_our_settings() -> None:
         "Vstack Backup Details:",
         "    Mode: On (default)",
         "    Repository: tftp://10.0.0.5/backups",
+        *SECURITY_LEGACY,
     ]
     settings.set_backup(False)
     settings.join_window = JoinWindowSettings(closed=True)

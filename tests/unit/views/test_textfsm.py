@@ -214,6 +214,8 @@ def test_config_round_trip() -> None:
         "JOIN_WINDOW_MODE": "manual",
         "BACKUP_MODE": "On (default)",
         "BACKUP_REPOSITORY": "tftp://10.0.0.5/backups",
+        "SECURITY_MODE": "legacy (unauthenticated)",
+        "ALLOWED_CLIENTS": "any",
     }
     client = DirectorSettings(enabled=False)
     [row] = parse("config", show_vstack_config(client, Role.CLIENT))

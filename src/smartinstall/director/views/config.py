@@ -79,6 +79,15 @@ def show_vstack_config(
     lines.append(f"{INDENT}Mode: {'On (default)' if backup.enabled else 'Off'}")
     repository = f"{backup.repository}" if backup.repository else f"{backup.location} (default)"
     lines.append(f"{INDENT}Repository: {repository}")
+    # Not in the guide (Cisco's Smart Install has no authentication): how this director
+    # protects the protocol (docs/security.md).
+    lines.append("Vstack Security Details:")
+    if settings.smi_key:
+        lines.append(f"{INDENT}Mode: authenticated (HMAC-SHA256)")
+    else:
+        lines.append(f"{INDENT}Mode: legacy (unauthenticated)")
+    allowed = " ".join(settings.allowed_clients) if settings.allowed_clients else "any"
+    lines.append(f"{INDENT}Allowed clients: {allowed}")
     return text(lines)
 
 
