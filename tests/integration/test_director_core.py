@@ -189,3 +189,29 @@ async def test_held_client_stays_held_and_removed_one_is_held_again_after_restar
     assert core.dhcp_offer(facts).action is OfferAction.HOLD  # type: ignore[union-attr]
     record = rig.db.device_record(facts.mac)
     assert record is not None and not record.removed_from_hold
+
+
+async def test_no_files_for_a_product_id_is_logged_once(rig: Rig) -> None:
+    core = rig.director
+    core.settings.join_window = JoinWindowSettings()
+    core.settings.groups.default = GroupFiles()
+    facts = DhcpFacts("0050.5601.0009", vendor_class="cisco-WS-C3560-24TS-S")
+    for _ in range(3):
+        offer = core.dhcp_offer(facts)
+        assert offer is not None and offer.action is OfferAction.NOTHING
+    lines = rig.events.lines()
+    assert (
+        sum(
+            "%SMI-3-IMG_CFG_NOT_CONFIGURED: WS-C3560-24TS-S (IP Address :0.0.0.0)" in x
+            for x in lines
+        )
+        == 1
+    )
+    assert (
+        sum(
+            "%SMI-6-INCORRECT_CFG: No image and config configured for this Product-ID WS-C3560-24TS-S"
+            in x
+            for x in lines
+        )
+        == 1
+    )

@@ -371,6 +371,8 @@ class Director:
             self.events.smi(
                 "IMG_CFG_NOT_CONFIGURED", device=device.pid or mac, ip=device.ip or "0.0.0.0"
             )
+            if device.pid:
+                self.events.smi("INCORRECT_CFG", device_type="Product-ID", model=device.pid)
         return offer
 
     def _new_client(
