@@ -331,14 +331,7 @@ class Director:
         """Resolve the group, decide the offer and publish its files (imagelist, tailored
         configuration, download-status entry) when it installs."""
         mac = device.mac
-        client = ClientFacts(
-            mac=mac,
-            pid=device.pid,
-            upstream_ip=device.upstream_ip,
-            upstream_interface=device.upstream_port,
-            members=device.members,
-            supervisor=device.supervisor,
-        )
+        client = ClientFacts.of_device(device)
         assignment = resolve(self.settings.groups, client)
         last_backup = None
         if self.settings.backup.enabled and not replacing:
@@ -580,10 +573,7 @@ class Director:
 
     def _kind_of(self, device: Device, path: str) -> UpgradeKind | None:
         name = PurePosixPath(path).name
-        client = ClientFacts(
-            device.mac, device.pid, device.upstream_ip, device.upstream_port, device.members,
-            device.supervisor,
-        )  # fmt: skip
+        client = ClientFacts.of_device(device)
         assignment = resolve(self.settings.groups, client)
         images = {PurePosixPath(i.split(":", 1)[-1]).name for i in assignment.images}
         if name.startswith("imagelist-") or name in images or name.endswith((".tar", ".bin")):
@@ -667,10 +657,7 @@ class Director:
         entry = self.db.latest_download(device.mac)
         if entry is None or entry.finished or entry.script is not DownloadStatus.NOT_STARTED:
             return
-        client = ClientFacts(
-            device.mac, device.pid, device.upstream_ip, device.upstream_port, device.members,
-            device.supervisor,
-        )  # fmt: skip
+        client = ClientFacts.of_device(device)
         script = resolve(self.settings.groups, client).script
         if not script or not device.ip:
             return

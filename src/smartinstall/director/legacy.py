@@ -224,8 +224,7 @@ class CoreLegacyBridge:
         password = core.settings.tailored_password
         if device is None or device.is_director or not password:
             return None
-        facts = ClientFacts(device.mac, device.pid, device.upstream_ip, device.upstream_port,
-                            device.members, device.supervisor)
+        facts = ClientFacts.of_device(device)
         assignment = resolve(core.settings.groups, facts)
         try:
             image = self._url(assignment.images[0]) if assignment.images else None

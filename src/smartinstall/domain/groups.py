@@ -27,7 +27,7 @@ from enum import Enum
 
 from smartinstall.domain import catalog
 from smartinstall.domain.catalog import BuiltinKey, CatalogError
-from smartinstall.domain.devices import StackMember, validate_ipv4, validate_pid
+from smartinstall.domain.devices import Device, StackMember, validate_ipv4, validate_pid
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.interfaces import canonical_interface, same_interface
 from smartinstall.domain.locations import parse_location
@@ -244,6 +244,18 @@ class ClientFacts:
     @property
     def is_stack(self) -> bool:
         return len(self.members) > 1
+
+    @staticmethod
+    def of_device(device: Device) -> ClientFacts:
+        """What the director database knows of a client, as the rule sees it."""
+        return ClientFacts(
+            mac=device.mac,
+            pid=device.pid,
+            upstream_ip=device.upstream_ip,
+            upstream_interface=device.upstream_port,
+            members=device.members,
+            supervisor=device.supervisor,
+        )
 
 
 @dataclass(frozen=True)

@@ -31,16 +31,6 @@ class SyslogTarget:
     transport: str = "udp"  # "udp" or "tcp"
     rfc3164: bool = False
 
-    def render(self) -> str:
-        words = [f"logging host {self.host}"]
-        if self.transport != "udp" or self.port != 514:
-            words.append(f"transport {self.transport}")
-            if self.port != 514:
-                words.append(f"port {self.port}")
-        if self.rfc3164:
-            words.append("rfc3164")
-        return " ".join(words)
-
 
 def format_rfc5424(
     severity: int, hostname: str, msgid: str, text: str, when: dt.datetime, facility: int = LOCAL7
