@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -96,6 +96,14 @@ class Context:
 
     def ask(self, prompt: str, answer: Callable[[str], str], secret: bool = False) -> None:
         self.session.pending = Question(prompt, answer, secret)
+
+    def wait(self, work: Callable[[], Awaitable[str]]) -> None:
+        """Finish the command with network work: `work()` runs on the event loop after the
+        handler returns, and the text it returns is printed before the next prompt.
+
+        Terminal transports (`LineEditor.settle`) hold the prompt until it is done; a caller of
+        `Session.execute` awaits `Session.settle()`."""
+        self.session.waiting = work
 
 
 @dataclass
@@ -532,6 +540,8 @@ class Session:
         self.history: list[str] = []
         self.closed = False
         self.pending: Question | None = None
+        #: network work a command left to finish (`Context.wait`); see `settle`
+        self.waiting: Callable[[], Awaitable[str]] | None = None
 
     # -- modes -----------------------------------------------------------------------
     @property
@@ -561,6 +571,20 @@ class Session:
 
     def end(self) -> None:
         del self.frames[1:]
+
+    async def settle(self) -> str:
+        """Run the work the last command left (`Context.wait`) and return what it prints;
+        never raises (a failure becomes an IOS message)."""
+        work, self.waiting = self.waiting, None
+        if work is None:
+            return ""
+        try:
+            return await work()
+        except CommandError as error:
+            return f"{error}\n"
+        except Exception:
+            log.exception("command failed while waiting for its work")
+            return "% Internal error while running the command\n"
 
     # -- lines ------------------------------------------------------------------------
     def run(self, line: str) -> str:
