@@ -81,6 +81,8 @@ class Context:
         self.args = args
         self.negated = negated
         self.lines: list[str] = []
+        #: the keywords of the line as declared (full, lower case): which `{a | b}` was typed
+        self.keywords: frozenset[str] = frozenset()
 
     @property
     def mode_data(self) -> Any:
@@ -670,6 +672,9 @@ class Session:
         args = dict(walk.args)
         pattern = args.pop("|pattern", None)
         context = Context(self, command, args, walk.negated)
+        context.keywords = frozenset(
+            node.word.lower() for node in walk.path if node.kind == "keyword"
+        )
         ok = True
         try:
             command.handler(context)
