@@ -30,9 +30,11 @@ from smartinstall.director.bridges import (
 )
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
+from smartinstall.director.terminals import DirectorTerminals
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.explain.configreader import read_config
 from smartinstall.hostaddr import host_owns_address
+from smartinstall.services.cli_auth import is_access_line
 from smartinstall.services.dhcp import (
     DhcpRelay,
     DhcpRelayConfig,
@@ -68,6 +70,7 @@ class DaemonOptions:
     keepalive: float = 60.0
     timezone: dt.tzinfo = dt.UTC
     ssh_port: int | None = None
+    telnet_port: int | None = None
 
 
 def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, str]]]:
@@ -75,6 +78,8 @@ def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, st
     if not path.exists():
         return DirectorSettings(), []
     text = path.read_text(encoding="utf-8", errors="replace")
+    # the terminals' own lines (users, secrets, SSH/telnet) are the CLI's, not the director's
+    text = "\n".join("!" if is_access_line(line) else line for line in text.splitlines())
     result = read_config(text, host_owns_address)
     return result.settings, result.errors
 
@@ -111,6 +116,8 @@ class DirectorDaemon:
         self.dhcp: DhcpServer | DhcpRelay | None = None
         self.tftp: TftpServer | None = None
         self.smi: SmiDirectorServer | None = None
+        self.started_at = dt.datetime.now(options.timezone)
+        self.terminals: DirectorTerminals | None = None
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
 
@@ -180,6 +187,10 @@ class DirectorDaemon:
         self.dhcp = self._dhcp_endpoint()
         if self.dhcp is not None:
             await self.dhcp.start()
+        self.terminals = DirectorTerminals(
+            self, address=self.address, ssh_port=o.ssh_port, telnet_port=o.telnet_port
+        )
+        await self.terminals.start()
         # "When the director boots up, it requests configuration information from clients
         # and backs up these configurations."
         if self.director.is_director and self.settings.backup.enabled:
@@ -188,6 +199,8 @@ class DirectorDaemon:
                     self.director._spawn(self.director.request_backup(device.mac))
 
     async def stop(self) -> None:
+        if self.terminals is not None:
+            await self.terminals.stop()
         if self.dhcp is not None:
             await self.dhcp.stop()
         if self.smi is not None:
