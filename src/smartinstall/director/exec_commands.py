@@ -28,9 +28,9 @@ from smartinstall.director.core import Director
 from smartinstall.director.eventlog import DEBUG_AREAS, EventLog, LoggedLine
 from smartinstall.director.views.groups import show_vstack_group_builtin, show_vstack_group_custom
 from smartinstall.director.views.neighbors import devices_in_builtin_group, select_devices
-from smartinstall.domain import catalog
+from smartinstall.domain import catalog, downloads
 from smartinstall.domain.catalog import CatalogError
-from smartinstall.domain.devices import Device, JoinState, UpgradeKind
+from smartinstall.domain.devices import Device, JoinState, UpgradeKind, validate_ipv4
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.joinwindow import is_open
 from smartinstall.domain.settings import DirectorSettings, Role
@@ -54,6 +54,7 @@ from smartinstall.ios import (
 )
 from smartinstall.ios.engine import Question
 from smartinstall.store.database import DirectorDatabase
+from smartinstall.store.database import DownloadEntry as StoredDownload
 from smartinstall.store.repository import Repository, RepositoryError
 
 log = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ class ExecCommands(CommandSet):
             ctx.write(views.show_vstack_status(devices, enabled=self.enabled))
 
     def _show_downloads(self, ctx: Context) -> None:
-        entries = self.host.db.downloads()
+        entries = [view_entry(entry) for entry in self.host.db.downloads()]
         if "detail" in ctx.keywords:
             ctx.write(views.show_vstack_download_status_detail(entries, enabled=self.enabled))
         else:
@@ -963,6 +964,36 @@ class ExecCommands(CommandSet):
         if line is not None and line.monitor is not None:
             self.host.events.unsubscribe(line.monitor)
             line.monitor = None
+
+
+def view_entry(entry: StoredDownload) -> downloads.DownloadEntry:
+    """A download-status row of the database as the views take it."""
+    status = {item.value: item for item in downloads.DownloadStatus}
+    image = status.get(entry.image.value, downloads.DownloadStatus.NOT_APPLICABLE)
+    config = status.get(entry.config.value, downloads.DownloadStatus.NOT_APPLICABLE)
+    script = status.get(entry.script.value, downloads.DownloadStatus.NOT_APPLICABLE)
+    methods = {item.value: item for item in downloads.DownloadMethod}
+    method = methods.get(entry.method.value)
+    if method is None:  # on-demand rows: named after what they download
+        method = (downloads.DownloadMethod.CONFIG_UPGRADE
+                  if image is downloads.DownloadStatus.NOT_APPLICABLE
+                  else downloads.DownloadMethod.IMAGE_UPGRADE)
+    try:
+        ip = validate_ipv4(entry.ip) if entry.ip else "0.0.0.0"
+    except DomainError:
+        ip = "0.0.0.0"
+    hostname = "".join(c for c in entry.hostname if c.isprintable())[:63].strip() or "Switch"
+
+    def reason(text: str) -> str:
+        return " ".join("".join(c for c in text if c.isprintable()).split())[:200]
+
+    return downloads.DownloadEntry(
+        client_ip=ip, client_mac=entry.mac, method=method, image=image, config=config,
+        script=script, hostname=hostname, image_fail_reason=reason(entry.image_reason),
+        config_fail_reason=reason(entry.config_reason),
+        script_fail_reason=reason(entry.script_reason), image_downloaded_at=entry.image_at,
+        config_downloaded_at=entry.config_at, script_downloaded_at=entry.script_at,
+    )  # fmt: skip
 
 
 def _members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:

@@ -103,7 +103,7 @@ class _Server(asyncssh.SSHServer):
         if user is None:
             return False
         keys = self.owner.authorized_keys()
-        if keys is None or not keys.validate(key, username, self.peer):  # type: ignore[arg-type]
+        if keys is None or keys.validate(key, self.peer, self.peer) is None:
             return False
         self.hub.guard.succeeded(self.peer, username, self.port)
         self.user = user
