@@ -12,7 +12,12 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from tests.integration.director_harness import DirectorProcess, ScriptedClient, free_port, lab_prefix
+from tests.integration.director_harness import (
+    DirectorProcess,
+    ScriptedClient,
+    free_port,
+    lab_prefix,
+)
 from tests.tools import require_program
 
 PID = "WS-C2960X-48FPS-L"
