@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from smartinstall import __version__
 from smartinstall.director import ondemand, views
@@ -286,7 +286,8 @@ class ExecCommands(CommandSet):
             configured = configured or last == "configured"
         if len(words) > 3:
             raise CommandError("% Invalid input: too many words")
-        family, port, chassis = ([*words, None, None, None])[:3]  # type: ignore[list-item]
+        padded: list[str | None] = [*words, None, None, None]
+        family, port, chassis = padded[:3]
         try:
             ctx.write(show_vstack_group_builtin(self.settings.groups, family, port, chassis,
                                                 detail=detail, configured=configured))
@@ -665,8 +666,9 @@ class ExecCommands(CommandSet):
             return ""
 
         if self.settings.backup.enabled:
-            ctx.ask("Config backup feature is ON. If IBC is replaced by another switch, that "
-                    f"wont get backup\nconfig file. {CONFIRM}", answer)
+            ctx.write("Config backup feature is ON. If IBC is replaced by another switch, that "
+                      "wont get backup\n")
+            ctx.ask(f"config file. {CONFIRM}", answer)
         else:
             ctx.ask(CONFIRM, answer)
 
@@ -681,8 +683,9 @@ class ExecCommands(CommandSet):
                     db.clear_downloads()
                 return ""
 
-            ctx.ask("status of upgrading client will not have correct status on clearing the "
-                    f"download list.\n{CONFIRM}", answer_all)
+            ctx.write("status of upgrading client will not have correct status on clearing the "
+                      "download list.\n")
+            ctx.ask(CONFIRM, answer_all)
             return
         entry = int(str(number))
         if entry > len(db.downloads()):
@@ -694,8 +697,9 @@ class ExecCommands(CommandSet):
             return ""
 
         what = "entry" if alias else "list"
-        ctx.ask("status of upgrading client will not have correct status on clearing the "
-                f"download {what}.\n{CONFIRM}", answer)
+        ctx.write("status of upgrading client will not have correct status on clearing the "
+                  f"download {what}.\n")
+        ctx.ask(CONFIRM, answer)
 
     # --- repository files ---------------------------------------------------------------------
 
@@ -900,7 +904,7 @@ class ExecCommands(CommandSet):
                 if stream is None:
                     continue
                 try:
-                    repo.write(path, iter(lambda s=stream: s.read(64 * 1024), b""))
+                    repo.write(path, _read_chunks(stream))
                 except RepositoryError as error:
                     ctx.write(f"%Error extracting {member.name} ({error})\n")
                     continue
@@ -994,6 +998,11 @@ def view_entry(entry: StoredDownload) -> downloads.DownloadEntry:
         script_fail_reason=reason(entry.script_reason), image_downloaded_at=entry.image_at,
         config_downloaded_at=entry.config_at, script_downloaded_at=entry.script_at,
     )  # fmt: skip
+
+
+def _read_chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(64 * 1024):
+        yield chunk
 
 
 def _members(archive: tarfile.TarFile) -> Iterator[tarfile.TarInfo]:

@@ -19,6 +19,7 @@ Protocol: the client sends one header line, then bytes.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import logging
 import os
@@ -55,7 +56,7 @@ class _LocalIO(TerminalIO):
         self.reader = reader
         self.writer = writer
         self._size: tuple[int, int] | None = None
-        self._decoder = __import__("codecs").getincrementaldecoder("utf-8")(errors="replace")
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     async def read(self) -> str:
         data = await self.reader.read(READ_CHUNK)

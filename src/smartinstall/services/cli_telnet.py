@@ -10,6 +10,7 @@ passwords in clear: use it only on a management network or the loopback.
 from __future__ import annotations
 
 import asyncio
+import codecs
 import contextlib
 import logging
 
@@ -110,14 +111,14 @@ class _TelnetIO(TerminalIO):
         self.codec = codec
         self._size: tuple[int, int] | None = None
         self._seen_size: tuple[int, int] | None = None
-        self._decoder = __import__("codecs").getincrementaldecoder("utf-8")(errors="replace")
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     async def read(self) -> str:
         while True:
             data = await self.reader.read(READ_CHUNK)
             if not data:
                 return ""
-            text = self._decoder.decode(self.codec.decode(data))
+            text: str = self._decoder.decode(self.codec.decode(data))
             replies = self.codec.take_replies()
             if replies:
                 self.writer.write(replies)
