@@ -161,7 +161,8 @@ def test_on_demand_refuses_unknown_targets_and_a_client_role(host: Host) -> None
 
 
 def test_built_in_grammar() -> None:
-    request = parse_builtin(UpgradeKind.IMAGE, ["3750e", "24poe", "NONE", "override", "issu", "allow-reload", "reload", "in", "6:30"])
+    words = "3750e 24poe NONE override issu allow-reload reload in 6:30"
+    request = parse_builtin(UpgradeKind.IMAGE, words.split())
     assert request.builtin is not None and request.builtin.port_config == "24poe"
     assert request.password == "" and request.override and request.issu
     assert request.allow_reload and request.reload_at == (6, 30) and not request.reload_now
