@@ -273,3 +273,44 @@ async def test_terminal_monitor_shows_log_lines_above_the_prompt(
         await term.until("debug vstack all\r\n")
         output = await term.until("Director>")
         assert "% Invalid input" in output or "% Unknown command" in output  # user EXEC
+
+
+async def test_on_hold_install_pushes_the_group_files_at_once(tmp_path: Path) -> None:
+    prefix = lab_prefix()
+    config = f"""hostname Director
+vstack dhcp-localserver lab
+ address-pool {prefix}.0 255.255.255.0
+ default-router {prefix}.1
+ file-server {prefix}.1
+vstack director {prefix}.1
+vstack basic
+vstack image flash:{IMAGE}
+vstack config flash:seed.txt
+no vstack join-window mode
+"""
+    process = DirectorProcess(tmp_path / "director", prefix, config)
+    (process.flash / "seed.txt").write_text("hostname seed\n!\nend\n")
+    (process.flash / IMAGE).write_bytes(os.urandom(1000))
+    process.start()
+    client = ScriptedClient(process, "0050.5603.0030", PID_A)
+    try:
+        offer, _ = await client.dhcp()
+        assert offer.imagelist is None and offer.config is None  # on hold: no files offered
+        await client.listen()
+        status = await asyncio.to_thread(console, process, "show vstack status\n")
+        row = next(line for line in status.stdout.splitlines() if client.mac in line)
+        assert row.split()[-1] == "h" or " h" in row
+        result = await asyncio.to_thread(
+            console, process, f"vstack on-hold-clients install ipaddr {client.ip}\n"
+                              f"vstack on-hold-clients install ipaddr {client.ip}\n")
+        assert "(0050.5603.0030) allowed to install" in result.stdout
+        assert f"{client.ip}: image download requested" in result.stdout
+        assert f"{client.ip}: config download requested" in result.stdout
+        image = await received(client, DownloadImage)
+        name = image.imagelist_url.rsplit("/", 1)[1]
+        assert (process.flash / "vstack" / name).read_text().strip() == IMAGE
+        config_command = await received(client, DownloadConfig)
+        assert config_command.config_url.endswith("/seed.txt")
+    finally:
+        await client.close()
+        process.stop()

@@ -614,8 +614,12 @@ class ExecCommands(CommandSet):
         if not targets:
             ctx.write("% No client is on hold\n")
             return
-        for device in targets:
-            ctx.write(self.host.director.hold_install(device) + "\n")
+        director = self.host.director
+
+        async def work() -> str:
+            return await ondemand.install_on_hold(director, targets)
+
+        ctx.wait(work)
 
     def _hold_remove(self, ctx: Context) -> None:
         self._director_only()

@@ -35,6 +35,7 @@ from smartinstall.domain.artifacts import render_imagelist
 from smartinstall.domain.catalog import BuiltinKey, CatalogError
 from smartinstall.domain.devices import Device, DeviceType, UpgradeKind
 from smartinstall.domain.errors import DomainError
+from smartinstall.domain.groups import ClientFacts, resolve
 from smartinstall.domain.joinwindow import Operation, Permission, permission
 from smartinstall.domain.locations import parse_location
 from smartinstall.store.repository import RepositoryError
@@ -268,4 +269,39 @@ async def execute(director: Director, request: OnDemandRequest,
             f"{result.failed + len(selection.refused)} failed "
             f"at {dt.datetime.now(director.tz):%H:%M:%S}",
         )
+    return "".join(line + "\n" for line in lines)
+
+
+async def install_on_hold(director: Director, devices: Sequence[Device]) -> str:
+    """``vstack on-hold-clients install``: allow each held client, then push at once (SMI types
+    2 and 3) the files its group gives it, as zero touch would have."""
+    lines: list[str] = []
+    for device in devices:
+        answer = director.hold_install(device)
+        lines.append(answer)
+        if answer.startswith("%"):
+            continue
+        if not device.ip:
+            lines.append(f"% Client {device.number}: IP address unknown; it upgrades when it "
+                         "asks for an address again")
+            continue
+        client = ClientFacts(device.mac, device.pid, device.upstream_ip, device.upstream_port,
+                             device.members, device.supervisor)
+        assignment = resolve(director.settings.groups, client)
+        if not assignment.ok:
+            lines.append(f"% Client {device.number}: {assignment.problem}")
+            continue
+        try:
+            if assignment.images:
+                url = publish_imagelist(director, assignment.images,
+                                        f"hold-{device.mac.replace('.', '')}")
+                result = await director.download(UpgradeKind.IMAGE, url, [device])
+                lines.extend(result.lines)
+            if assignment.config:
+                result = await director.download(
+                    UpgradeKind.CONFIG, tftp_url(director, assignment.config), [device]
+                )
+                lines.extend(result.lines)
+        except OnDemandError as error:
+            lines.append(f"% Client {device.number}: {str(error).lstrip('% ')}")
     return "".join(line + "\n" for line in lines)

@@ -116,12 +116,14 @@ def test_download_status_rows_renumber_after_a_confirmed_clear(host: Host) -> No
     assert "% Entry 9 does not exist" in session.run("clear vstack download-list entry 9")
 
 
-def test_on_hold_clients_and_join_window_status(host: Host) -> None:
+async def test_on_hold_clients_and_join_window_status(host: Host) -> None:
     _, session = privileged(host)
     held = add_client(host, "0050.5600.0021", "10.1.1.21", join=JoinState.HOLD)
     denied = add_client(host, "0050.5600.0022", "10.1.1.22", join=JoinState.DENIED)
-    out = session.run("vstack on-hold-clients install all")
+    assert session.run("vstack on-hold-clients install all") == ""
+    out = await session.settle()
     assert f"Client {held.number} (0050.5600.0021) allowed to install" in out
+    assert f"% Client {held.number}: " in out  # no image or configuration for its group
     assert session.run("vstack on-hold-clients install all") == "% No client is on hold\n"
     assert "Client not found" in session.run("vstack on-hold-clients remove ipaddr 10.9.9.9")
     session.run(f"vstack join-window-status index {denied.number} held")
