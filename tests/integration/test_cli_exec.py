@@ -315,3 +315,23 @@ no vstack join-window mode
     finally:
         await client.close()
         process.stop()
+
+
+async def test_dhcp_logging_and_clock_views(director: DirectorProcess) -> None:
+    client = ScriptedClient(director, "0050.5603.0040", PID_A)
+    await client.dhcp()
+    await director.await_log("mac address: 0050.5603.0040")
+    result = await asyncio.to_thread(
+        console, director,
+        "show ip dhcp binding\nshow ip dhcp pool\nshow dhcp server\n"
+        "show logging | include 0050.5603.0040\nshow clock\nshow users\n",
+    )
+    out = result.stdout
+    binding = next(line for line in out.splitlines() if line.startswith(client.ip + " "))
+    assert "0050.5603.0040" in binding and binding.endswith("Automatic")
+    assert "Pool lab :" in out and "Total addresses                : 254" in out
+    assert f"DHCP server: {director.address} port {director.ports['dhcp']}" in out
+    assert "%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: " \
+           "0050.5603.0040" in out
+    assert " UTC " in out.split("Director#show clock\n")[1].splitlines()[0]
+    assert "con 0" in out.split("Director#show users\n")[1]

@@ -29,7 +29,7 @@ import struct
 import sys
 from pathlib import Path
 
-from smartinstall.ios import PRIVILEGED_LEVEL
+from smartinstall.ios import PRIVILEGED_LEVEL, Session
 from smartinstall.services.cli_terminal import READ_CHUNK, TerminalHub, TerminalIO, run_terminal
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ class LocalConsoleServer:
                 return
             user = f"uid{uid}" if uid is not None else "local"
             if words[2] == "pipe":
-                await self._piped(reader, writer)
+                await self._piped(reader, writer, user)
                 return
             width = _int(words[3]) if len(words) > 3 else 80
             height = _int(words[4]) if len(words) > 4 else 24
@@ -153,9 +153,20 @@ class LocalConsoleServer:
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _piped(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _piped(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     user: str) -> None:
         session = self.hub.engine.session(level=PRIVILEGED_LEVEL)
         session.terminal_length = 0
+        if self.hub.lines is not None:
+            self.hub.lines.attach(session, "con", user, "local")
+        try:
+            await self._run_piped(session, reader, writer)
+        finally:
+            if self.hub.lines is not None:
+                self.hub.lines.detach(session)
+
+    async def _run_piped(self, session: Session, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter) -> None:
         failed = 0
         while not session.closed:
             try:
