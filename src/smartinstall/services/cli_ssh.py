@@ -87,7 +87,8 @@ class _Server(asyncssh.SSHServer):
 
     async def validate_password(self, username: str, password: str) -> bool:
         await self.hub.guard.wait(self.peer)
-        user = self.hub.access.check_user(username, password)
+        # scrypt takes tens of milliseconds: off the event loop, which serves DHCP and SMI
+        user = await asyncio.to_thread(self.hub.access.check_user, username, password)
         if user is None:
             self.hub.guard.failed(self.peer, username, self.port, "Login Authentication Failed")
             return False

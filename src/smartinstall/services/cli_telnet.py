@@ -236,7 +236,7 @@ class TelnetCliServer:
                 return None
             await self.hub.guard.wait(peer)
             reason = self.hub.no_users_reason()
-            user = access.check_user(name, password)
+            user = await asyncio.to_thread(access.check_user, name, password)
             if user is not None:
                 self.hub.guard.succeeded(peer, name, self.port)
                 io.write("\r\n")

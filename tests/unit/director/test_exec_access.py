@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -18,6 +19,7 @@ from smartinstall.services.cli_auth import (
     verify_secret,
 )
 from smartinstall.services.cli_telnet import IAC, NAWS, SB, SE, TelnetCodec, escape
+from smartinstall.services.cli_terminal import TerminalHub, TerminalIO, run_terminal
 
 # hashcat's example of mode 9300 (Cisco-IOS $9$, scrypt), password "hashcat"
 CISCO_TYPE9 = "$9$2MJBozw/9R3UsU$2lFhcKvpghcyw8deP25GOfyZaagyUOGBymkryvOdfo6"
@@ -108,3 +110,42 @@ def test_telnet_codec_never_fails_on_any_bytes(chunks: list[bytes]) -> None:
         codec.take_replies()
     assert total <= sum(len(c) for c in chunks)
     assert len(codec.sub) <= 64
+
+
+class QueueIO(TerminalIO):
+    """A terminal whose keys come from a queue (the transports' side of run_terminal)."""
+
+    def __init__(self) -> None:
+        self.keys: asyncio.Queue[str] = asyncio.Queue()
+        self.shown = ""
+
+    async def read(self) -> str:
+        return await self.keys.get()
+
+    def write(self, text: str) -> None:
+        self.shown += text
+
+
+class QuickIdle(CliAccess):
+    @property
+    def idle_seconds(self) -> float | None:
+        return 0.2
+
+
+async def test_idle_sessions_end_and_the_limit_refuses_more() -> None:
+    engine = Engine(hostname="D")
+    access = QuickIdle()
+    engine.add(access)
+    access.session_limit = 1
+    hub = TerminalHub(engine, access)
+    assert hub.admit("test", "127.0.0.1") and not hub.admit("test", "127.0.0.2")
+    hub.release()
+    io = QueueIO()
+    io.keys.put_nowait("terminal length 0\r")
+    await asyncio.wait_for(run_terminal(hub, io, kind="vty", user="u", peer="p", level=1), 5)
+    assert io.shown.startswith("D>terminal length 0\r\nD>")
+    assert io.shown.endswith("% Session idle timeout\r\n")
+    io = QueueIO()
+    io.keys.put_nowait("exit\r")
+    await asyncio.wait_for(run_terminal(hub, io, kind="vty", user="u", peer="p", level=1), 5)
+    assert io.shown == "D>exit\r\n"
