@@ -272,6 +272,9 @@ def test_netmiko_drives_the_director(director: DirectorProcess) -> None:
     with netmiko.ConnectHandler(**device) as conn:
         conn.enable()
         assert conn.find_prompt() == "Director#"
+        # Netmiko's session preparation (Ansible's too) set the terminal up as for IOS
+        history = conn.send_command("show history")
+        assert "terminal width 511" in history and "terminal length 0" in history
         status = conn.send_command("show vstack status")
         assert "Director Database:" in status
         version = conn.send_command("show version")
