@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smartinstall.director.core import Director
@@ -207,3 +207,27 @@ def test_exec_set_can_be_added_with_another_set(host: Host) -> None:
     engine.add(CliAccess())
     engine.add(ExecCommands(host))
     assert "show the status of CDP database" in engine.session(level=15).run("show vstack ?")
+
+
+WORDS = ["show", "vstack", "status", "detail", "download-status", "neighbors", "group",
+         "built-in", "custom", "host", "clear", "director-db", "download-list", "entry",
+         "download-image", "download-config", "tar", "untar", "untar/table", "index",
+         "on-hold-clients", "install", "remove", "all", "client-id", "ipaddr", "mac",
+         "join-window-status", "allowed", "held", "debug", "undebug", "dir", "delete",
+         "copy", "flash:", "flash:../x", "tftp://127.0.0.1:9/x", "NONE", "startup", "reload",
+         "in", "25:61", "3750e", "24poe", "4500", "sup8-e", "1-3", "0", "255", "10.1.1.1",
+         "0050.5600.0001", "|", "include", "?", "\x1b[A", "\t", "terminal", "monitor"]
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(WORDS) | st.text(max_size=8), min_size=1, max_size=9))
+def test_any_exec_line_gets_an_ios_answer(host: Host, words: list[str]) -> None:
+    _, session = privileged(host)
+    add_client(host, "0050.5600.0001", "10.1.1.1")
+    outcome = session.execute(" ".join(words))
+    if session.pending is not None:
+        outcome = session.execute("n")
+    assert "Internal error" not in outcome.output, words
+    assert session.waiting is None or callable(session.waiting)
+    session.waiting = None
