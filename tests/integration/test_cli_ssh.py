@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -309,3 +310,22 @@ async def test_no_user_configured_refuses_every_login(tmp_path: Path) -> None:
     finally:
         process.stop()
     assert os.path.exists(process.data_dir / "ssh" / "ssh_host_ed25519_key")
+
+
+async def test_sighup_reads_new_users(tmp_path: Path) -> None:
+    process = start_director(tmp_path / "director")
+    try:
+        with pytest.raises(asyncssh.PermissionDenied):
+            await connect(process, "newcomer", "N3w-pass")
+        config = process.data_dir / "startup-config"
+        config.write_text(config.read_text() + "username newcomer privilege 15 secret N3w-pass\n")
+        assert process.process is not None
+        process.process.send_signal(signal.SIGHUP)
+        process.wait_for_log("configuration reloaded")
+        await asyncio.sleep(1.1)  # the login guard's wait after the failure above
+        async with await connect(process, "newcomer", "N3w-pass") as conn:
+            result = await conn.run("show running-config | include username", check=False)
+        assert "username newcomer privilege 15 secret 9 $9$" in str(result.stdout)
+        assert str(result.stdout).count("username admin ") == 1
+    finally:
+        process.stop()

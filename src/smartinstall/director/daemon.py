@@ -225,6 +225,8 @@ class DirectorDaemon:
         for gone in self.events.set_targets(_targets(settings)):
             await gone.close()
         self.director.refresh_role()
+        if self.terminals is not None:
+            self.terminals.reload()
         if (settings.dhcp_pools, settings.helper_addresses) != old_dhcp:
             if self.dhcp is not None:
                 await self.dhcp.stop()

@@ -117,6 +117,13 @@ class DirectorTerminals:
             if number in rejected:
                 self.preserved.lines.append(line.rstrip())
 
+    def reload(self) -> None:
+        """SIGHUP: read the access lines of ``startup-config`` again (users, secrets, limits,
+        banner; new ports need a restart) and the lines kept for ``write memory``."""
+        self.access.reset()
+        self.preserved.lines.clear()
+        self._load(StartupConfig.in_directory(self.host.data_dir))
+
     @property
     def socket_path(self) -> Path:
         return self.host.data_dir / SOCKET_NAME

@@ -141,6 +141,15 @@ class CliAccess(CommandSet):
                                                 "character")})
         c(CONFIG, "no banner login", self._banner)
 
+    def reset(self) -> None:
+        """Back to no users, no enable secret and default settings (before a new replay)."""
+        self.users.clear()
+        self.enable_secret = None
+        self.ssh_port = self.telnet_port = None
+        self.session_limit = DEFAULT_SESSION_LIMIT
+        self.idle_minutes = DEFAULT_IDLE_MINUTES
+        self.banner = ""
+
     # --- handlers ------------------------------------------------------------------------------
 
     @staticmethod
