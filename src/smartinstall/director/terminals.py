@@ -53,6 +53,7 @@ class _HostnameOf:
     @hostname.setter
     def hostname(self, name: str) -> None:
         self._host.settings.hostname = name
+        self._host.events.hostname = name  # syslog messages carry the new name too
 
 
 class PreservedLines(CommandSet):
