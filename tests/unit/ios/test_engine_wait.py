@@ -59,3 +59,26 @@ async def test_failure_while_waiting_is_an_ios_message() -> None:
     assert session.execute("broken").ok
     assert await session.settle() == "%Error fetching (timed out)\n"
     assert await session.settle() == ""
+
+
+class Choices(CommandSet):
+    name = "choices"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[frozenset[str]] = []
+        self.command(EXEC, "pick {red | green} [bright]", self._pick,
+                     help={"pick": "Pick a colour", "red": "Red", "green": "Green",
+                           "bright": "Brighter"})
+
+    def _pick(self, ctx: Context) -> None:
+        self.seen.append(ctx.keywords)
+
+
+def test_handlers_see_which_keywords_were_typed_even_abbreviated() -> None:
+    engine = Engine(hostname="D")
+    choices = engine.add(Choices())
+    assert isinstance(choices, Choices)
+    session = engine.session()
+    assert session.execute("pick gr").ok and session.execute("PICK red bri").ok
+    assert choices.seen == [frozenset({"pick", "green"}), frozenset({"pick", "red", "bright"})]
