@@ -38,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--client-smi-port", type=_port, default=4786, help="clients' Smart Install port (4786)"
     )
     parser.add_argument("--ssh-port", type=_port, help="SSH CLI port (off by default)")
+    parser.add_argument("--telnet-port", type=_port, help="telnet CLI port (off by default)")
     parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in the data dir)")
     parser.add_argument(
         "--keepalive", type=float, default=60.0, help="client keepalive period in seconds (60)"
@@ -75,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         keepalive=args.keepalive,
         timezone=tz,
         ssh_port=args.ssh_port,
+        telnet_port=args.telnet_port,
     )
     try:
         daemon = DirectorDaemon(options)

@@ -32,10 +32,12 @@ from smartinstall.director.bridges import (
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
 from smartinstall.director.legacy import CoreLegacyBridge, LegacyTriggerServer
+from smartinstall.director.terminals import DirectorTerminals
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.hostaddr import host_owns_address
 from smartinstall.ios.config import ConfigTooLarge, StartupConfig
 from smartinstall.ios.director_commands import replay_director_config
+from smartinstall.services.cli_auth import is_access_line
 from smartinstall.services.dhcp import (
     DhcpRelay,
     DhcpRelayConfig,
@@ -71,6 +73,7 @@ class DaemonOptions:
     keepalive: float = 60.0
     timezone: dt.tzinfo = dt.UTC
     ssh_port: int | None = None
+    telnet_port: int | None = None
 
 
 def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, str]]]:
@@ -82,6 +85,8 @@ def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, st
         return DirectorSettings(), [(0, str(path), f"% cannot read {path}: {error}")]
     if text is None:
         return DirectorSettings(), []
+    # the terminals' own lines (users, secrets, SSH/telnet) are the CLI's, not the director's
+    text = "\n".join("!" if is_access_line(line) else line for line in text.splitlines())
     result = replay_director_config(text, host_owns_address, str(path))
     return result.settings, result.errors
 
@@ -124,8 +129,11 @@ class DirectorDaemon:
         self.tftp: TftpServer | None = None
         self.smi: SmiDirectorServer | None = None
         self.legacy: LegacyTriggerServer | None = None
+        self.started_at = dt.datetime.now(options.timezone)
+        self.terminals: DirectorTerminals | None = None
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
+        self._applied = self._snapshot()
 
     # --- services ----------------------------------------------------------------------------
 
@@ -204,8 +212,15 @@ class DirectorDaemon:
             self.legacy = legacy
             log.info("legacy trigger on %s:%d", self.address, legacy.port)
         except OSError as error:
-            log.warning("legacy trigger port %d: %s (legacy clients will not be upgraded)",
-                        legacy.port, error)
+            log.warning(
+                "legacy trigger port %d: %s (legacy clients will not be upgraded)",
+                legacy.port,
+                error,
+            )
+        self.terminals = DirectorTerminals(
+            self, address=self.address, ssh_port=o.ssh_port, telnet_port=o.telnet_port
+        )
+        await self.terminals.start()
         # "When the director boots up, it requests configuration information from clients
         # and backs up these configurations."
         if self.director.is_director and self.settings.backup.enabled:
@@ -226,6 +241,8 @@ class DirectorDaemon:
     async def stop(self) -> None:
         if self.legacy is not None:
             await self.legacy.close()
+        if self.terminals is not None:
+            await self.terminals.stop()
         if self.dhcp is not None:
             await self.dhcp.stop()
         if self.smi is not None:
@@ -238,24 +255,52 @@ class DirectorDaemon:
         self.db.close()
 
     async def reload(self) -> None:
-        """SIGHUP: replay startup-config; restart DHCP when its pools changed."""
-        settings, errors = load_settings(self.data_dir / STARTUP_CONFIG)
-        for number, line, message in errors:
-            log.error("startup-config line %d rejected: %s: %s", number, line, message)
-        old_dhcp = (self.settings.dhcp_pools, self.settings.helper_addresses)
-        self.settings = settings
-        self.director.settings = settings
+        """SIGHUP: replay startup-config into the running settings, then apply them."""
+        if self.terminals is not None:
+            self.terminals.reload()
+        else:
+            settings, errors = load_settings(self.data_dir / STARTUP_CONFIG)
+            for number, line, message in errors:
+                log.error("startup-config line %d rejected: %s: %s", number, line, message)
+            self.settings.__dict__.update(settings.__dict__)
+        await self.apply_settings()
+        log.info("configuration reloaded")
+
+    def _snapshot(self) -> tuple[object, ...]:
+        s = self.settings
+        return (
+            tuple(s.render()),
+            tuple(
+                (p.name, p.network, p.default_router, p.file_server) for p in s.dhcp_pools.values()
+            ),
+            tuple(s.helper_addresses),
+        )
+
+    async def apply_settings(self) -> None:
+        """Make the services follow the settings after a change (CLI, SIGHUP): hostname,
+        syslog hosts, Smart Install security, the role, and the DHCP endpoint when its pools
+        or helper addresses changed."""
+        settings = self.settings
+        previous = self._applied
+        self._applied = self._snapshot()
         self.events.hostname = settings.hostname
         for gone in self.events.set_targets(_targets(settings)):
             await gone.close()
+        security = SmiSecurity.from_config(settings.smi_key, settings.allowed_clients)
+        if security != self.security:
+            self.security = security
+            if self.smi is not None:
+                self.smi.security = security
+            self.director.send_command = SmiCommandSender(security)
         self.director.refresh_role()
-        if (settings.dhcp_pools, settings.helper_addresses) != old_dhcp:
+        dhcp_changed = previous[1:] != self._applied[1:] and self.dhcp is not None
+        dhcp_wanted = self.dhcp is None and bool(settings.dhcp_pools or settings.helper_addresses)
+        if dhcp_changed or dhcp_wanted:
             if self.dhcp is not None:
                 await self.dhcp.stop()
             self.dhcp = self._dhcp_endpoint()
             if self.dhcp is not None:
                 await self.dhcp.start()
-        log.info("configuration reloaded")
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -277,6 +322,8 @@ class DirectorDaemon:
                 if self._reload.is_set():
                     self._reload.clear()
                     await self.reload()
+                elif self._snapshot() != self._applied:
+                    await self.apply_settings()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), TICK_SECONDS)
         finally:

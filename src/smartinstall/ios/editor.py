@@ -42,6 +42,8 @@ class LineEditor:
         self._draft = ""
         self._pager: list[str] | None = None
         self._pager_tail = ""
+        #: keys typed while a command waits for its network work (`settle` replays them)
+        self._held: list[str] = []
 
     # -- public -------------------------------------------------------------------------
     @property
@@ -59,10 +61,29 @@ class LineEditor:
     def feed_bytes(self, data: bytes) -> bytes:
         return self.feed(data.decode("utf-8", errors="replace")).encode("utf-8")
 
+    @property
+    def waiting(self) -> bool:
+        """A command is still running (`Context.wait`): call `settle` before more input."""
+        return self.session.waiting is not None
+
+    async def settle(self) -> str:
+        """Finish the waiting command: its output, the prompt, then the keys typed
+        meanwhile (which may start another waiting command: check `waiting` again)."""
+        output = await self.session.settle()
+        if self.session.closed:
+            return self._crlf(output)
+        text = self._emit(output)
+        held, self._held = "".join(self._held), []
+        return text + self.feed(held)
+
     def feed(self, data: str) -> str:
         out: list[str] = []
-        for char in data:
+        for index, char in enumerate(data):
             if self.session.closed:
+                break
+            if self.session.waiting is not None:
+                room = max(self.max_line * 2 - len(self._held), 0)
+                self._held.extend(data[index:index + room])
                 break
             if self._after_cr and char in "\n\x00":
                 self._after_cr = False
@@ -282,6 +303,8 @@ class LineEditor:
         self.buffer, self.cursor, self._history_index = [], 0, None
         output = self.session.run(line)
         if self.session.closed:
+            return self.newline + self._crlf(output)
+        if self.session.waiting is not None:
             return self.newline + self._crlf(output)
         return self.newline + self._emit(output)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -80,8 +80,8 @@ class Context:
         self.command = command
         self.args = args
         self.negated = negated
-        #: the keywords of the line, in full (optional keywords such as `recurring` are
-        #: known by their presence here)
+        #: the keywords of the line as declared (full, lower case), in order: which `{a | b}`
+        #: was typed, and optional keywords such as `recurring` by their presence
         self.keywords = keywords
         self.lines: list[str] = []
 
@@ -99,6 +99,14 @@ class Context:
 
     def ask(self, prompt: str, answer: Callable[[str], str], secret: bool = False) -> None:
         self.session.pending = Question(prompt, answer, secret)
+
+    def wait(self, work: Callable[[], Awaitable[str]]) -> None:
+        """Finish the command with network work: `work()` runs on the event loop after the
+        handler returns, and the text it returns is printed before the next prompt.
+
+        Terminal transports (`LineEditor.settle`) hold the prompt until it is done; a caller of
+        `Session.execute` awaits `Session.settle()`."""
+        self.session.waiting = work
 
 
 @dataclass
@@ -537,6 +545,8 @@ class Session:
         self.history: list[str] = []
         self.closed = False
         self.pending: Question | None = None
+        #: network work a command left to finish (`Context.wait`); see `settle`
+        self.waiting: Callable[[], Awaitable[str]] | None = None
 
     # -- modes -----------------------------------------------------------------------
     @property
@@ -566,6 +576,20 @@ class Session:
 
     def end(self) -> None:
         del self.frames[1:]
+
+    async def settle(self) -> str:
+        """Run the work the last command left (`Context.wait`) and return what it prints;
+        never raises (a failure becomes an IOS message)."""
+        work, self.waiting = self.waiting, None
+        if work is None:
+            return ""
+        try:
+            return await work()
+        except CommandError as error:
+            return f"{error}\n"
+        except Exception:
+            log.exception("command failed while waiting for its work")
+            return "% Internal error while running the command\n"
 
     # -- lines ------------------------------------------------------------------------
     def run(self, line: str) -> str:
@@ -654,7 +678,8 @@ class Session:
         assert command is not None
         args = dict(walk.args)
         pattern = args.pop("|pattern", None)
-        keywords = tuple(node.word for node in walk.path if node.kind == "keyword")
+        # the keywords of the line as declared (full, lower case), in order
+        keywords = tuple(node.word.lower() for node in walk.path if node.kind == "keyword")
         context = Context(self, command, args, walk.negated, keywords)
         ok = True
         try:

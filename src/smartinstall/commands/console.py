@@ -1,0 +1,27 @@
+"""`smartinstall console --data-dir DIR`: this terminal on a running director's command line.
+
+It connects to the director's local console socket (``DIR/cli.sock``, mode 0600, so only the
+director's user and root can) — no SSH client or user account needed on the host. On a
+terminal the keys behave as on IOS; with standard input from a pipe or a file each line is
+run and printed with its prompt, and the exit status is 1 when a line was rejected.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+NAME = "console"
+HELP = "connect this terminal to a running director's command line (local socket)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, required=True,
+                        help="the running director's data directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    from smartinstall.director.terminals import SOCKET_NAME
+    from smartinstall.services.cli_local import run_client
+
+    return run_client(args.data_dir / SOCKET_NAME)

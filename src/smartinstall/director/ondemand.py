@@ -1,0 +1,307 @@
+"""On-demand updates (``vstack download-image`` / ``vstack download-config``).
+
+The grammar (issue text; the guide's own syntax lines disagree)::
+
+    vstack download-image tar <image_url> {<ip> | index <list>} <password> [override]
+                          [reload [in hh:mm]]
+    vstack download-image built-in <family> <port> [<chassis>] <password> [override]
+                          [issu [allow-reload]] [reload] [in hh:mm]
+    vstack download-config <config_url> {<ip> | index <list>} <password> startup
+                          [reload [in hh:mm]]
+    vstack download-config built-in <family> <port> [<chassis>] <password> startup
+                          [reload [in hh:mm]]
+
+The password is ``NONE`` (any case) for clients without one; only legacy (non Smart Install)
+clients need it. An index list (and a built-in group) needs every client to share the product
+ID and the password of the first one; the others fail with a reason and the rest go on.
+
+This module chooses the targets, checks them, publishes the imagelist a tar URL needs in the
+repository's ``vstack/`` folder, and hands the rest to :meth:`Director.download`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from smartinstall.director.core import Director, OperationResult
+from smartinstall.director.views.groups import builtin_files
+from smartinstall.director.views.neighbors import devices_in_builtin_group
+from smartinstall.domain import catalog
+from smartinstall.domain.artifacts import render_imagelist
+from smartinstall.domain.catalog import BuiltinKey, CatalogError
+from smartinstall.domain.devices import Device, DeviceType, UpgradeKind
+from smartinstall.domain.errors import DomainError
+from smartinstall.domain.groups import ClientFacts, resolve
+from smartinstall.domain.joinwindow import Operation, Permission, permission
+from smartinstall.domain.locations import parse_location
+from smartinstall.store.repository import RepositoryError
+
+log = logging.getLogger(__name__)
+
+ONDEMAND_DIR = "vstack"
+
+
+class OnDemandError(ValueError):
+    """The request cannot start at all (the message is an IOS ``%`` line)."""
+
+
+@dataclass(frozen=True)
+class OnDemandRequest:
+    kind: UpgradeKind  # IMAGE or CONFIG
+    url: str | None = None  # tar image or configuration URL; None for a built-in group
+    builtin: BuiltinKey | None = None
+    ip: str | None = None
+    indexes: tuple[int, ...] = ()
+    password: str = ""  # "" for NONE
+    override: bool = False
+    issu: bool = False
+    allow_reload: bool = False
+    reload_now: bool = False
+    reload_at: tuple[int, int] | None = None
+
+
+def password_of(word: str) -> str:
+    """``NONE`` in any case means no password."""
+    return "" if word.upper() == "NONE" else word
+
+
+def _time(word: str) -> tuple[int, int]:
+    hour, _, minute = word.partition(":")
+    if not (hour.isdigit() and minute.isdigit() and len(minute) == 2 and len(hour) <= 2):
+        raise OnDemandError(f"% Invalid time {word} (hh:mm)")
+    if not (0 <= int(hour) <= 23 and 0 <= int(minute) <= 59):
+        raise OnDemandError(f"% Invalid time {word} (hh:mm)")
+    return int(hour), int(minute)
+
+
+def parse_builtin(kind: UpgradeKind, words: Sequence[str]) -> OnDemandRequest:
+    """The words after ``built-in``: ``<family> <port> [<chassis>] <password> …``."""
+    words = list(words)
+    if len(words) < 3:
+        raise OnDemandError("% Incomplete command.")
+    family_name = words.pop(0).lower()
+    try:
+        family = catalog.family(family_name)
+    except CatalogError as error:
+        raise OnDemandError(str(error)) from None
+    port = words.pop(0).lower()
+    chassis = words.pop(0).lower() if family.chassis_based and words else None
+    try:
+        key = catalog.builtin_key(family_name, port, chassis)
+    except (CatalogError, DomainError) as error:
+        raise OnDemandError(str(error)) from None
+    if not words:
+        raise OnDemandError("% Incomplete command.")
+    password = password_of(words.pop(0))
+    flags: dict[str, object] = {}
+    lowered = [w.lower() for w in words]
+    position = 0
+    if kind is UpgradeKind.CONFIG:
+        if not lowered or lowered[0] != "startup":
+            raise OnDemandError("% Incomplete command." if not lowered else
+                                f"% Invalid input: {words[0]} (expected startup)")
+        position = 1
+    allowed = ("override", "issu", "allow-reload", "reload", "in") if kind is \
+        UpgradeKind.IMAGE else ("reload", "in")
+    while position < len(lowered):
+        word = lowered[position]
+        if word not in allowed or word in flags:
+            raise OnDemandError(f"% Invalid input: {words[position]}")
+        if word == "allow-reload" and "issu" not in flags:
+            raise OnDemandError("% allow-reload goes after issu")
+        if word == "in":
+            if position + 1 >= len(words):
+                raise OnDemandError("% Incomplete command.")
+            flags["in"] = _time(words[position + 1])
+            position += 2
+            continue
+        flags[word] = True
+        position += 1
+    at = flags.get("in")
+    return OnDemandRequest(
+        kind, builtin=key, password=password, override=bool(flags.get("override")),
+        issu=bool(flags.get("issu")), allow_reload=bool(flags.get("allow-reload")),
+        reload_now=bool(flags.get("reload")) and at is None,
+        reload_at=at if isinstance(at, tuple) else None,
+    )  # fmt: skip
+
+
+@dataclass
+class Selection:
+    targets: list[Device] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def select_targets(director: Director, request: OnDemandRequest) -> Selection:
+    """The clients a request names, those it cannot go to with the reason why."""
+    db = director.db
+    found: list[Device] = []
+    selection = Selection()
+    if request.ip is not None:
+        device = db.device_by_ip(request.ip)
+        if device is None or device.is_director:
+            raise OnDemandError(f"% Client {request.ip} not found in the director database")
+        found.append(device)
+    elif request.indexes:
+        for number in request.indexes:
+            device = db.device_by_number(number)
+            if device is None or device.is_director:
+                selection.refused.append(f"% Client {number}: not in the director database")
+                continue
+            found.append(device)
+    elif request.builtin is not None:
+        found = devices_in_builtin_group(db.devices(), request.builtin)
+        if not found:
+            raise OnDemandError("% No client of this built-in group in the director database")
+    reference: Device | None = None
+    for device in found:
+        name = f"% Client {device.number} ({device.ip or device.mac})"
+        if not device.ip:
+            selection.refused.append(f"{name}: its IP address is not known")
+            continue
+        allowed = permission(device.join_state, Operation.ON_DEMAND)
+        if allowed is Permission.NOT_ALLOWED:
+            selection.refused.append(f"{name}: join window state does not allow an update")
+            continue
+        if device.device_type is DeviceType.NON_SMART_INSTALL:
+            if not request.password:
+                selection.refused.append(f"{name}: a non-Smart-Install client needs its "
+                                         "enable password (NONE given)")
+            else:
+                selection.refused.append(f"{name}: non-Smart-Install clients are updated "
+                                         "through HTTP emulation at join time only")
+            continue
+        tailored = director.settings.tailored_password
+        if request.password and tailored and request.password != tailored:
+            selection.refused.append(f"{name}: password differs from the clients' password")
+            continue
+        if reference is None:
+            reference = device
+        elif device.pid != reference.pid:
+            selection.refused.append(
+                f"{name}: product ID {device.pid or 'unknown'} differs from "
+                f"{reference.pid or 'unknown'} of client {reference.number}"
+            )
+            continue
+        selection.targets.append(device)
+    return selection
+
+
+def tftp_url(director: Director, location: str) -> str:
+    """A location as a client fetches it: ``flash:`` files from the director's TFTP server."""
+    parsed = parse_location(location)
+    if not parsed.local:
+        return parsed.text
+    port = "" if director.tftp_port == 69 else f":{director.tftp_port}"
+    return f"tftp://{director.settings.director_ip or director.address}{port}/{parsed.path}"
+
+
+def publish_imagelist(director: Director, images: Sequence[str], label: str) -> str:
+    """Write an imagelist for ``images`` in ``flash:vstack/`` and return its URL."""
+    try:
+        text = render_imagelist(list(images))
+    except DomainError as error:
+        raise OnDemandError(str(error)) from None
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
+    path = f"{ONDEMAND_DIR}/imagelist-ondemand-{label}-{digest}.txt"
+    try:
+        if not director.repo.exists(path):
+            director.repo.write(path, text.encode())
+    except (OSError, RepositoryError) as error:
+        raise OnDemandError(f"%Error writing {path} ({error})") from None
+    return tftp_url(director, f"flash:{path}")
+
+
+def source_url(director: Director, request: OnDemandRequest) -> str:
+    """What goes into the SMI message: the imagelist URL (image) or the configuration URL."""
+    if request.builtin is not None:
+        files = builtin_files(director.settings.groups, request.builtin)
+        label = "_".join(
+            part for part in (request.builtin.family, request.builtin.port_config,
+                              request.builtin.chassis) if part
+        )  # fmt: skip
+        if request.kind is UpgradeKind.IMAGE:
+            if not files.image:
+                raise OnDemandError("% No image configured for this built-in group")
+            return publish_imagelist(director, [files.image], label)
+        if not files.config:
+            raise OnDemandError("% No configuration file configured for this built-in group")
+        return tftp_url(director, files.config)
+    assert request.url is not None
+    try:
+        parse_location(request.url)
+    except DomainError as error:
+        raise OnDemandError(str(error)) from None
+    if request.kind is UpgradeKind.IMAGE:
+        return publish_imagelist(director, [request.url], "tar")
+    return tftp_url(director, request.url)
+
+
+def plan(director: Director, request: OnDemandRequest) -> tuple[str, Selection]:
+    """Check a request before anything is sent: the URL for the clients and the targets."""
+    if not director.is_director:
+        raise OnDemandError("% This device is not the director (vstack director and basic)")
+    selection = select_targets(director, request)
+    if not selection.targets:
+        return "", selection
+    return source_url(director, request), selection
+
+
+async def execute(director: Director, request: OnDemandRequest,
+                  url: str, selection: Selection) -> str:
+    """Send the update to every target (several at once); the lines to print."""
+    lines = list(selection.refused)
+    if selection.targets:
+        result: OperationResult = await director.download(
+            request.kind, url, selection.targets, request.reload_at, request.reload_now
+        )
+        lines.extend(
+            line if not line.endswith(")") or "unreachable" not in line else f"% {line}"
+            for line in result.lines
+        )
+        director.events.debug_line(
+            "download",
+            f"on-demand {request.kind.name.lower()} {url}: {result.ok} requested, "
+            f"{result.failed + len(selection.refused)} failed "
+            f"at {dt.datetime.now(director.tz):%H:%M:%S}",
+        )
+    return "".join(line + "\n" for line in lines)
+
+
+async def install_on_hold(director: Director, devices: Sequence[Device]) -> str:
+    """``vstack on-hold-clients install``: allow each held client, then push at once (SMI types
+    2 and 3) the files its group gives it, as zero touch would have."""
+    lines: list[str] = []
+    for device in devices:
+        answer = director.hold_install(device)
+        lines.append(answer)
+        if answer.startswith("%"):
+            continue
+        if not device.ip:
+            lines.append(f"% Client {device.number}: IP address unknown; it upgrades when it "
+                         "asks for an address again")
+            continue
+        client = ClientFacts(device.mac, device.pid, device.upstream_ip, device.upstream_port,
+                             device.members, device.supervisor)
+        assignment = resolve(director.settings.groups, client)
+        if not assignment.ok:
+            lines.append(f"% Client {device.number}: {assignment.problem}")
+            continue
+        try:
+            if assignment.images:
+                url = publish_imagelist(director, assignment.images,
+                                        f"hold-{device.mac.replace('.', '')}")
+                result = await director.download(UpgradeKind.IMAGE, url, [device])
+                lines.extend(result.lines)
+            if assignment.config:
+                result = await director.download(
+                    UpgradeKind.CONFIG, tftp_url(director, assignment.config), [device]
+                )
+                lines.extend(result.lines)
+        except OnDemandError as error:
+            lines.append(f"% Client {device.number}: {str(error).lstrip('% ')}")
+    return "".join(line + "\n" for line in lines)

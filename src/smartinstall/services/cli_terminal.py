@@ -1,0 +1,113 @@
+"""What the director's terminal front ends (SSH, telnet, local console) share.
+
+A `TerminalHub` holds the engine, the access settings (users, secrets, limits), the login
+guard and the EXEC command set that lists sessions. `run_terminal` drives one session: the
+engine's `LineEditor` turns keystrokes into IOS behaviour; the transport only moves text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from smartinstall.ios import Engine
+from smartinstall.ios.editor import LineEditor
+from smartinstall.services.cli_auth import CliAccess, LoginGuard
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 4096
+
+
+@dataclass
+class TerminalHub:
+    engine: Engine
+    access: CliAccess
+    guard: LoginGuard = field(default_factory=LoginGuard)
+    #: the EXEC set (``ExecCommands``) with attach/detach/touch, when there is one
+    lines: Any = None
+    active: int = 0
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def admit(self, kind: str, peer: str) -> bool:
+        """One more session, unless the session limit is reached (logged)."""
+        if self.active >= self.access.session_limit:
+            log.warning("%s session from %s refused: session limit %d reached", kind, peer,
+                        self.access.session_limit)
+            return False
+        self.active += 1
+        return True
+
+    def release(self) -> None:
+        self.active = max(0, self.active - 1)
+
+    def no_users_reason(self) -> str | None:
+        if not self.access.users:
+            return ("no username is configured (configure 'username NAME secret PASSWORD'): "
+                    "every login is refused")
+        return None
+
+
+class TerminalIO:
+    """A transport's side of one session."""
+
+    async def read(self) -> str:  # "" at end of input
+        raise NotImplementedError
+
+    def write(self, text: str) -> None:
+        raise NotImplementedError
+
+    def resize(self) -> tuple[int, int] | None:
+        """A new (width, height) since the last call, if the window changed."""
+        return None
+
+
+async def run_terminal(hub: TerminalHub, io: TerminalIO, *, kind: str, user: str, peer: str,
+                       level: int, width: int = 80, height: int = 24,
+                       on_close: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Run one interactive session until `exit`, end of input or the idle timeout."""
+    session = hub.engine.session(level=level)
+    if width > 0:
+        session.terminal_width = width
+    if height > 0:
+        session.terminal_length = height
+    editor = LineEditor(session)
+
+    def notify(text: str) -> None:
+        with contextlib.suppress(Exception):
+            io.write(editor.interject(text))
+
+    if hub.lines is not None:
+        hub.lines.attach(session, kind, user, peer, notify)
+    try:
+        io.write(editor.start())
+        while not editor.closed:
+            idle = hub.access.idle_seconds
+            try:
+                chunk = await asyncio.wait_for(io.read(), idle)
+            except TimeoutError:
+                io.write("\r\n% Session idle timeout\r\n")
+                log.info("%s session of %s from %s: idle timeout", kind, user, peer)
+                break
+            size = io.resize()
+            if size is not None:
+                session.terminal_width = size[0]
+            if not chunk:
+                break
+            if hub.lines is not None:
+                hub.lines.touch(session)
+            io.write(editor.feed(chunk))
+            while editor.waiting and not editor.closed:
+                io.write(await editor.settle())
+    except (ConnectionError, asyncio.IncompleteReadError, BrokenPipeError):
+        log.info("%s session of %s from %s: connection lost", kind, user, peer)
+    finally:
+        if hub.lines is not None:
+            hub.lines.detach(session)
+        if on_close is not None:
+            with contextlib.suppress(Exception):
+                await on_close()
