@@ -74,8 +74,10 @@ async def test_manual_mode_holds_then_install_pushes_image_and_config(rig: Rig) 
     listener = SmiClientListener(received.append, f"{rig.prefix}.10", core.client_smi_port)
     await listener.start()
     try:
+        core.repo.write("c2960x.tar", b"x" * 10)
+        core.repo.write("seed.txt", b"hostname x\n")
         message = core.hold_install(device)
-        assert "upgrade started" in message
+        assert message == f"Client {device.number} (0050.5601.0001) allowed to install"
         await core.drain()
         for _ in range(50):
             if len(received) >= 2:

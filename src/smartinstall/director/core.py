@@ -675,9 +675,10 @@ class Director:
         port = "" if self.tftp_port == 69 else f":{self.tftp_port}"
         return f"tftp://{self.settings.director_ip or self.address}{port}/{parsed.path}"
 
-    async def _send_quietly(self, request: CommandRequest) -> None:
+    async def _send_quietly(self, request: CommandRequest) -> bool:
         try:
             await self._send(request)
+            return True
         except (OSError, TimeoutError) as error:
             log.warning("%s to %s failed: %s", request.kind, request.host, error)
             self.events.smi(
@@ -685,6 +686,7 @@ class Director:
                 client_ip=request.host,
                 director_ip=self.settings.director_ip or self.address,
             )
+            return False
 
     def client_keepalive(self, mac: str, ip: str = "") -> None:
         device = self.db.device_by_mac(normalize_mac(mac))
@@ -966,45 +968,63 @@ class Director:
             self.db.set_join_state(device.mac, state)
         return lines
 
-    def hold_install(self, device: Device, override: bool = False) -> str:
-        """``vstack on-hold-clients install``: the held client is upgraded at once — the director
-        pushes its image and configuration over SMI (types 2 and 3) instead of waiting for
-        its next DHCP exchange."""
+    def _allow_held(self, device: Device) -> tuple[list[str], Offer | None, Device]:
         decision = on_hold_install(device.join_state, self._removed_from_hold(device.mac))
         if not decision.ok:
-            return f"% Request denied for client {device.number}: {decision.reason}"
+            return [f"% Request denied for client {device.number}: {decision.reason}"], None, device
         device = self.db.set_join_state(device.mac, decision.state, removed_from_hold=False)
+        lines = [f"Client {device.number} ({device.mac}) allowed to install"]
         replacing, replacing_backup = self._replacement_of(device.mac)
         offer = self._decide(device, replacing, replacing_backup, JoinState.ALLOWED)
         if offer.action is not OfferAction.INSTALL:
-            return f"% Client {device.number}: nothing to install ({'; '.join(offer.reasons[-1:])})"
-        if device.ip:
-            self._spawn(self._push_offer(device, offer))
-        return f"Client {device.number} ({device.mac}) allowed: upgrade started"
+            lines.append(f"% Client {device.number}: {offer.reasons[-1]}")
+            return lines, None, device
+        if not device.ip:
+            lines.append(
+                f"% Client {device.number}: IP address unknown; it upgrades when it asks for "
+                "an address again"
+            )
+            return lines, None, device
+        return lines, offer, device
 
-    async def _push_offer(self, device: Device, offer: Offer) -> None:
+    def hold_install(self, device: Device, override: bool = False) -> str:
+        """``vstack on-hold-clients install`` without waiting: the push runs in the
+        background (see :meth:`install_held`)."""
+        lines, offer, device = self._allow_held(device)
+        if offer is not None:
+            self._spawn(self._push_offer(device, offer))
+        return "\n".join(lines)
+
+    async def install_held(self, device: Device, override: bool = False) -> list[str]:
+        """``vstack on-hold-clients install``: the held client is upgraded at once — the director
+        pushes its image and configuration over SMI (types 2 and 3) instead of waiting for
+        its next DHCP exchange. Returns one line per step for the operator."""
+        lines, offer, device = self._allow_held(device)
+        if offer is not None:
+            lines.extend(await self._push_offer(device, offer))
+        return lines
+
+    async def _push_offer(self, device: Device, offer: Offer) -> list[str]:
         port = self._client_ports.get(device.mac, self.client_smi_port)
-        at = None
+        requests = []
         if offer.config_file:
-            await self._send_quietly(
+            url = self._tftp_url_of(offer.config_file)
+            requests.append(
                 CommandRequest(
-                    device.ip,
-                    port,
-                    "download-config",
-                    url=self._tftp_url_of(offer.config_file),
-                    reload_now=not offer.imagelist_file,
+                    device.ip, port, "download-config", url=url, reload_now=not offer.imagelist_file
                 )
             )
         if offer.imagelist_file:
-            await self._send_quietly(
-                CommandRequest(
-                    device.ip,
-                    port,
-                    "download-image",
-                    url=self._tftp_url_of(offer.imagelist_file),
-                    reload_at=at,
-                )
-            )
+            url = self._tftp_url_of(offer.imagelist_file)
+            requests.append(CommandRequest(device.ip, port, "download-image", url=url))
+        lines = []
+        for request in requests:
+            what = "image" if request.kind == "download-image" else "config"
+            if await self._send_quietly(request):
+                lines.append(f"{device.ip}: {what} download requested")
+            else:
+                lines.append(f"% {device.ip}: unreachable, {what} not sent")
+        return lines
 
     def _tftp_url_of(self, served: str) -> str:
         """A file the director serves (relative to flash:) as a tftp:// URL."""

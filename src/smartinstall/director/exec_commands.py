@@ -121,8 +121,14 @@ class ExecCommands(CommandSet):
 
     # --- terminals ------------------------------------------------------------------------
 
-    def attach(self, session: Session, kind: str, user: str, peer: str,
-               notify: Callable[[str], None] | None = None) -> TerminalLine:
+    def attach(
+        self,
+        session: Session,
+        kind: str,
+        user: str,
+        peer: str,
+        notify: Callable[[str], None] | None = None,
+    ) -> TerminalLine:
         taken = {line.number for line in self.lines.values() if line.kind == kind}
         number = next(n for n in range(len(taken) + 1) if n not in taken)
         line = TerminalLine(kind, number, user, peer, notify)
@@ -151,8 +157,10 @@ class ExecCommands(CommandSet):
 
     def _director_only(self) -> None:
         if not self.host.director.is_director:
-            raise CommandError("% This command is available only on the director "
-                               "(vstack director <ip> and vstack basic)")
+            raise CommandError(
+                "% This command is available only on the director "
+                "(vstack director <ip> and vstack basic)"
+            )
 
     def _window_open(self) -> bool | None:
         director = self.host.director
@@ -166,58 +174,184 @@ class ExecCommands(CommandSet):
     def _show_commands(self) -> None:
         c = self.command
         vstack = {"vstack": "Smart Install information"}
-        c(EXEC, "show vstack config", self._show_config, level=USER_LEVEL, output=True,
-          help={**vstack, "config": "View configuration parameters under Vstack mode"})
-        c(EXEC, "show vstack status [detail]", self._show_status, level=USER_LEVEL, output=True,
-          help={**vstack, "status": "show the status of CDP database",
-                "detail": "Show detailed status"})
-        c(EXEC, "show vstack download-status [detail]", self._show_downloads, level=USER_LEVEL,
-          output=True, help={**vstack, "download-status": "show the status of config or image "
-                             "download", "detail": "Show detailed status"})
-        c(EXEC, "show vstack host <ip>", self._show_host, level=USER_LEVEL, output=True,
-          help={**vstack, "host": "Show the neighbors of a client"},
-          args={"ip": Arg(IPv4(), "IP address of the client")})
-        c(EXEC, "show vstack neighbors [<selector>]", self._show_neighbors, level=USER_LEVEL,
-          output=True, help={**vstack, "neighbors": "Show the CDP neighbors of clients"},
-          args={"selector": Arg(Word(), "Device number, IP address, all, or group built-in "
-                                        "<family> <port>")})
-        c(EXEC, "show vstack neighbors group built-in <words>", self._show_neighbors_group,
-          level=USER_LEVEL, output=True,
-          help={**vstack, "neighbors": "Show the CDP neighbors of clients",
-                "group": "Clients of a group", "built-in": "Built-in group"},
-          args={"words": Arg(Line(), "Product family, port configuration [chassis]")})
-        c(EXEC, "show vstack group built-in [<words>]", self._show_group_builtin,
-          level=USER_LEVEL, output=True,
-          help={**vstack, "group": "Show group information", "built-in": "Built-in groups"},
-          args={"words": Arg(Line(), "[family [port [chassis]]] [detail] [configured]")})
-        c(EXEC, "show vstack group custom [<name>] detail", self._show_group_custom,
-          level=USER_LEVEL, output=True,
-          help={**vstack, "group": "Show group information", "custom": "Custom groups",
-                "detail": "Show the groups' details"},
-          args={"name": Arg(Word(), "Custom group name")})
-        c(EXEC, "show vstack join-window configuration", self._show_join_window,
-          level=USER_LEVEL, output=True,
-          help={**vstack, "join-window": "Join window information",
-                "configuration": "Join window configuration"})
-        c(EXEC, "show version", self._show_version, level=USER_LEVEL, output=True,
-          help={"version": "System hardware and software status"})
-        c(EXEC, "show clock", self._show_clock, level=USER_LEVEL, output=True,
-          help={"clock": "Display the system clock"})
-        c(EXEC, "show users", self._show_users, level=USER_LEVEL, output=True,
-          help={"users": "Display information about terminal lines"})
-        c(EXEC, "show logging", self._show_logging, level=USER_LEVEL, output=True,
-          help={"logging": "Show the contents of logging buffers"})
-        c(EXEC, "show debugging", self._show_debugging, level=USER_LEVEL, output=True,
-          help={"debugging": "State of each debugging option"})
-        c(EXEC, "show dhcp server", self._show_dhcp_server, level=PRIVILEGED_LEVEL,
-          output=True, help={"dhcp": "Dynamic Host Configuration Protocol status",
-                             "server": "Show DHCP Servers we know about"})
-        c(EXEC, "show ip dhcp pool", self._show_dhcp_pool, level=PRIVILEGED_LEVEL, output=True,
-          help={"ip": "IP information", "dhcp": "Show items in the DHCP database",
-                "pool": "DHCP pools information"})
-        c(EXEC, "show ip dhcp binding", self._show_dhcp_binding, level=PRIVILEGED_LEVEL,
-          output=True, help={"ip": "IP information", "dhcp": "Show items in the DHCP database",
-                             "binding": "DHCP address bindings"})
+        c(
+            EXEC,
+            "show vstack config",
+            self._show_config,
+            level=USER_LEVEL,
+            output=True,
+            help={**vstack, "config": "View configuration parameters under Vstack mode"},
+        )
+        c(
+            EXEC,
+            "show vstack status [detail]",
+            self._show_status,
+            level=USER_LEVEL,
+            output=True,
+            help={
+                **vstack,
+                "status": "show the status of CDP database",
+                "detail": "Show detailed status",
+            },
+        )
+        c(
+            EXEC,
+            "show vstack download-status [detail]",
+            self._show_downloads,
+            level=USER_LEVEL,
+            output=True,
+            help={
+                **vstack,
+                "download-status": "show the status of config or image download",
+                "detail": "Show detailed status",
+            },
+        )
+        c(
+            EXEC,
+            "show vstack host <ip>",
+            self._show_host,
+            level=USER_LEVEL,
+            output=True,
+            help={**vstack, "host": "Show the neighbors of a client"},
+            args={"ip": Arg(IPv4(), "IP address of the client")},
+        )
+        c(
+            EXEC,
+            "show vstack neighbors [<selector>]",
+            self._show_neighbors,
+            level=USER_LEVEL,
+            output=True,
+            help={**vstack, "neighbors": "Show the CDP neighbors of clients"},
+            args={
+                "selector": Arg(
+                    Word(), "Device number, IP address, all, or group built-in <family> <port>"
+                )
+            },
+        )
+        c(
+            EXEC,
+            "show vstack neighbors group built-in <words>",
+            self._show_neighbors_group,
+            level=USER_LEVEL,
+            output=True,
+            help={
+                **vstack,
+                "neighbors": "Show the CDP neighbors of clients",
+                "group": "Clients of a group",
+                "built-in": "Built-in group",
+            },
+            args={"words": Arg(Line(), "Product family, port configuration [chassis]")},
+        )
+        c(
+            EXEC,
+            "show vstack group built-in [<words>]",
+            self._show_group_builtin,
+            level=USER_LEVEL,
+            output=True,
+            help={**vstack, "group": "Show group information", "built-in": "Built-in groups"},
+            args={"words": Arg(Line(), "[family [port [chassis]]] [detail] [configured]")},
+        )
+        c(
+            EXEC,
+            "show vstack group custom [<name>] detail",
+            self._show_group_custom,
+            level=USER_LEVEL,
+            output=True,
+            help={
+                **vstack,
+                "group": "Show group information",
+                "custom": "Custom groups",
+                "detail": "Show the groups' details",
+            },
+            args={"name": Arg(Word(), "Custom group name")},
+        )
+        c(
+            EXEC,
+            "show vstack join-window configuration",
+            self._show_join_window,
+            level=USER_LEVEL,
+            output=True,
+            help={
+                **vstack,
+                "join-window": "Join window information",
+                "configuration": "Join window configuration",
+            },
+        )
+        c(
+            EXEC,
+            "show version",
+            self._show_version,
+            level=USER_LEVEL,
+            output=True,
+            help={"version": "System hardware and software status"},
+        )
+        c(
+            EXEC,
+            "show clock",
+            self._show_clock,
+            level=USER_LEVEL,
+            output=True,
+            help={"clock": "Display the system clock"},
+        )
+        c(
+            EXEC,
+            "show users",
+            self._show_users,
+            level=USER_LEVEL,
+            output=True,
+            help={"users": "Display information about terminal lines"},
+        )
+        c(
+            EXEC,
+            "show logging",
+            self._show_logging,
+            level=USER_LEVEL,
+            output=True,
+            help={"logging": "Show the contents of logging buffers"},
+        )
+        c(
+            EXEC,
+            "show debugging",
+            self._show_debugging,
+            level=USER_LEVEL,
+            output=True,
+            help={"debugging": "State of each debugging option"},
+        )
+        c(
+            EXEC,
+            "show dhcp server",
+            self._show_dhcp_server,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={
+                "dhcp": "Dynamic Host Configuration Protocol status",
+                "server": "Show DHCP Servers we know about",
+            },
+        )
+        c(
+            EXEC,
+            "show ip dhcp pool",
+            self._show_dhcp_pool,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={
+                "ip": "IP information",
+                "dhcp": "Show items in the DHCP database",
+                "pool": "DHCP pools information",
+            },
+        )
+        c(
+            EXEC,
+            "show ip dhcp binding",
+            self._show_dhcp_binding,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={
+                "ip": "IP information",
+                "dhcp": "Show items in the DHCP database",
+                "binding": "DHCP address bindings",
+            },
+        )
 
     def _show_config(self, ctx: Context) -> None:
         role = self.host.director.role
@@ -237,8 +371,11 @@ class ExecCommands(CommandSet):
     def _show_status(self, ctx: Context) -> None:
         devices = self.host.db.devices()
         if "detail" in ctx.keywords:
-            ctx.write(views.show_vstack_status_detail(devices, self._details(devices),
-                                                      enabled=self.enabled))
+            ctx.write(
+                views.show_vstack_status_detail(
+                    devices, self._details(devices), enabled=self.enabled
+                )
+            )
         else:
             ctx.write(views.show_vstack_status(devices, enabled=self.enabled))
 
@@ -251,8 +388,7 @@ class ExecCommands(CommandSet):
 
     def _show_host(self, ctx: Context) -> None:
         ip = str(ctx.args["ip"])
-        ctx.write(views.show_vstack_host(self.host.db.device_by_ip(ip), ip,
-                                         enabled=self.enabled))
+        ctx.write(views.show_vstack_host(self.host.db.device_by_ip(ip), ip, enabled=self.enabled))
 
     def _show_neighbors(self, ctx: Context) -> None:
         selector = str(ctx.args.get("selector") or "")
@@ -264,11 +400,13 @@ class ExecCommands(CommandSet):
     def _show_neighbors_group(self, ctx: Context) -> None:
         words = str(ctx.args["words"]).split()
         if not 2 <= len(words) <= 3:
-            raise CommandError("% Usage: show vstack neighbors group built-in <family> <port> "
-                               "[<chassis>]")
+            raise CommandError(
+                "% Usage: show vstack neighbors group built-in <family> <port> [<chassis>]"
+            )
         try:
-            key = catalog.builtin_key(words[0].lower(), words[1].lower(),
-                                      words[2].lower() if len(words) > 2 else None)
+            key = catalog.builtin_key(
+                words[0].lower(), words[1].lower(), words[2].lower() if len(words) > 2 else None
+            )
         except (CatalogError, DomainError) as error:
             raise CommandError(str(error)) from None
         devices = devices_in_builtin_group(self.host.db.devices(), key)
@@ -289,19 +427,31 @@ class ExecCommands(CommandSet):
         padded: list[str | None] = [*words, None, None, None]
         family, port, chassis = padded[:3]
         try:
-            ctx.write(show_vstack_group_builtin(self.settings.groups, family, port, chassis,
-                                                detail=detail, configured=configured))
+            ctx.write(
+                show_vstack_group_builtin(
+                    self.settings.groups,
+                    family,
+                    port,
+                    chassis,
+                    detail=detail,
+                    configured=configured,
+                )
+            )
         except (CatalogError, DomainError) as error:
             raise CommandError(str(error)) from None
 
     def _show_group_custom(self, ctx: Context) -> None:
         name = ctx.args.get("name")
-        ctx.write(show_vstack_group_custom(self.settings.groups,
-                                           str(name) if name is not None else None))
+        ctx.write(
+            show_vstack_group_custom(self.settings.groups, str(name) if name is not None else None)
+        )
 
     def _show_join_window(self, ctx: Context) -> None:
-        ctx.write(views.show_vstack_join_window_configuration(
-            self.settings.join_window, window_open=self._window_open()))
+        ctx.write(
+            views.show_vstack_join_window_configuration(
+                self.settings.join_window, window_open=self._window_open()
+            )
+        )
 
     def _show_version(self, ctx: Context) -> None:
         uptime = dt.datetime.now(dt.UTC) - self.host.started_at.astimezone(dt.UTC)
@@ -329,20 +479,25 @@ class ExecCommands(CommandSet):
     def _show_clock(self, ctx: Context) -> None:
         now = dt.datetime.now(self.host.director.tz)
         zone = now.tzname() or "UTC"
-        ctx.write(f"{now:%H:%M:%S}.{now.microsecond // 1000:03d} {zone} "
-                  f"{now:%a %b} {now.day} {now.year}\n")
+        ctx.write(
+            f"{now:%H:%M:%S}.{now.microsecond // 1000:03d} {zone} "
+            f"{now:%a %b} {now.day} {now.year}\n"
+        )
 
     def _show_users(self, ctx: Context) -> None:
         ctx.write("    Line       User       Host(s)              Idle       Location\n")
         now = time.monotonic()
-        for session, line in sorted(self.lines.items(),
-                                    key=lambda item: (item[1].kind, item[1].number)):
+        for session, line in sorted(
+            self.lines.items(), key=lambda item: (item[1].kind, item[1].number)
+        ):
             mark = "*" if session is ctx.session else " "
             idle = int(now - line.last_input)
             idle_text = f"{idle // 3600:02d}:{idle // 60 % 60:02d}:{idle % 60:02d}"
             name = f"{line.kind} {line.number}"
-            ctx.write(f"{mark}{line.number + 2:3d} {name:<10} {line.user:<10} "
-                      f"{'idle':<20} {idle_text:<10} {line.peer}\n")
+            ctx.write(
+                f"{mark}{line.number + 2:3d} {name:<10} {line.user:<10} "
+                f"{'idle':<20} {idle_text:<10} {line.peer}\n"
+            )
         ctx.write("\n  Interface    User               Mode         Idle     Peer Address\n")
 
     def _show_logging(self, ctx: Context) -> None:
@@ -351,14 +506,14 @@ class ExecCommands(CommandSet):
         monitors = sum(1 for line in self.lines.values() if line.monitor is not None)
         ctx.write("Syslog logging: enabled (0 messages dropped, 0 flushes, 0 overruns)\n")
         ctx.write(f"    Console logging: level debugging, {len(buffered)} messages logged\n")
-        ctx.write(f"    Monitor logging: level debugging, {len(buffered)} messages logged"
-                  f" ({monitors} terminals)\n")
+        ctx.write(
+            f"    Monitor logging: level debugging, {len(buffered)} messages logged"
+            f" ({monitors} terminals)\n"
+        )
         ctx.write(f"    Buffer logging: level debugging, {len(buffered)} messages logged\n")
-        ctx.write(f"    Trap logging: level informational, {len(buffered)} message lines "
-                  "logged\n")
+        ctx.write(f"    Trap logging: level informational, {len(buffered)} message lines logged\n")
         for target in self.settings.logging_hosts:
-            ctx.write(f"        Logging to {target.host} ({target.transport} port "
-                      f"{target.port})\n")
+            ctx.write(f"        Logging to {target.host} ({target.transport} port {target.port})\n")
         ctx.write(f"\nLog Buffer ({len(buffered)} lines):\n\n")
         for text in buffered:
             ctx.write(text + "\n")
@@ -378,8 +533,7 @@ class ExecCommands(CommandSet):
     def _show_dhcp_server(self, ctx: Context) -> None:
         dhcp = self.host.dhcp
         if dhcp is None:
-            ctx.write("DHCP service: off (no vstack dhcp-localserver pool, no ip "
-                      "helper-address)\n")
+            ctx.write("DHCP service: off (no vstack dhcp-localserver pool, no ip helper-address)\n")
             return
         if not hasattr(dhcp, "pools"):
             helpers = ", ".join(self.settings.helper_addresses)
@@ -401,8 +555,9 @@ class ExecCommands(CommandSet):
         for pool in dhcp.pools:
             config = pool.config
             total = pool.last - pool.first + 1
-            leased = sum(1 for lease in leases
-                         if pool.contains(lease.address) and lease.expires > now)
+            leased = sum(
+                1 for lease in leases if pool.contains(lease.address) and lease.expires > now
+            )
             ctx.write(f"\nPool {config.name} :\n")
             ctx.write(" Utilization mark (high/low)    : 100 / 0\n")
             ctx.write(" Subnet size (first/next)       : 0 / 0\n")
@@ -411,15 +566,18 @@ class ExecCommands(CommandSet):
             ctx.write(f" Excluded addresses             : {len(pool.excluded)}\n")
             ctx.write(" Pending event                  : none\n")
             ctx.write(" 1 subnet is currently in the pool :\n")
-            ctx.write(" Current index        IP address range                    "
-                      "Leased/Excluded/Total\n")
+            ctx.write(
+                " Current index        IP address range                    Leased/Excluded/Total\n"
+            )
             import ipaddress
 
             first = ipaddress.IPv4Address(pool.first)
             last = ipaddress.IPv4Address(pool.last)
             current = ipaddress.IPv4Address(min(pool.cursor, pool.last))
-            ctx.write(f" {current!s:<20} {first!s:<15} - {last!s:<18} "
-                      f"{leased} / {len(pool.excluded)} / {total}\n")
+            ctx.write(
+                f" {current!s:<20} {first!s:<15} - {last!s:<18} "
+                f"{leased} / {len(pool.excluded)} / {total}\n"
+            )
 
     def _show_dhcp_binding(self, ctx: Context) -> None:
         import ipaddress
@@ -440,92 +598,197 @@ class ExecCommands(CommandSet):
             hardware = lease.mac.hex() if lease.mac else lease.key.hex()
             client = normalize_mac(hardware) if len(hardware) == 12 else _dotted(hardware)
             expiry = f"{when:%b %d %Y %I:%M %p}"
-            ctx.write(f"{ipaddress.IPv4Address(lease.address)!s:<19} {client:<23} "
-                      f"{expiry:<23} Automatic\n")
+            ctx.write(
+                f"{ipaddress.IPv4Address(lease.address)!s:<19} {client:<23} "
+                f"{expiry:<23} Automatic\n"
+            )
 
     # --- vstack EXEC commands --------------------------------------------------------------
 
     def _vstack_commands(self) -> None:
         c = self.command
         p = PRIVILEGED_LEVEL
-        image_help = {"download-image": "Download image to clients",
-                      "tar": "Image in tar format", "index": "Client indexes",
-                      "override": "Override the existing image",
-                      "reload": "Reload the clients after the download",
-                      "in": "Reload at a time of day",
-                      "built-in": "Built-in group"}
+        image_help = {
+            "download-image": "Download image to clients",
+            "tar": "Image in tar format",
+            "index": "Client indexes",
+            "override": "Override the existing image",
+            "reload": "Reload the clients after the download",
+            "in": "Reload at a time of day",
+            "built-in": "Built-in group",
+        }
         targets = {
             "url": Arg(Word("WORD"), "Image tar file URL (tftp://… or flash:…)"),
             "ip": Arg(IPv4(), "Client IP address"),
             "indexes": Arg(IndexList(255), "Client indexes (for example 1,3-5,7)"),
             "password": Arg(Word(), "Enable password of the clients (NONE for none)"),
             "at": Arg(TimeOfDay(), "Time of day to reload"),
-            "words": Arg(Line(), "<family> <port> [<chassis>] <password> [override] "
-                                 "[issu [allow-reload]] [reload] [in hh:mm]"),
+            "words": Arg(
+                Line(),
+                "<family> <port> [<chassis>] <password> [override] "
+                "[issu [allow-reload]] [reload] [in hh:mm]",
+            ),
         }
-        c(EXEC, "vstack download-image tar <url> {<ip> | index <indexes>} <password> "
-                "[override] [reload [in <at>]]", self._download_image, level=p,
-          help=image_help, args=targets)
-        c(EXEC, "vstack download-image built-in <words>", self._download_builtin_image,
-          level=p, help=image_help, args=targets)
-        config_help = {"download-config": "Download configuration to clients",
-                       "index": "Client indexes", "startup": "As the startup configuration",
-                       "reload": "Reload the clients after the download",
-                       "in": "Reload at a time of day", "built-in": "Built-in group"}
+        c(
+            EXEC,
+            "vstack download-image tar <url> {<ip> | index <indexes>} <password> "
+            "[override] [reload [in <at>]]",
+            self._download_image,
+            level=p,
+            help=image_help,
+            args=targets,
+        )
+        c(
+            EXEC,
+            "vstack download-image built-in <words>",
+            self._download_builtin_image,
+            level=p,
+            help=image_help,
+            args=targets,
+        )
+        config_help = {
+            "download-config": "Download configuration to clients",
+            "index": "Client indexes",
+            "startup": "As the startup configuration",
+            "reload": "Reload the clients after the download",
+            "in": "Reload at a time of day",
+            "built-in": "Built-in group",
+        }
         config_args = dict(targets)
         config_args["url"] = Arg(Word("WORD"), "Configuration file URL (tftp://… or flash:…)")
-        config_args["words"] = Arg(Line(), "<family> <port> [<chassis>] <password> startup "
-                                           "[reload [in hh:mm]]")
-        c(EXEC, "vstack download-config built-in <words>", self._download_builtin_config,
-          level=p, help=config_help, args=config_args)
-        c(EXEC, "vstack download-config <url> {<ip> | index <indexes>} <password> startup "
-                "[reload [in <at>]]", self._download_config, level=p, help=config_help,
-          args=config_args)
+        config_args["words"] = Arg(
+            Line(), "<family> <port> [<chassis>] <password> startup [reload [in hh:mm]]"
+        )
+        c(
+            EXEC,
+            "vstack download-config built-in <words>",
+            self._download_builtin_config,
+            level=p,
+            help=config_help,
+            args=config_args,
+        )
+        c(
+            EXEC,
+            "vstack download-config <url> {<ip> | index <indexes>} <password> startup "
+            "[reload [in <at>]]",
+            self._download_config,
+            level=p,
+            help=config_help,
+            args=config_args,
+        )
         which = {
             "number": Arg(Number(0, 255), "Client index"),
             "address": Arg(IPv4(), "Client IP address"),
             "mac": Arg(MacAddress(), "Client MAC address"),
         }
-        hold_help = {"on-hold-clients": "Clients on hold (join window in manual mode)",
-                     "install": "Install image and configuration on on-hold clients",
-                     "remove": "Remove clients from the on-hold list",
-                     "all": "All on-hold clients", "client-id": "Client with this index",
-                     "ipaddr": "Client with this IP address",
-                     "mac": "Client with this MAC address",
-                     "override": "Override the existing image"}
-        c(EXEC, "vstack on-hold-clients install {all | client-id <number> | ipaddr <address> |"
-                " mac <mac>} [override]", self._hold_install, level=p, help=hold_help,
-          args=which)
-        c(EXEC, "vstack on-hold-clients remove {all | client-id <number> | ipaddr <address> |"
-                " mac <mac>}", self._hold_remove, level=p, help=hold_help, args=which)
-        c(EXEC, "vstack join-window-status index <indexes> {allowed | held}",
-          self._join_window_status, level=p,
-          help={"join-window-status": "Change the join window state of clients",
-                "index": "Client indexes", "allowed": "Allow the clients (active state)",
-                "held": "Put the clients on hold"},
-          args={"indexes": Arg(IndexList(255), "Client indexes (for example 1,3-5,7)")})
-        clear_help = {"vstack": "Smart Install", "director-db": "Clear the director database",
-                      "download-list": "Clear the download status list",
-                      "download-status": "Clear the download status list",
-                      "entry": "One entry"}
+        hold_help = {
+            "on-hold-clients": "Clients on hold (join window in manual mode)",
+            "install": "Install image and configuration on on-hold clients",
+            "remove": "Remove clients from the on-hold list",
+            "all": "All on-hold clients",
+            "client-id": "Client with this index",
+            "ipaddr": "Client with this IP address",
+            "mac": "Client with this MAC address",
+            "override": "Override the existing image",
+        }
+        c(
+            EXEC,
+            "vstack on-hold-clients install {all | client-id <number> | ipaddr <address> |"
+            " mac <mac>} [override]",
+            self._hold_install,
+            level=p,
+            help=hold_help,
+            args=which,
+        )
+        c(
+            EXEC,
+            "vstack on-hold-clients remove {all | client-id <number> | ipaddr <address> |"
+            " mac <mac>}",
+            self._hold_remove,
+            level=p,
+            help=hold_help,
+            args=which,
+        )
+        c(
+            EXEC,
+            "vstack join-window-status index <indexes> {allowed | held}",
+            self._join_window_status,
+            level=p,
+            help={
+                "join-window-status": "Change the join window state of clients",
+                "index": "Client indexes",
+                "allowed": "Allow the clients (active state)",
+                "held": "Put the clients on hold",
+            },
+            args={"indexes": Arg(IndexList(255), "Client indexes (for example 1,3-5,7)")},
+        )
+        clear_help = {
+            "vstack": "Smart Install",
+            "director-db": "Clear the director database",
+            "download-list": "Clear the download status list",
+            "download-status": "Clear the download status list",
+            "entry": "One entry",
+        }
         entry = {"entry": Arg(Number(1, 255), "Entry number")}
-        c(EXEC, "clear vstack director-db [entry <entry>]", self._clear_db, level=p,
-          help=clear_help, args=entry)
-        c(EXEC, "clear vstack download-list [entry <entry>]", self._clear_downloads, level=p,
-          help=clear_help, args=entry)
-        c(EXEC, "clear vstack download-status entry <entry>", self._clear_downloads, level=p,
-          help=clear_help, args=entry)
-        tar_help = {"tar": "Create a tar file from repository files",
-                    "untar": "Extract a tar file into the repository",
-                    "untar/table": "List the contents of a tar file"}
-        files = {"first": Arg(Word(), "flash: URL"), "second": Arg(Word(), "flash: URL"),
-                 "third": Arg(Word(), "flash: URL")}
-        c(EXEC, "vstack tar <first> [<second> [<third>]]", self._tar, level=p, help=tar_help,
-          args=files)
-        c(EXEC, "vstack untar <first> [<second> [<third>]]", self._untar, level=p,
-          help=tar_help, args=files)
-        c(EXEC, "vstack untar/table <first> [<second>]", self._untar_table, level=p,
-          output=True, help=tar_help, args=files)
+        c(
+            EXEC,
+            "clear vstack director-db [entry <entry>]",
+            self._clear_db,
+            level=p,
+            help=clear_help,
+            args=entry,
+        )
+        c(
+            EXEC,
+            "clear vstack download-list [entry <entry>]",
+            self._clear_downloads,
+            level=p,
+            help=clear_help,
+            args=entry,
+        )
+        c(
+            EXEC,
+            "clear vstack download-status entry <entry>",
+            self._clear_downloads,
+            level=p,
+            help=clear_help,
+            args=entry,
+        )
+        tar_help = {
+            "tar": "Create a tar file from repository files",
+            "untar": "Extract a tar file into the repository",
+            "untar/table": "List the contents of a tar file",
+        }
+        files = {
+            "first": Arg(Word(), "flash: URL"),
+            "second": Arg(Word(), "flash: URL"),
+            "third": Arg(Word(), "flash: URL"),
+        }
+        c(
+            EXEC,
+            "vstack tar <first> [<second> [<third>]]",
+            self._tar,
+            level=p,
+            help=tar_help,
+            args=files,
+        )
+        c(
+            EXEC,
+            "vstack untar <first> [<second> [<third>]]",
+            self._untar,
+            level=p,
+            help=tar_help,
+            args=files,
+        )
+        c(
+            EXEC,
+            "vstack untar/table <first> [<second>]",
+            self._untar_table,
+            level=p,
+            output=True,
+            help=tar_help,
+            args=files,
+        )
 
     def _start_download(self, ctx: Context, request: ondemand.OnDemandRequest) -> None:
         self._director_only()
@@ -539,8 +802,7 @@ class ExecCommands(CommandSet):
             raise CommandError("% No client to update")
         director = self.host.director
         what = "image" if request.kind is UpgradeKind.IMAGE else "config"
-        ctx.write(f"Requesting {what} download from {url} on "
-                  f"{len(selection.targets)} client(s)\n")
+        ctx.write(f"Requesting {what} download from {url} on {len(selection.targets)} client(s)\n")
 
         async def work() -> str:
             return await ondemand.execute(director, request, url, selection)
@@ -595,8 +857,7 @@ class ExecCommands(CommandSet):
     def _hold_targets(self, ctx: Context) -> list[Device]:
         db = self.host.db
         if "all" in ctx.keywords:
-            return [d for d in db.devices() if not d.is_director and
-                    d.join_state is JoinState.HOLD]
+            return [d for d in db.devices() if not d.is_director and d.join_state is JoinState.HOLD]
         device: Device | None = None
         if ctx.args.get("number") is not None:
             device = db.device_by_number(int(str(ctx.args["number"])))
@@ -643,21 +904,23 @@ class ExecCommands(CommandSet):
                 return ""
             return "".join(line + "\n" for line in director.set_join_states(numbers, target))
 
-        ctx.ask(f"Join window state of client(s) {_ranges(numbers)} will change to {target}. "
-                f"{CONFIRM}", answer)
+        ctx.ask(
+            f"Join window state of client(s) {_ranges(numbers)} will change to {target}. {CONFIRM}",
+            answer,
+        )
 
     def _clear_db(self, ctx: Context) -> None:
         self._director_only()
         db = self.host.db
         number = ctx.args.get("entry")
         if number is None:
+
             def answer_all(reply: str) -> str:
                 if confirmed(reply):
                     db.clear_all()
                 return ""
 
-            ctx.ask(f"All entries of the director database will be cleared. {CONFIRM}",
-                    answer_all)
+            ctx.ask(f"All entries of the director database will be cleared. {CONFIRM}", answer_all)
             return
         entry = int(str(number))
         device = db.device_by_number(entry)
@@ -670,8 +933,10 @@ class ExecCommands(CommandSet):
             return ""
 
         if self.settings.backup.enabled:
-            ctx.write("Config backup feature is ON. If IBC is replaced by another switch, that "
-                      "wont get backup\n")
+            ctx.write(
+                "Config backup feature is ON. If IBC is replaced by another switch, that "
+                "wont get backup\n"
+            )
             ctx.ask(f"config file. {CONFIRM}", answer)
         else:
             ctx.ask(CONFIRM, answer)
@@ -682,13 +947,16 @@ class ExecCommands(CommandSet):
         number = ctx.args.get("entry")
         alias = ctx.command.syntax.startswith("clear vstack download-status")
         if number is None:
+
             def answer_all(reply: str) -> str:
                 if confirmed(reply):
                     db.clear_downloads()
                 return ""
 
-            ctx.write("status of upgrading client will not have correct status on clearing the "
-                      "download list.\n")
+            ctx.write(
+                "status of upgrading client will not have correct status on clearing the "
+                "download list.\n"
+            )
             ctx.ask(CONFIRM, answer_all)
             return
         entry = int(str(number))
@@ -701,8 +969,10 @@ class ExecCommands(CommandSet):
             return ""
 
         what = "entry" if alias else "list"
-        ctx.write("status of upgrading client will not have correct status on clearing the "
-                  f"download {what}.\n")
+        ctx.write(
+            "status of upgrading client will not have correct status on clearing the "
+            f"download {what}.\n"
+        )
         ctx.ask(CONFIRM, answer)
 
     # --- repository files ---------------------------------------------------------------------
@@ -710,21 +980,40 @@ class ExecCommands(CommandSet):
     def _file_commands(self) -> None:
         c = self.command
         p = PRIVILEGED_LEVEL
-        c(EXEC, "dir [<where>]", self._dir, level=p, output=True,
-          help={"dir": "List files on a filesystem"},
-          args={"where": Arg(Word(), "flash: directory")})
-        c(EXEC, "delete <file>", self._delete, level=p,
-          help={"delete": "Delete a file"}, args={"file": Arg(Word(), "flash: file")})
-        c(EXEC, "copy <source> <destination>", self._copy, level=p,
-          help={"copy": "Copy from one file to another"},
-          args={"source": Arg(Word("WORD", r"tftp://\S+"), "Source: tftp://host/file"),
-                "destination": Arg(Word("WORD", r"flash:\S*"), "Destination: flash:[file]")})
+        c(
+            EXEC,
+            "dir [<where>]",
+            self._dir,
+            level=p,
+            output=True,
+            help={"dir": "List files on a filesystem"},
+            args={"where": Arg(Word(), "flash: directory")},
+        )
+        c(
+            EXEC,
+            "delete <file>",
+            self._delete,
+            level=p,
+            help={"delete": "Delete a file"},
+            args={"file": Arg(Word(), "flash: file")},
+        )
+        c(
+            EXEC,
+            "copy <source> <destination>",
+            self._copy,
+            level=p,
+            help={"copy": "Copy from one file to another"},
+            args={
+                "source": Arg(Word("WORD", r"tftp://\S+"), "Source: tftp://host/file"),
+                "destination": Arg(Word("WORD", r"flash:\S*"), "Destination: flash:[file]"),
+            },
+        )
 
     def _flash_path(self, text: str, *, allow_root: bool = False) -> str:
         lowered = text.lower()
         if not lowered.startswith("flash:"):
             raise CommandError(f"%Error opening {text} (Invalid file system)")
-        path = text[len("flash:"):].strip("/")
+        path = text[len("flash:") :].strip("/")
         if not path and not allow_root:
             raise CommandError(f"%Error opening {text} (No file name)")
         if path:
@@ -747,8 +1036,9 @@ class ExecCommands(CommandSet):
         for number, entry in enumerate(entries, start=1):
             when = dt.datetime.fromtimestamp(entry.mtime, tz)
             kind = "drwx" if entry.is_dir else "-rwx"
-            ctx.write(f"{number:5d}  {kind} {entry.size:12d}  {when:%b %d %Y %H:%M:%S %z}"
-                      f"  {entry.name}\n")
+            ctx.write(
+                f"{number:5d}  {kind} {entry.size:12d}  {when:%b %d %Y %H:%M:%S %z}  {entry.name}\n"
+            )
         import shutil
 
         usage = shutil.disk_usage(repo.root)
@@ -785,8 +1075,9 @@ class ExecCommands(CommandSet):
             host, port, remote = parse_tftp_url(source)
         except ValueError as error:
             raise CommandError(f"%Error parsing {source} ({error})") from None
-        default = self._flash_path(str(ctx.args["destination"]), allow_root=True) or \
-            Path(remote).name
+        default = (
+            self._flash_path(str(ctx.args["destination"]), allow_root=True) or Path(remote).name
+        )
         repo = self.host.repo
         session = ctx.session
 
@@ -805,10 +1096,12 @@ class ExecCommands(CommandSet):
                 except (TftpClientError, OSError, TimeoutError) as error:
                     return f"%Error opening {source} ({error})\n"
                 elapsed = max(time.monotonic() - started, 0.001)
-                return (f"Loading {remote} from {host} (port {port}): !\n"
-                        f"[OK - {size} bytes]\n\n"
-                        f"{size} bytes copied in {elapsed:.3f} secs "
-                        f"({int(size / elapsed)} bytes/sec)\n")
+                return (
+                    f"Loading {remote} from {host} (port {port}): !\n"
+                    f"[OK - {size} bytes]\n\n"
+                    f"{size} bytes copied in {elapsed:.3f} secs "
+                    f"({int(size / elapsed)} bytes/sec)\n"
+                )
 
             session.waiting = work
             return f"Accessing {source}...\n"
@@ -869,8 +1162,7 @@ class ExecCommands(CommandSet):
         try:
             return path, tarfile.open(repo.resolve(path), mode="r:*")
         except (tarfile.TarError, OSError) as error:
-            raise CommandError(f"%Error opening flash:/{path} (not a tar file: {error})") \
-                from None
+            raise CommandError(f"%Error opening flash:/{path} (not a tar file: {error})") from None
 
     def _untar_table(self, ctx: Context) -> None:
         source, _ = self._join_url(ctx)
@@ -924,16 +1216,34 @@ class ExecCommands(CommandSet):
         area_help.update({"all": "All Smart Install debugging", "vstack": "Smart Install"})
         c(EXEC, f"debug vstack {{{areas}}}", self._debug, level=p, help=area_help)
         c(EXEC, f"no debug vstack {{{areas}}}", self._debug, level=p, help=area_help)
-        c(EXEC, "undebug all", self._undebug, level=p,
-          help={"all": "Disable all debugging"})
-        c(EXEC, "no debug all", self._undebug, level=p,
-          help={"debug": "Debugging functions (see also 'undebug')",
-                "all": "Disable all debugging"})
-        c(EXEC, "terminal monitor", self._monitor, level=USER_LEVEL,
-          help={"monitor": "Copy debug output to the current terminal line"})
-        c(EXEC, "terminal no monitor", self._no_monitor, level=USER_LEVEL,
-          help={"no": "Negate a command or set its defaults",
-                "monitor": "Copy debug output to the current terminal line"})
+        c(EXEC, "undebug all", self._undebug, level=p, help={"all": "Disable all debugging"})
+        c(
+            EXEC,
+            "no debug all",
+            self._undebug,
+            level=p,
+            help={
+                "debug": "Debugging functions (see also 'undebug')",
+                "all": "Disable all debugging",
+            },
+        )
+        c(
+            EXEC,
+            "terminal monitor",
+            self._monitor,
+            level=USER_LEVEL,
+            help={"monitor": "Copy debug output to the current terminal line"},
+        )
+        c(
+            EXEC,
+            "terminal no monitor",
+            self._no_monitor,
+            level=USER_LEVEL,
+            help={
+                "no": "Negate a command or set its defaults",
+                "monitor": "Copy debug output to the current terminal line",
+            },
+        )
 
     def _debug(self, ctx: Context) -> None:
         area = next((a for a in ("all", *DEBUG_AREAS) if a in ctx.keywords), None)
@@ -983,9 +1293,11 @@ def view_entry(entry: StoredDownload) -> downloads.DownloadEntry:
     methods = {item.value: item for item in downloads.DownloadMethod}
     method = methods.get(entry.method.value)
     if method is None:  # on-demand rows: named after what they download
-        method = (downloads.DownloadMethod.CONFIG_UPGRADE
-                  if image is downloads.DownloadStatus.NOT_APPLICABLE
-                  else downloads.DownloadMethod.IMAGE_UPGRADE)
+        method = (
+            downloads.DownloadMethod.CONFIG_UPGRADE
+            if image is downloads.DownloadStatus.NOT_APPLICABLE
+            else downloads.DownloadMethod.IMAGE_UPGRADE
+        )
     try:
         ip = validate_ipv4(entry.ip) if entry.ip else "0.0.0.0"
     except DomainError:
@@ -1032,7 +1344,7 @@ def _ranges(numbers: list[int]) -> str:
 
 def _dotted(hexdigits: str) -> str:
     padded = hexdigits + "0" * (-len(hexdigits) % 4)
-    return ".".join(padded[i:i + 4] for i in range(0, len(padded), 4))
+    return ".".join(padded[i : i + 4] for i in range(0, len(padded), 4))
 
 
 class _TarSpool(io.RawIOBase):

@@ -81,13 +81,16 @@ class LegacyReporter(Protocol):
     def failed(self, plan: LegacyPlan, step: str, reason: str) -> None: ...
 
 
-async def http_exec(host: str, port: int, password: str, command: str,
-                    timeout: float = 600.0, username: str = "") -> str:
+async def http_exec(
+    host: str, port: int, password: str, command: str, timeout: float = 600.0, username: str = ""
+) -> str:
     """One privileged EXEC command over the IOS HTTP interface; its output."""
     token = base64.b64encode(f"{username}:{password}".encode()).decode()
     path = EXEC_PATH + quote(command, safe="")
-    request = (f"GET {path} HTTP/1.0\r\nHost: {host}\r\nAuthorization: Basic {token}\r\n"
-               "User-Agent: smartinstall-director\r\n\r\n")
+    request = (
+        f"GET {path} HTTP/1.0\r\nHost: {host}\r\nAuthorization: Basic {token}\r\n"
+        "User-Agent: smartinstall-director\r\n\r\n"
+    )
     try:
         async with asyncio.timeout(timeout):
             reader, writer = await asyncio.open_connection(host, port)
@@ -133,9 +136,15 @@ async def drive(plan: LegacyPlan, reporter: LegacyReporter, timeout: float = 600
 class LegacyTriggerServer:
     """TCP 19140: a connection from a legacy client starts its download."""
 
-    def __init__(self, host: str, planner: LegacyPlanner, reporter: LegacyReporter,
-                 port: int = TRIGGER_PORT, hint_timeout: float = 1.0,
-                 command_timeout: float = 600.0) -> None:
+    def __init__(
+        self,
+        host: str,
+        planner: LegacyPlanner,
+        reporter: LegacyReporter,
+        port: int = TRIGGER_PORT,
+        hint_timeout: float = 1.0,
+        command_timeout: float = 600.0,
+    ) -> None:
         self.host = host
         self.port = port
         self.planner = planner
@@ -163,8 +172,7 @@ class LegacyTriggerServer:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def _on_connect(self, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> None:
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
         ip = str(peer[0]) if peer else ""
         http_port = 80
@@ -192,7 +200,8 @@ class LegacyTriggerServer:
             return
         self._busy.add(ip)
         task = asyncio.get_running_loop().create_task(
-            drive(plan, self.reporter, self.command_timeout))
+            drive(plan, self.reporter, self.command_timeout)
+        )
         self._tasks.add(task)
 
         def finished(t: asyncio.Task[bool]) -> None:
@@ -248,4 +257,5 @@ class CoreLegacyBridge:
         log.warning("legacy client %s (%s): %s failed: %s", plan.ip, plan.mac, step, reason)
         kind = UpgradeKind.IMAGE if step == "image" else UpgradeKind.CONFIG
         self.director.client_upgrade(
-            UpgradeReport(plan.mac, kind, "failed", reason=reason[:200], ip=plan.ip))
+            UpgradeReport(plan.mac, kind, "failed", reason=reason[:200], ip=plan.ip)
+        )

@@ -35,7 +35,6 @@ from smartinstall.domain.artifacts import render_imagelist
 from smartinstall.domain.catalog import BuiltinKey, CatalogError
 from smartinstall.domain.devices import Device, DeviceType, UpgradeKind
 from smartinstall.domain.errors import DomainError
-from smartinstall.domain.groups import ClientFacts, resolve
 from smartinstall.domain.joinwindow import Operation, Permission, permission
 from smartinstall.domain.locations import parse_location
 from smartinstall.store.repository import RepositoryError
@@ -102,11 +101,17 @@ def parse_builtin(kind: UpgradeKind, words: Sequence[str]) -> OnDemandRequest:
     position = 0
     if kind is UpgradeKind.CONFIG:
         if not lowered or lowered[0] != "startup":
-            raise OnDemandError("% Incomplete command." if not lowered else
-                                f"% Invalid input: {words[0]} (expected startup)")
+            raise OnDemandError(
+                "% Incomplete command."
+                if not lowered
+                else f"% Invalid input: {words[0]} (expected startup)"
+            )
         position = 1
-    allowed = ("override", "issu", "allow-reload", "reload", "in") if kind is \
-        UpgradeKind.IMAGE else ("reload", "in")
+    allowed = (
+        ("override", "issu", "allow-reload", "reload", "in")
+        if kind is UpgradeKind.IMAGE
+        else ("reload", "in")
+    )
     while position < len(lowered):
         word = lowered[position]
         if word not in allowed or word in flags:
@@ -169,11 +174,14 @@ def select_targets(director: Director, request: OnDemandRequest) -> Selection:
             continue
         if device.device_type is DeviceType.NON_SMART_INSTALL:
             if not request.password:
-                selection.refused.append(f"{name}: a non-Smart-Install client needs its "
-                                         "enable password (NONE given)")
+                selection.refused.append(
+                    f"{name}: a non-Smart-Install client needs its enable password (NONE given)"
+                )
             else:
-                selection.refused.append(f"{name}: non-Smart-Install clients are updated "
-                                         "through HTTP emulation at join time only")
+                selection.refused.append(
+                    f"{name}: non-Smart-Install clients are updated "
+                    "through HTTP emulation at join time only"
+                )
             continue
         tailored = director.settings.tailored_password
         if request.password and tailored and request.password != tailored:
@@ -251,8 +259,9 @@ def plan(director: Director, request: OnDemandRequest) -> tuple[str, Selection]:
     return source_url(director, request), selection
 
 
-async def execute(director: Director, request: OnDemandRequest,
-                  url: str, selection: Selection) -> str:
+async def execute(
+    director: Director, request: OnDemandRequest, url: str, selection: Selection
+) -> str:
     """Send the update to every target (several at once); the lines to print."""
     lines = list(selection.refused)
     if selection.targets:
@@ -277,31 +286,5 @@ async def install_on_hold(director: Director, devices: Sequence[Device]) -> str:
     2 and 3) the files its group gives it, as zero touch would have."""
     lines: list[str] = []
     for device in devices:
-        answer = director.hold_install(device)
-        lines.append(answer)
-        if answer.startswith("%"):
-            continue
-        if not device.ip:
-            lines.append(f"% Client {device.number}: IP address unknown; it upgrades when it "
-                         "asks for an address again")
-            continue
-        client = ClientFacts(device.mac, device.pid, device.upstream_ip, device.upstream_port,
-                             device.members, device.supervisor)
-        assignment = resolve(director.settings.groups, client)
-        if not assignment.ok:
-            lines.append(f"% Client {device.number}: {assignment.problem}")
-            continue
-        try:
-            if assignment.images:
-                url = publish_imagelist(director, assignment.images,
-                                        f"hold-{device.mac.replace('.', '')}")
-                result = await director.download(UpgradeKind.IMAGE, url, [device])
-                lines.extend(result.lines)
-            if assignment.config:
-                result = await director.download(
-                    UpgradeKind.CONFIG, tftp_url(director, assignment.config), [device]
-                )
-                lines.extend(result.lines)
-        except OnDemandError as error:
-            lines.append(f"% Client {device.number}: {str(error).lstrip('% ')}")
+        lines.extend(await director.install_held(device))
     return "".join(line + "\n" for line in lines)

@@ -43,7 +43,7 @@ def director_config_set(engine: Engine, host: DirectorHost) -> CommandSet:
     """The director's configuration commands, editing the running director's settings (the
     daemon applies what changed: role, DHCP pools, syslog hosts, Smart Install security)."""
     del engine
-    return DirectorCommands(host.settings, now=host.director.now)
+    return DirectorCommands(host.settings, now=host.director.now, show_commands=False)
 
 
 SOCKET_NAME = "cli.sock"

@@ -227,7 +227,8 @@ class DirectorCommands(CommandSet):
 
     def __init__(self, settings: DirectorSettings | None = None,
                  owns_address: OwnsAddress | None = None,
-                 now: Callable[[], dt.datetime] | None = None) -> None:
+                 now: Callable[[], dt.datetime] | None = None, *,
+                 show_commands: bool = True) -> None:
         """`owns_address` answers whether this host owns an address (default: whether it
         can bind it); `now` gives the director's time zone-aware local time, with which
         `show vstack config` says whether the join window is open (without it: Scheduled)."""
@@ -246,7 +247,8 @@ class DirectorCommands(CommandSet):
         self._declare_global()
         self._declare_groups()
         self._declare_dhcp()
-        self._declare_show()
+        if show_commands:  # the running director's EXEC set has its own show commands
+            self._declare_show()
 
     def owns_address(self, address: str) -> bool:
         check = self._owns_address or hostaddr.host_owns_address
