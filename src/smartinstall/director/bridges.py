@@ -229,8 +229,10 @@ class SmiCommandSender:
         if request.kind == "download-image":
             if request.reload_at is not None:
                 command = DownloadImage.at(request.url, *request.reload_at)
-            else:
+            elif request.reload_now:
                 command = DownloadImage.now(request.url)
+            else:  # install the image, reload later by hand
+                command = DownloadImage(request.url, reload_now=0, flags=0x801)
         elif request.kind == "download-config":
             if request.reload_at is not None:
                 command = DownloadConfig.at(request.url, *request.reload_at)

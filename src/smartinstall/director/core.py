@@ -1016,7 +1016,9 @@ class Director:
             )
         if offer.imagelist_file:
             url = self._tftp_url_of(offer.imagelist_file)
-            requests.append(CommandRequest(device.ip, port, "download-image", url=url))
+            requests.append(
+                CommandRequest(device.ip, port, "download-image", url=url, reload_now=True)
+            )
         lines = []
         for request in requests:
             what = "image" if request.kind == "download-image" else "config"
