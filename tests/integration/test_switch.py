@@ -333,7 +333,7 @@ async def test_on_demand_image_and_config_commands(director: DirectorProcess,
         base = f"tftp://{director.address}:{director.ports['tftp']}"
         port = director.ports["client_smi"]
         await send(CommandRequest(switch.ip, port, "download-image",
-                                  url=f"{base}/vstack/imagelist-new.txt"))
+                                  url=f"{base}/vstack/imagelist-new.txt", reload_now=True))
         assert await switch.wait_for(lambda s: s.boots >= 3 and s.state is State.RUNNING, 15)
         assert switch.image == new_image
         await send(CommandRequest(switch.ip, port, "download-config", url=f"{base}/branch.txt",
