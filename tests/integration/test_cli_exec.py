@@ -335,3 +335,16 @@ async def test_dhcp_logging_and_clock_views(director: DirectorProcess) -> None:
            "0050.5603.0040" in out
     assert " UTC " in out.split("Director#show clock\n")[1].splitlines()[0]
     assert "con 0" in out.split("Director#show users\n")[1]
+
+
+def test_shell_with_a_data_dir_configures_the_running_director(director: DirectorProcess) -> None:
+    # `smartinstall shell` without --config reaches the running director; a configuration
+    # change there takes effect in the running director (here: the join window closes).
+    result = subprocess.run(
+        [sys.executable, "-m", "smartinstall.cli", "shell", "--data-dir", str(director.data_dir)],
+        input="configure terminal\nvstack join-window close\nend\nshow vstack config\n",
+        capture_output=True, text=True, timeout=60, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "    Window: Closed" in result.stdout
+    director.wait_for_log("SMI_JOIN_WINDOW_MESSAGE: SMI Join window Closed", timeout=10)

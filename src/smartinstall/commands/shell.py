@@ -1,4 +1,5 @@
-"""`smartinstall shell --config FILE`: an IOS-style shell on a director configuration file.
+"""`smartinstall shell --config FILE`: an IOS-style shell on a director configuration file;
+`smartinstall shell --data-dir DIR`: the command line of the director running on DIR.
 
 On a terminal it runs the engine's own keystroke line editor on the raw tty (`?` help,
 Tab completion, history, `--More--` paging). When standard input is not a terminal it
@@ -34,8 +35,12 @@ DEFAULT_HOSTNAME = "Director"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, type=Path, metavar="FILE",
-                        help="configuration file: replayed at start, saved by write memory")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--config", type=Path, metavar="FILE",
+                       help="configuration file: replayed at start, saved by write memory")
+    where.add_argument("--data-dir", type=Path, metavar="DIR",
+                       help="a running director's data directory: connect to its command "
+                            "line (as smartinstall console)")
     parser.add_argument("--hostname", default=DEFAULT_HOSTNAME,
                         help="hostname until the configuration sets one (default: %(default)s)")
 
@@ -57,6 +62,11 @@ def build_engine(config: Path, hostname: str = DEFAULT_HOSTNAME) -> Engine:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config is None:
+        from smartinstall.director.terminals import SOCKET_NAME
+        from smartinstall.services.cli_local import run_client
+
+        return run_client(args.data_dir / SOCKET_NAME)
     engine = build_engine(args.config, args.hostname)
     try:
         report = engine.load_startup()
