@@ -127,9 +127,11 @@ class DhcpRelayConfig:
 # ---------------------------------------------------------------------- the hook
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: frozen dataclasses cost several times more to build, and two are built per
+# packet. Treat both as read-only.
+@dataclass(slots=True)
 class DhcpClientInfo:
-    """What a DHCP message says about its client."""
+    """What a DHCP message says about its client (read-only)."""
 
     mac: bytes
     client_id: bytes | None
@@ -147,7 +149,7 @@ class DhcpClientInfo:
         return ".".join(h[i : i + 4] for i in range(0, len(h), 4))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DhcpEvent:
     kind: str  # discover offer request ack nak decline release inform
     client: DhcpClientInfo
@@ -218,21 +220,29 @@ class StaticDhcpHook(BaseDhcpHook):
         self.events.append(event)
 
 
+_GIADDRS: dict[bytes, ipaddress.IPv4Address] = {}  # relay agents are few: cache their objects
+
+
+def _giaddr(raw: bytes) -> ipaddress.IPv4Address | None:
+    if raw == _ZERO4:
+        return None
+    address = _GIADDRS.get(raw)
+    if address is None:
+        if len(_GIADDRS) >= 4096:
+            _GIADDRS.clear()
+        address = _GIADDRS[raw] = ipaddress.IPv4Address(raw)
+    return address
+
+
 def _client_info(packet: DhcpPacket, message_type: int) -> DhcpClientInfo:
-    try:
-        relay_info = packet.relay_agent_info
-    except DhcpDecodeError:
-        relay_info = None
-    giaddr = packet.giaddr
+    relay_info = None
+    if packet.get(Opt.RELAY_AGENT_INFO) is not None:
+        # A malformed option 82 is still echoed as raw bytes; only the parsed view is missing.
+        with contextlib.suppress(DhcpDecodeError):
+            relay_info = packet.relay_agent_info
     return DhcpClientInfo(
-        mac=packet.mac,
-        client_id=packet.get(Opt.CLIENT_ID),
-        vendor_class=packet.get(Opt.VENDOR_CLASS),
-        hostname=packet.get(Opt.HOSTNAME),
-        giaddr=None if giaddr == _ZERO4 else ipaddress.IPv4Address(giaddr),
-        relay_info=relay_info,
-        message_type=message_type,
-        xid=packet.xid,
+        packet.mac, packet.get(Opt.CLIENT_ID), packet.get(Opt.VENDOR_CLASS),
+        packet.get(Opt.HOSTNAME), _giaddr(packet.giaddr), relay_info, message_type, packet.xid,
     )
 
 
@@ -372,7 +382,10 @@ class _Pool:
     def usable(self, address: int) -> bool:
         if not self.first <= address <= self.last or address in self.reserved:
             return False
-        return all(not a <= address <= b for a, b in self.excluded)
+        for a, b in self.excluded:  # noqa: SIM110 - no generator per call on the hot path
+            if a <= address <= b:
+                return False
+        return True
 
 
 # ------------------------------------------------------------------------ server
