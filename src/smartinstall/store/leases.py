@@ -92,15 +92,16 @@ class LeaseStore:
         self._inflight = False
         self._lines = 0
         self._closed = False
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="dhcp-leases"
-        )
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._idle: asyncio.Event | None = None
         self.commits = 0  # batches written (for tests and the benchmark)
         self._file: BinaryIO | None = None
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._load()
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="dhcp-leases"
+            )
 
     # -- reading
 
@@ -173,6 +174,7 @@ class LeaseStore:
         self._inflight = True
         if self._idle is not None:
             self._idle.clear()
+        assert self._executor is not None
         future = loop.run_in_executor(self._executor, self._write, batch, snapshot)
         future.add_done_callback(lambda f: self._written(f, waiters))
 
@@ -264,14 +266,16 @@ class LeaseStore:
     async def close(self) -> None:
         await self.flush()
         self._closed = True
-        self._executor.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         if self._file is not None:
             self._file.close()
 
     def close_sync(self) -> None:
         """Close without a loop (pending changes not yet written are lost)."""
         self._closed = True
-        self._executor.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         if self._file is not None:
             self._file.close()
 
