@@ -334,3 +334,18 @@ def test_server_handler_survives_mutated_packets(
             continue
     for reply in sent:
         DhcpPacket.decode(reply)  # whatever we sent is well-formed
+
+
+async def test_hook_options_replace_pool_options_but_not_the_message_type(setup: Setup) -> None:
+    setup.hook.options += [
+        (Opt.TFTP_SERVER_ADDRESS, ip_list_value(["127.31.0.41"])),  # the pool says .40
+        (Opt.MESSAGE_TYPE, bytes([MessageType.NAK])),  # must be ignored
+        (Opt.SERVER_ID, bytes([1, 2, 3, 4])),  # must be ignored
+    ]
+    await setup.start()
+    offer, ack = await setup.dora(MAC, 90)
+    for reply in (offer, ack):
+        assert reply.get(Opt.TFTP_SERVER_ADDRESS) == ip_list_value(["127.31.0.41"])
+        assert reply.get(Opt.SERVER_ID) == bytes([127, 0, 0, 1])
+        assert [c for c, _ in reply.options].count(Opt.TFTP_SERVER_ADDRESS) == 1
+    assert ack.message_type == MessageType.ACK

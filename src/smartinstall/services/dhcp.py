@@ -246,12 +246,18 @@ def _client_info(packet: DhcpPacket, message_type: int) -> DhcpClientInfo:
     )
 
 
+# Options a hook may not set: pad/end, and the ones that define the exchange itself.
+_PROTECTED = frozenset({Opt.PAD, Opt.END, Opt.MESSAGE_TYPE, Opt.SERVER_ID, Opt.OVERLOAD})
+
+
 def _merge_options(
     base: list[tuple[int, bytes]], extra: Iterable[tuple[int, bytes]]
 ) -> list[tuple[int, bytes]]:
-    """``base`` with each code of ``extra`` replaced or appended (END stays last)."""
+    """``base`` with each code of ``extra`` replaced or appended; protected codes skipped."""
     out = list(base)
     for code, value in extra:
+        if code in _PROTECTED or not 0 < code < 255:
+            continue
         for i, (c, _) in enumerate(out):
             if c == code:
                 out[i] = (code, value)
@@ -372,9 +378,8 @@ class _Pool:
         self.siaddr = ip_value(config.file_server) if config.file_server else _ZERO4
         self.lease_blob = encode_options(self.lease_options, end=False)
         self.static_blob = encode_options(self.static_options, end=False)
-        self.fixed_codes = frozenset(
-            {Opt.MESSAGE_TYPE, Opt.SERVER_ID} | {c for c, _ in static + self.lease_options}
-        )
+        # Hook options with these codes go through the (slower) merge.
+        self.fixed_codes = _PROTECTED | {c for c, _ in static + self.lease_options}
 
     def contains(self, address: int) -> bool:
         return self.first <= address <= self.last
