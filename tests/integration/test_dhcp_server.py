@@ -282,8 +282,9 @@ async def test_bad_packets_are_dropped_and_service_goes_on(setup: Setup) -> None
     assert server.stats["malformed"] + server.stats["ignored"] >= len(garbage) - 1
 
 
+@pytest.mark.slow
 async def test_pool_exhaustion_reclaims_expired_bindings(setup: Setup) -> None:
-    pool = make_pool("tiny", "127.31.0.0/29", lease_time=1)  # .1 (server) .. .6
+    pool = make_pool("tiny", "127.31.0.0/29", lease_time=3)  # .1 (server) .. .6
     await setup.start(pools=[pool], server_address=ipaddress.IPv4Address(RELAY))
     got = set()
     for n in range(5):
@@ -291,8 +292,13 @@ async def test_pool_exhaustion_reclaims_expired_bindings(setup: Setup) -> None:
         assert ack.message_type == MessageType.ACK
         got.add(ack.yiaddr)
     assert len(got) == 5
-    # Full: leases are 1 s long; once they expire a new client gets the oldest one back.
-    await asyncio.sleep(1.2)
+    # Full: a sixth client gets nothing while the leases run.
+    silent = await setup.agent.exchange(
+        request(MessageType.DISCOVER, bytes([2, 0, 0, 0, 3, 0]), 2900, giaddr=RELAY),
+        setup.address, timeout=0.3)
+    assert silent is None
+    # Leases are 3 s long; once they expire a new client gets the oldest one back.
+    await asyncio.sleep(3.2)
     _, ack = await setup.dora(bytes([2, 0, 0, 0, 2, 0]), 3000)
     assert ack.message_type == MessageType.ACK and ack.yiaddr in got
 
