@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 
 _ZERO4 = b"\x00\x00\x00\x00"
 _RECV_BATCH = 512  # datagrams read per wake-up before yielding to the loop
-_RECV_BUFFER = 4 * 1024 * 1024
 
 
 # ------------------------------------------------------------------ configuration
@@ -109,6 +108,9 @@ class DhcpServerConfig:
     only_smart_install: bool = False
     offer_hold: float = 30.0
     decline_hold: float = 600.0
+    #: Socket receive buffer (bytes; None = system default). Small on purpose: under
+    #: overload a deep queue only holds requests whose clients have already retried.
+    recv_buffer: int | None = 256 * 1024
 
 
 @dataclass(slots=True)
@@ -122,6 +124,7 @@ class DhcpRelayConfig:
     broadcast_address: str = "255.255.255.255"
     interface: str | None = None
     pending_limit: int = 65_536  # remembered exchanges (bounded memory)
+    recv_buffer: int | None = 256 * 1024
 
 
 # ---------------------------------------------------------------------- the hook
@@ -280,13 +283,16 @@ class _Endpoint:
             "received": 0, "malformed": 0, "sent": 0, "send_errors": 0, "ignored": 0,
         }
 
-    def _open(self, address: str, port: int, interface: str | None) -> None:
+    def _open(
+        self, address: str, port: int, interface: str | None, recv_buffer: int | None
+    ) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECV_BUFFER)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _RECV_BUFFER)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            if recv_buffer:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
         if interface:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
         sock.bind((address, port))
@@ -426,7 +432,8 @@ class DhcpServer(_Endpoint):
     async def start(self) -> None:
         if self.leases is None:
             self.leases = LeaseStore(self.config.data_dir, fsync=self.config.fsync)
-        self._open(self.config.listen_address, self.config.server_port, self.config.interface)
+        cfg = self.config
+        self._open(cfg.listen_address, cfg.server_port, cfg.interface, cfg.recv_buffer)
         log.info("DHCP server listening on %s:%d", *self.address)
 
     async def stop(self) -> None:
@@ -760,7 +767,8 @@ class DhcpRelay(_Endpoint):
         self.stats.update({"to_server": 0, "to_client": 0, "rewritten": 0})
 
     async def start(self) -> None:
-        self._open(self.config.listen_address, self.config.server_port, self.config.interface)
+        cfg = self.config
+        self._open(cfg.listen_address, cfg.server_port, cfg.interface, cfg.recv_buffer)
         log.info("DHCP relay listening on %s:%d", *self.address)
 
     async def stop(self) -> None:

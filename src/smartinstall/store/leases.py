@@ -94,6 +94,8 @@ class LeaseStore:
         self._closed = False
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._idle: asyncio.Event | None = None
+        self._releasing = 0  # chunks of waiters still to run
+        self.release_chunk = 32
         self.commits = 0  # batches written (for tests and the benchmark)
         self._file: BinaryIO | None = None
         if self.directory is not None:
@@ -186,14 +188,31 @@ class LeaseStore:
             log.error("lease journal write failed: %s", error)
         else:
             self.commits += 1
-            for waiter in waiters:
-                try:
-                    waiter()
-                except Exception:
-                    log.exception("lease commit callback failed")
+            self._release(waiters, 0)
         if self._pending:
             self._kick()
-        elif self._idle is not None:
+        elif self._idle is not None and not self._releasing:
+            self._idle.set()
+
+    def _release(self, waiters: list[Callable[[], None]], start: int) -> None:
+        """Run the waiters a chunk per loop turn: one fsync may free hundreds of ACKs, and
+        sent back to back they overflow the receive buffers of the relay or client, so
+        they are interleaved with the loop's other work instead."""
+        end = start + self.release_chunk
+        for waiter in waiters[start:end]:
+            try:
+                waiter()
+            except Exception:
+                log.exception("lease commit callback failed")
+        if end < len(waiters):
+            self._releasing += 1
+            asyncio.get_running_loop().call_soon(self._release_more, waiters, end)
+
+    def _release_more(self, waiters: list[Callable[[], None]], start: int) -> None:
+        self._releasing -= 1
+        self._release(waiters, start)
+        if (not self._releasing and not self._inflight and not self._pending
+                and self._idle is not None):
             self._idle.set()
 
     def _write(self, batch: bytes, snapshot: list[Lease] | None) -> None:
@@ -258,7 +277,7 @@ class LeaseStore:
         """Wait until everything recorded so far is on disk."""
         if self._idle is None:
             self._idle = asyncio.Event()
-            if not self._inflight and not self._pending:
+            if not self._inflight and not self._pending and not self._releasing:
                 self._idle.set()
         self._kick()
         await self._idle.wait()
