@@ -84,6 +84,7 @@ class Site:
     process: subprocess.Popen[bytes] | None = None
     log: object = None
     saturated: int = 0
+    extra: list[str] = field(default_factory=list)  # more arguments for our server
 
     @property
     def server_ip(self) -> str:
@@ -102,7 +103,9 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def topology(names: list[str], workdir: Path) -> Iterator[tuple[str, list[Site]]]:
+def topology(
+    names: list[str], workdir: Path, extra: list[str]
+) -> Iterator[tuple[str, list[Site]]]:
     """One client namespace (perfdhcp) and one server namespace per server, veth-joined."""
     tag = str(os.getpid())
     client = f"si-bc{tag}"
@@ -126,7 +129,7 @@ def topology(names: list[str], workdir: Path) -> Iterator[tuple[str, list[Site]]
                 sh("ip", "-n", space, "link", "set", link, "up")
             work = workdir / name
             work.mkdir()
-            sites.append(Site(name, ns, dev, net, work))
+            sites.append(Site(name, ns, dev, net, work, extra=list(extra)))
         yield client, sites
     finally:
         for ns in reversed(made):
@@ -153,7 +156,7 @@ def server_command(site: Site) -> list[str]:
                "--director", ip, "--config-file", "switch.cfg"]
         if name == "ours-nofsync":
             cmd.append("--no-fsync")
-        return cmd
+        return cmd + site.extra
     if name == "kea":
         config = {"Dhcp4": {
             "interfaces-config": {"interfaces": [dev], "dhcp-socket-type": "udp"},
@@ -271,7 +274,7 @@ def measure(client: str, site: Site, rate: int, args: argparse.Namespace) -> Row
 def bench(args: argparse.Namespace, run: Run) -> None:
     names = args.servers.split(",")
     with tempfile.TemporaryDirectory(prefix="dhcp-bench-", dir=args.workdir) as tmp, \
-            topology(names, Path(tmp)) as (client, sites):
+            topology(names, Path(tmp), args.ours_args.split()) as (client, sites):
         try:
             live: list[Site] = []
             for site in sites:
@@ -307,7 +310,9 @@ def summary(run: Run) -> str:
     lines = [
         f"DHCP benchmark, {run.started}, {run.host['cpus']} CPU(s), "
         f"perfdhcp {run.settings['duration']} s per run, best of {run.settings['repeats']}, "
-        f"{run.settings['clients']} clients, relayed over veth pairs between namespaces.",
+        f"{run.settings['clients']} clients, relayed over veth pairs between namespaces"
+        + (f"; our server with `{run.settings['ours_args']}`." if run.settings["ours_args"]
+           else "."),
         "",
         "| server | offered /s | 4-way exchanges /s | drops % | latency DO / RA ms | "
         "server CPU % | perfdhcp CPU % |",
@@ -352,6 +357,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="runs per rate; best kept")
     parser.add_argument("--clients", type=int, default=30_000)
     parser.add_argument("--workdir", default=None, help="where lease files live (a real disk)")
+    parser.add_argument("--ours-args", default="", help="extra arguments for our server")
     args = parser.parse_args()
     args.rates = [int(r) for r in args.rates.split(",")]
     if os.geteuid() != 0:
@@ -368,7 +374,8 @@ def main() -> int:
         host={"cpus": str(os.cpu_count()), "python": platform.python_version(),
               "kernel": platform.release(), "loadavg_at_start": loadavg},
         settings={"rates": args.rates, "duration": args.duration, "clients": args.clients,
-                  "servers": args.servers, "repeats": args.repeats},
+                  "servers": args.servers, "repeats": args.repeats,
+                  "ours_args": args.ours_args},
     )
     bench(args, run)
     with open("/proc/loadavg") as load:
