@@ -451,6 +451,8 @@ class DhcpServer(_Endpoint):
         kind = packet.message_type
         if kind is None or not MessageType.DISCOVER <= kind <= MessageType.INFORM:
             raise DhcpDecodeError(f"message type {kind!r} is not a client message")
+        if packet.hlen == 0 and not packet.get(Opt.CLIENT_ID):
+            raise DhcpDecodeError("request names no client (no chaddr, no client id)")
         info = _client_info(packet, kind)
         if self.config.only_smart_install and not self.hook.is_smart_install_client(info):
             self.stats["ignored"] += 1
