@@ -31,7 +31,7 @@ class LoopbackAgent:
     def send(self, packet: DhcpPacket, server: tuple[str, int]) -> None:
         self.sock.sendto(packet.encode(), server)
 
-    async def receive(self, timeout: float = 2.0) -> DhcpPacket | None:
+    async def receive(self, timeout: float = 5.0) -> DhcpPacket | None:
         loop = asyncio.get_running_loop()
         try:
             data, _ = await asyncio.wait_for(loop.sock_recvfrom(self.sock, 65535), timeout)
@@ -40,7 +40,7 @@ class LoopbackAgent:
         return DhcpPacket.decode(data)
 
     async def exchange(
-        self, packet: DhcpPacket, server: tuple[str, int], timeout: float = 2.0
+        self, packet: DhcpPacket, server: tuple[str, int], timeout: float = 5.0
     ) -> DhcpPacket | None:
         self.send(packet, server)
         deadline = asyncio.get_running_loop().time() + timeout

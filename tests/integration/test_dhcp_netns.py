@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -71,16 +72,8 @@ def namespaces() -> Iterator[Namespaces]:
 
 
 def start_server(ns: Namespaces, data: Path, *extra: str) -> subprocess.Popen[str]:
-    log = open(data.parent / "server.log", "w")  # noqa: SIM115 - closed with the process
-    process = subprocess.Popen(
-        ["ip", "netns", "exec", ns.server, sys.executable, "-m", "smartinstall.cli", "-v",
-         "dhcp-server", "--server-address", f"{SUBNET}.1", "--interface", ns.server_if,
-         "--pool", f"{SUBNET}.0/24", "--default-router", f"{SUBNET}.1",
-         "--exclude", f"{SUBNET}.1-{SUBNET}.99", "--file-server", f"{SUBNET}.1",
-         "--data-dir", str(data), "--imagelist", "imagelist.txt",
-         "--director", f"{SUBNET}.1", "--config-file", "Switch-1.cfg", *extra],
-        stdout=log, stderr=subprocess.STDOUT, text=True,
-    )
+    with open(data.parent / "server.log", "w") as log:  # the child keeps its own descriptor
+        process = _spawn(ns, data, log, *extra)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if "DHCP server listening" in (data.parent / "server.log").read_text():
@@ -90,6 +83,18 @@ def start_server(ns: Namespaces, data: Path, *extra: str) -> subprocess.Popen[st
         time.sleep(0.1)
     process.terminate()
     raise AssertionError((data.parent / "server.log").read_text())
+
+
+def _spawn(ns: Namespaces, data: Path, log: IO[str], *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        ["ip", "netns", "exec", ns.server, sys.executable, "-m", "smartinstall.cli", "-v",
+         "dhcp-server", "--server-address", f"{SUBNET}.1", "--interface", ns.server_if,
+         "--pool", f"{SUBNET}.0/24", "--default-router", f"{SUBNET}.1",
+         "--exclude", f"{SUBNET}.1-{SUBNET}.99", "--file-server", f"{SUBNET}.1",
+         "--data-dir", str(data), "--imagelist", "imagelist.txt",
+         "--director", f"{SUBNET}.1", "--config-file", "Switch-1.cfg", *extra],
+        stdout=log, stderr=subprocess.STDOUT, text=True,
+    )
 
 
 def stop_server(process: subprocess.Popen[str]) -> None:

@@ -18,9 +18,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smartinstall.services.dhcp import DhcpRelay, DhcpRelayConfig, StaticDhcpHook
 from smartinstall.wire.dhcp import (
+    DhcpDecodeError,
     DhcpPacket,
     MessageType,
     Opt,
@@ -155,3 +158,33 @@ async def test_relay_drops_replies_from_strangers(tmp_path: Path) -> None:
         await relay.stop()
         agent.close()
         stranger.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from([MessageType.DISCOVER, MessageType.REQUEST, MessageType.OFFER,
+                     MessageType.ACK, MessageType.NAK]),
+    st.lists(st.tuples(st.integers(0, 299), st.integers(0, 255)), max_size=12),
+)
+def test_relay_handler_survives_mutated_packets(
+    kind: MessageType, flips: list[tuple[int, int]]
+) -> None:
+    packet = request(kind, MAC, 5, extra=[(Opt.RELAY_AGENT_INFO, b"\x01\x01x")])
+    relay = DhcpRelay(DhcpRelayConfig(
+        relay_address=ipaddress.IPv4Address("127.0.0.1"),
+        helper_addresses=[ipaddress.IPv4Address("127.0.0.9")],
+    ), StaticDhcpHook([(Opt.BOOTFILE_NAME, b"x.cfg")]))
+    sent: list[bytes] = []
+    relay.send = lambda payload, to: sent.append(payload)  # type: ignore[method-assign]
+    relay._datagram(packet.encode(), ("127.0.0.2", 68))  # a real request first
+    for source in ("127.0.0.2", "127.0.0.9"):
+        data = bytearray(packet.encode())
+        data[0] = 2 if source == "127.0.0.9" else 1
+        if source == "127.0.0.9":
+            data[24:28] = bytes([127, 0, 0, 1])
+        for at, value in flips:
+            data[at] = value
+        with contextlib.suppress(DhcpDecodeError):
+            relay._datagram(bytes(data), (source, 67))
+    for reply in sent:
+        DhcpPacket.decode(reply)

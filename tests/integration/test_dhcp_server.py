@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smartinstall.services.dhcp import (
     DhcpServer,
@@ -18,8 +20,9 @@ from smartinstall.services.dhcp import (
     StaticDhcpHook,
     make_pool,
 )
-from smartinstall.store.leases import JOURNAL_NAME
+from smartinstall.store.leases import JOURNAL_NAME, LeaseStore
 from smartinstall.wire.dhcp import (
+    DhcpDecodeError,
     DhcpPacket,
     MessageType,
     Opt,
@@ -279,8 +282,9 @@ async def test_bad_packets_are_dropped_and_service_goes_on(setup: Setup) -> None
     assert server.stats["malformed"] + server.stats["ignored"] >= len(garbage) - 1
 
 
+@pytest.mark.slow
 async def test_pool_exhaustion_reclaims_expired_bindings(setup: Setup) -> None:
-    pool = make_pool("tiny", "127.31.0.0/29", lease_time=1)  # .1 (server) .. .6
+    pool = make_pool("tiny", "127.31.0.0/29", lease_time=3)  # .1 (server) .. .6
     await setup.start(pools=[pool], server_address=ipaddress.IPv4Address(RELAY))
     got = set()
     for n in range(5):
@@ -288,7 +292,66 @@ async def test_pool_exhaustion_reclaims_expired_bindings(setup: Setup) -> None:
         assert ack.message_type == MessageType.ACK
         got.add(ack.yiaddr)
     assert len(got) == 5
-    # Full: leases are 1 s long; once they expire a new client gets the oldest one back.
-    await asyncio.sleep(1.2)
+    # Full: a sixth client gets nothing while the leases run.
+    silent = await setup.agent.exchange(
+        request(MessageType.DISCOVER, bytes([2, 0, 0, 0, 3, 0]), 2900, giaddr=RELAY),
+        setup.address, timeout=0.3)
+    assert silent is None
+    # Leases are 3 s long; once they expire a new client gets the oldest one back.
+    await asyncio.sleep(3.2)
     _, ack = await setup.dora(bytes([2, 0, 0, 0, 2, 0]), 3000)
     assert ack.message_type == MessageType.ACK and ack.yiaddr in got
+
+
+# Mutations of valid requests, fed straight to the server's packet handler: anything it
+# cannot use must be a DhcpDecodeError (dropped and counted), never another exception.
+_SEEDS = [
+    request(kind, MAC, 7, giaddr=RELAY, requested="127.31.0.50", server_id="127.0.0.1",
+            extra=[(Opt.RELAY_AGENT_INFO, b"\x01\x02ab")]).encode()
+    for kind in MessageType
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(_SEEDS),
+    st.lists(st.tuples(st.integers(0, 299), st.integers(0, 255)), max_size=12),
+    st.integers(0, 400),
+)
+def test_server_handler_survives_mutated_packets(
+    seed: bytes, flips: list[tuple[int, int]], cut: int
+) -> None:
+    data = bytearray(seed)
+    for at, value in flips:
+        if at < len(data):
+            data[at] = value
+    config = DhcpServerConfig(
+        server_address=ipaddress.IPv4Address("127.0.0.1"),
+        pools=[make_pool("p", "127.31.0.0/24", excluded=["127.31.0.2-127.31.0.9"])],
+        data_dir=None,
+    )
+    server = DhcpServer(config, StaticDhcpHook(), LeaseStore(None))  # memory: no loop needed
+    sent: list[bytes] = []
+    server.send = lambda payload, to: sent.append(payload)  # type: ignore[method-assign]
+    for payload in (bytes(data), bytes(data[:cut])):
+        try:
+            server._datagram(payload, ("127.31.0.1", 67))
+        except DhcpDecodeError:
+            continue
+    for reply in sent:
+        DhcpPacket.decode(reply)  # whatever we sent is well-formed
+
+
+async def test_hook_options_replace_pool_options_but_not_the_message_type(setup: Setup) -> None:
+    setup.hook.options += [
+        (Opt.TFTP_SERVER_ADDRESS, ip_list_value(["127.31.0.41"])),  # the pool says .40
+        (Opt.MESSAGE_TYPE, bytes([MessageType.NAK])),  # must be ignored
+        (Opt.SERVER_ID, bytes([1, 2, 3, 4])),  # must be ignored
+    ]
+    await setup.start()
+    offer, ack = await setup.dora(MAC, 90)
+    for reply in (offer, ack):
+        assert reply.get(Opt.TFTP_SERVER_ADDRESS) == ip_list_value(["127.31.0.41"])
+        assert reply.get(Opt.SERVER_ID) == bytes([127, 0, 0, 1])
+        assert [c for c, _ in reply.options].count(Opt.TFTP_SERVER_ADDRESS) == 1
+    assert ack.message_type == MessageType.ACK

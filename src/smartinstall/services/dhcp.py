@@ -61,7 +61,6 @@ log = logging.getLogger(__name__)
 
 _ZERO4 = b"\x00\x00\x00\x00"
 _RECV_BATCH = 512  # datagrams read per wake-up before yielding to the loop
-_RECV_BUFFER = 4 * 1024 * 1024
 
 
 # ------------------------------------------------------------------ configuration
@@ -109,6 +108,9 @@ class DhcpServerConfig:
     only_smart_install: bool = False
     offer_hold: float = 30.0
     decline_hold: float = 600.0
+    #: Socket receive buffer (bytes; None = system default). Small on purpose: under
+    #: overload a deep queue only holds requests whose clients have already retried.
+    recv_buffer: int | None = 256 * 1024
 
 
 @dataclass(slots=True)
@@ -122,14 +124,17 @@ class DhcpRelayConfig:
     broadcast_address: str = "255.255.255.255"
     interface: str | None = None
     pending_limit: int = 65_536  # remembered exchanges (bounded memory)
+    recv_buffer: int | None = 256 * 1024
 
 
 # ---------------------------------------------------------------------- the hook
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: frozen dataclasses cost several times more to build, and two are built per
+# packet. Treat both as read-only.
+@dataclass(slots=True)
 class DhcpClientInfo:
-    """What a DHCP message says about its client."""
+    """What a DHCP message says about its client (read-only)."""
 
     mac: bytes
     client_id: bytes | None
@@ -147,7 +152,7 @@ class DhcpClientInfo:
         return ".".join(h[i : i + 4] for i in range(0, len(h), 4))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DhcpEvent:
     kind: str  # discover offer request ack nak decline release inform
     client: DhcpClientInfo
@@ -218,30 +223,44 @@ class StaticDhcpHook(BaseDhcpHook):
         self.events.append(event)
 
 
+_GIADDRS: dict[bytes, ipaddress.IPv4Address] = {}  # relay agents are few: cache their objects
+
+
+def _giaddr(raw: bytes) -> ipaddress.IPv4Address | None:
+    if raw == _ZERO4:
+        return None
+    address = _GIADDRS.get(raw)
+    if address is None:
+        if len(_GIADDRS) >= 4096:
+            _GIADDRS.clear()
+        address = _GIADDRS[raw] = ipaddress.IPv4Address(raw)
+    return address
+
+
 def _client_info(packet: DhcpPacket, message_type: int) -> DhcpClientInfo:
-    try:
-        relay_info = packet.relay_agent_info
-    except DhcpDecodeError:
-        relay_info = None
-    giaddr = packet.giaddr
+    relay_info = None
+    if packet.get(Opt.RELAY_AGENT_INFO) is not None:
+        # A malformed option 82 is still echoed as raw bytes; only the parsed view is missing.
+        with contextlib.suppress(DhcpDecodeError):
+            relay_info = packet.relay_agent_info
     return DhcpClientInfo(
-        mac=packet.mac,
-        client_id=packet.get(Opt.CLIENT_ID),
-        vendor_class=packet.get(Opt.VENDOR_CLASS),
-        hostname=packet.get(Opt.HOSTNAME),
-        giaddr=None if giaddr == _ZERO4 else ipaddress.IPv4Address(giaddr),
-        relay_info=relay_info,
-        message_type=message_type,
-        xid=packet.xid,
+        packet.mac, packet.get(Opt.CLIENT_ID), packet.get(Opt.VENDOR_CLASS),
+        packet.get(Opt.HOSTNAME), _giaddr(packet.giaddr), relay_info, message_type, packet.xid,
     )
+
+
+# Options a hook may not set: pad/end, and the ones that define the exchange itself.
+_PROTECTED = frozenset({Opt.PAD, Opt.END, Opt.MESSAGE_TYPE, Opt.SERVER_ID, Opt.OVERLOAD})
 
 
 def _merge_options(
     base: list[tuple[int, bytes]], extra: Iterable[tuple[int, bytes]]
 ) -> list[tuple[int, bytes]]:
-    """``base`` with each code of ``extra`` replaced or appended (END stays last)."""
+    """``base`` with each code of ``extra`` replaced or appended; protected codes skipped."""
     out = list(base)
     for code, value in extra:
+        if code in _PROTECTED or not 0 < code < 255:
+            continue
         for i, (c, _) in enumerate(out):
             if c == code:
                 out[i] = (code, value)
@@ -264,13 +283,16 @@ class _Endpoint:
             "received": 0, "malformed": 0, "sent": 0, "send_errors": 0, "ignored": 0,
         }
 
-    def _open(self, address: str, port: int, interface: str | None) -> None:
+    def _open(
+        self, address: str, port: int, interface: str | None, recv_buffer: int | None
+    ) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
         with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RECV_BUFFER)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _RECV_BUFFER)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            if recv_buffer:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
         if interface:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
         sock.bind((address, port))
@@ -362,9 +384,8 @@ class _Pool:
         self.siaddr = ip_value(config.file_server) if config.file_server else _ZERO4
         self.lease_blob = encode_options(self.lease_options, end=False)
         self.static_blob = encode_options(self.static_options, end=False)
-        self.fixed_codes = frozenset(
-            {Opt.MESSAGE_TYPE, Opt.SERVER_ID} | {c for c, _ in static + self.lease_options}
-        )
+        # Hook options with these codes go through the (slower) merge.
+        self.fixed_codes = _PROTECTED | {c for c, _ in static + self.lease_options}
 
     def contains(self, address: int) -> bool:
         return self.first <= address <= self.last
@@ -372,7 +393,10 @@ class _Pool:
     def usable(self, address: int) -> bool:
         if not self.first <= address <= self.last or address in self.reserved:
             return False
-        return all(not a <= address <= b for a, b in self.excluded)
+        for a, b in self.excluded:  # noqa: SIM110 - no generator per call on the hot path
+            if a <= address <= b:
+                return False
+        return True
 
 
 # ------------------------------------------------------------------------ server
@@ -408,7 +432,8 @@ class DhcpServer(_Endpoint):
     async def start(self) -> None:
         if self.leases is None:
             self.leases = LeaseStore(self.config.data_dir, fsync=self.config.fsync)
-        self._open(self.config.listen_address, self.config.server_port, self.config.interface)
+        cfg = self.config
+        self._open(cfg.listen_address, cfg.server_port, cfg.interface, cfg.recv_buffer)
         log.info("DHCP server listening on %s:%d", *self.address)
 
     async def stop(self) -> None:
@@ -426,6 +451,8 @@ class DhcpServer(_Endpoint):
         kind = packet.message_type
         if kind is None or not MessageType.DISCOVER <= kind <= MessageType.INFORM:
             raise DhcpDecodeError(f"message type {kind!r} is not a client message")
+        if packet.hlen == 0 and not packet.get(Opt.CLIENT_ID):
+            raise DhcpDecodeError("request names no client (no chaddr, no client id)")
         info = _client_info(packet, kind)
         if self.config.only_smart_install and not self.hook.is_smart_install_client(info):
             self.stats["ignored"] += 1
@@ -742,7 +769,8 @@ class DhcpRelay(_Endpoint):
         self.stats.update({"to_server": 0, "to_client": 0, "rewritten": 0})
 
     async def start(self) -> None:
-        self._open(self.config.listen_address, self.config.server_port, self.config.interface)
+        cfg = self.config
+        self._open(cfg.listen_address, cfg.server_port, cfg.interface, cfg.recv_buffer)
         log.info("DHCP relay listening on %s:%d", *self.address)
 
     async def stop(self) -> None:

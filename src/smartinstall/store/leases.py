@@ -92,15 +92,18 @@ class LeaseStore:
         self._inflight = False
         self._lines = 0
         self._closed = False
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="dhcp-leases"
-        )
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._idle: asyncio.Event | None = None
+        self._releasing = 0  # chunks of waiters still to run
+        self.release_chunk = 32
         self.commits = 0  # batches written (for tests and the benchmark)
         self._file: BinaryIO | None = None
         if self.directory is not None:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._load()
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="dhcp-leases"
+            )
 
     # -- reading
 
@@ -173,6 +176,7 @@ class LeaseStore:
         self._inflight = True
         if self._idle is not None:
             self._idle.clear()
+        assert self._executor is not None
         future = loop.run_in_executor(self._executor, self._write, batch, snapshot)
         future.add_done_callback(lambda f: self._written(f, waiters))
 
@@ -184,14 +188,31 @@ class LeaseStore:
             log.error("lease journal write failed: %s", error)
         else:
             self.commits += 1
-            for waiter in waiters:
-                try:
-                    waiter()
-                except Exception:
-                    log.exception("lease commit callback failed")
+            self._release(waiters, 0)
         if self._pending:
             self._kick()
-        elif self._idle is not None:
+        elif self._idle is not None and not self._releasing:
+            self._idle.set()
+
+    def _release(self, waiters: list[Callable[[], None]], start: int) -> None:
+        """Run the waiters a chunk per loop turn: one fsync may free hundreds of ACKs, and
+        sent back to back they overflow the receive buffers of the relay or client, so
+        they are interleaved with the loop's other work instead."""
+        end = start + self.release_chunk
+        for waiter in waiters[start:end]:
+            try:
+                waiter()
+            except Exception:
+                log.exception("lease commit callback failed")
+        if end < len(waiters):
+            self._releasing += 1
+            asyncio.get_running_loop().call_soon(self._release_more, waiters, end)
+
+    def _release_more(self, waiters: list[Callable[[], None]], start: int) -> None:
+        self._releasing -= 1
+        self._release(waiters, start)
+        if (not self._releasing and not self._inflight and not self._pending
+                and self._idle is not None):
             self._idle.set()
 
     def _write(self, batch: bytes, snapshot: list[Lease] | None) -> None:
@@ -256,7 +277,7 @@ class LeaseStore:
         """Wait until everything recorded so far is on disk."""
         if self._idle is None:
             self._idle = asyncio.Event()
-            if not self._inflight and not self._pending:
+            if not self._inflight and not self._pending and not self._releasing:
                 self._idle.set()
         self._kick()
         await self._idle.wait()
@@ -264,14 +285,16 @@ class LeaseStore:
     async def close(self) -> None:
         await self.flush()
         self._closed = True
-        self._executor.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         if self._file is not None:
             self._file.close()
 
     def close_sync(self) -> None:
         """Close without a loop (pending changes not yet written are lost)."""
         self._closed = True
-        self._executor.shutdown(wait=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
         if self._file is not None:
             self._file.close()
 

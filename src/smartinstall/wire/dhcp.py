@@ -439,9 +439,7 @@ class DhcpPacket:
         options = self.options
         index = self._index
         if index is None or self._index_of is not options or self._index_len != len(options):
-            index = {}
-            for c, value in options:
-                index.setdefault(c, value)
+            index = dict(reversed(options))  # the first occurrence wins
             self._index = index
             self._index_of = options
             self._index_len = len(options)

@@ -133,3 +133,27 @@ def test_loading_garbage_never_crashes(
     store = LeaseStore(folder, fsync=False)
     assert all(0 <= x.address <= 0xFFFFFFFF for x in store)
     store.close_sync()
+
+
+async def test_waiters_of_one_commit_are_released_in_chunks_in_order(tmp_path: Path) -> None:
+    store = LeaseStore(tmp_path)
+    ticks = 0
+    running = True
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while running:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    task = asyncio.create_task(ticker())
+    seen: list[tuple[int, int]] = []
+    for n in range(200):  # the first starts a commit; the other 199 share the next one
+        store.bind(lease(n), lambda n=n: seen.append((n, ticks)))
+    await store.flush()
+    running = False
+    await task
+    await store.close()
+    assert [n for n, _ in seen] == list(range(200))  # every ACK, in request order
+    second = {tick for n, tick in seen if n >= 1}
+    assert len(second) >= 199 // store.release_chunk  # spread over several loop turns
