@@ -76,6 +76,7 @@ def test_a_guide_session_piped_into_the_shell(tmp_path: Path) -> None:
         "Vstack Mode: Basic\n"
         "    Operation Mode: auto (default)\n"
         "    Mode: On (default)\n"
+        "    Mode: legacy (unauthenticated)\n"
     )
 
 

@@ -66,7 +66,7 @@ class Choices(CommandSet):
 
     def __init__(self) -> None:
         super().__init__()
-        self.seen: list[frozenset[str]] = []
+        self.seen: list[tuple[str, ...]] = []
         self.command(EXEC, "pick {red | green} [bright]", self._pick,
                      help={"pick": "Pick a colour", "red": "Red", "green": "Green",
                            "bright": "Brighter"})
@@ -81,4 +81,4 @@ def test_handlers_see_which_keywords_were_typed_even_abbreviated() -> None:
     assert isinstance(choices, Choices)
     session = engine.session()
     assert session.execute("pick gr").ok and session.execute("PICK red bri").ok
-    assert choices.seen == [frozenset({"pick", "green"}), frozenset({"pick", "red", "bright"})]
+    assert choices.seen == [("pick", "green"), ("pick", "red", "bright")]
