@@ -15,7 +15,11 @@ COMMANDS_PACKAGE = "smartinstall.commands"
 
 def _load() -> list[ModuleType]:
     package = importlib.import_module(COMMANDS_PACKAGE)
-    names = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules(package.__path__)
+        if not info.name.startswith("_")  # shared helpers, not sub-commands
+    )
     return [importlib.import_module(f"{COMMANDS_PACKAGE}.{name}") for name in names]
 
 

@@ -16,8 +16,9 @@ HELP = "connect this terminal to a running director's command line (local socket
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, required=True,
-                        help="the running director's data directory")
+    parser.add_argument(
+        "--data-dir", type=Path, required=True, help="the running director's data directory"
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -44,17 +44,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exclude", action="append", default=[], help="a or a-b")
     parser.add_argument("--data-dir", help="remember bindings here (ip dhcp remember)")
     parser.add_argument("--no-fsync", action="store_true", help="do not fsync the journal")
-    parser.add_argument("--only-smart-install", action="store_true",
-                        help="coexistence: answer Cisco vendor classes only")
+    parser.add_argument(
+        "--only-smart-install",
+        action="store_true",
+        help="coexistence: answer Cisco vendor classes only",
+    )
     parser.add_argument("--imagelist", help="option 125 sub-option 5 for every client")
     parser.add_argument("--director", help="option 125 sub-option 16 for every client")
     parser.add_argument("--config-file", help="option 67 for every client")
     parser.add_argument("--tftp-server", help="option 150 for every client")
-    parser.add_argument("--helper-address", action="append", default=[],
-                        help="relay mode: third-party server (repeatable)")
+    parser.add_argument(
+        "--helper-address",
+        action="append",
+        default=[],
+        help="relay mode: third-party server (repeatable)",
+    )
     parser.add_argument("--upstream-port", type=int, default=67, help="relay: server port")
-    parser.add_argument("--recv-buffer", type=int, default=256 * 1024,
-                        help="socket receive buffer in bytes (0: system default)")
+    parser.add_argument(
+        "--recv-buffer",
+        type=int,
+        default=256 * 1024,
+        help="socket receive buffer in bytes (0: system default)",
+    )
 
 
 def _hook(args: argparse.Namespace) -> StaticDhcpHook:
@@ -72,28 +83,49 @@ async def _serve(args: argparse.Namespace) -> int:
     hook = _hook(args)
     service: DhcpServer | DhcpRelay
     if args.helper_address:
-        service = DhcpRelay(DhcpRelayConfig(
-            relay_address=ipaddress.IPv4Address(args.server_address),
-            helper_addresses=[ipaddress.IPv4Address(a) for a in args.helper_address],
-            listen_address=args.listen, server_port=args.port,
-            upstream_port=args.upstream_port, client_port=args.client_port,
-            broadcast_address=args.broadcast, interface=args.interface,
-            recv_buffer=args.recv_buffer or None,
-        ), hook)
+        service = DhcpRelay(
+            DhcpRelayConfig(
+                relay_address=ipaddress.IPv4Address(args.server_address),
+                helper_addresses=[ipaddress.IPv4Address(a) for a in args.helper_address],
+                listen_address=args.listen,
+                server_port=args.port,
+                upstream_port=args.upstream_port,
+                client_port=args.client_port,
+                broadcast_address=args.broadcast,
+                interface=args.interface,
+                recv_buffer=args.recv_buffer or None,
+            ),
+            hook,
+        )
     else:
         if not args.pool:
             log.error("--pool is required unless --helper-address is given")
             return 2
-        pool = make_pool("cli", args.pool, default_router=args.default_router,
-                         file_server=args.file_server, lease_time=args.lease_time,
-                         excluded=args.exclude)
-        service = DhcpServer(DhcpServerConfig(
-            server_address=ipaddress.IPv4Address(args.server_address), pools=[pool],
-            listen_address=args.listen, server_port=args.port, client_port=args.client_port,
-            relay_port=args.relay_port, broadcast_address=args.broadcast,
-            interface=args.interface, data_dir=args.data_dir, fsync=not args.no_fsync,
-            only_smart_install=args.only_smart_install, recv_buffer=args.recv_buffer or None,
-        ), hook)
+        pool = make_pool(
+            "cli",
+            args.pool,
+            default_router=args.default_router,
+            file_server=args.file_server,
+            lease_time=args.lease_time,
+            excluded=args.exclude,
+        )
+        service = DhcpServer(
+            DhcpServerConfig(
+                server_address=ipaddress.IPv4Address(args.server_address),
+                pools=[pool],
+                listen_address=args.listen,
+                server_port=args.port,
+                client_port=args.client_port,
+                relay_port=args.relay_port,
+                broadcast_address=args.broadcast,
+                interface=args.interface,
+                data_dir=args.data_dir,
+                fsync=not args.no_fsync,
+                only_smart_install=args.only_smart_install,
+                recv_buffer=args.recv_buffer or None,
+            ),
+            hook,
+        )
     await service.start()
     # Bindings and the loaded journal are long-lived and acyclic: keep the collector from
     # rescanning them, and collect the young generation less often (fewer pauses per packet).

@@ -9,36 +9,31 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from smartinstall.commands._args import port
+
 NAME = "director"
 HELP = "run the Smart Install director (DHCP, TFTP and SMI services) on a data directory"
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, required=True, help="data directory")
     parser.add_argument("--address", help="address to listen on (default: vstack director IP)")
-    parser.add_argument("--dhcp-port", type=_port, default=67, help="DHCP server port (67)")
-    parser.add_argument("--dhcp-client-port", type=_port, default=68, help="DHCP client port (68)")
+    parser.add_argument("--dhcp-port", type=port, default=67, help="DHCP server port (67)")
+    parser.add_argument("--dhcp-client-port", type=port, default=68, help="DHCP client port (68)")
     parser.add_argument(
-        "--dhcp-relay-port", type=_port, help="port of relay agents (default: the DHCP port)"
+        "--dhcp-relay-port", type=port, help="port of relay agents (default: the DHCP port)"
     )
     parser.add_argument(
-        "--dhcp-upstream-port", type=_port, default=67,
+        "--dhcp-upstream-port", type=port, default=67,
         help="port of the third-party DHCP server behind ip helper-address (67)",
     )  # fmt: skip
-    parser.add_argument("--tftp-port", type=_port, default=69, help="TFTP port (69)")
-    parser.add_argument("--smi-port", type=_port, default=4786, help="Smart Install port (4786)")
+    parser.add_argument("--tftp-port", type=port, default=69, help="TFTP port (69)")
+    parser.add_argument("--smi-port", type=port, default=4786, help="Smart Install port (4786)")
     parser.add_argument(
-        "--client-smi-port", type=_port, default=4786, help="clients' Smart Install port (4786)"
+        "--client-smi-port", type=port, default=4786, help="clients' Smart Install port (4786)"
     )
-    parser.add_argument("--ssh-port", type=_port, help="SSH CLI port (off by default)")
-    parser.add_argument("--telnet-port", type=_port, help="telnet CLI port (off by default)")
+    parser.add_argument("--ssh-port", type=port, help="SSH CLI port (off by default)")
+    parser.add_argument("--telnet-port", type=port, help="telnet CLI port (off by default)")
     parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in the data dir)")
     parser.add_argument(
         "--keepalive", type=float, default=60.0, help="client keepalive period in seconds (60)"

@@ -16,8 +16,10 @@ import sys
 from smartinstall.services.smi import SMI_PORT, ProbeVerdict, probe
 
 NAME = "probe"
-HELP = ("send the Smart Install probe to HOST and say whether it is a client, a director or "
-        "something else (exit 0 client, 3 director, 4 SMI status reply, 1 other, 2 unreachable)")
+HELP = (
+    "send the Smart Install probe to HOST and say whether it is a client, a director or "
+    "something else (exit 0 client, 3 director, 4 SMI status reply, 1 other, 2 unreachable)"
+)
 
 EXIT_CODES = {
     ProbeVerdict.CLIENT: 0,
@@ -30,10 +32,14 @@ EXIT_CODES = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("host", metavar="HOST", help="address or name of the device to probe")
-    parser.add_argument("--port", type=int, default=SMI_PORT,
-                        help=f"TCP port (default {SMI_PORT})")
-    parser.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                        help="seconds to wait for the connection and for the reply (default 5)")
+    parser.add_argument("--port", type=int, default=SMI_PORT, help=f"TCP port (default {SMI_PORT})")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds to wait for the connection and for the reply (default 5)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,22 +27,31 @@ HELP = "interactive IOS-style shell on a configuration file"
 
 #: command sets offered by the shell, as "module:factory"; each factory takes the engine
 #: and returns the CommandSet to add
-COMMAND_SETS: tuple[str, ...] = (
-    "smartinstall.ios.director_commands:director_command_set",
-)
+COMMAND_SETS: tuple[str, ...] = ("smartinstall.ios.director_commands:director_command_set",)
 
 DEFAULT_HOSTNAME = "Director"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--config", type=Path, metavar="FILE",
-                       help="configuration file: replayed at start, saved by write memory")
-    where.add_argument("--data-dir", type=Path, metavar="DIR",
-                       help="a running director's data directory: connect to its command "
-                            "line (as smartinstall console)")
-    parser.add_argument("--hostname", default=DEFAULT_HOSTNAME,
-                        help="hostname until the configuration sets one (default: %(default)s)")
+    where.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="configuration file: replayed at start, saved by write memory",
+    )
+    where.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="a running director's data directory: connect to its command "
+        "line (as smartinstall console)",
+    )
+    parser.add_argument(
+        "--hostname",
+        default=DEFAULT_HOSTNAME,
+        help="hostname until the configuration sets one (default: %(default)s)",
+    )
 
 
 def _factories() -> list[Callable[[Engine], CommandSet]]:

@@ -12,18 +12,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from smartinstall.commands._args import port
+
 if TYPE_CHECKING:
     from smartinstall.switch.machine import Switch
 
 NAME = "switch"
 HELP = "run one emulated Smart Install client switch (zero touch against a director)"
-
-
-def _port(text: str) -> int:
-    value = int(text)
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {text}")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,17 +33,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="director IP[:PORT]: its DHCP server and, until option 125 says, its SMI port",
     )  # fmt: skip
     parser.add_argument("--flash", type=Path, help="flash directory (default: ./flash-<mac>)")
-    parser.add_argument("--smi-port", type=_port, default=4786, help="own Smart Install port")
-    parser.add_argument("--dhcp-port", type=_port, default=67, help="director's DHCP port (67)")
+    parser.add_argument("--smi-port", type=port, default=4786, help="own Smart Install port")
+    parser.add_argument("--dhcp-port", type=port, default=67, help="director's DHCP port (67)")
     parser.add_argument(
-        "--dhcp-relay-port", type=_port,
+        "--dhcp-relay-port", type=port,
         help="port the director answers relay agents on (default: --dhcp-port)",
     )  # fmt: skip
-    parser.add_argument("--tftp-port", type=_port, default=69, help="TFTP server port (69)")
+    parser.add_argument("--tftp-port", type=port, default=69, help="TFTP server port (69)")
     parser.add_argument(
-        "--telnet-port", type=_port, help="console (IOS shell) over telnet on --address"
+        "--telnet-port", type=port, help="console (IOS shell) over telnet on --address"
     )
-    parser.add_argument("--http-port", type=_port, default=80, help="legacy HTTP exec port (80)")
+    parser.add_argument("--http-port", type=port, default=80, help="legacy HTTP exec port (80)")
     parser.add_argument("--legacy", action="store_true", help="not Smart Install capable")
     parser.add_argument("--stack", help="stack member PIDs, member 1 first: PID,PID,...")
     parser.add_argument("--supervisor", default="", help="Catalyst 4500: e.g. WS-X45-SUP7-E")
@@ -63,10 +58,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--auth-key", help="vstack authentication key (16 or more characters)")
     parser.add_argument("--blksize", type=int, default=1468, help="TFTP block size (1468)")
     parser.add_argument("--tftp-windowsize", type=int, help="TFTP window size (RFC 7440)")
-    parser.add_argument("--tftp-loss", type=float, default=0.0,
-                        help="fault: drop this share of TFTP datagrams (0-1)")
-    parser.add_argument("--tftp-delay", type=float, default=0.0,
-                        help="fault: delay each TFTP datagram by this many seconds")
+    parser.add_argument(
+        "--tftp-loss",
+        type=float,
+        default=0.0,
+        help="fault: drop this share of TFTP datagrams (0-1)",
+    )
+    parser.add_argument(
+        "--tftp-delay",
+        type=float,
+        default=0.0,
+        help="fault: delay each TFTP datagram by this many seconds",
+    )
 
 
 def _mac(seed: str, index: int = 0) -> str:
@@ -90,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger().setLevel(logging.INFO)
     host, _, port_text = args.director.partition(":")
     try:
-        director_port = _port(port_text) if port_text else 4786
+        director_port = port(port_text) if port_text else 4786
         mac = normalize_mac(args.mac) if args.mac else _mac(f"{args.address}/{args.pid}")
     except (ValueError, DomainError, argparse.ArgumentTypeError) as error:
         sys.stderr.write(f"% {error}\n")
@@ -100,8 +103,13 @@ def run(args: argparse.Namespace) -> int:
     for text in args.neighbor:
         parts = [p.strip() for p in text.split(",", 2)]
         try:
-            neighbors.append(Neighbor(mac=parts[0], local_port=parts[1] if len(parts) > 1 else "",
-                                      platform=parts[2] if len(parts) > 2 else ""))
+            neighbors.append(
+                Neighbor(
+                    mac=parts[0],
+                    local_port=parts[1] if len(parts) > 1 else "",
+                    platform=parts[2] if len(parts) > 2 else "",
+                )
+            )
         except (ValueError, DomainError) as error:
             sys.stderr.write(f"% Bad --neighbor {text}: {error}\n")
             return 1

@@ -48,18 +48,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=69, help="UDP port (default 69)")
     parser.add_argument("--upload-dir", type=Path, help="backup repository accepting writes")
-    parser.add_argument("--upload-prefix", default="backup",
-                        help="WRQ names must be <prefix>/<name> (default backup)")
+    parser.add_argument(
+        "--upload-prefix",
+        default="backup",
+        help="WRQ names must be <prefix>/<name> (default backup)",
+    )
     parser.add_argument("--max-upload", type=int, default=16 << 20, help="upload size cap")
     parser.add_argument("--max-blksize", type=int, default=65464)
     parser.add_argument("--max-windowsize", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=1.0, help="first retransmission, s")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="worker processes sharing the listening socket")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the listening socket"
+    )
 
 
-async def _serve(config: TftpServerConfig, uploads: bool,
-                 listening: socket.socket | None = None) -> None:
+async def _serve(
+    config: TftpServerConfig, uploads: bool, listening: socket.socket | None = None
+) -> None:
     server = TftpServer(config, _OpenUploads() if uploads else None)
     await server.start(listening)
     stop = asyncio.Event()
