@@ -32,6 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--client-smi-port", type=port, default=4786, help="clients' Smart Install port (4786)"
     )
+    parser.add_argument(
+        "--client-telnet-port", type=port, default=23,
+        help="clients' telnet port, for vstack attach and show vstack client (23)",
+    )  # fmt: skip
     parser.add_argument("--ssh-port", type=port, help="SSH CLI port (off by default)")
     parser.add_argument("--telnet-port", type=port, help="telnet CLI port (off by default)")
     parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in the data dir)")
@@ -71,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         keepalive=args.keepalive,
         timezone=tz,
         ssh_port=args.ssh_port,
+        client_telnet_port=args.client_telnet_port,
         telnet_port=args.telnet_port,
     )
     try:

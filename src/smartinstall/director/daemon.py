@@ -74,6 +74,7 @@ class DaemonOptions:
     timezone: dt.tzinfo = dt.UTC
     ssh_port: int | None = None
     telnet_port: int | None = None
+    client_telnet_port: int = 23  # clients' telnet (vstack attach, show vstack client)
 
 
 def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, str]]]:
@@ -131,6 +132,7 @@ class DirectorDaemon:
         self.legacy: LegacyTriggerServer | None = None
         self.started_at = dt.datetime.now(options.timezone)
         self.terminals: DirectorTerminals | None = None
+        self.client_telnet_port = options.client_telnet_port
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
         self._applied = self._snapshot()

@@ -208,6 +208,32 @@ class ExecCommands(CommandSet):
         )
         c(
             EXEC,
+            "show vstack client <selector> <password> {running-config | tech-support | version}",
+            self._show_client,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={
+                **vstack,
+                "client": "Show output of a client's command line",
+                "running-config": "Show the client's running configuration",
+                "tech-support": "Show the client's technical support information",
+                "version": "Show the client's version",
+            },
+            args={
+                "selector": Arg(Word(), "Device number, IP address of the client, or all"),
+                "password": Arg(Word(), "Enable password of the client, or NONE"),
+            },
+        )
+        c(
+            EXEC,
+            "vstack attach <client>",
+            self._attach,
+            level=PRIVILEGED_LEVEL,
+            help={"vstack": "Smart Install commands", "attach": "Attach to a client"},
+            args={"client": Arg(Word(), "Client index or IP address of remote node to attach to")},
+        )
+        c(
+            EXEC,
             "show vstack host <ip>",
             self._show_host,
             level=USER_LEVEL,
@@ -389,6 +415,65 @@ class ExecCommands(CommandSet):
     def _show_host(self, ctx: Context) -> None:
         ip = str(ctx.args["ip"])
         ctx.write(views.show_vstack_host(self.host.db.device_by_ip(ip), ip, enabled=self.enabled))
+
+    def _client_telnet_port(self) -> int:
+        return int(getattr(self.host, "client_telnet_port", 23))
+
+    def _show_client(self, ctx: Context) -> None:
+        """``show vstack client {n|ip|all} <password> {running-config|tech-support|version}``:
+        the director logs in to each client's command line (telnet, enable password) and shows
+        the command's output, one client after the other."""
+        from smartinstall.services.telnet_client import ClientCliError, run_on_client
+
+        selector = str(ctx.args["selector"])
+        password = str(ctx.args["password"])
+        secret = None if password.upper() == "NONE" else password
+        command = next(
+            (
+                f"show {k}"
+                for k in ("running-config", "tech-support", "version")
+                if k in ctx.keywords
+            ),
+            "show version",
+        )
+        devices = [d for d in select_devices(self.host.db.devices(), selector) if not d.is_director]
+        if not devices:
+            raise CommandError(f"% No client {selector} in the director database")
+        port = self._client_telnet_port()
+
+        async def work() -> str:
+            out: list[str] = []
+            for device in devices:
+                header = f"Client {device.number} ({device.ip or 'no IP'}, {device.mac}):\n"
+                if not device.ip:
+                    out.append(header + "% IP address unknown\n")
+                    continue
+                try:
+                    text = await run_on_client(device.ip, port, command, secret)
+                except ClientCliError as error:
+                    out.append(f"{header}% {error}\n")
+                    continue
+                out.append(header + text)
+            return "\n".join(out)
+
+        ctx.wait(work)
+
+    def _attach(self, ctx: Context) -> None:
+        """``vstack attach {index | ip}``: this terminal on the client's command line (telnet)
+        until the client closes the connection."""
+        target = str(ctx.args["client"])
+        host = ""
+        if target.isascii() and target.isdigit():
+            device = self.host.db.device_by_number(int(target))
+            if device is None or device.is_director or not device.ip:
+                raise CommandError(f"% Client {target} not found or without an IP address")
+            host = device.ip
+        else:
+            try:
+                host = validate_ipv4(target)
+            except DomainError:
+                raise CommandError(f"% Invalid client index or IP address: {target}") from None
+        ctx.session.attach = (host, self._client_telnet_port())
 
     def _show_neighbors(self, ctx: Context) -> None:
         selector = str(ctx.args.get("selector") or "")

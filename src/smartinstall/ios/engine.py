@@ -73,8 +73,14 @@ class Outcome:
 class Context:
     """What a handler sees: the parsed arguments, the session, and an output buffer."""
 
-    def __init__(self, session: Session, command: Command, args: dict[str, object],
-                 negated: bool, keywords: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        session: Session,
+        command: Command,
+        args: dict[str, object],
+        negated: bool,
+        keywords: tuple[str, ...] = (),
+    ) -> None:
         self.session = session
         self.engine = session.engine
         self.command = command
@@ -235,36 +241,96 @@ class SystemCommands(CommandSet):
         c(EXEC, "disable", self._disable, help={"disable": "Turn off privileged commands"})
         c(EXEC, "exit", self._exit, help={"exit": "Exit from the EXEC"})
         c(EXEC, "logout", self._exit, help={"logout": "Exit from the EXEC"})
-        c(EXEC, "terminal length <lines>", self._length,
-          help={"length": "Set number of lines on a screen"},
-          args={"lines": Arg(Number(0, 512), "Number of lines on screen (0 for no pausing)")})
-        c(EXEC, "terminal width <columns>", self._width,
-          help={"width": "Set width of the display terminal"},
-          args={"columns": Arg(Number(0, 512), "Number of characters on a screen")})
-        c(EXEC, "show history", self._history, output=True,
-          help={"history": "Display the session command history"})
-        c(EXEC, "show running-config", self._show_running, level=PRIVILEGED_LEVEL, output=True,
-          help={"running-config": "Current operating configuration"})
-        c(EXEC, "show startup-config", self._show_startup, level=PRIVILEGED_LEVEL, output=True,
-          help={"startup-config": "Contents of startup configuration"})
-        c(EXEC, "configure [terminal]", self._configure, level=PRIVILEGED_LEVEL,
-          help={"configure": "Enter configuration mode",
-                "terminal": "Configure from the terminal"})
-        c(EXEC, "write [memory]", self._write, level=PRIVILEGED_LEVEL,
-          help={"write": "Write running configuration to memory, network, or terminal",
-                "memory": "Write to NV memory"})
-        c(EXEC, "write terminal", self._show_running, level=PRIVILEGED_LEVEL, output=True,
-          help={"terminal": "Write to terminal"})
-        c(EXEC, "copy running-config startup-config", self._copy, level=PRIVILEGED_LEVEL,
-          help={"copy": "Copy from one file to another",
+        c(
+            EXEC,
+            "terminal length <lines>",
+            self._length,
+            help={"length": "Set number of lines on a screen"},
+            args={"lines": Arg(Number(0, 512), "Number of lines on screen (0 for no pausing)")},
+        )
+        c(
+            EXEC,
+            "terminal width <columns>",
+            self._width,
+            help={"width": "Set width of the display terminal"},
+            args={"columns": Arg(Number(0, 512), "Number of characters on a screen")},
+        )
+        c(
+            EXEC,
+            "show history",
+            self._history,
+            output=True,
+            help={"history": "Display the session command history"},
+        )
+        c(
+            EXEC,
+            "show running-config",
+            self._show_running,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={"running-config": "Current operating configuration"},
+        )
+        c(
+            EXEC,
+            "show startup-config",
+            self._show_startup,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={"startup-config": "Contents of startup configuration"},
+        )
+        c(
+            EXEC,
+            "configure [terminal]",
+            self._configure,
+            level=PRIVILEGED_LEVEL,
+            help={
+                "configure": "Enter configuration mode",
+                "terminal": "Configure from the terminal",
+            },
+        )
+        c(
+            EXEC,
+            "write [memory]",
+            self._write,
+            level=PRIVILEGED_LEVEL,
+            help={
+                "write": "Write running configuration to memory, network, or terminal",
+                "memory": "Write to NV memory",
+            },
+        )
+        c(
+            EXEC,
+            "write terminal",
+            self._show_running,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={"terminal": "Write to terminal"},
+        )
+        c(
+            EXEC,
+            "copy running-config startup-config",
+            self._copy,
+            level=PRIVILEGED_LEVEL,
+            help={
+                "copy": "Copy from one file to another",
                 "running-config": "Copy from current system configuration",
-                "startup-config": "Copy to startup configuration"})
-        c(CONFIG, "hostname <name>", self._hostname,
-          help={"hostname": "Set system's network name"},
-          args={"name": Arg(Word(), "This system's network name")})
-        c(CONFIG, "no hostname [<name>]", self._hostname,
-          help={"hostname": "Set system's network name"},
-          args={"name": Arg(Word(), "This system's network name")})
+                "startup-config": "Copy to startup configuration",
+            },
+        )
+        c(
+            CONFIG,
+            "hostname <name>",
+            self._hostname,
+            help={"hostname": "Set system's network name"},
+            args={"name": Arg(Word(), "This system's network name")},
+        )
+        c(
+            CONFIG,
+            "no hostname [<name>]",
+            self._hostname,
+            help={"hostname": "Set system's network name"},
+            args={"name": Arg(Word(), "This system's network name")},
+        )
 
     @property
     def hostname(self) -> str:
@@ -387,9 +453,13 @@ def _never(ctx: Context) -> None:  # the filter's own node never runs
 class Engine:
     """All command sets of one device: modes, their trees, and the configuration."""
 
-    def __init__(self, hostname: str = "Switch", store: StartupConfig | None = None,
-                 enable_check: Callable[[str], bool] | None = None,
-                 hostname_holder: HostnameHolder | None = None) -> None:
+    def __init__(
+        self,
+        hostname: str = "Switch",
+        store: StartupConfig | None = None,
+        enable_check: Callable[[str], bool] | None = None,
+        hostname_holder: HostnameHolder | None = None,
+    ) -> None:
         """`hostname` is the default name; `hostname_holder`, when given, is the object
         whose `hostname` attribute the `hostname` command edits and the prompt shows."""
         self.store = store
@@ -411,8 +481,9 @@ class Engine:
         sentinel = Command(_never, _FILTER_COMMAND_SENTINEL, "exec", USER_LEVEL, False, False)
         for kind, text in _FILTER_HELP.items():
             keyword = Node("keyword", kind, text, level=USER_LEVEL, filter_kind=kind)
-            pattern = Node("arg", "|pattern", "Regular Expression", Line(), level=USER_LEVEL,
-                           command=sentinel)
+            pattern = Node(
+                "arg", "|pattern", "Regular Expression", Line(), level=USER_LEVEL, command=sentinel
+            )
             keyword.children.append(pattern)
             pipe.children.append(keyword)
         return pipe
@@ -430,17 +501,39 @@ class Engine:
         if mode.name == EXEC.name:
             return
         own = [
-            Declaration(mode.name, "exit", _exit_mode, {"exit": mode.exit_help}, {},
-                        USER_LEVEL, False, False),
-            Declaration(mode.name, "end", _end, {"end": "Exit from configure mode"}, {},
-                        USER_LEVEL, False, mode.name != CONFIG.name),
+            Declaration(
+                mode.name,
+                "exit",
+                _exit_mode,
+                {"exit": mode.exit_help},
+                {},
+                USER_LEVEL,
+                False,
+                False,
+            ),
+            Declaration(
+                mode.name,
+                "end",
+                _end,
+                {"end": "Exit from configure mode"},
+                {},
+                USER_LEVEL,
+                False,
+                mode.name != CONFIG.name,
+            ),
         ]
         for declaration in own:
             build_declaration(root, declaration, {}, None)
         # like `end`, `do` works in every configuration mode but is listed by `?` only in
         # global configuration (the guide's `(config-vstack-group)#?` shows neither)
-        do = Node("redirect", "do", "To run exec commands in config mode", target=EXEC.name,
-                  level=USER_LEVEL, hidden=mode.name != CONFIG.name)
+        do = Node(
+            "redirect",
+            "do",
+            "To run exec commands in config mode",
+            target=EXEC.name,
+            level=USER_LEVEL,
+            hidden=mode.name != CONFIG.name,
+        )
         root.children.append(do)
 
     def add(self, command_set: CommandSet) -> CommandSet:
@@ -450,8 +543,9 @@ class Engine:
         for declaration in command_set.declarations:
             if declaration.mode not in self.roots:
                 raise ValueError(f"{declaration.syntax!r}: unknown mode {declaration.mode}")
-            build_declaration(self.roots[declaration.mode], declaration,
-                              command_set.keyword_help, self._filter)
+            build_declaration(
+                self.roots[declaration.mode], declaration, command_set.keyword_help, self._filter
+            )
         self.sets.append(command_set)
         return command_set
 
@@ -506,16 +600,18 @@ class Engine:
             if session.pending is not None:
                 # nobody is there to answer: the next line must not become the answer
                 session.pending = None
-                outcome = Outcome(False, "% the command asks a question; "
-                                         "not allowed in a configuration file\n")
+                outcome = Outcome(
+                    False, "% the command asks a question; not allowed in a configuration file\n"
+                )
             if not outcome.ok:
                 parts = outcome.output.splitlines()
                 carets = [part.index("^") + 1 for part in parts if part.strip() == "^"]
                 message = " ".join(
                     part.strip() for part in parts if part.strip() and part.strip() != "^"
                 )
-                error = ReplayError(number, line, message or "rejected",
-                                    carets[0] if carets else None)
+                error = ReplayError(
+                    number, line, message or "rejected", carets[0] if carets else None
+                )
                 log.debug("%s %s", source, error)  # callers report the failed lines themselves
                 report.errors.append(error)
         return report
@@ -547,6 +643,9 @@ class Session:
         self.pending: Question | None = None
         #: network work a command left to finish (`Context.wait`); see `settle`
         self.waiting: Callable[[], Awaitable[str]] | None = None
+        #: (host, port) a command asked to connect this terminal to (``vstack attach``); the
+        #: terminal transport does it after the command and clears it
+        self.attach: tuple[str, int] | None = None
 
     # -- modes -----------------------------------------------------------------------
     @property
@@ -596,8 +695,9 @@ class Session:
         """Run one line (or answer a pending question); returns what IOS prints."""
         return self.execute(line).output
 
-    def execute(self, line: str, echo_prompt_width: int | None = None,
-                help_mark: bool = True) -> Outcome:
+    def execute(
+        self, line: str, echo_prompt_width: int | None = None, help_mark: bool = True
+    ) -> Outcome:
         """Run one line; never raises.
 
         With `help_mark` (typed or piped lines), `?` asks for help at that point instead of
@@ -637,7 +737,7 @@ class Session:
                 depth -= 1
                 candidate = self._walk(self.engine.modes[parent], line, tokens)
                 if self._complete(candidate):
-                    del self.frames[depth + 1:]
+                    del self.frames[depth + 1 :]
                     walk = candidate
                     break
                 # the error shown is that of the mode that read the line furthest (a
@@ -650,8 +750,9 @@ class Session:
         return self._run(walk)
 
     def _walk(self, mode: Mode, line: str, tokens: Sequence[parser.Token]) -> Walk:
-        return parser.walk(self.engine.roots[mode.name], line, tokens, self._level_in(mode),
-                           self._resolve)
+        return parser.walk(
+            self.engine.roots[mode.name], line, tokens, self._level_in(mode), self._resolve
+        )
 
     def _level_in(self, mode: Mode) -> int:
         return self.level if mode.name == EXEC.name else PRIVILEGED_LEVEL
@@ -700,8 +801,14 @@ class Session:
         if tokens and not text[-1:].isspace():
             partial = tokens[-1].text
             limit -= 1
-        walk = parser.walk(self.engine.roots[self.mode.name], text, tokens,
-                           self._level_in(self.mode), self._resolve, limit=limit)
+        walk = parser.walk(
+            self.engine.roots[self.mode.name],
+            text,
+            tokens,
+            self._level_in(self.mode),
+            self._resolve,
+            limit=limit,
+        )
         return walk, tokens, partial
 
     def help(self, text: str, width: int | None = None) -> str:
@@ -724,8 +831,10 @@ class Session:
         if walk.error is not None:
             return self._error(walk, text, tokens, prompt_width)
         if walk.greedy:
-            entries = [parser.HelpEntry(walk.node.label, walk.node.help),
-                       parser.HelpEntry("<cr>", "")]
+            entries = [
+                parser.HelpEntry(walk.node.label, walk.node.help),
+                parser.HelpEntry("<cr>", ""),
+            ]
             return "".join(line + "\n" for line in parser.format_help(entries)) + "\n"
         if partial:
             names = parser.completions(walk.node, partial, level, self._resolve)
@@ -752,8 +861,7 @@ class Session:
         walk, tokens, partial = self._position(text)
         if walk.error is not None or walk.greedy:
             return None
-        word = parser.complete_word(walk.node, partial, self._level_in(self.mode),
-                                    self._resolve)
+        word = parser.complete_word(walk.node, partial, self._level_in(self.mode), self._resolve)
         if word is None:
             return None
         return text[: tokens[-1].start] + word + " "

@@ -44,8 +44,9 @@ DEFAULT_IDLE_MINUTES = 10
 
 
 def _scrypt(password: str, salt: str) -> str:
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt.encode("ascii"), n=16384, r=1,
-                            p=1, dklen=32)
+    digest = hashlib.scrypt(
+        password.encode("utf-8"), salt=salt.encode("ascii"), n=16384, r=1, p=1, dklen=32
+    )
     return base64.b64encode(digest).decode("ascii").rstrip("=").translate(_TO_CISCO)
 
 
@@ -58,9 +59,14 @@ def hash_secret(password: str, salt: str | None = None) -> str:
 
 def valid_hash(text: str) -> bool:
     parts = text.split("$")
-    return (len(parts) == 4 and parts[0] == "" and parts[1] == "9"
-            and len(parts[2]) == SALT_LENGTH and len(parts[3]) == 43
-            and all(c in _CISCO for c in parts[2] + parts[3]))
+    return (
+        len(parts) == 4
+        and parts[0] == ""
+        and parts[1] == "9"
+        and len(parts[2]) == SALT_LENGTH
+        and len(parts[3]) == 43
+        and all(c in _CISCO for c in parts[2] + parts[3])
+    )
 
 
 def verify_secret(password: str, stored: str) -> bool:
@@ -111,16 +117,24 @@ class CliAccess(CommandSet):
             "login": "Set login banner",
         })  # fmt: skip
         name = {"name": Arg(Word("WORD", r"[A-Za-z0-9_.@-]+", 64), "User name")}
-        plain = {**name, "password": Arg(Word("LINE", max_len=MAX_SECRET), "The UNENCRYPTED "
-                                         "(cleartext) secret"),
-                 "level": Arg(Number(0, 15), "User privilege level")}
-        hashed = {**name, "hash": Arg(Word("WORD", max_len=128), "The SCRYPT hashed secret"),
-                  "level": Arg(Number(0, 15), "User privilege level")}
+        plain = {
+            **name,
+            "password": Arg(Word("LINE", max_len=MAX_SECRET), "The UNENCRYPTED (cleartext) secret"),
+            "level": Arg(Number(0, 15), "User privilege level"),
+        }
+        hashed = {
+            **name,
+            "hash": Arg(Word("WORD", max_len=128), "The SCRYPT hashed secret"),
+            "level": Arg(Number(0, 15), "User privilege level"),
+        }
         c = self.command
-        c(CONFIG, "username <name> [privilege <level>] secret [0] <password>", self._user,
-          args=plain)
-        c(CONFIG, "username <name> [privilege <level>] secret 9 <hash>", self._user,
-          args=hashed)
+        c(
+            CONFIG,
+            "username <name> [privilege <level>] secret [0] <password>",
+            self._user,
+            args=plain,
+        )
+        c(CONFIG, "username <name> [privilege <level>] secret 9 <hash>", self._user, args=hashed)
         c(CONFIG, "no username <name>", self._no_user, args=name)
         c(CONFIG, "enable secret [0] <password>", self._enable, args=plain)
         c(CONFIG, "enable secret 9 <hash>", self._enable, args=hashed)
@@ -130,15 +144,30 @@ class CliAccess(CommandSet):
         c(CONFIG, "no ip ssh server port [<port_number>]", self._ssh_port, args=port)
         c(CONFIG, "ip telnet server port <port_number>", self._telnet_port, args=port)
         c(CONFIG, "no ip telnet server port [<port_number>]", self._telnet_port, args=port)
-        c(CONFIG, "ip cli session-limit <sessions>", self._limit,
-          args={"sessions": Arg(Number(1, 64), "Sessions")})
+        c(
+            CONFIG,
+            "ip cli session-limit <sessions>",
+            self._limit,
+            args={"sessions": Arg(Number(1, 64), "Sessions")},
+        )
         c(CONFIG, "no ip cli session-limit", self._limit)
-        c(CONFIG, "ip cli idle-timeout <minutes>", self._idle,
-          args={"minutes": Arg(Number(0, 1440), "Minutes")})
+        c(
+            CONFIG,
+            "ip cli idle-timeout <minutes>",
+            self._idle,
+            args={"minutes": Arg(Number(0, 1440), "Minutes")},
+        )
         c(CONFIG, "no ip cli idle-timeout", self._idle)
-        c(CONFIG, "banner login <text>", self._banner,
-          args={"text": Arg(Line(max_len=1024), "c banner-text c, where 'c' is a delimiting "
-                                                "character")})
+        c(
+            CONFIG,
+            "banner login <text>",
+            self._banner,
+            args={
+                "text": Arg(
+                    Line(max_len=1024), "c banner-text c, where 'c' is a delimiting character"
+                )
+            },
+        )
         c(CONFIG, "no banner login", self._banner)
 
     def reset(self) -> None:
@@ -164,8 +193,9 @@ class CliAccess(CommandSet):
     def _user(self, ctx: Context) -> None:
         name = str(ctx.args["name"])
         level = ctx.args.get("level")
-        self.users[name] = User(name, self._secret(ctx),
-                                int(str(level)) if level is not None else 1)
+        self.users[name] = User(
+            name, self._secret(ctx), int(str(level)) if level is not None else 1
+        )
 
     def _no_user(self, ctx: Context) -> None:
         self.users.pop(str(ctx.args["name"]), None)
@@ -183,12 +213,12 @@ class CliAccess(CommandSet):
         self.telnet_port = None if ctx.negated else int(str(ctx.args["port_number"]))
 
     def _limit(self, ctx: Context) -> None:
-        self.session_limit = DEFAULT_SESSION_LIMIT if ctx.negated else \
-            int(str(ctx.args["sessions"]))
+        self.session_limit = (
+            DEFAULT_SESSION_LIMIT if ctx.negated else int(str(ctx.args["sessions"]))
+        )
 
     def _idle(self, ctx: Context) -> None:
-        self.idle_minutes = DEFAULT_IDLE_MINUTES if ctx.negated else \
-            int(str(ctx.args["minutes"]))
+        self.idle_minutes = DEFAULT_IDLE_MINUTES if ctx.negated else int(str(ctx.args["minutes"]))
 
     def _banner(self, ctx: Context) -> None:
         if ctx.negated:
@@ -273,13 +303,22 @@ class LoginGuard:
         log.warning(
             "%%SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: %s] [Source: %s] [localport: %d] "
             "[Reason: %s] (%d failures; next attempt in %.0f s)",
-            _printable(user), peer, port, reason, count, pause,
+            _printable(user),
+            peer,
+            port,
+            reason,
+            count,
+            pause,
         )
 
     def succeeded(self, peer: str, user: str, port: int) -> None:
         self._failures.pop(peer, None)
-        log.info("%%SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: %s] [Source: %s] "
-                 "[localport: %d]", _printable(user), peer, port)
+        log.info(
+            "%%SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: %s] [Source: %s] [localport: %d]",
+            _printable(user),
+            peer,
+            port,
+        )
 
 
 def _printable(text: str) -> str:
@@ -287,8 +326,12 @@ def _printable(text: str) -> str:
 
 
 _ACCESS_PREFIXES = (
-    ("username",), ("enable", "secret"), ("ip", "ssh", "server"), ("ip", "telnet", "server"),
-    ("ip", "cli"), ("banner", "login"),
+    ("username",),
+    ("enable", "secret"),
+    ("ip", "ssh", "server"),
+    ("ip", "telnet", "server"),
+    ("ip", "cli"),
+    ("banner", "login"),
 )
 
 

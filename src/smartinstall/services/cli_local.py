@@ -137,9 +137,16 @@ class LocalConsoleServer:
             width = _int(words[3]) if len(words) > 3 else 80
             height = _int(words[4]) if len(words) > 4 else 24
             log.info("local console session opened (%s)", user)
-            await run_terminal(self.hub, _LocalIO(reader, writer), kind="con", user=user,
-                               peer="local", level=PRIVILEGED_LEVEL, width=width,
-                               height=height)
+            await run_terminal(
+                self.hub,
+                _LocalIO(reader, writer),
+                kind="con",
+                user=user,
+                peer="local",
+                level=PRIVILEGED_LEVEL,
+                width=width,
+                height=height,
+            )
         except (TimeoutError, ConnectionError, BrokenPipeError, asyncio.CancelledError):
             pass
         except Exception:
@@ -153,8 +160,9 @@ class LocalConsoleServer:
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _piped(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     user: str) -> None:
+    async def _piped(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, user: str
+    ) -> None:
         session = self.hub.engine.session(level=PRIVILEGED_LEVEL)
         session.terminal_length = 0
         if self.hub.lines is not None:
@@ -165,8 +173,9 @@ class LocalConsoleServer:
             if self.hub.lines is not None:
                 self.hub.lines.detach(session)
 
-    async def _run_piped(self, session: Session, reader: asyncio.StreamReader,
-                         writer: asyncio.StreamWriter) -> None:
+    async def _run_piped(
+        self, session: Session, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         failed = 0
         while not session.closed:
             try:
@@ -238,7 +247,7 @@ def _pipe(sock: socket.socket) -> int:
     status = 0
     marker = received.rfind(b"\x00")
     if marker >= 0:
-        tail = received[marker + 1:].strip()
+        tail = received[marker + 1 :].strip()
         status = 1 if tail.isdigit() and int(tail) > 0 else 0
         received = received[:marker]
     sys.stdout.buffer.write(bytes(received))

@@ -200,9 +200,16 @@ class SshCliServer:
                 await self._exec(process, user)
                 return
             width, height, _, _ = process.get_terminal_size()
-            await run_terminal(self.hub, _SshIO(process), kind="vty", user=user.name,
-                               peer=peer, level=user.privilege or 1, width=width or 80,
-                               height=height or 24)
+            await run_terminal(
+                self.hub,
+                _SshIO(process),
+                kind="vty",
+                user=user.name,
+                peer=peer,
+                level=user.privilege or 1,
+                width=width or 80,
+                height=height or 24,
+            )
         except Exception:  # a session must never take the server down
             log.exception("SSH session of %s from %s failed", user.name, peer)
         finally:

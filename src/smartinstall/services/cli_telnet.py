@@ -104,8 +104,9 @@ def escape(text: str) -> bytes:
 
 
 class _TelnetIO(TerminalIO):
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 codec: TelnetCodec) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: TelnetCodec
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.codec = codec
@@ -183,8 +184,16 @@ class TelnetCliServer:
             if user is None:
                 return
             width, height = codec.size or (80, 24)
-            await run_terminal(self.hub, io, kind="vty", user=user.name, peer=peer,
-                               level=user.privilege or 1, width=width, height=height)
+            await run_terminal(
+                self.hub,
+                io,
+                kind="vty",
+                user=user.name,
+                peer=peer,
+                level=user.privilege or 1,
+                width=width,
+                height=height,
+            )
         except (TimeoutError, ConnectionError, BrokenPipeError, asyncio.CancelledError):
             pass
         except Exception:

@@ -17,6 +17,7 @@ from typing import Any
 from smartinstall.ios import Engine
 from smartinstall.ios.editor import LineEditor
 from smartinstall.services.cli_auth import CliAccess, LoginGuard
+from smartinstall.services.telnet_client import strip_negotiation
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,12 @@ class TerminalHub:
     def admit(self, kind: str, peer: str) -> bool:
         """One more session, unless the session limit is reached (logged)."""
         if self.active >= self.access.session_limit:
-            log.warning("%s session from %s refused: session limit %d reached", kind, peer,
-                        self.access.session_limit)
+            log.warning(
+                "%s session from %s refused: session limit %d reached",
+                kind,
+                peer,
+                self.access.session_limit,
+            )
             return False
         self.active += 1
         return True
@@ -47,8 +52,10 @@ class TerminalHub:
 
     def no_users_reason(self) -> str | None:
         if not self.access.users:
-            return ("no username is configured (configure 'username NAME secret PASSWORD'): "
-                    "every login is refused")
+            return (
+                "no username is configured (configure 'username NAME secret PASSWORD'): "
+                "every login is refused"
+            )
         return None
 
 
@@ -66,9 +73,18 @@ class TerminalIO:
         return None
 
 
-async def run_terminal(hub: TerminalHub, io: TerminalIO, *, kind: str, user: str, peer: str,
-                       level: int, width: int = 80, height: int = 24,
-                       on_close: Callable[[], Awaitable[None]] | None = None) -> None:
+async def run_terminal(
+    hub: TerminalHub,
+    io: TerminalIO,
+    *,
+    kind: str,
+    user: str,
+    peer: str,
+    level: int,
+    width: int = 80,
+    height: int = 24,
+    on_close: Callable[[], Awaitable[None]] | None = None,
+) -> None:
     """Run one interactive session until `exit`, end of input or the idle timeout."""
     session = hub.engine.session(level=level)
     if width > 0:
@@ -100,7 +116,16 @@ async def run_terminal(hub: TerminalHub, io: TerminalIO, *, kind: str, user: str
                 break
             if hub.lines is not None:
                 hub.lines.touch(session)
-            io.write(editor.feed(chunk))
+            out = editor.feed(chunk)
+            if session.attach is not None:
+                prompt = session.prompt()
+                io.write(out[: -len(prompt)] if out.endswith(prompt) else out)
+                host, port = session.attach
+                session.attach = None
+                await attach(io, host, port)
+                io.write(prompt)
+                continue
+            io.write(out)
             while editor.waiting and not editor.closed:
                 io.write(await editor.settle())
     except (ConnectionError, asyncio.IncompleteReadError, BrokenPipeError):
@@ -111,3 +136,47 @@ async def run_terminal(hub: TerminalHub, io: TerminalIO, *, kind: str, user: str
         if on_close is not None:
             with contextlib.suppress(Exception):
                 await on_close()
+
+
+async def attach(io: TerminalIO, host: str, port: int, timeout: float = 10.0) -> None:
+    """``vstack attach``: this terminal on a client's telnet command line until the client
+    closes the connection (``exit`` there), as IOS's telnet does."""
+    io.write(f"Trying {host} ... ")
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(host, port)
+    except (OSError, TimeoutError) as error:
+        io.write(f"\r\n% Connection refused by remote host ({error})\r\n")
+        return
+    io.write("Open\r\n")
+
+    async def down() -> None:
+        while True:
+            chunk = await reader.read(4096)
+            if not chunk:
+                return
+            text, replies = strip_negotiation(chunk)
+            if replies:
+                writer.write(replies)
+            io.write(text.decode("utf-8", "replace"))
+
+    async def up() -> None:
+        while True:
+            chunk = await io.read()
+            if not chunk:
+                return
+            writer.write(chunk.encode("utf-8", "replace"))
+            await writer.drain()
+
+    remote = asyncio.ensure_future(down())
+    local = asyncio.ensure_future(up())
+    try:
+        await asyncio.wait({remote, local}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (remote, local):
+            task.cancel()
+        await asyncio.gather(remote, local, return_exceptions=True)
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+    io.write(f"\r\n[Connection to {host} closed by foreign host]\r\n")

@@ -244,8 +244,14 @@ def _client_info(packet: DhcpPacket, message_type: int) -> DhcpClientInfo:
         with contextlib.suppress(DhcpDecodeError):
             relay_info = packet.relay_agent_info
     return DhcpClientInfo(
-        packet.mac, packet.get(Opt.CLIENT_ID), packet.get(Opt.VENDOR_CLASS),
-        packet.get(Opt.HOSTNAME), _giaddr(packet.giaddr), relay_info, message_type, packet.xid,
+        packet.mac,
+        packet.get(Opt.CLIENT_ID),
+        packet.get(Opt.VENDOR_CLASS),
+        packet.get(Opt.HOSTNAME),
+        _giaddr(packet.giaddr),
+        relay_info,
+        message_type,
+        packet.xid,
     )
 
 
@@ -280,7 +286,11 @@ class _Endpoint:
         self.name = name
         self.sock: socket.socket | None = None
         self.stats: dict[str, int] = {
-            "received": 0, "malformed": 0, "sent": 0, "send_errors": 0, "ignored": 0,
+            "received": 0,
+            "malformed": 0,
+            "sent": 0,
+            "send_errors": 0,
+            "ignored": 0,
         }
 
     def _open(
@@ -493,10 +503,14 @@ class DhcpServer(_Endpoint):
 
     def _observe(self, kind: str, info: DhcpClientInfo, address: int | None) -> None:
         try:
-            self.hook.observe(DhcpEvent(
-                kind, info, None if address is None else ipaddress.IPv4Address(address),
-                "server",
-            ))
+            self.hook.observe(
+                DhcpEvent(
+                    kind,
+                    info,
+                    None if address is None else ipaddress.IPv4Address(address),
+                    "server",
+                )
+            )
         except Exception:
             log.exception("DHCP hook failed on %s", kind)
 
@@ -519,8 +533,10 @@ class DhcpServer(_Endpoint):
     def _allocate(self, pool: _Pool, key: bytes, wanted: int | None, now: float) -> int | None:
         assert self.leases is not None
         lease = self.leases.get(key)
-        if lease is not None and pool.contains(lease.address) and self._free(
-            pool, lease.address, key, now
+        if (
+            lease is not None
+            and pool.contains(lease.address)
+            and self._free(pool, lease.address, key, now)
         ):
             return lease.address  # remembered binding
         if wanted is not None and self._free(pool, wanted, key, now):
@@ -551,8 +567,10 @@ class DhcpServer(_Endpoint):
         oldest: Lease | None = None
         wall = time.time()  # lease expiry is wall-clock time (it survives restarts)
         for lease in self.leases:
-            if pool.contains(lease.address) and lease.expires <= wall and (
-                oldest is None or lease.expires < oldest.expires
+            if (
+                pool.contains(lease.address)
+                and lease.expires <= wall
+                and (oldest is None or lease.expires < oldest.expires)
             ):
                 oldest = lease
         if oldest is not None:
@@ -567,8 +585,13 @@ class DhcpServer(_Endpoint):
     # -- replies
 
     def _reply(
-        self, request: DhcpPacket, kind: int, yiaddr: int | None, pool: _Pool | None,
-        info: DhcpClientInfo, lease_options: bool = True,
+        self,
+        request: DhcpPacket,
+        kind: int,
+        yiaddr: int | None,
+        pool: _Pool | None,
+        info: DhcpClientInfo,
+        lease_options: bool = True,
     ) -> bytes:
         """Encode a reply. The pool's fixed options are pre-encoded; the hook's are merged."""
         parts = [self._head[kind]]
@@ -579,8 +602,11 @@ class DhcpServer(_Endpoint):
                 log.exception("DHCP hook failed to give options")
                 extra = ()
             if extra and not {c for c, _ in extra}.isdisjoint(pool.fixed_codes):
-                fixed = pool.lease_options + pool.static_options if lease_options else (
-                    pool.static_options)
+                fixed = (
+                    pool.lease_options + pool.static_options
+                    if lease_options
+                    else (pool.static_options)
+                )
                 parts.append(encode_options(_merge_options(fixed, extra), end=False))
             else:
                 if lease_options:
@@ -598,10 +624,19 @@ class DhcpServer(_Endpoint):
         if kind == MessageType.NAK and request.giaddr != _ZERO4:
             flags |= DhcpPacket.BROADCAST_FLAG  # RFC 2131 4.3.2: relay broadcasts the NAK
         return encode_packet(
-            BOOTREPLY, request.htype, request.hlen, 0, request.xid, 0, flags,
+            BOOTREPLY,
+            request.htype,
+            request.hlen,
+            0,
+            request.xid,
+            0,
+            flags,
             request.ciaddr if kind != MessageType.NAK else _ZERO4,
             _ZERO4 if yiaddr is None else yiaddr.to_bytes(4, "big"),
-            siaddr, request.giaddr, request.chaddr, b"".join(parts),
+            siaddr,
+            request.giaddr,
+            request.chaddr,
+            b"".join(parts),
         )
 
     def _destination(self, request: DhcpPacket, kind: int) -> tuple[str, int]:
@@ -630,9 +665,7 @@ class DhcpServer(_Endpoint):
         now = time.monotonic()
         key = self._key(packet)
         wanted = packet.requested_ip
-        address = self._allocate(
-            pool, key, int.from_bytes(wanted, "big") if wanted else None, now
-        )
+        address = self._allocate(pool, key, int.from_bytes(wanted, "big") if wanted else None, now)
         if address is None:
             log.warning("pool %s is exhausted", pool.config.name)
             self.stats["ignored"] += 1
@@ -778,11 +811,14 @@ class DhcpRelay(_Endpoint):
 
     def _observe(self, kind: str, info: DhcpClientInfo, address: bytes | None) -> None:
         try:
-            self.hook.observe(DhcpEvent(
-                kind, info,
-                None if address in (None, _ZERO4) else ipaddress.IPv4Address(address),
-                "relay",
-            ))
+            self.hook.observe(
+                DhcpEvent(
+                    kind,
+                    info,
+                    None if address in (None, _ZERO4) else ipaddress.IPv4Address(address),
+                    "relay",
+                )
+            )
         except Exception:
             log.exception("DHCP hook failed on %s", kind)
 
@@ -872,4 +908,3 @@ def make_pool(
         lease_time=lease_time,
         excluded=ranges,
     )
-

@@ -94,11 +94,13 @@ class SmiSecurity:
     def __post_init__(self) -> None:
         if self.key is not None and len(self.key) < smi_auth.MIN_KEY_SIZE:
             raise ValueError(
-                f"authentication key must be at least {smi_auth.MIN_KEY_SIZE} characters")
+                f"authentication key must be at least {smi_auth.MIN_KEY_SIZE} characters"
+            )
 
     @classmethod
-    def from_config(cls, key: str | None = None, allowed_clients: Iterable[str] = (),
-                    max_skew: float = 60.0) -> SmiSecurity:
+    def from_config(
+        cls, key: str | None = None, allowed_clients: Iterable[str] = (), max_skew: float = 60.0
+    ) -> SmiSecurity:
         """From the text of the IOS lines (key as typed; prefixes like ``10.1.0.0/16``)."""
         nets = tuple(ipaddress.ip_network(p.strip(), strict=False) for p in allowed_clients)
         return cls(key.encode("utf-8") if key else None, nets, max_skew)
@@ -136,10 +138,10 @@ class SmiLimits:
     idle_timeout: float = 10.0
     read_timeout: float = 5.0
     max_payload: int | None = None  # None: the role's own maximum
-    rate_per_peer: float = 100.0     # connections per second, sustained
+    rate_per_peer: float = 100.0  # connections per second, sustained
     burst_per_peer: int = 200
     max_tracked_peers: int = 4096
-    log_interval: float = 10.0       # one log line per (peer, kind of problem) per interval
+    log_interval: float = 10.0  # one log line per (peer, kind of problem) per interval
 
 
 # ------------------------------------------------------------------------- plain data out
@@ -177,7 +179,7 @@ class InvalidMessage:
     """A message refused for failing authentication (``%SMI-6-SMI_INVALID_MESSAGE``)."""
 
     peer: Peer
-    device: str          # "Director" or "Client": the role the sender claims
+    device: str  # "Director" or "Client": the role the sender claims
     smi_version: int
     msg_type: int
     reason: str
@@ -185,9 +187,11 @@ class InvalidMessage:
     @property
     def text(self) -> str:
         """The guide's format (chapter "Smart Install System Messages")."""
-        return (f"%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from {self.device} "
-                f"(IP Address : {self.peer.host}), SMI Version : {self.smi_version} "
-                f"Message Type : {self.msg_type}")
+        return (
+            f"%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from {self.device} "
+            f"(IP Address : {self.peer.host}), SMI Version : {self.smi_version} "
+            f"Message Type : {self.msg_type}"
+        )
 
 
 T = TypeVar("T")
@@ -234,8 +238,15 @@ class _LogThrottle:
         self.capacity = capacity
         self._last: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
 
-    def emit(self, level: int, peer: Peer, kind: str, text: str,
-             syslog: str | None = None, reason: str = "") -> bool:
+    def emit(
+        self,
+        level: int,
+        peer: Peer,
+        kind: str,
+        text: str,
+        syslog: str | None = None,
+        reason: str = "",
+    ) -> bool:
         now = time.monotonic()
         key = (peer.host, kind)
         last = self._last.get(key)
@@ -281,8 +292,14 @@ class _Refused(Exception):
     """A bad input: ``kind`` names the problem for logs; ``reply`` is sent before closing;
     ``syslog`` is a %SMI-... message logged as is (with ``text`` as its reason)."""
 
-    def __init__(self, kind: str, text: str, reply: bytes = b"", level: int = logging.WARNING,
-                 syslog: str | None = None):
+    def __init__(
+        self,
+        kind: str,
+        text: str,
+        reply: bytes = b"",
+        level: int = logging.WARNING,
+        syslog: str | None = None,
+    ):
         super().__init__(text)
         self.kind = kind
         self.text = text
@@ -301,8 +318,14 @@ class _Quiet(Exception):
 class _SmiListener:
     role = "smi"
 
-    def __init__(self, host: str, port: int, security: SmiSecurity, limits: SmiLimits,
-                 on_invalid: InvalidHook | None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        security: SmiSecurity,
+        limits: SmiLimits,
+        on_invalid: InvalidHook | None,
+    ) -> None:
         self.host = host
         self._port = port
         self.security = security
@@ -313,10 +336,10 @@ class _SmiListener:
         self._per_peer: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._throttle = _LogThrottle(limits.log_interval, limits.max_tracked_peers)
-        self._rate = _RateLimiter(limits.rate_per_peer, limits.burst_per_peer,
-                                  limits.max_tracked_peers)
-        self._replay = smi_auth.ReplayGuard(int(security.max_skew * 1000),
-                                            security.replay_capacity)
+        self._rate = _RateLimiter(
+            limits.rate_per_peer, limits.burst_per_peer, limits.max_tracked_peers
+        )
+        self._replay = smi_auth.ReplayGuard(int(security.max_skew * 1000), security.replay_capacity)
         self.stats: dict[str, int] = {"accepted": 0, "refused": 0, "handled": 0}
 
     @property
@@ -332,9 +355,15 @@ class _SmiListener:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
-            self._on_connect, self.host, self._port, limit=64 * 1024, backlog=512)
-        log.info("SMI %s listening on %s:%d (%s mode)", self.role, self.host, self.port,
-                 self.security.mode)
+            self._on_connect, self.host, self._port, limit=64 * 1024, backlog=512
+        )
+        log.info(
+            "SMI %s listening on %s:%d (%s mode)",
+            self.role,
+            self.host,
+            self.port,
+            self.security.mode,
+        )
 
     async def close(self) -> None:
         if self._server is not None:
@@ -356,8 +385,7 @@ class _SmiListener:
 
     # -- connection bookkeeping
 
-    async def _on_connect(self, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> None:
+    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
@@ -387,8 +415,7 @@ class _SmiListener:
         try:
             after = await self._serve(reader, writer, peer)
         except _Refused as refused:
-            self._throttle.emit(refused.level, peer, refused.kind, refused.text,
-                                refused.syslog)
+            self._throttle.emit(refused.level, peer, refused.kind, refused.text, refused.syslog)
             await self._reply_and_close(reader, writer, refused.reply)
         except (_Quiet, ConnectionError, asyncio.IncompleteReadError):
             pass
@@ -416,14 +443,17 @@ class _SmiListener:
         if self._active >= self.limits.max_connections:
             return ("connection limit", f"{self._active} connections open; refused")
         if self._per_peer.get(peer.host, 0) >= self.limits.max_connections_per_peer:
-            return ("per-peer connection limit",
-                    f"{self.limits.max_connections_per_peer} connections from this peer; refused")
+            return (
+                "per-peer connection limit",
+                f"{self.limits.max_connections_per_peer} connections from this peer; refused",
+            )
         if not self._rate.allow(peer.host):
             return ("rate limit", "more messages than the per-peer rate allows; refused")
         return None
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     peer: Peer) -> Callable[[], Awaitable[None]] | None:
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer
+    ) -> Callable[[], Awaitable[None]] | None:
         raise NotImplementedError
 
     # -- reading
@@ -434,8 +464,9 @@ class _SmiListener:
     def _prefix_ok(self, data: bytes) -> bool:
         return True
 
-    async def _read_message(self, reader: asyncio.StreamReader, garbage_reply: bytes
-                            ) -> tuple[Header, bytes]:
+    async def _read_message(
+        self, reader: asyncio.StreamReader, garbage_reply: bytes
+    ) -> tuple[Header, bytes]:
         """Read one header + payload: the first byte within ``idle_timeout``, the whole message
         within ``read_timeout`` of its first byte, at most the role's maximum size."""
         buf = b""
@@ -448,42 +479,61 @@ class _SmiListener:
             except TimeoutError:
                 if not buf:
                     raise _Quiet() from None
-                raise _Refused("slow header",
-                               f"{len(buf)} of {HEADER_SIZE} header bytes before the deadline",
-                               garbage_reply) from None
+                raise _Refused(
+                    "slow header",
+                    f"{len(buf)} of {HEADER_SIZE} header bytes before the deadline",
+                    garbage_reply,
+                ) from None
             if not chunk:
                 if not buf:
                     raise _Quiet()
-                raise _Refused("short message", f"connection ended after {len(buf)} bytes",
-                               garbage_reply)
+                raise _Refused(
+                    "short message", f"connection ended after {len(buf)} bytes", garbage_reply
+                )
             if not buf:
                 deadline = loop.time() + self.limits.read_timeout
             buf += chunk
             if not self._prefix_ok(buf):
-                raise _Refused("not Smart Install", f"unexpected header bytes {buf.hex()}",
-                               garbage_reply, logging.INFO)
+                raise _Refused(
+                    "not Smart Install",
+                    f"unexpected header bytes {buf.hex()}",
+                    garbage_reply,
+                    logging.INFO,
+                )
         header = Header.decode(buf)
         self._check_header(header, garbage_reply)
         limit = self._max_payload()
         if header.length > limit:
-            raise _Refused("oversized message",
-                           f"length {header.length} exceeds the maximum {limit}", garbage_reply)
+            raise _Refused(
+                "oversized message",
+                f"length {header.length} exceeds the maximum {limit}",
+                garbage_reply,
+            )
         try:
             async with asyncio.timeout_at(deadline):
                 payload = await reader.readexactly(header.length)
         except TimeoutError:
-            raise _Refused("slow message", f"payload of {header.length} bytes not complete "
-                           f"within {self.limits.read_timeout} s", garbage_reply) from None
+            raise _Refused(
+                "slow message",
+                f"payload of {header.length} bytes not complete "
+                f"within {self.limits.read_timeout} s",
+                garbage_reply,
+            ) from None
         except asyncio.IncompleteReadError as exc:
-            raise _Refused("truncated message", f"length {header.length} but the stream ended "
-                           f"after {len(exc.partial)} payload bytes", garbage_reply) from None
+            raise _Refused(
+                "truncated message",
+                f"length {header.length} but the stream ended "
+                f"after {len(exc.partial)} payload bytes",
+                garbage_reply,
+            ) from None
         return header, payload
 
     def _check_header(self, header: Header, garbage_reply: bytes) -> None:
         """Refuse a header before reading its payload."""
 
-    async def _reply_and_close(self, reader: asyncio.StreamReader,
-                               writer: asyncio.StreamWriter, reply: bytes) -> None:
+    async def _reply_and_close(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reply: bytes
+    ) -> None:
         """Send a reply in one write, then let the peer read it before closing: drain what the
         peer still sends (bounded) so the close is a FIN, not a reset that could discard it."""
         with contextlib.suppress(Exception):
@@ -503,8 +553,9 @@ class _SmiListener:
 
     # -- authentication
 
-    def _authenticate(self, header: Header, payload: bytes, peer: Peer
-                      ) -> tuple[Header, bytes, bool]:
+    def _authenticate(
+        self, header: Header, payload: bytes, peer: Peer
+    ) -> tuple[Header, bytes, bool]:
         """Strip and check the trailer when a key is configured. Returns the inner header and
         payload and whether the message was authenticated."""
         key = self.security.key
@@ -520,8 +571,9 @@ class _SmiListener:
         return inner, inner_payload, True
 
     def _invalid(self, peer: Peer, header: Header, reason: str) -> NoReturn:
-        event = InvalidMessage(peer, _device(header.sender), header.version, header.msg_type,
-                               reason)
+        event = InvalidMessage(
+            peer, _device(header.sender), header.version, header.msg_type, reason
+        )
         if self.on_invalid is not None:
             with contextlib.suppress(Exception):
                 self.on_invalid(event)
@@ -539,11 +591,16 @@ class SmiClientListener(_SmiListener):
 
     role = "client"
 
-    def __init__(self, owner: ClientOwner, host: str = "127.0.0.1", port: int = SMI_PORT,
-                 security: SmiSecurity | None = None, limits: SmiLimits | None = None,
-                 on_invalid: InvalidHook | None = None) -> None:
-        super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(),
-                         on_invalid)
+    def __init__(
+        self,
+        owner: ClientOwner,
+        host: str = "127.0.0.1",
+        port: int = SMI_PORT,
+        security: SmiSecurity | None = None,
+        limits: SmiLimits | None = None,
+        on_invalid: InvalidHook | None = None,
+    ) -> None:
+        super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(), on_invalid)
         self.owner = owner
 
     def _max_payload(self) -> int:
@@ -571,11 +628,13 @@ class SmiClientListener(_SmiListener):
 
     def _check_header(self, header: Header, garbage_reply: bytes) -> None:
         if header.version != 1:
-            raise _Refused("unsupported version", f"version word {header.version}",
-                           garbage_reply, logging.INFO)
+            raise _Refused(
+                "unsupported version", f"version word {header.version}", garbage_reply, logging.INFO
+            )
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     peer: Peer) -> Callable[[], Awaitable[None]] | None:
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer
+    ) -> Callable[[], Awaitable[None]] | None:
         header, payload = await self._read_message(reader, STATUS_REPLY)
         if header.msg_type == MessageType.PROBE and not self._sealed(header, payload):
             try:
@@ -583,21 +642,27 @@ class SmiClientListener(_SmiListener):
             except SmiDecodeError as exc:
                 raise _Refused("malformed probe", exc.reason, STATUS_REPLY) from None
             log.debug("SMI probe from %s answered", peer)
-            await self._reply_and_close(reader, writer,
-                                        ProbeReply(probe.word_a, probe.word_b).encode())
+            await self._reply_and_close(
+                reader, writer, ProbeReply(probe.word_a, probe.word_b).encode()
+            )
             return None
         inner, inner_payload, authenticated = self._authenticate(header, payload, peer)
         try:
             command = decode_command(inner, inner_payload)
         except SmiDecodeError as exc:
-            raise _Refused("malformed command", f"type {inner.msg_type}: {exc.reason}",
-                           STATUS_REPLY) from None
+            raise _Refused(
+                "malformed command", f"type {inner.msg_type}: {exc.reason}", STATUS_REPLY
+            ) from None
         if isinstance(command, Probe):  # a sealed probe: answer it too
             await self._reply_and_close(reader, writer, CLIENT_PROBE_REPLY)
             return None
         self.stats["handled"] += 1
-        log.info("SMI command type %d from %s%s", inner.msg_type, peer,
-                 " (authenticated)" if authenticated else "")
+        log.info(
+            "SMI command type %d from %s%s",
+            inner.msg_type,
+            peer,
+            " (authenticated)" if authenticated else "",
+        )
         event = CommandReceived(command, peer, authenticated)
 
         async def deliver() -> None:
@@ -618,11 +683,16 @@ class SmiDirectorServer(_SmiListener):
 
     role = "director"
 
-    def __init__(self, owner: DirectorOwner, host: str = "127.0.0.1", port: int = SMI_PORT,
-                 security: SmiSecurity | None = None, limits: SmiLimits | None = None,
-                 on_invalid: InvalidHook | None = None) -> None:
-        super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(),
-                         on_invalid)
+    def __init__(
+        self,
+        owner: DirectorOwner,
+        host: str = "127.0.0.1",
+        port: int = SMI_PORT,
+        security: SmiSecurity | None = None,
+        limits: SmiLimits | None = None,
+        on_invalid: InvalidHook | None = None,
+    ) -> None:
+        super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(), on_invalid)
         self.owner = owner
 
     def _max_payload(self) -> int:
@@ -652,21 +722,27 @@ class SmiDirectorServer(_SmiListener):
     def _check_header(self, header: Header, garbage_reply: bytes) -> None:
         # Unknown types in our range from a client are read: they are a newer client's messages
         # (logged as SMI_INVALID_MESSAGE once authenticated), not garbage.
-        ours = is_client_message_type(header.msg_type) or \
-            CLIENT_TYPE_RANGE[0] <= header.msg_type <= CLIENT_TYPE_RANGE[1]
+        ours = (
+            is_client_message_type(header.msg_type)
+            or CLIENT_TYPE_RANGE[0] <= header.msg_type <= CLIENT_TYPE_RANGE[1]
+        )
         if header.sender != Sender.CLIENT or not ours:
             if (header.sender, header.version, header.msg_type) == (1, 1, MessageType.PROBE):
                 # A director answers the public probe by closing without a word (section 1).
-                raise _Refused("probe", "detection probe; closed as a director does", b"",
-                               logging.INFO)
-            raise _Refused("unexpected message",
-                           f"sender {header.sender} type {header.msg_type:#x} is not a client "
-                           "message", b"")
+                raise _Refused(
+                    "probe", "detection probe; closed as a director does", b"", logging.INFO
+                )
+            raise _Refused(
+                "unexpected message",
+                f"sender {header.sender} type {header.msg_type:#x} is not a client message",
+                b"",
+            )
         if header.version != 1:
             raise _Refused("unsupported version", f"version word {header.version}", b"")
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     peer: Peer) -> Callable[[], Awaitable[None]] | None:
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer
+    ) -> Callable[[], Awaitable[None]] | None:
         header, payload = await self._read_message(reader, b"")
         inner, inner_payload, authenticated = self._authenticate(header, payload, peer)
         try:
@@ -674,8 +750,9 @@ class SmiDirectorServer(_SmiListener):
         except SmiVersionError as exc:
             self._invalid(peer, inner, exc.reason)
         except SmiDecodeError as exc:
-            raise _Refused("malformed client message",
-                           f"type {inner.msg_type:#x}: {exc.reason}") from None
+            raise _Refused(
+                "malformed client message", f"type {inner.msg_type:#x}: {exc.reason}"
+            ) from None
         if isinstance(message, Ack):
             raise _Refused("unexpected message", "an acknowledgement sent to the director")
         self.stats["handled"] += 1
@@ -683,18 +760,21 @@ class SmiDirectorServer(_SmiListener):
         try:
             answer = await _call(self.owner, event)
         except Exception as exc:
-            log.exception("SMI director: owner failed on %s from %s",
-                          type(message).__name__, peer)
-            answer = Ack(acked_type=inner.msg_type, acked_sequence=message.sequence, status=1,
-                         reason=f"director error: {type(exc).__name__}")
+            log.exception("SMI director: owner failed on %s from %s", type(message).__name__, peer)
+            answer = Ack(
+                acked_type=inner.msg_type,
+                acked_sequence=message.sequence,
+                status=1,
+                reason=f"director error: {type(exc).__name__}",
+            )
         if not isinstance(answer, Ack):
             answer = Ack(acked_type=inner.msg_type, acked_sequence=message.sequence)
-        await self._reply_and_close(reader, writer,
-                                    seal_message(answer.encode(), self.security))
+        await self._reply_and_close(reader, writer, seal_message(answer.encode(), self.security))
         return None
 
-    async def send_command(self, host: str, port: int, command: DirectorCommand,
-                           timeout: float = 5.0) -> None:
+    async def send_command(
+        self, host: str, port: int, command: DirectorCommand, timeout: float = 5.0
+    ) -> None:
         """Send one command to a client on a fresh connection, then close (as public tools do).
 
         Authenticated when a key is configured. Raises ``OSError``/``TimeoutError`` when the
@@ -702,8 +782,13 @@ class SmiDirectorServer(_SmiListener):
         await send_command(host, port, command, self.security, timeout)
 
 
-async def send_command(host: str, port: int, command: DirectorCommand,
-                       security: SmiSecurity | None = None, timeout: float = 5.0) -> None:
+async def send_command(
+    host: str,
+    port: int,
+    command: DirectorCommand,
+    security: SmiSecurity | None = None,
+    timeout: float = 5.0,
+) -> None:
     """Send a director command on its own connection; wait (bounded) for the client to close."""
     data = seal_message(command.encode(), security or SmiSecurity())
     async with asyncio.timeout(timeout):
@@ -717,8 +802,12 @@ async def send_command(host: str, port: int, command: DirectorCommand,
                 # it cannot parse); wait for its close so the command is known to be read.
                 reply = await reader.read(64)
                 if reply == STATUS_REPLY:
-                    log.warning("SMI client %s:%d refused command type %d (status reply)",
-                                host, port, command.MSG_TYPE)
+                    log.warning(
+                        "SMI client %s:%d refused command type %d (status reply)",
+                        host,
+                        port,
+                        command.MSG_TYPE,
+                    )
     finally:
         writer.close()
         with contextlib.suppress(Exception):
@@ -748,10 +837,12 @@ class SmiClientSender:
         try:
             async with asyncio.timeout(self.timeout):
                 reader, writer = await asyncio.open_connection(
-                    self.director_host, self.director_port, local_addr=local)
+                    self.director_host, self.director_port, local_addr=local
+                )
         except (OSError, TimeoutError) as exc:
-            raise SmiSendError(f"cannot reach director {self.director_host}:"
-                               f"{self.director_port}: {exc}") from exc
+            raise SmiSendError(
+                f"cannot reach director {self.director_host}:{self.director_port}: {exc}"
+            ) from exc
         try:
             writer.write(data)
             await writer.drain()
@@ -781,8 +872,11 @@ class SmiClientSender:
             ack = decode_client_payload(header, payload)
         except SmiDecodeError as exc:
             raise SmiSendError(f"bad acknowledgement: {exc.reason}") from exc
-        if not isinstance(ack, Ack) or ack.acked_sequence != message.sequence or \
-                ack.acked_type != message.MSG_TYPE:
+        if (
+            not isinstance(ack, Ack)
+            or ack.acked_sequence != message.sequence
+            or ack.acked_type != message.MSG_TYPE
+        ):
             raise SmiSendError("acknowledgement does not match the message sent")
         return ack
 

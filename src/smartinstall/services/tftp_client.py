@@ -164,8 +164,7 @@ class _OptionsRefused(Exception):
 
 
 def _without_options(options: ClientOptions) -> ClientOptions:
-    return dataclasses.replace(options, blksize=None, windowsize=None, timeout=None,
-                               tsize=False)
+    return dataclasses.replace(options, blksize=None, windowsize=None, timeout=None, tsize=False)
 
 
 def _server_error(packet: tftp.Error) -> TftpClientError:
@@ -191,8 +190,7 @@ async def fetch_to(
         session.close()
 
 
-async def _fetch(session: _Session, filename: str, out: BinaryIO,
-                 options: ClientOptions) -> int:
+async def _fetch(session: _Session, filename: str, out: BinaryIO, options: ClientOptions) -> int:
     asked = options.request_options(0)
     request = tftp.encode_request(Opcode.RRQ, filename, options.mode, asked)
     decoder = tftp.NetasciiDecoder() if options.mode is Mode.NETASCII else None
@@ -304,7 +302,10 @@ def _blocks(source: BinaryIO, blksize: int, start: int, end: int) -> Iterator[by
 
 
 async def upload_from(
-    host: str, port: int, filename: str, source: BinaryIO,
+    host: str,
+    port: int,
+    filename: str,
+    source: BinaryIO,
     options: ClientOptions = ClientOptions(),
 ) -> int:
     """Write the seekable binary stream `source` to the server as `filename`."""
@@ -328,8 +329,9 @@ async def upload_from(
             spool.close()
 
 
-async def _upload(session: _Session, filename: str, source: BinaryIO, size: int,
-                  options: ClientOptions) -> int:
+async def _upload(
+    session: _Session, filename: str, source: BinaryIO, size: int, options: ClientOptions
+) -> int:
     asked = options.request_options(size)
     request = tftp.encode_request(Opcode.WRQ, filename, options.mode, asked)
     session.send(request)
@@ -360,8 +362,9 @@ async def _upload(session: _Session, filename: str, source: BinaryIO, size: int,
 
     def send_window() -> None:
         end = min(acked + window, last_block)
-        for b, payload in zip(range(acked + 1, end + 1), _blocks(source, bs, acked + 1, end),
-                              strict=True):
+        for b, payload in zip(
+            range(acked + 1, end + 1), _blocks(source, bs, acked + 1, end), strict=True
+        ):
             session.send(tftp.encode_data(b, payload))
 
     send_window()
@@ -392,7 +395,10 @@ async def _upload(session: _Session, filename: str, source: BinaryIO, size: int,
 
 
 async def upload(
-    host: str, port: int, filename: str, source: Path,
+    host: str,
+    port: int,
+    filename: str,
+    source: Path,
     options: ClientOptions = ClientOptions(),
 ) -> int:
     with source.open("rb") as stream:

@@ -1,0 +1,85 @@
+"""The director on its clients' command lines: ``show vstack client`` and ``vstack attach``
+against an emulated switch's real telnet console (guide: "Connecting to a Client Switch",
+"Establishing a Remote Client Session")."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from smartinstall.domain.devices import Device, DeviceType
+from smartinstall.services.cli_terminal import TerminalIO, attach
+from smartinstall.services.telnet_client import ClientCliError, run_on_client
+from smartinstall.switch.shell import TelnetConsole
+from tests.integration.director_harness import lab_prefix
+from tests.unit.director.test_exec_commands import Host, host, privileged  # noqa: F401
+from tests.unit.switch.test_machine import make, network
+
+pytestmark = pytest.mark.timeout(30)
+
+
+@pytest.fixture
+async def console(tmp_path: Path) -> AsyncIterator[tuple[TelnetConsole, str]]:
+    address = f"{lab_prefix()}.10"
+    switch = make(tmp_path / "sw", network(lease=None))
+    server = TelnetConsole(switch, 0, host=address)
+    await server.start()
+    yield server, address
+    await server.close()
+    await switch.shutdown()
+
+
+async def test_show_vstack_client_runs_the_command_on_the_client(
+    host: Host,  # noqa: F811
+    console: tuple[TelnetConsole, str],
+) -> None:
+    server, address = console
+    host.client_telnet_port = server.port  # type: ignore[attr-defined]
+    device = host.db.upsert_device(
+        Device(0, "0050.5600.0031", pid="WS-C2960X-48FPS-L", ip=address, hop=1,
+               device_type=DeviceType.SMART_INSTALL)
+    )  # fmt: skip
+    _, session = privileged(host)
+    assert session.run(f"show vstack client {device.number} NONE version") == ""
+    out = await session.settle()
+    assert out.startswith(f"Client {device.number} ({address}, 0050.5600.0031):\n")
+    assert "Cisco IOS Software" in out or "Version" in out
+    assert "Switch#" not in out  # the client's prompt is not part of the output
+    assert session.run("show vstack client 99 NONE version").startswith("% No client 99")
+
+
+async def test_unreachable_client_gets_a_clear_message() -> None:
+    with pytest.raises(ClientCliError, match="cannot connect"):
+        await run_on_client(f"{lab_prefix()}.10", 9, "show version", timeout=3)
+
+
+class Keys(TerminalIO):
+    """A terminal that types lines and collects what is written."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.out: list[str] = []
+
+    async def read(self) -> str:
+        await asyncio.sleep(0.2)
+        return self.lines.pop(0) if self.lines else ""
+
+    def write(self, text: str) -> None:
+        self.out.append(text)
+
+    def text(self) -> Any:
+        return "".join(self.out)
+
+
+async def test_attach_puts_the_terminal_on_the_client(console: tuple[TelnetConsole, str]) -> None:
+    server, address = console
+    keys = Keys(["enable\r", "show vstack config\r", "exit\r"])
+    await attach(keys, address, server.port)
+    text = keys.text()
+    assert text.startswith(f"Trying {address} ... Open\r\n")
+    assert "Role: Client (SmartInstall enabled)" in text
+    assert text.endswith(f"[Connection to {address} closed by foreign host]\r\n")
