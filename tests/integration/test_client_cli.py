@@ -83,3 +83,23 @@ async def test_attach_puts_the_terminal_on_the_client(console: tuple[TelnetConso
     assert text.startswith(f"Trying {address} ... Open\r\n")
     assert "Role: Client (SmartInstall enabled)" in text
     assert text.endswith(f"[Connection to {address} closed by foreign host]\r\n")
+
+
+def test_attach_help_lists_the_active_clients(host: Host) -> None:  # noqa: F811
+    # Guide, "Connecting to a Client Switch": "Director# vstack attach ?" lists
+    # " 1      c3750-2042 @ IP 10.0.0.1 : MAC 0000.0040.4080" then "A.B.C.D IP address of …".
+    host.db.upsert_device(
+        Device(0, "0000.0040.4080", pid="WS-C3750-24PS-S", ip="10.0.0.1", hostname="c3750-2042",
+               hop=1, device_type=DeviceType.SMART_INSTALL)
+    )  # fmt: skip
+    host.db.upsert_device(
+        Device(0, "0000.000c.0d80", pid="WS-C3750-24PS-S", ip="10.0.0.2", hostname="c3750-2045",
+               hop=1, device_type=DeviceType.SMART_INSTALL)
+    )  # fmt: skip
+    _, session = privileged(host)
+    out = session.run("vstack attach ?")
+    assert out.splitlines()[:3] == [
+        "  1        c3750-2042 @ IP 10.0.0.1 : MAC 0000.0040.4080",
+        "  2        c3750-2045 @ IP 10.0.0.2 : MAC 0000.000c.0d80",
+        "  A.B.C.D  IP address of remote node to attempt attaching to",
+    ]

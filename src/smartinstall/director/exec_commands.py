@@ -53,6 +53,7 @@ from smartinstall.ios import (
     Word,
 )
 from smartinstall.ios.engine import Question
+from smartinstall.ios.types import Suggested
 from smartinstall.store.database import DirectorDatabase
 from smartinstall.store.database import DownloadEntry as StoredDownload
 from smartinstall.store.repository import Repository, RepositoryError
@@ -230,7 +231,12 @@ class ExecCommands(CommandSet):
             self._attach,
             level=PRIVILEGED_LEVEL,
             help={"vstack": "Smart Install commands", "attach": "Attach to a client"},
-            args={"client": Arg(Word(), "Client index or IP address of remote node to attach to")},
+            args={
+                "client": Arg(
+                    Suggested(self._attach_choices, "A.B.C.D"),
+                    "IP address of remote node to attempt attaching to",
+                )
+            },
         )
         c(
             EXEC,
@@ -457,6 +463,17 @@ class ExecCommands(CommandSet):
             return "\n".join(out)
 
         ctx.wait(work)
+
+    def _attach_choices(self) -> list[tuple[str, str]]:
+        """The active clients, as the guide's ``vstack attach ?`` lists them:
+        ``1      c3750-2042 @ IP 10.0.0.1 : MAC 0000.0040.4080``."""
+        choices = []
+        for device in self.host.db.devices():
+            if device.is_director or not device.ip or device.health.value != "A":
+                continue
+            name = device.hostname or device.pid or "Switch"
+            choices.append((str(device.number), f"{name} @ IP {device.ip} : MAC {device.mac}"))
+        return choices
 
     def _attach(self, ctx: Context) -> None:
         """``vstack attach {index | ip}``: this terminal on the client's command line (telnet)

@@ -96,8 +96,12 @@ DEFAULT_HOSTNAME = "Director"
 
 
 def _group_mode(kind: GroupKind) -> Mode:
-    return Mode(f"{VSTACK_GROUP.name}-{kind.value}", exit_help=VSTACK_GROUP.exit_help,
-                prompt_name=VSTACK_GROUP.name, help_header=VSTACK_GROUP.help_header)
+    return Mode(
+        f"{VSTACK_GROUP.name}-{kind.value}",
+        exit_help=VSTACK_GROUP.exit_help,
+        prompt_name=VSTACK_GROUP.name,
+        help_header=VSTACK_GROUP.help_header,
+    )
 
 
 BUILTIN_GROUP_MODE = VSTACK_GROUP
@@ -166,8 +170,17 @@ _POOL_NAME = Arg(Word(pattern=r"[A-Za-z0-9_.-]{1,31}", max_len=31), "Name of the
 #: the file systems `?` offers for a location: those the director serves, and those the
 #: guide says are "visible in the command-line help" but not supported (refused when used)
 SUPPORTED_PREFIXES = ("flash:", "flash0:", "flash1:", "bootflash:", "usb:", "tftp:")
-UNSUPPORTED_PREFIXES = ("ftp:", "http:", "https:", "null:", "nvram:", "rcp:", "scp:",
-                        "system:", "tmpsys:")
+UNSUPPORTED_PREFIXES = (
+    "ftp:",
+    "http:",
+    "https:",
+    "null:",
+    "nvram:",
+    "rcp:",
+    "scp:",
+    "system:",
+    "tmpsys:",
+)
 FILE_NOUNS = {"image": "Image file", "config": "Configuration file", "script": "Post install file"}
 
 
@@ -225,10 +238,14 @@ class DirectorCommands(CommandSet):
     name = "director"
     order = 10
 
-    def __init__(self, settings: DirectorSettings | None = None,
-                 owns_address: OwnsAddress | None = None,
-                 now: Callable[[], dt.datetime] | None = None, *,
-                 show_commands: bool = True) -> None:
+    def __init__(
+        self,
+        settings: DirectorSettings | None = None,
+        owns_address: OwnsAddress | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+        *,
+        show_commands: bool = True,
+    ) -> None:
         """`owns_address` answers whether this host owns an address (default: whether it
         can bind it); `now` gives the director's time zone-aware local time, with which
         `show vstack config` says whether the join window is open (without it: Scheduled)."""
@@ -263,16 +280,14 @@ class DirectorCommands(CommandSet):
         director_help = {"director": "Configure the IP address of the vstack director"}
         ip = {"address": Arg(IPv4(), "IP address of the director")}
         c(CONFIG, "vstack director <address>", self._director, help=director_help, args=ip)
-        c(CONFIG, "no vstack director [<address>]", self._director, help=director_help,
-          args=ip)
+        c(CONFIG, "no vstack director [<address>]", self._director, help=director_help, args=ip)
         basic_help = {"basic": "Enable this device as the vstack director"}
         c(CONFIG, "vstack basic", self._basic, help=basic_help)
         c(CONFIG, "no vstack basic", self._basic, help=basic_help)
         vlan_help = {"startup-vlan": "Configure vstack startup management vlan"}
         vlan = {"vlan": Arg(Number(1, 4094), "Startup Management Vlan")}
         c(CONFIG, "vstack startup-vlan <vlan>", self._startup_vlan, help=vlan_help, args=vlan)
-        c(CONFIG, "no vstack startup-vlan [<vlan>]", self._startup_vlan, help=vlan_help,
-          args=vlan)
+        c(CONFIG, "no vstack startup-vlan [<vlan>]", self._startup_vlan, help=vlan_help, args=vlan)
         vlans_help = {"vlan": "Configure vstack management vlan"}
         vlans = {"vlans": Arg(NumberListText(), "VLAN IDs to snoop, such as 10-12,100,200")}
         c(CONFIG, "vstack vlan <vlans>", self._vlans, help=vlans_help, args=vlans)
@@ -281,51 +296,98 @@ class DirectorCommands(CommandSet):
         for kind, text in DEFAULT_FILE_HELP.items():
             handler = partial(self._default_file, kind=kind)
             # `?` lists the file systems, as IOS does; a whole location is one word
-            c(CONFIG, f"vstack {kind} {_prefix_choice()} [<filename>]", handler,
-              help={kind: text, **_prefix_help(kind)}, args=files)
-            c(CONFIG, f"vstack {kind} <location> [<filename>]", handler, help={kind: text},
-              args=files, hidden=True)
-            c(CONFIG, f"no vstack {kind} [<location> [<filename>]]", handler,
-              help={kind: text}, args=files)
+            c(
+                CONFIG,
+                f"vstack {kind} {_prefix_choice()} [<filename>]",
+                handler,
+                help={kind: text, **_prefix_help(kind)},
+                args=files,
+            )
+            c(
+                CONFIG,
+                f"vstack {kind} <location> [<filename>]",
+                handler,
+                help={kind: text},
+                args=files,
+                hidden=True,
+            )
+            c(
+                CONFIG,
+                f"no vstack {kind} [<location> [<filename>]]",
+                handler,
+                help={kind: text},
+                args=files,
+            )
         prefix_help = {"hostname-prefix": "Configure the hostname prefix of the clients"}
         prefix = {"prefix": Arg(Word(max_len=63), "Prefix of the client hostnames")}
-        c(CONFIG, "vstack hostname-prefix <prefix>", self._hostname_prefix, help=prefix_help,
-          args=prefix)
-        c(CONFIG, "no vstack hostname-prefix [<prefix>]", self._hostname_prefix,
-          help=prefix_help, args=prefix)
+        c(
+            CONFIG,
+            "vstack hostname-prefix <prefix>",
+            self._hostname_prefix,
+            help=prefix_help,
+            args=prefix,
+        )
+        c(
+            CONFIG,
+            "no vstack hostname-prefix [<prefix>]",
+            self._hostname_prefix,
+            help=prefix_help,
+            args=prefix,
+        )
         self._declare_backup()
         self._declare_join_window()
         pool_help = {"dhcp-localserver": "Configure vstack dhcp parameters"}
         pool = {"pool": _POOL_NAME}
-        c(CONFIG, "vstack dhcp-localserver <pool>", self._dhcp_pool, help=pool_help,
-          args=pool)
-        c(CONFIG, "no vstack dhcp-localserver <pool>", self._dhcp_pool, help=pool_help,
-          args=pool)
+        c(CONFIG, "vstack dhcp-localserver <pool>", self._dhcp_pool, help=pool_help, args=pool)
+        c(CONFIG, "no vstack dhcp-localserver <pool>", self._dhcp_pool, help=pool_help, args=pool)
         tailored_help = {
-            "tailored-config": "Configure the tailored configuration of non Smart Install "
-                               "clients",
+            "tailored-config": "Configure the tailored configuration of non Smart Install clients",
             "enable-password": "Enable password the tailored configuration gives the clients",
         }
         password = {"password": Arg(Word(max_len=128), "The enable password")}
-        c(CONFIG, "vstack tailored-config enable-password <password>", self._tailored,
-          help=tailored_help, args=password)
-        c(CONFIG, "no vstack tailored-config [enable-password [<password>]]", self._tailored,
-          help=tailored_help, args=password)
+        c(
+            CONFIG,
+            "vstack tailored-config enable-password <password>",
+            self._tailored,
+            help=tailored_help,
+            args=password,
+        )
+        c(
+            CONFIG,
+            "no vstack tailored-config [enable-password [<password>]]",
+            self._tailored,
+            help=tailored_help,
+            args=password,
+        )
         auth_help = {
             "authentication": "Configure the authentication of Smart Install messages",
             "key": "Key shared by the director and its clients",
         }
         key = {"key": Arg(Word(max_len=256), f"The key ({MIN_KEY_LENGTH} characters or more)")}
-        c(CONFIG, "vstack authentication key <key>", self._authentication, help=auth_help,
-          args=key)
-        c(CONFIG, "no vstack authentication [key [<key>]]", self._authentication,
-          help=auth_help, args=key)
+        c(CONFIG, "vstack authentication key <key>", self._authentication, help=auth_help, args=key)
+        c(
+            CONFIG,
+            "no vstack authentication [key [<key>]]",
+            self._authentication,
+            help=auth_help,
+            args=key,
+        )
         allowed_help = {"allowed-clients": "Configure the addresses clients may join from"}
         allowed = {"prefixes": Arg(Line(), "Prefixes, such as 10.1.0.0/16 10.2.0.0/16")}
-        c(CONFIG, "vstack allowed-clients <prefixes>", self._allowed_clients,
-          help=allowed_help, args=allowed)
-        c(CONFIG, "no vstack allowed-clients [<prefixes>]", self._allowed_clients,
-          help=allowed_help, args=allowed)
+        c(
+            CONFIG,
+            "vstack allowed-clients <prefixes>",
+            self._allowed_clients,
+            help=allowed_help,
+            args=allowed,
+        )
+        c(
+            CONFIG,
+            "no vstack allowed-clients [<prefixes>]",
+            self._allowed_clients,
+            help=allowed_help,
+            args=allowed,
+        )
         remember_help = {
             "dhcp": "Configure DHCP server and relay parameters",
             "remember": "Remember the IP bindings of the clients across reloads",
@@ -335,8 +397,7 @@ class DirectorCommands(CommandSet):
         helper_help = {"helper-address": "Specify a destination address for UDP broadcasts"}
         helper = {"address": Arg(IPv4(), "IP destination address")}
         c(CONFIG, "ip helper-address <address>", self._helper, help=helper_help, args=helper)
-        c(CONFIG, "no ip helper-address [<address>]", self._helper, help=helper_help,
-          args=helper)
+        c(CONFIG, "no ip helper-address [<address>]", self._helper, help=helper_help, args=helper)
         self._declare_logging()
 
     def _declare_backup(self) -> None:
@@ -349,13 +410,22 @@ class DirectorCommands(CommandSet):
         c(CONFIG, "no vstack backup", self._backup, help=backup_help)
         c(CONFIG, "no vstack backup file-server", self._backup, help=backup_help)
         for repository in BACKUP_REPOSITORIES:
-            c(CONFIG, f"vstack backup file-server {repository}",
-              partial(self._backup, repository=repository),
-              help={**backup_help, repository: f"Repository using {repository}"})
+            c(
+                CONFIG,
+                f"vstack backup file-server {repository}",
+                partial(self._backup, repository=repository),
+                help={**backup_help, repository: f"Repository using {repository}"},
+            )
         # any other location is typed as one word (tftp://server/dir, usb:backups); it is
         # not listed by `?`, which shows the guide's list of repositories
-        c(CONFIG, "vstack backup file-server <url>", self._backup, help=backup_help,
-          args={"url": Arg(Url(), "Repository location")}, hidden=True)
+        c(
+            CONFIG,
+            "vstack backup file-server <url>",
+            self._backup,
+            help=backup_help,
+            args={"url": Arg(Url(), "Repository location")},
+            hidden=True,
+        )
 
     def _declare_join_window(self) -> None:
         c = self.command
@@ -376,10 +446,20 @@ class DirectorCommands(CommandSet):
             "end": Arg(CalendarDate(first, last), "Day of the month"),
             "ignored": Arg(Line(), "The rest of the start command"),
         }
-        c(CONFIG, "vstack join-window start [<date>] <time> [<interval>] [end <end>] "
-                  "[recurring]", self._join_start, help=help_, args=args)
-        c(CONFIG, "no vstack join-window start [<ignored>]", self._join_start, help=help_,
-          args=args)
+        c(
+            CONFIG,
+            "vstack join-window start [<date>] <time> [<interval>] [end <end>] [recurring]",
+            self._join_start,
+            help=help_,
+            args=args,
+        )
+        c(
+            CONFIG,
+            "no vstack join-window start [<ignored>]",
+            self._join_start,
+            help=help_,
+            args=args,
+        )
         c(CONFIG, "vstack join-window close", self._join_close, help=help_)
         c(CONFIG, "no vstack join-window close", self._join_close, help=help_)
         c(CONFIG, "vstack join-window mode auto", self._join_mode, help=help_)
@@ -395,15 +475,26 @@ class DirectorCommands(CommandSet):
             "port": "Specify the port",
             "rfc3164": "Send messages in the RFC 3164 format",
         }
-        args = {"host": Arg(IPv4(), "IP address of the syslog server"),
-                "port": Arg(Number(1, 65535), "Port number")}
+        args = {
+            "host": Arg(IPv4(), "IP address of the syslog server"),
+            "port": Arg(Number(1, 65535), "Port number"),
+        }
         for negated in ("", "no "):
-            c(CONFIG, f"{negated}logging host <host> [rfc3164]",
-              partial(self._logging, transport="udp"), help=help_, args=args)
+            c(
+                CONFIG,
+                f"{negated}logging host <host> [rfc3164]",
+                partial(self._logging, transport="udp"),
+                help=help_,
+                args=args,
+            )
             for transport in ("udp", "tcp"):
-                c(CONFIG, f"{negated}logging host <host> transport {transport} [port <port>] "
-                          "[rfc3164]", partial(self._logging, transport=transport),
-                  help=help_, args=args)
+                c(
+                    CONFIG,
+                    f"{negated}logging host <host> transport {transport} [port <port>] [rfc3164]",
+                    partial(self._logging, transport=transport),
+                    help=help_,
+                    args=args,
+                )
 
     def _declare_groups(self) -> None:
         c = self.command
@@ -417,24 +508,31 @@ class DirectorCommands(CommandSet):
                 for sup in catalog.SUPERVISORS.values():
                     chassis_names = [*sup.chassis, catalog.ALL_CHASSIS]
                     for name in chassis_names:
-                        text = (catalog.ALL_CHASSIS_HELP if name == catalog.ALL_CHASSIS
-                                else catalog.CHASSIS[name].help)
+                        text = (
+                            catalog.ALL_CHASSIS_HELP
+                            if name == catalog.ALL_CHASSIS
+                            else catalog.CHASSIS[name].help
+                        )
                         words = f"{family.name} {sup.name} {name}"
-                        help_ = {**group_help, family.name: family.help, sup.name: sup.help,
-                                 name: text}
-                        handler = partial(self._builtin, family=family.name,
-                                          port_config=sup.name, chassis=name)
+                        help_ = {
+                            **group_help,
+                            family.name: family.help,
+                            sup.name: sup.help,
+                            name: text,
+                        }
+                        handler = partial(
+                            self._builtin, family=family.name, port_config=sup.name, chassis=name
+                        )
                         c(CONFIG, f"vstack group built-in {words}", handler, help=help_)
                         c(CONFIG, f"no vstack group built-in {words}", handler, help=help_)
                 continue
             for pc in family.port_configs:
                 help_ = {**group_help, family.name: family.help, pc.name: pc.help}
-                handler = partial(self._builtin, family=family.name, port_config=pc.name,
-                                  chassis=None)
-                c(CONFIG, f"vstack group built-in {family.name} {pc.name}", handler,
-                  help=help_)
-                c(CONFIG, f"no vstack group built-in {family.name} {pc.name}", handler,
-                  help=help_)
+                handler = partial(
+                    self._builtin, family=family.name, port_config=pc.name, chassis=None
+                )
+                c(CONFIG, f"vstack group built-in {family.name} {pc.name}", handler, help=help_)
+                c(CONFIG, f"no vstack group built-in {family.name} {pc.name}", handler, help=help_)
         kind_help = {
             "connectivity": "Match the clients by their upstream neighbour and port",
             "mac": "Match the clients by MAC address",
@@ -444,14 +542,34 @@ class DirectorCommands(CommandSet):
         group_name = {"name": _GROUP_NAME}
         for kind in CUSTOM_GROUP_MODES:
             help_ = {**group_help, kind.value: kind_help[kind.value]}
-            c(CONFIG, f"vstack group custom <name> {kind.value}",
-              partial(self._custom, kind=kind.value), help=help_, args=group_name)
-            c(CONFIG, f"no vstack group custom <name> {kind.value}",
-              partial(self._custom, kind=kind.value), help=help_, args=group_name)
-        c(CONFIG, "vstack group custom <name>", partial(self._custom, kind=None),
-          help=group_help, args=group_name)
-        c(CONFIG, "no vstack group custom <name>", partial(self._custom, kind=None),
-          help=group_help, args=group_name)
+            c(
+                CONFIG,
+                f"vstack group custom <name> {kind.value}",
+                partial(self._custom, kind=kind.value),
+                help=help_,
+                args=group_name,
+            )
+            c(
+                CONFIG,
+                f"no vstack group custom <name> {kind.value}",
+                partial(self._custom, kind=kind.value),
+                help=help_,
+                args=group_name,
+            )
+        c(
+            CONFIG,
+            "vstack group custom <name>",
+            partial(self._custom, kind=None),
+            help=group_help,
+            args=group_name,
+        )
+        c(
+            CONFIG,
+            "no vstack group custom <name>",
+            partial(self._custom, kind=None),
+            help=group_help,
+            args=group_name,
+        )
         self._declare_group_files()
         self._declare_matches()
 
@@ -461,12 +579,28 @@ class DirectorCommands(CommandSet):
         for mode in GROUP_MODES:
             for kind, text in FILE_KINDS.items():
                 handler = partial(self._group_file, kind=kind)
-                c(mode, f"{kind} {_prefix_choice()} [<filename>]", handler,
-                  help={kind: text, **_prefix_help(kind)}, args=files)
-                c(mode, f"{kind} <location> [<filename>]", handler, help={kind: text},
-                  args=files, hidden=True)
-                c(mode, f"no {kind} [<location> [<filename>]]", handler, help={kind: text},
-                  args=files)
+                c(
+                    mode,
+                    f"{kind} {_prefix_choice()} [<filename>]",
+                    handler,
+                    help={kind: text, **_prefix_help(kind)},
+                    args=files,
+                )
+                c(
+                    mode,
+                    f"{kind} <location> [<filename>]",
+                    handler,
+                    help={kind: text},
+                    args=files,
+                    hidden=True,
+                )
+                c(
+                    mode,
+                    f"no {kind} [<location> [<filename>]]",
+                    handler,
+                    help={kind: text},
+                    args=files,
+                )
         stack = CUSTOM_GROUP_MODES[GroupKind.STACK]
         for family in _stack_families():
             help_ = {
@@ -475,31 +609,55 @@ class DirectorCommands(CommandSet):
                 family.name: family.help,
             }
             handler = partial(self._family_image, family=family.name)
-            c(stack, f"image <location> [<filename>] family {family.name}", handler,
-              help=help_, args=files)
-            c(stack, f"no image [<location> [<filename>]] family {family.name}", handler,
-              help=help_, args=files)
+            c(
+                stack,
+                f"image <location> [<filename>] family {family.name}",
+                handler,
+                help=help_,
+                args=files,
+            )
+            c(
+                stack,
+                f"no image [<location> [<filename>]] family {family.name}",
+                handler,
+                help=help_,
+                args=files,
+            )
 
     def _declare_matches(self) -> None:
         c = self.command
         match_help = {"match": "Identify the clients of the group"}
         connectivity = CUSTOM_GROUP_MODES[GroupKind.CONNECTIVITY]
-        host_help = {**match_help,
-                     "host": "Upstream neighbour of the clients",
-                     "interface": "Port of the upstream neighbour the clients are connected to"}
-        host_args = {"host": Arg(IPv4(), "IP address of the upstream neighbour"),
-                     "interface": Arg(Line(), "Full interface name, such as "
-                                              "GigabitEthernet1/0/3")}
+        host_help = {
+            **match_help,
+            "host": "Upstream neighbour of the clients",
+            "interface": "Port of the upstream neighbour the clients are connected to",
+        }
+        host_args = {
+            "host": Arg(IPv4(), "IP address of the upstream neighbour"),
+            "interface": Arg(Line(), "Full interface name, such as GigabitEthernet1/0/3"),
+        }
         for negated in ("", "no "):
-            c(connectivity, f"{negated}match host <host> interface <interface>",
-              self._match_host, help=host_help, args=host_args)
+            c(
+                connectivity,
+                f"{negated}match host <host> interface <interface>",
+                self._match_host,
+                help=host_help,
+                args=host_args,
+            )
         mac_mode = CUSTOM_GROUP_MODES[GroupKind.MAC]
         mac_help = {**match_help, "mac": "MAC address of a client"}
         mac = {"mac": Arg(MacAddress(), "MAC address of the client")}
         for negated in ("", "no "):
             c(mac_mode, f"{negated}match mac <mac>", self._match_mac, help=mac_help, args=mac)
-            c(mac_mode, f"{negated}match <mac>", self._match_mac, help=mac_help, args=mac,
-              hidden=True)
+            c(
+                mac_mode,
+                f"{negated}match <mac>",
+                self._match_mac,
+                help=mac_help,
+                args=mac,
+                hidden=True,
+            )
         pid_mode = CUSTOM_GROUP_MODES[GroupKind.PRODUCT_ID]
         pid = {"pid": Arg(Word(max_len=64), "Product ID, such as WS-C2960-48TC-L")}
         for negated in ("", "no "):
@@ -511,8 +669,13 @@ class DirectorCommands(CommandSet):
                 help_ = {**match_help, family.name: family.help, pc.name: pc.help}
                 handler = partial(self._match_stack, family=family.name, port_config=pc.name)
                 for negated in ("", "no "):
-                    c(stack, f"{negated}match <member> {family.name} {pc.name}", handler,
-                      help=help_, args=member)
+                    c(
+                        stack,
+                        f"{negated}match <member> {family.name} {pc.name}",
+                        handler,
+                        help=help_,
+                        args=member,
+                    )
         for mode in CUSTOM_GROUP_MODES.values():
             c(mode, "no match", self._match_clear, help=match_help)
 
@@ -523,26 +686,37 @@ class DirectorCommands(CommandSet):
             "default-router": "Configure the default router of the clients",
             "file-server": "Configure the TFTP server of the clients",
         }
-        pool = {"network": Arg(IPv4(), "Network number of the pool"),
-                "mask": Arg(Mask(), "Network mask or prefix length")}
-        c(DHCP_MODE, "address-pool <network> <mask>", self._address_pool, help=help_,
-          args=pool)
-        c(DHCP_MODE, "no address-pool [<network> [<mask>]]", self._address_pool, help=help_,
-          args=pool)
+        pool = {
+            "network": Arg(IPv4(), "Network number of the pool"),
+            "mask": Arg(Mask(), "Network mask or prefix length"),
+        }
+        c(DHCP_MODE, "address-pool <network> <mask>", self._address_pool, help=help_, args=pool)
+        c(
+            DHCP_MODE,
+            "no address-pool [<network> [<mask>]]",
+            self._address_pool,
+            help=help_,
+            args=pool,
+        )
         router = {"address": Arg(IPv4(), "IP address of the default router")}
-        c(DHCP_MODE, "default-router <address>", self._default_router, help=help_,
-          args=router)
-        c(DHCP_MODE, "no default-router [<address>]", self._default_router, help=help_,
-          args=router)
+        c(DHCP_MODE, "default-router <address>", self._default_router, help=help_, args=router)
+        c(DHCP_MODE, "no default-router [<address>]", self._default_router, help=help_, args=router)
         server = {"address": Arg(IPv4(), "IP address of the TFTP server")}
         c(DHCP_MODE, "file-server <address>", self._file_server, help=help_, args=server)
         c(DHCP_MODE, "no file-server [<address>]", self._file_server, help=help_, args=server)
 
     def _declare_show(self) -> None:
-        self.command(EXEC, "show vstack config", self._show_config, level=PRIVILEGED_LEVEL,
-                     output=True,
-                     help={"vstack": "Show Smart Install information",
-                           "config": "View configuration parameters under Vstack mode"})
+        self.command(
+            EXEC,
+            "show vstack config",
+            self._show_config,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={
+                "vstack": "Show Smart Install information",
+                "config": "View configuration parameters under Vstack mode",
+            },
+        )
 
     # --- running configuration -----------------------------------------------------------
 
@@ -645,13 +819,15 @@ class DirectorCommands(CommandSet):
 
     def _join_close(self, ctx: Context) -> None:
         window = self.settings.join_window
-        self.settings.join_window = JoinWindowSettings(window.schedule, not ctx.negated,
-                                                       window.auto)
+        self.settings.join_window = JoinWindowSettings(
+            window.schedule, not ctx.negated, window.auto
+        )
 
     def _join_mode(self, ctx: Context) -> None:
         window = self.settings.join_window
-        self.settings.join_window = JoinWindowSettings(window.schedule, window.closed,
-                                                       not ctx.negated)
+        self.settings.join_window = JoinWindowSettings(
+            window.schedule, window.closed, not ctx.negated
+        )
 
     def _dhcp_pool(self, ctx: Context) -> None:
         name = _text(ctx.args["pool"])
@@ -722,8 +898,7 @@ class DirectorCommands(CommandSet):
 
     # --- handlers: groups ----------------------------------------------------------------
 
-    def _builtin(self, ctx: Context, family: str, port_config: str,
-                 chassis: str | None) -> None:
+    def _builtin(self, ctx: Context, family: str, port_config: str, chassis: str | None) -> None:
         if ctx.negated:
             with _domain():
                 self.settings.remove_builtin_group(family, port_config, chassis)
@@ -758,8 +933,9 @@ class DirectorCommands(CommandSet):
             files.set_family_image(family, location)
 
     def _match_host(self, ctx: Context) -> None:
-        self._match(ctx, ["host", _text(ctx.args["host"]), "interface",
-                          _text(ctx.args["interface"])])
+        self._match(
+            ctx, ["host", _text(ctx.args["host"]), "interface", _text(ctx.args["interface"])]
+        )
 
     def _match_mac(self, ctx: Context) -> None:
         self._match(ctx, ["mac", _text(ctx.args["mac"])])
@@ -878,8 +1054,11 @@ def _files_of(ctx: Context) -> GroupFiles:
 # --- plugging in -----------------------------------------------------------------------------
 
 
-def director_command_set(engine: Engine, owns_address: OwnsAddress | None = None,
-                         settings: DirectorSettings | None = None) -> DirectorCommands:
+def director_command_set(
+    engine: Engine,
+    owns_address: OwnsAddress | None = None,
+    settings: DirectorSettings | None = None,
+) -> DirectorCommands:
     """The factory `smartinstall shell` lists in COMMAND_SETS: the director's commands, with
     the engine's `hostname` command editing the settings' hostname. The caller adds the set."""
     commands = DirectorCommands(settings, owns_address)
@@ -898,8 +1077,9 @@ class DirectorConfig:
     errors: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-def replay_director_config(text: str, owns_address: OwnsAddress | None = None,
-                           source: str = "startup-config") -> DirectorConfig:
+def replay_director_config(
+    text: str, owns_address: OwnsAddress | None = None, source: str = "startup-config"
+) -> DirectorConfig:
     """Replay IOS configuration text into fresh settings; every rejected line is reported
     as (line number, line, message), the message naming the caret's column when there is
     one. Never raises on any text."""
@@ -908,8 +1088,11 @@ def replay_director_config(text: str, owns_address: OwnsAddress | None = None,
     assert isinstance(commands, DirectorCommands)
     if len(text.encode("utf-8", errors="replace")) > MAX_CONFIG_BYTES:
         report = ReplayReport(source)
-        return DirectorConfig(commands.settings, report, [
-            (0, "", f"% configuration is larger than {MAX_CONFIG_BYTES} bytes")])
+        return DirectorConfig(
+            commands.settings,
+            report,
+            [(0, "", f"% configuration is larger than {MAX_CONFIG_BYTES} bytes")],
+        )
     report = engine.replay(text, source)
     errors = []
     for failure in report.errors:

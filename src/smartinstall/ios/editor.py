@@ -28,8 +28,14 @@ _MAX_ESCAPE = 16
 class LineEditor:
     """Edits one command line at a time for a `Session` and pages its output."""
 
-    def __init__(self, session: Session, *, max_line: int = MAX_LINE, newline: str = "\r\n",
-                 paging: bool = True) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        max_line: int = MAX_LINE,
+        newline: str = "\r\n",
+        paging: bool = True,
+    ) -> None:
         self.session = session
         self.max_line = max_line
         self.newline = newline
@@ -83,7 +89,7 @@ class LineEditor:
                 break
             if self.session.waiting is not None:
                 room = max(self.max_line * 2 - len(self._held), 0)
-                self._held.extend(data[index:index + room])
+                self._held.extend(data[index : index + room])
                 break
             if self._after_cr and char in "\n\x00":
                 self._after_cr = False
@@ -111,7 +117,7 @@ class LineEditor:
         if len(text) <= room:
             return prompt + text, len(prompt) + cursor
         start = max(0, min(cursor - room + 1, len(text) - room))
-        shown = list(text[start:start + room])
+        shown = list(text[start : start + room])
         if start > 0:
             shown[0] = "$"
         if start + room < len(text):
@@ -142,10 +148,20 @@ class LineEditor:
         if code == 0x7F or code == 0x08:
             return self._backspace()
         handlers = {
-            0x01: self._home, 0x05: self._end, 0x02: self._left, 0x06: self._right,
-            0x04: self._delete, 0x0B: self._kill_end, 0x15: self._kill_start,
-            0x18: self._kill_start, 0x17: self._kill_word, 0x10: self._previous,
-            0x0E: self._next, 0x0C: self._redraw, 0x12: self._redraw, 0x03: self._interrupt,
+            0x01: self._home,
+            0x05: self._end,
+            0x02: self._left,
+            0x06: self._right,
+            0x04: self._delete,
+            0x0B: self._kill_end,
+            0x15: self._kill_start,
+            0x18: self._kill_start,
+            0x17: self._kill_word,
+            0x10: self._previous,
+            0x0E: self._next,
+            0x0C: self._redraw,
+            0x12: self._redraw,
+            0x03: self._interrupt,
             0x1A: self._ctrl_z,
         }
         if code in handlers:
@@ -201,7 +217,7 @@ class LineEditor:
         return self._redraw()
 
     def _kill_end(self) -> str:
-        del self.buffer[self.cursor:]
+        del self.buffer[self.cursor :]
         return self._redraw()
 
     def _kill_start(self) -> str:
@@ -215,7 +231,7 @@ class LineEditor:
             start -= 1
         while start > 0 and self.buffer[start - 1] != " ":
             start -= 1
-        del self.buffer[start: self.cursor]
+        del self.buffer[start : self.cursor]
         self.cursor = start
         return self._redraw()
 
@@ -249,7 +265,7 @@ class LineEditor:
     def _tab(self) -> str:
         if self.session.pending is not None:
             return ""
-        head, tail = self.line[: self.cursor], self.line[self.cursor:]
+        head, tail = self.line[: self.cursor], self.line[self.cursor :]
         completed = self.session.complete(head)
         if completed is None or completed == head:
             return ""
@@ -278,8 +294,11 @@ class LineEditor:
         if self._pager is not None:
             self._pager += text.rstrip("\n").split("\n")
             return ""
-        return "\r\x1b[K" + self._crlf(text if text.endswith("\n") else text + "\n") + \
-            self._line_again()
+        return (
+            "\r\x1b[K"
+            + self._crlf(text if text.endswith("\n") else text + "\n")
+            + self._line_again()
+        )
 
     def _interrupt(self) -> str:
         self.buffer, self.cursor, self._history_index = [], 0, None
@@ -373,7 +392,7 @@ class LineEditor:
             return self._word_right()
         if char in "dD":
             end = self._next_word_end()
-            del self.buffer[self.cursor: end]
+            del self.buffer[self.cursor : end]
             return self._redraw()
         return ""
 

@@ -88,8 +88,14 @@ def _arg_value(child: Node, text: str) -> object:
     return child.type.parse(text)
 
 
-def walk(root: Node, line: str, tokens: Sequence[Token], level: int, resolve: Resolver,
-         limit: int | None = None) -> Walk:
+def walk(
+    root: Node,
+    line: str,
+    tokens: Sequence[Token],
+    level: int,
+    resolve: Resolver,
+    limit: int | None = None,
+) -> Walk:
     """Match tokens[:limit] from `root`; stops at the first token that does not match."""
     end = len(tokens) if limit is None else limit
     state = Walk(root)
@@ -113,9 +119,9 @@ def walk(root: Node, line: str, tokens: Sequence[Token], level: int, resolve: Re
                 if child.kind != "arg" or child.type is None:
                     continue
                 if child.type.greedy:
-                    text = line[token.start:].rstrip()
+                    text = line[token.start :].rstrip()
                     if limit is not None and limit < len(tokens):
-                        text = line[token.start:tokens[limit - 1].end]
+                        text = line[token.start : tokens[limit - 1].end]
                     try:
                         value = _arg_value(child, text)
                     except ArgError:
@@ -189,7 +195,15 @@ class HelpEntry:
 def help_entries(node: Node, level: int, resolve: Resolver) -> list[HelpEntry]:
     """What `?` after a space lists at `node`: arguments, keywords, then `<cr>`."""
     children = [c for c in visible_children(node, level, resolve) if not c.hidden]
-    entries = [HelpEntry(c.label, c.help) for c in children if c.kind == "arg"]
+    entries: list[HelpEntry] = []
+    for child in children:
+        if child.kind != "arg":
+            continue
+        # a type may list the values that exist now (``vstack attach ?`` lists the clients)
+        suggest = getattr(child.type, "suggestions", None)
+        if suggest is not None:
+            entries += [HelpEntry(label, text) for label, text in suggest()]
+        entries.append(HelpEntry(child.label, child.help))
     words = sorted((c for c in children if c.kind != "arg"), key=lambda c: c.word.lower())
     entries += [HelpEntry(c.word, c.help) for c in words]
     if node.command is not None and node.command.level <= level:
@@ -215,8 +229,12 @@ def completions(node: Node, partial: str, level: int, resolve: Resolver) -> list
     children = [c for c in visible_children(node, level, resolve) if not c.hidden]
     labels: list[str] = []
     for child in children:
-        if (child.kind == "arg" and child.type is not None
-                and child.type.partial(partial) == len(partial) and child.label not in labels):
+        if (
+            child.kind == "arg"
+            and child.type is not None
+            and child.type.partial(partial) == len(partial)
+            and child.label not in labels
+        ):
             labels.append(child.label)
     words = sorted(
         (c.word for c in children if c.kind != "arg" and c.word.lower().startswith(lowered)),

@@ -55,10 +55,16 @@ EXEC = Mode("exec", parent=None, exit_help="Exit from the EXEC")
 CONFIG = Mode("config", parent="exec", exit_help="Exit from configure mode")
 #: the director's sub-modes (the director command set declares their commands)
 #: (help texts as the guide's `Director(config-vstack-group)#?` example prints them)
-VSTACK_GROUP = Mode("config-vstack-group", exit_help="Exit from group-vstack config mode",
-                    help_header="Vstack group configuration commands")
-VSTACK_DHCP = Mode("config-vstack-dhcp", exit_help="Exit from dhcp-vstack config mode",
-                   help_header="Vstack dhcp configuration commands")
+VSTACK_GROUP = Mode(
+    "config-vstack-group",
+    exit_help="Exit from group-vstack config mode",
+    help_header="Vstack group configuration commands",
+)
+VSTACK_DHCP = Mode(
+    "config-vstack-dhcp",
+    exit_help="Exit from dhcp-vstack config mode",
+    help_header="Vstack dhcp configuration commands",
+)
 
 
 @dataclass(eq=False)
@@ -222,8 +228,16 @@ class CommandSet:
 
         def register(function: Handler) -> Handler:
             self.declarations.append(
-                Declaration(mode_name, syntax, function, dict(help or {}), dict(args or {}),
-                            level, output, hidden)
+                Declaration(
+                    mode_name,
+                    syntax,
+                    function,
+                    dict(help or {}),
+                    dict(args or {}),
+                    level,
+                    output,
+                    hidden,
+                )
             )
             return function
 
@@ -240,15 +254,20 @@ class CommandSet:
 NO_HELP = "Negate a command or set its defaults"
 
 
-def build_declaration(root: Node, declaration: Declaration, keyword_help: Mapping[str, str],
-                      filter_node: Node | None) -> None:
+def build_declaration(
+    root: Node, declaration: Declaration, keyword_help: Mapping[str, str], filter_node: Node | None
+) -> None:
     """Merge one declaration into a mode's tree."""
     items = parse_syntax(declaration.syntax)
     first = items[0]
     negated = first == ("kw", "no")
     command = Command(
-        declaration.handler, declaration.syntax, declaration.mode, declaration.level,
-        declaration.output, negated,
+        declaration.handler,
+        declaration.syntax,
+        declaration.mode,
+        declaration.level,
+        declaration.output,
+        negated,
     )
 
     def keyword_help_for(word: str) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
@@ -53,9 +53,7 @@ class ArgType:
 class Word(ArgType):
     """Any single word, optionally restricted by a regular expression and a length."""
 
-    def __init__(
-        self, label: str = "WORD", pattern: str | None = None, max_len: int = 255
-    ) -> None:
+    def __init__(self, label: str = "WORD", pattern: str | None = None, max_len: int = 255) -> None:
         self.label = label
         self._pattern = re.compile(pattern) if pattern else None
         self.max_len = max_len
@@ -175,8 +173,10 @@ class Mask(ArgType):
 
 
 _MAC_FORMS = (
-    re.compile(r"([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]"
-               r"([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})"),
+    re.compile(
+        r"([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]"
+        r"([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})"
+    ),
     re.compile(r"([0-9a-f]{4})\.([0-9a-f]{4})\.([0-9a-f]{4})"),
     re.compile(r"([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})"),
     re.compile(r"([0-9a-f]{12})"),
@@ -262,8 +262,18 @@ class TimeOfDay(ArgType):
 
 
 MONTHS = (
-    "january", "february", "march", "april", "may", "june",
-    "july", "august", "september", "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 )
 
 
@@ -399,6 +409,19 @@ class Line(ArgType):
 
     def partial(self, token: str) -> int:
         return min(len(token), self.max_len)
+
+
+class Suggested(Word):
+    """A word whose ``?`` help also lists the values that exist now (from a callable)."""
+
+    def __init__(
+        self, suggestions: Callable[[], Sequence[tuple[str, str]]], label: str = "WORD"
+    ) -> None:
+        super().__init__(label)
+        self._suggestions = suggestions
+
+    def suggestions(self) -> Sequence[tuple[str, str]]:
+        return self._suggestions()
 
 
 @dataclass(frozen=True)
