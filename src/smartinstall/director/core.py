@@ -486,6 +486,13 @@ class Director:
     def _start_zero_touch(self, device: Device, offer: Offer) -> None:
         latest = self.db.latest_download(device.mac)
         if latest is not None and not latest.finished:
+            # The same zero touch asks again (a stack, once its members are known, gets its
+            # stack group's offer): a column the new offer has nothing for is not awaited.
+            needed = {UpgradeKind.IMAGE: offer.imagelist_file, UpgradeKind.CONFIG:
+                      offer.config_file, UpgradeKind.SCRIPT: offer.script}
+            for kind, wanted_file in needed.items():
+                if not wanted_file and latest.status(kind) is DownloadStatus.NOT_STARTED:
+                    self.db.update_download(latest.id, kind, DownloadStatus.NOT_APPLICABLE)
             return
         na = DownloadStatus.NOT_APPLICABLE
         entry = self.db.add_download(
