@@ -314,6 +314,14 @@ class Lab:
         await upstream.wait_for(lambda s: s.state is State.RUNNING and bool(s.ip), 3600)
         switch.power_on()
 
+    def add_switch(self, item: LabSwitch) -> Switch:
+        """A switch that was not in the topology (a replacement, a late arrival); not yet on."""
+        if item.name in self.runs:
+            raise ValueError(f"switch {item.name} is already in the lab")
+        run = LabSwitchRun(item, self._make_switch(item))
+        self.runs[item.name] = run
+        return run.switch
+
     def switch(self, name: str) -> Switch:
         return self.runs[name].switch
 
