@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smartinstall.director.daemon import DirectorDaemon
 from smartinstall.director.views import show_vstack_download_status, show_vstack_status
 from smartinstall.domain.downloads import DownloadStatus
 from smartinstall.lab.topology import LabSwitch, LabTopology, pinned_zone
@@ -139,6 +140,97 @@ class DirectorRunner:
         return process.returncode
 
 
+class InProcessDirector:
+    """The director daemon on the lab's own event loop (tests that call the core directly,
+    e.g. ``vstack on-hold-clients install`` or on-demand downloads, before the operator CLI
+    reaches a running director). Same interface as :class:`DirectorRunner`; its log goes to
+    ``data_dir/director.log`` too."""
+
+    def __init__(self, data_dir: Path, address: str, ports: DirectorPorts, keepalive: float,
+                 timezone: str) -> None:
+        self.data_dir = data_dir
+        self.address = address
+        self.ports = ports
+        self.keepalive = keepalive
+        self.timezone = timezone
+        self.daemon: DirectorDaemon | None = None
+        self.starts = 0
+        self._ticker: asyncio.Task[None] | None = None
+        self._handler: logging.Handler | None = None
+        self._level = logging.NOTSET
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "director.log"
+
+    def log(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    async def start(self, timeout: float = 30.0) -> None:
+        del timeout
+        from zoneinfo import ZoneInfo
+
+        from smartinstall.director.daemon import DaemonOptions, DirectorDaemon
+
+        if self._handler is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(self.log_file)
+            handler.setLevel(logging.INFO)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s "
+                                                   "%(message)s"))
+            package = logging.getLogger("smartinstall")
+            self._level = package.level
+            if package.getEffectiveLevel() > logging.INFO:
+                package.setLevel(logging.INFO)
+            package.addHandler(handler)
+            self._handler = handler
+        p = self.ports
+        options = DaemonOptions(
+            data_dir=self.data_dir, address=self.address, dhcp_port=p.dhcp,
+            dhcp_relay_port=p.relay, tftp_port=p.tftp, smi_port=p.smi,
+            client_smi_port=p.client_smi, keepalive=self.keepalive,
+            timezone=ZoneInfo(self.timezone),
+        )  # fmt: skip
+        daemon = DirectorDaemon(options)
+        await daemon.start()
+        self.daemon = daemon
+        self.starts += 1
+        logging.getLogger("smartinstall.director.daemon").info(READY)
+        self._ticker = asyncio.get_running_loop().create_task(self._tick(daemon))
+
+    async def _tick(self, daemon: DirectorDaemon) -> None:
+        while True:
+            try:
+                daemon.director.tick()
+            except Exception:
+                log.exception("director tick failed")
+            await asyncio.sleep(1.0)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        del sig
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        daemon, self.daemon = self.daemon, None
+        if daemon is None:
+            return None
+        await daemon.stop()
+        return 0
+
+    def close_log(self) -> None:
+        if self._handler is not None:
+            package = logging.getLogger("smartinstall")
+            package.removeHandler(self._handler)
+            package.setLevel(self._level)
+            self._handler.close()
+            self._handler = None
+
+
 class LabError(RuntimeError):
     """The lab could not start; the message is one line."""
 
@@ -195,7 +287,8 @@ def is_upgraded(entry: DownloadEntry | None) -> bool:
 class Lab:
     """A topology brought up on loopback. ``async with Lab(topology, workdir) as lab: ...``"""
 
-    def __init__(self, topology: LabTopology, workdir: Path, *, dhcp_retry: float = 1.0) -> None:
+    def __init__(self, topology: LabTopology, workdir: Path, *, dhcp_retry: float = 1.0,
+                 director_in_process: bool = False) -> None:
         self.topology = topology
         self.workdir = workdir
         self.dhcp_retry = dhcp_retry
@@ -203,7 +296,8 @@ class Lab:
         self.address = inventory.director_address
         self.data_dir = workdir / "director"
         self.timezone = pinned_zone(topology.clock) if topology.clock else inventory.timezone
-        self.director = DirectorRunner(
+        kind = InProcessDirector if director_in_process else DirectorRunner
+        self.director: DirectorRunner | InProcessDirector = kind(
             self.data_dir, self.address, DirectorPorts.pick(self.address),
             topology.keepalive, self.timezone,
         )  # fmt: skip
@@ -333,6 +427,8 @@ class Lab:
                 await run.switch.shutdown()
         self.close_database()
         await self.director.stop()
+        if isinstance(self.director, InProcessDirector):
+            self.director.close_log()
 
     async def __aenter__(self) -> Lab:
         try:
