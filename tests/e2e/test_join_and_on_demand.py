@@ -128,7 +128,8 @@ async def test_recurring_window_opens_and_the_waiting_switch_joins(tmp_path: Pat
 
     zone = ZoneInfo(pinned_zone(clock))
     now = dt.datetime.now(zone)
-    start = (now + dt.timedelta(minutes=1 if now.second < 40 else 2)).replace(second=0, microsecond=0)
+    later = now + dt.timedelta(minutes=1 if now.second < 40 else 2)
+    start = later.replace(second=0, microsecond=0)
     config = director_config(
         prefix, f"vstack join-window start {start:%H:%M} 00:10 recurring\n")
     topo = topology(tmp_path, prefix, config, [switch("early", 140, prefix)], clock=clock)
