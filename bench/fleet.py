@@ -94,7 +94,7 @@ def upgraded_count(data_dir: Path) -> int:
 
 
 async def run_one(count: int, image_size: int, blksize: int, timeout: float,
-                  work: Path) -> Result:
+                  work: Path, ramp: float) -> Result:
     data_dir = work / f"director-{count}"
     flash = data_dir / "flash"
     flash.mkdir(parents=True)
@@ -120,7 +120,13 @@ async def run_one(count: int, image_size: int, blksize: int, timeout: float,
     start = time.monotonic()
     upgraded = 0
     try:
-        fleet.power_on()
+        if ramp > 0:  # switches power on at `ramp` per second, as a rollout does
+            for index, switch in enumerate(fleet.switches):
+                switch.power_on()
+                if index % max(1, int(ramp)) == 0:
+                    await asyncio.sleep(max(1.0, ramp) / ramp)
+        else:
+            fleet.power_on()
         deadline = start + timeout
         while time.monotonic() < deadline:
             await asyncio.sleep(2.0)
@@ -174,6 +180,8 @@ def main() -> int:
     parser.add_argument("--image-mib", type=float, default=16.0)
     parser.add_argument("--blksize", type=int, default=512)
     parser.add_argument("--timeout", type=float, default=3600.0)
+    parser.add_argument("--ramp", type=float, default=10.0,
+                        help="switches powered on per second (0: all at once)")
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",") if c]
     if any(not 0 < c <= 60000 for c in counts):
@@ -187,7 +195,7 @@ def main() -> int:
             print(f"{count} switches, {image_size >> 20} MiB image at {args.blksize}-byte "
                   "blocks", flush=True)
             results.append(asyncio.run(run_one(count, image_size, args.blksize, args.timeout,
-                                               work)))
+                                               work, args.ramp)))
             shutil.rmtree(work / f"switches-{count}", ignore_errors=True)
             shutil.rmtree(work / f"director-{count}", ignore_errors=True)
     finally:
