@@ -140,4 +140,6 @@ async def test_recurring_window_opens_and_the_waiting_switch_joins(tmp_path: Pat
         await until_upgraded(lab, timeout=150)
         e = entry(lab, "early")
         assert e is not None and e.created_at >= start  # offered only once the window opened
+        # the director's tick (every second) announces the opening
+        assert await lab.wait_until(lambda: "SMI Join window Opened" in lab.director.log(), 5)
         assert status_line(lab, "early").split()[5:8] == ["S", "A", "a"]
