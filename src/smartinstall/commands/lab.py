@@ -62,11 +62,12 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    out.write(f"Lab {args.topology}: director {lab.address} (data in {workdir}), "
+    header = (f"Lab {args.topology}: director {lab.address} (data in {workdir}), "
               f"{len(topology.switches)} switches")
     if topology.clock:
-        out.write(f"; director clock pinned at {topology.clock} ({lab.timezone})")
-    out.write("\n")
+        header += f"; director clock pinned at {topology.clock} ({lab.timezone})"
+    header += "\n"
+    out.write(header)
     out.flush()
     try:
         await lab.start()
@@ -83,7 +84,7 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
             rows = lab.rows()
             table = render_table(rows, elapsed)
             if tty:
-                out.write("\x1b[H\x1b[J" + table)
+                out.write("\x1b[H\x1b[J" + header + table)
                 out.flush()
             else:
                 # not a terminal: print the table only when a state or status changed
