@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck pytest tools clean
+.PHONY: demo explain test lint typecheck pytest tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,13 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
+# The example branch run for real: the director and every emulated switch on loopback,
+# live progress, then `show vstack status` and `show vstack download-status` (docs/lab.md).
 demo: $(VENV)/.installed
+	$(BIN)/smartinstall lab examples/branch/topology.yaml
+
+# What the director would decide for each switch of the example branch, without running it.
+explain: $(VENV)/.installed
 	$(BIN)/smartinstall explain examples/branch/topology.yaml
 
 tools:

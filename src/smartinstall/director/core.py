@@ -344,7 +344,9 @@ class Director:
             last_backup=last_backup,
             replacement_backup=replacing_backup,
             replacing=replacing,
-            busy_hops=self._busy_hops(exclude=mac),
+            # only a farther hop waits for nearer ones: a hop-1 client needs no look-up (the
+            # look-up reads the download table, which a fleet's DHCP storm makes costly)
+            busy_hops=self._busy_hops(exclude=mac) if (device.hop or 1) > 1 else frozenset(),
         )
         pool = next(iter(self.settings.dhcp_pools.values()), None)
         offer = decide_offer(
@@ -437,14 +439,11 @@ class Director:
         return "", "", "", 1
 
     def _busy_hops(self, exclude: str) -> frozenset[int]:
-        hops = set()
-        for entry in self.db.downloads():
-            if entry.finished or entry.mac == exclude:
-                continue
-            device = self.db.device_by_mac(entry.mac)
-            if device is not None and device.hop:
-                hops.add(device.hop)
-        return frozenset(hops)
+        busy = {e.mac for e in self.db.downloads() if not e.finished and e.mac != exclude}
+        if not busy:
+            return frozenset()
+        # one query for the hops, not one per unfinished entry
+        return frozenset(d.hop for d in self.db.devices() if d.mac in busy and d.hop)
 
     def _backup_path(self, device: Device, hostname: str | None = None) -> str | None:
         record = self.db.latest_backup(device.mac)
@@ -481,6 +480,13 @@ class Director:
     def _start_zero_touch(self, device: Device, offer: Offer) -> None:
         latest = self.db.latest_download(device.mac)
         if latest is not None and not latest.finished:
+            # The same zero touch asks again (a stack, once its members are known, gets its
+            # stack group's offer): a column the new offer has nothing for is not awaited.
+            needed = {UpgradeKind.IMAGE: offer.imagelist_file, UpgradeKind.CONFIG:
+                      offer.config_file, UpgradeKind.SCRIPT: offer.script}
+            for kind, wanted_file in needed.items():
+                if not wanted_file and latest.status(kind) is DownloadStatus.NOT_STARTED:
+                    self.db.update_download(latest.id, kind, DownloadStatus.NOT_APPLICABLE)
             return
         na = DownloadStatus.NOT_APPLICABLE
         entry = self.db.add_download(

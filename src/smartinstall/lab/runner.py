@@ -1,0 +1,530 @@
+"""Run a lab: the director as a real process and every switch of the topology on this event loop.
+
+The director is ``smartinstall director`` in a subprocess (its own data directory, its own
+loopback address, unprivileged ports picked free at start). Each switch is a
+:class:`smartinstall.switch.machine.Switch` on its own loopback address: it sends DHCP as a relay
+agent would (``giaddr`` = its address) and asks for that same address, so the director leases
+every switch the address the topology gives it (a connectivity group can then name an upstream
+switch by IP, as the guide's ``match host <ip> interface <port>`` does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from smartinstall.director.daemon import DirectorDaemon
+from smartinstall.director.views import show_vstack_download_status, show_vstack_status
+from smartinstall.domain.downloads import DownloadStatus
+from smartinstall.lab.topology import LabSwitch, LabTopology, pinned_zone
+from smartinstall.store.database import DirectorDatabase, DownloadEntry
+from smartinstall.switch.flash import Flash
+from smartinstall.switch.link import Impairment
+from smartinstall.switch.machine import Faults, Member, State, Switch, SwitchConfig
+from smartinstall.switch.netio import NetConfig, NetIo
+from smartinstall.wire import smi_client
+from smartinstall.wire.dhcp import DhcpPacket, MessageType, Opt
+
+log = logging.getLogger(__name__)
+
+READY = "director ready"
+
+
+def free_port(host: str, kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def image_bytes(name: str, size: int) -> Iterator[bytes]:
+    """Deterministic filler for a generated image (the same name and size give the same file)."""
+    seed = hashlib.sha256(name.encode()).digest()
+    block = (seed * (65536 // len(seed) + 1))[:65536]
+    left = size
+    while left > 0:
+        chunk = block[: min(left, len(block))]
+        left -= len(chunk)
+        yield chunk
+
+
+@dataclass
+class DirectorPorts:
+    dhcp: int
+    relay: int
+    tftp: int
+    smi: int
+    client_smi: int
+
+    @classmethod
+    def pick(cls, address: str) -> DirectorPorts:
+        return cls(
+            dhcp=free_port(address),
+            relay=free_port(address),
+            tftp=free_port(address),
+            smi=free_port(address, socket.SOCK_STREAM),
+            client_smi=free_port(address, socket.SOCK_STREAM),
+        )
+
+
+@dataclass
+class DirectorRunner:
+    """``smartinstall director`` as a subprocess; its log goes to ``data_dir/director.log``."""
+
+    data_dir: Path
+    address: str
+    ports: DirectorPorts
+    keepalive: float
+    timezone: str
+    process: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "director.log"
+
+    def log(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    async def start(self, timeout: float = 30.0) -> None:
+        before = self.log().count(READY)
+        p = self.ports
+        command = [
+            sys.executable, "-m", "smartinstall.cli", "director",
+            "--data-dir", str(self.data_dir), "--address", self.address,
+            "--dhcp-port", str(p.dhcp), "--dhcp-relay-port", str(p.relay),
+            "--tftp-port", str(p.tftp), "--smi-port", str(p.smi),
+            "--client-smi-port", str(p.client_smi), "--keepalive", str(self.keepalive),
+            "--timezone", self.timezone, "--log-file", str(self.log_file),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while self.log().count(READY) <= before:
+            if self.process.poll() is not None:
+                raise LabError(f"the director exited ({self.process.returncode}); "
+                               f"see {self.log_file}")
+            if time.monotonic() > deadline:
+                raise LabError(f"the director was not ready within {timeout:.0f}s; "
+                               f"see {self.log_file}")
+            await asyncio.sleep(0.05)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        process, self.process = self.process, None
+        if process is None:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(sig)
+        deadline = time.monotonic() + 15
+        while process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        return process.returncode
+
+
+class InProcessDirector:
+    """The director daemon on the lab's own event loop (tests that call the core directly,
+    e.g. ``vstack on-hold-clients install`` or on-demand downloads, before the operator CLI
+    reaches a running director). Same interface as :class:`DirectorRunner`; its log goes to
+    ``data_dir/director.log`` too."""
+
+    def __init__(self, data_dir: Path, address: str, ports: DirectorPorts, keepalive: float,
+                 timezone: str) -> None:
+        self.data_dir = data_dir
+        self.address = address
+        self.ports = ports
+        self.keepalive = keepalive
+        self.timezone = timezone
+        self.daemon: DirectorDaemon | None = None
+        self.starts = 0
+        self._ticker: asyncio.Task[None] | None = None
+        self._handler: logging.Handler | None = None
+        self._level = logging.NOTSET
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "director.log"
+
+    def log(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    async def start(self, timeout: float = 30.0) -> None:
+        del timeout
+        from zoneinfo import ZoneInfo
+
+        from smartinstall.director.daemon import DaemonOptions, DirectorDaemon
+
+        if self._handler is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(self.log_file)
+            handler.setLevel(logging.INFO)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s "
+                                                   "%(message)s"))
+            package = logging.getLogger("smartinstall")
+            self._level = package.level
+            if package.getEffectiveLevel() > logging.INFO:
+                package.setLevel(logging.INFO)
+            package.addHandler(handler)
+            self._handler = handler
+        p = self.ports
+        options = DaemonOptions(
+            data_dir=self.data_dir, address=self.address, dhcp_port=p.dhcp,
+            dhcp_relay_port=p.relay, tftp_port=p.tftp, smi_port=p.smi,
+            client_smi_port=p.client_smi, keepalive=self.keepalive,
+            timezone=ZoneInfo(self.timezone),
+        )  # fmt: skip
+        daemon = DirectorDaemon(options)
+        await daemon.start()
+        self.daemon = daemon
+        self.starts += 1
+        logging.getLogger("smartinstall.director.daemon").info(READY)
+        self._ticker = asyncio.get_running_loop().create_task(self._tick(daemon))
+
+    async def _tick(self, daemon: DirectorDaemon) -> None:
+        while True:
+            try:
+                daemon.director.tick()
+            except Exception:
+                log.exception("director tick failed")
+            await asyncio.sleep(1.0)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int | None:
+        del sig
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None
+        daemon, self.daemon = self.daemon, None
+        if daemon is None:
+            return None
+        await daemon.stop()
+        return 0
+
+    def close_log(self) -> None:
+        if self._handler is not None:
+            package = logging.getLogger("smartinstall")
+            package.removeHandler(self._handler)
+            package.setLevel(self._level)
+            self._handler.close()
+            self._handler = None
+
+
+class LabError(RuntimeError):
+    """The lab could not start; the message is one line."""
+
+
+class LabNetIo(NetIo):
+    """A switch's network edges that ask the director for the switch's own topology address."""
+
+    def _request(self, switch: Switch, kind: MessageType, xid: int,
+                 requested: str | None = None) -> DhcpPacket:
+        packet = super()._request(switch, kind, xid, requested)
+        if kind == MessageType.DISCOVER and requested is None:
+            # RFC 2131 4.4.1: a client may suggest the address it wants in a DISCOVER.
+            packet.options = [*packet.options,
+                              (Opt.REQUESTED_IP, socket.inet_aton(switch.config.address))]
+        return packet
+
+
+@dataclass
+class SwitchRow:
+    """One line of the progress table."""
+
+    name: str
+    mac: str
+    pid: str
+    address: str
+    state: str
+    bytes: int
+    seconds: float
+    image: str
+    config: str
+    script: str
+    done: bool
+
+
+@dataclass
+class LabSwitchRun:
+    item: LabSwitch
+    switch: Switch
+    finished_at: float | None = None
+    entry: DownloadEntry | None = field(default=None, repr=False)
+
+
+def is_upgraded(entry: DownloadEntry | None) -> bool:
+    """The director's download row says this client is done: image (or, without an image,
+    configuration) UPGRADED, nothing FAILED, nothing left to do."""
+    if entry is None:
+        return False
+    columns = (entry.image, entry.config, entry.script)
+    if any(c is DownloadStatus.FAILED or not c.finished for c in columns):
+        return False
+    return DownloadStatus.UPGRADED in (entry.image, entry.config)
+
+
+class Lab:
+    """A topology brought up on loopback. ``async with Lab(topology, workdir) as lab: ...``"""
+
+    def __init__(self, topology: LabTopology, workdir: Path, *, dhcp_retry: float = 1.0,
+                 director_in_process: bool = False) -> None:
+        self.topology = topology
+        self.workdir = workdir
+        self.dhcp_retry = dhcp_retry
+        inventory = topology.inventory
+        self.address = inventory.director_address
+        self.data_dir = workdir / "director"
+        self.timezone = pinned_zone(topology.clock) if topology.clock else inventory.timezone
+        kind = InProcessDirector if director_in_process else DirectorRunner
+        self.director: DirectorRunner | InProcessDirector = kind(
+            self.data_dir, self.address, DirectorPorts.pick(self.address),
+            topology.keepalive, self.timezone,
+        )  # fmt: skip
+        self.runs: dict[str, LabSwitchRun] = {}
+        self.started_at = 0.0
+        self._db: DirectorDatabase | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- set-up --------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """The director's data directory: startup-config, flash files and generated images."""
+        flash = self.data_dir / "flash"
+        flash.mkdir(parents=True, exist_ok=True)
+        (self.data_dir / "startup-config").write_text(self.topology.director_config)
+        source = self.topology.flash_dir
+        if source is not None and source.is_dir():
+            for path in sorted(source.rglob("*")):
+                if path.is_file():
+                    target = flash / path.relative_to(source)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, target)
+        for name, text in self.topology.files:
+            target = flash / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        for name, size in self.topology.images:
+            target = flash / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists() and target.stat().st_size == size:
+                continue
+            with open(target, "wb") as out:
+                for chunk in image_bytes(name, size):
+                    out.write(chunk)
+
+    def _make_switch(self, item: LabSwitch) -> Switch:
+        spec = item.spec
+        by_name = self.topology.by_name()
+        ports = self.director.ports
+        children = [s for s in self.topology.switches if s.spec.upstream_device == spec.name]
+        neighbors = tuple(
+            smi_client.Neighbor(
+                local_port=child.spec.upstream_interface or "GigabitEthernet1/0/1",
+                mac=child.spec.mac,
+                device_id=child.name,
+                platform=f"cisco {child.spec.pid}" + (" legacy" if child.spec.legacy else ""),
+            )
+            for child in children
+        )
+        parent = by_name.get(spec.upstream_device)
+        faults = item.faults
+        config = SwitchConfig(
+            pid=spec.pid or "WS-C2960X-48FPS-L",
+            mac=spec.mac,
+            address=spec.address,
+            legacy=spec.legacy,
+            members=tuple(Member(m.number, m.pid, m.mac) for m in spec.members),
+            neighbors=neighbors,
+            upstream_port=spec.upstream_interface if parent is not None else "",
+            upstream_mac=parent.mac if parent is not None else "",
+            director_port=ports.smi,
+            tftp_port=ports.tftp,
+            keepalive=self.topology.keepalive,
+            dhcp_retry=self.dhcp_retry,
+            faults=Faults(
+                reboot_after_bytes=faults.reboot_after_bytes,
+                never_return=faults.never_return,
+                tftp_delay=faults.tftp_delay,
+            ),
+        )
+        key = faults.auth_key if faults.auth_key is not None else self.topology.auth_key
+        net = NetConfig(
+            dhcp_server=(self.address, ports.dhcp),
+            relay_port=ports.relay,
+            smi_port=ports.client_smi,
+            smi_key=key or None,
+            http_port=free_port(spec.address, socket.SOCK_STREAM) if spec.legacy else 80,
+            tftp_timeout=0.5,
+            tftp_link=Impairment(loss=faults.tftp_loss, seed=1) if faults.tftp_loss
+            else Impairment(),
+        )
+        flash = Flash(self.workdir / "switches" / spec.name)
+        return Switch(config, flash, LabNetIo(net))
+
+    async def start(self, power_on: bool = True, staged: bool = True) -> None:
+        """Start the director, build every switch and (``power_on``) power them on: with
+        ``staged`` a switch behind another one powers on once that one is up and has reported
+        its neighbours (as a technician cables a branch outwards); else all at once."""
+        self.prepare()
+        await self.director.start()
+        self.started_at = time.monotonic()
+        for item in self.topology.switches:
+            self.runs[item.name] = LabSwitchRun(item, self._make_switch(item))
+        if power_on:
+            self.power_on(staged=staged)
+
+    def power_on(self, names: list[str] | None = None, staged: bool = True) -> None:
+        for name in names or list(self.runs):
+            run = self.runs[name]
+            upstream = self.runs.get(run.item.spec.upstream_device)
+            if staged and upstream is not None:
+                self._tasks.add(asyncio.get_running_loop().create_task(
+                    self._power_on_after(run.switch, upstream.switch)))
+            else:
+                run.switch.power_on()
+
+    async def _power_on_after(self, switch: Switch, upstream: Switch) -> None:
+        await upstream.wait_for(lambda s: s.state is State.RUNNING and bool(s.ip), 3600)
+        switch.power_on()
+
+    def add_switch(self, item: LabSwitch) -> Switch:
+        """A switch that was not in the topology (a replacement, a late arrival); not yet on."""
+        if item.name in self.runs:
+            raise ValueError(f"switch {item.name} is already in the lab")
+        run = LabSwitchRun(item, self._make_switch(item))
+        self.runs[item.name] = run
+        return run.switch
+
+    def switch(self, name: str) -> Switch:
+        return self.runs[name].switch
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for run in self.runs.values():
+            with contextlib.suppress(Exception):
+                await run.switch.shutdown()
+        self.close_database()
+        await self.director.stop()
+        if isinstance(self.director, InProcessDirector):
+            self.director.close_log()
+
+    async def __aenter__(self) -> Lab:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- the director's view -------------------------------------------------------------
+
+    def database(self) -> DirectorDatabase:
+        """The director's database, read beside the running director (one shared handle)."""
+        if self._db is None:
+            self._db = DirectorDatabase.open(self.data_dir)
+        return self._db
+
+    def close_database(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def show_status(self) -> str:
+        return show_vstack_status(self.database().devices())
+
+    def show_download_status(self) -> str:
+        return show_vstack_download_status([e.view() for e in self.database().downloads()])
+
+    def latest_download(self, mac: str) -> DownloadEntry | None:
+        return self.database().latest_download(mac)
+
+    # --- progress ------------------------------------------------------------------------
+
+    def rows(self) -> list[SwitchRow]:
+        now = time.monotonic()
+        rows = []
+        try:
+            entries = {e.mac: e for e in self.database().downloads()}
+        except Exception as error:  # the director may be writing its first schema
+            log.debug("download status not readable yet: %s", error)
+            entries = {}
+        for name, run in self.runs.items():
+            switch = run.switch
+            entry = entries.get(switch.mac)
+            run.entry = entry
+            done = (is_upgraded(entry) and switch.state is State.RUNNING and switch.boots >= 2)
+            if done and run.finished_at is None:
+                run.finished_at = now
+            if not done:
+                run.finished_at = None
+            end = run.finished_at if run.finished_at is not None else now
+            rows.append(SwitchRow(
+                name=name, mac=switch.mac,
+                pid=switch.config.pid + (f" x{len(switch.config.members)}"
+                                         if switch.config.is_stack else ""),
+                address=switch.config.address,
+                state=switch.state.value + (" (legacy)" if switch.config.legacy else ""),
+                bytes=switch.bytes_downloaded,
+                seconds=end - self.started_at,
+                image=entry.image.value if entry else "-",
+                config=entry.config.value if entry else "-",
+                script=entry.script.value if entry else "-",
+                done=done,
+            ))  # fmt: skip
+        return rows
+
+    def all_upgraded(self) -> bool:
+        return all(row.done for row in self.rows())
+
+    async def wait_until(self, predicate: object, timeout: float, every: float = 0.25) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate():  # type: ignore[operator]
+                return True
+            await asyncio.sleep(every)
+        return bool(predicate())  # type: ignore[operator]
+
+
+def render_table(rows: list[SwitchRow], elapsed: float) -> str:
+    """The live progress table, plain text."""
+    header = (f"{'switch':<16}{'PID':<24}{'address':<14}{'state':<22}{'bytes':>11}  "
+              f"{'time':>6}  {'image':<12}{'config':<12}{'script':<12}")
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        mark = "*" if r.done else " "
+        lines.append(
+            f"{r.name[:15]:<16}{r.pid[:23]:<24}{r.address:<14}{r.state[:21]:<22}"
+            f"{r.bytes:>11,}  {r.seconds:>5.1f}s  {r.image:<12}{r.config:<12}{r.script:<12}{mark}"
+        )
+    done = sum(r.done for r in rows)
+    lines.append(f"{done}/{len(rows)} switches UPGRADED after {elapsed:.1f}s")
+    return "\n".join(lines) + "\n"
+
+
+def default_workdir(topology_path: Path) -> Path:
+    return Path(os.environ.get("TMPDIR", "/tmp")) / f"smartinstall-lab-{topology_path.stem}"
