@@ -217,3 +217,22 @@ async def test_no_files_for_a_product_id_is_logged_once(rig: Rig) -> None:
         )
         == 1
     )
+
+
+async def test_upgrade_reports_still_count_after_the_row_left_the_255_entry_table(rig: Rig) -> None:
+    # The download-status table keeps 255 rows; a fleet larger than that must not lose track
+    # of the clients whose rows were dropped while they were upgrading.
+    from smartinstall.director.core import UpgradeReport
+    from smartinstall.domain.devices import Progress, UpgradeKind
+
+    core = rig.director
+    core.settings.join_window = JoinWindowSettings()
+    core.repo.write("c2960x.tar", b"x" * 10)
+    core.repo.write("seed.txt", b"hostname x\n")
+    core.dhcp_offer(DhcpFacts("0050.5601.0010", vendor_class=f"cisco-{PID}"))
+    core.client_upgrade(UpgradeReport("0050.5601.0010", UpgradeKind.IMAGE, "started"))
+    rig.db.clear_downloads()  # as if 255 newer rows had pushed it out
+    core.client_upgrade(UpgradeReport("0050.5601.0010", UpgradeKind.IMAGE, "done"))
+    device = rig.db.device_by_mac("0050.5601.0010")
+    assert device is not None and device.upgrade.image is Progress.DONE
+    assert device.status() == "P A a I"

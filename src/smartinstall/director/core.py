@@ -482,8 +482,11 @@ class Director:
         if latest is not None and not latest.finished:
             # The same zero touch asks again (a stack, once its members are known, gets its
             # stack group's offer): a column the new offer has nothing for is not awaited.
-            needed = {UpgradeKind.IMAGE: offer.imagelist_file, UpgradeKind.CONFIG:
-                      offer.config_file, UpgradeKind.SCRIPT: offer.script}
+            needed = {
+                UpgradeKind.IMAGE: offer.imagelist_file,
+                UpgradeKind.CONFIG: offer.config_file,
+                UpgradeKind.SCRIPT: offer.script,
+            }
             for kind, wanted_file in needed.items():
                 if not wanted_file and latest.status(kind) is DownloadStatus.NOT_STARTED:
                     self.db.update_download(latest.id, kind, DownloadStatus.NOT_APPLICABLE)
@@ -742,9 +745,12 @@ class Director:
         if device is None:
             return
         entry = self.db.latest_download(device.mac)
-        if entry is None or entry.finished:
-            return
         ip = report.ip or device.ip
+        if entry is None:
+            self._upgrade_without_entry(device, report, ip)
+            return
+        if entry.finished:
+            return
         if report.state == "started" and entry.status(report.kind) is DownloadStatus.NOT_STARTED:
             self.db.update_download(entry.id, report.kind, DownloadStatus.UPGRADING)
             self.db.set_upgrade(device.mac, report.kind, Progress.IN_PROGRESS)
@@ -753,6 +759,21 @@ class Director:
             self._upgrade_done(device, entry.id, report.kind)
         elif report.state == "failed":
             self._upgrade_failed(device, entry.id, report.kind, report.reason or "client failed")
+
+    def _upgrade_without_entry(self, device: Device, report: UpgradeReport, ip: str) -> None:
+        """The client's row has left the download-status table (it keeps the guide's 255
+        entries) while the client was upgrading: its own status still follows its reports."""
+        current = getattr(device.upgrade, report.kind.value)
+        what = _what(report.kind)
+        if report.state == "started" and current is not Progress.IN_PROGRESS:
+            self.db.set_upgrade(device.mac, report.kind, Progress.IN_PROGRESS)
+            self.events.smi("UPGRD_STARTED", ip=ip or "0.0.0.0", what=what)
+        elif report.state == "done" and current is Progress.IN_PROGRESS:
+            self.db.set_upgrade(device.mac, report.kind, Progress.DONE)
+            self.events.smi("UPGRD_SUCCESS", ip=ip or "0.0.0.0", what=what)
+        elif report.state == "failed" and current is Progress.IN_PROGRESS:
+            self.db.set_upgrade(device.mac, report.kind, Progress.FAILED)
+            self.events.smi("UPGRD_FAILED", ip=ip or "0.0.0.0", what=what)
 
     def _upgrade_done(self, device: Device, entry_id: int, kind: UpgradeKind) -> None:
         entry = self.db.update_download(entry_id, kind, DownloadStatus.UPGRADED)
