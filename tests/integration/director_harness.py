@@ -31,6 +31,7 @@ from smartinstall.wire.dhcp import (
     decode_vivso,
     encode_relay_agent_info,
 )
+from smartinstall.wire.smi import BackupConfig
 from tests.integration.dhcp_helpers import LoopbackAgent, request
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -313,6 +314,21 @@ class ScriptedClient:
                 reason=reason,
             )
         )
+
+    async def backup_url(self, nth: int, timeout: float = 10.0) -> str:
+        """The upload URL of the director's ``nth`` backup command (type 8) to this client,
+        waiting for it; the URL is the last word of the command's first slot."""
+        deadline = time.monotonic() + timeout
+        while True:
+            backups = [c.command for c in self.commands if isinstance(c.command, BackupConfig)]
+            if len(backups) >= nth:
+                return backups[nth - 1].active_commands[0].split()[-1]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"backup command {nth} not received in {timeout}s")
+            await asyncio.sleep(0.05)
+
+    def backup_count(self) -> int:
+        return sum(isinstance(c.command, BackupConfig) for c in self.commands)
 
     async def listen(self) -> None:
         async def owner(received: CommandReceived) -> None:

@@ -16,7 +16,7 @@ import pytest
 from smartinstall.domain.devices import Health, JoinState
 from smartinstall.store.database import DownloadStatus
 from smartinstall.wire import smi_client
-from smartinstall.wire.smi import BackupConfig, Execute
+from smartinstall.wire.smi import Execute
 from tests.integration.director_harness import DirectorProcess, ScriptedClient, lab_prefix
 from tests.tools import require_program
 
@@ -137,17 +137,7 @@ async def test_backup_after_write_memory_and_rotation(
                     sequence=client.next_sequence(), mac=client.mac, hostname="till-3"
                 )
             )
-            backups: list[BackupConfig] = []
-            for _ in range(100):
-                backups = [
-                    c.command for c in client.commands if isinstance(c.command, BackupConfig)
-                ]
-                if len(backups) >= revision:
-                    break
-                await asyncio.sleep(0.05)
-            command = backups[revision - 1]
-            assert isinstance(command, BackupConfig)
-            url = command.active_commands[0].split()[-1]
+            url = await client.backup_url(revision)
             assert url.endswith("vstack/till-3-0050.5601.0003.upload")
             source = tmp_path / f"startup-{revision}"
             source.write_text(f"hostname till-3\n! revision {revision}\nend\n")
@@ -262,12 +252,7 @@ async def test_zero_touch_replacement_of_a_failed_switch(
     try:
         await old.hello("till-8", has_startup_config=False)
         await old.send(smi_client.WriteMemory(sequence=old.next_sequence(), mac=old.mac))
-        for _ in range(100):
-            backups = [c.command for c in old.commands if isinstance(c.command, BackupConfig)]
-            if backups:
-                break
-            await asyncio.sleep(0.05)
-        url = backups[0].active_commands[0].split()[-1]
+        url = await old.backup_url(1)
         saved = tmp_path / "startup"
         saved.write_text("hostname till-8\n! the failed switch's configuration\nend\n")
         assert old.tftp_put(saved, url)
@@ -330,17 +315,10 @@ async def test_backups_to_a_third_party_tftp_server(tmp_path: Path) -> None:
             await client.send(
                 smi_client.WriteMemory(sequence=client.next_sequence(), mac=client.mac)
             )
-            backups: list[BackupConfig] = []
-            for _ in range(100):
-                backups = [
-                    c.command for c in client.commands if isinstance(c.command, BackupConfig)
-                ]
-                if len(backups) >= revision:
-                    break
-                await asyncio.sleep(0.05)
+            url = await client.backup_url(revision)
             source = tmp_path / f"cfg{revision}"
             source.write_text(f"hostname till-b\n! revision {revision}\nend\n")
-            assert client.tftp_put(source, backups[revision - 1].active_commands[0].split()[-1])
+            assert client.tftp_put(source, url)
             await client.send(
                 smi_client.BackupResult(
                     sequence=client.next_sequence(), mac=client.mac, success=True
@@ -415,21 +393,14 @@ async def test_kill_9_during_a_backup_leaves_a_complete_rev2(
     try:
         await client.hello("till-e", has_startup_config=False)
         for revision, delay in enumerate((None, 0.0, 0.002, 0.01, 0.03), start=1):
+            asked = client.backup_count()
             await client.send(
                 smi_client.WriteMemory(sequence=client.next_sequence(), mac=client.mac)
             )
-            wanted = len([c for c in client.commands if isinstance(c.command, BackupConfig)]) + 1
-            backups: list[BackupConfig] = []
-            for _ in range(200):
-                backups = [
-                    c.command for c in client.commands if isinstance(c.command, BackupConfig)
-                ]
-                if len(backups) >= wanted:
-                    break
-                await asyncio.sleep(0.05)
+            url = await client.backup_url(asked + 1)
             source = tmp_path / f"cfg{revision}"
             source.write_text(f"hostname till-e\n! revision {revision}\n" + "!\n" * 2000 + "end\n")
-            assert client.tftp_put(source, backups[-1].active_commands[0].split()[-1])
+            assert client.tftp_put(source, url)
             await client.send(
                 smi_client.BackupResult(
                     sequence=client.next_sequence(), mac=client.mac, success=True
