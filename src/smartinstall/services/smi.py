@@ -458,8 +458,13 @@ class _SmiListener:
 
     # -- reading
 
+    #: the largest payload this role receives (before the authentication trailer)
+    max_role_payload: int = 0
+
     def _max_payload(self) -> int:
-        raise NotImplementedError
+        if self.limits.max_payload is not None:
+            return self.limits.max_payload
+        return self.max_role_payload + smi_auth.AUTH_TRAILER_SIZE
 
     def _prefix_ok(self, data: bytes) -> bool:
         return True
@@ -590,6 +595,7 @@ class SmiClientListener(_SmiListener):
     """Port 4786 of an emulated client switch."""
 
     role = "client"
+    max_role_payload = MAX_COMMAND_PAYLOAD
 
     def __init__(
         self,
@@ -602,11 +608,6 @@ class SmiClientListener(_SmiListener):
     ) -> None:
         super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(), on_invalid)
         self.owner = owner
-
-    def _max_payload(self) -> int:
-        if self.limits.max_payload is not None:
-            return self.limits.max_payload
-        return MAX_COMMAND_PAYLOAD + smi_auth.AUTH_TRAILER_SIZE
 
     def _prefix_ok(self, data: bytes) -> bool:
         # Commands start 0000000{1,2} 00000001 000000{type}: anything else is answered at once
@@ -682,6 +683,7 @@ class SmiDirectorServer(_SmiListener):
     """The director's port 4786."""
 
     role = "director"
+    max_role_payload = MAX_CLIENT_PAYLOAD
 
     def __init__(
         self,
@@ -694,11 +696,6 @@ class SmiDirectorServer(_SmiListener):
     ) -> None:
         super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(), on_invalid)
         self.owner = owner
-
-    def _max_payload(self) -> int:
-        if self.limits.max_payload is not None:
-            return self.limits.max_payload
-        return MAX_CLIENT_PAYLOAD + smi_auth.AUTH_TRAILER_SIZE
 
     def _admit(self, peer: Peer) -> tuple[str, str] | None:
         if not self.security.allows(peer.host):
