@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from smartinstall.domain.devices import Device, DeviceType
+from smartinstall.domain.groups import CustomGroup, GroupKind
 from smartinstall.services.cli_terminal import TerminalIO, attach
 from smartinstall.services.telnet_client import ClientCliError, run_on_client
 from smartinstall.switch.shell import TelnetConsole
@@ -50,6 +51,47 @@ async def test_show_vstack_client_runs_the_command_on_the_client(
     assert "Cisco IOS Software" in out or "Version" in out
     assert "Switch#" not in out  # the client's prompt is not part of the output
     assert session.run("show vstack client 99 NONE version").startswith("% No client 99")
+
+
+async def test_show_vstack_client_group_forms_reach_the_group_members(
+    host: Host,  # noqa: F811
+    console: tuple[TelnetConsole, str],
+) -> None:
+    # Command reference, show vstack: "show vstack client {1 | client_ip_address | all | group
+    # {built-in product_family port_config chassis_config| custom group_name} client-password
+    # {running-config | tech-support | version}}".
+    server, address = console
+    host.client_telnet_port = server.port  # type: ignore[attr-defined]
+    device = host.db.upsert_device(
+        Device(0, "0050.5600.0031", pid="WS-C2960X-48FPS-L", ip=address, hop=1,
+               device_type=DeviceType.SMART_INSTALL)
+    )  # fmt: skip
+    _, session = privileged(host)
+    assert session.run("show vstack client group built-in 2960x 48poe-4sfp-lb NONE version") == ""
+    out = await session.settle()
+    assert out.startswith(f"Client {device.number} ({address}, 0050.5600.0031):\n")
+    assert "Version" in out
+
+    pharmacy = CustomGroup("pharmacy", GroupKind.MAC)
+    pharmacy.add_match(["mac", "0050.5600.0031"])
+    host.settings.groups.custom["pharmacy"] = pharmacy
+    assert session.run("show vstack client group custom pharmacy NONE running-config") == ""
+    out = await session.settle()
+    assert out.startswith(f"Client {device.number} ({address}, 0050.5600.0031):\n")
+    assert "hostname" in out
+
+    assert session.run("show vstack client group custom nosuch NONE version") == (
+        "% Custom group nosuch is not configured\n"
+    )
+    assert session.run("show vstack client group built-in 3750 24poe NONE version") == (
+        "% No client of this built-in group in the director database\n"
+    )
+    assert session.run("show vstack client group built-in 2960x NONE version").startswith(
+        "% Usage: show vstack client group built-in"
+    )
+    assert session.run(
+        "show vstack client group built-in 2960x 48poe-4sfp-lb NONE bogus"
+    ).startswith("% Usage: show vstack client group built-in")
 
 
 async def test_unreachable_client_gets_a_clear_message() -> None:

@@ -27,7 +27,11 @@ from smartinstall.director import ondemand, views
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import DEBUG_AREAS, EventLog, LoggedLine
 from smartinstall.director.views.groups import show_vstack_group_builtin, show_vstack_group_custom
-from smartinstall.director.views.neighbors import devices_in_builtin_group, select_devices
+from smartinstall.director.views.neighbors import (
+    devices_in_builtin_group,
+    devices_in_custom_group,
+    select_devices,
+)
 from smartinstall.domain import catalog, downloads
 from smartinstall.domain.catalog import CatalogError
 from smartinstall.domain.devices import Device, JoinState, UpgradeKind, validate_ipv4
@@ -223,6 +227,46 @@ class ExecCommands(CommandSet):
             args={
                 "selector": Arg(Word(), "Device number, IP address of the client, or all"),
                 "password": Arg(Word(), "Enable password of the client, or NONE"),
+            },
+        )
+        client_help = {
+            **vstack,
+            "client": "Show output of a client's command line",
+            "group": "Clients of a group",
+            "built-in": "Built-in group",
+            "custom": "Custom group",
+        }
+        c(
+            EXEC,
+            "show vstack client group built-in <words>",
+            self._show_client_builtin,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help=client_help,
+            args={
+                "words": Arg(
+                    Line(),
+                    "<family> <port> [<chassis>] <password> "
+                    "{running-config | tech-support | version}",
+                )
+            },
+        )
+        c(
+            EXEC,
+            "show vstack client group custom <name> <password> "
+            "{running-config | tech-support | version}",
+            self._show_client_custom,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={
+                **client_help,
+                "running-config": "Show the client's running configuration",
+                "tech-support": "Show the client's technical support information",
+                "version": "Show the client's version",
+            },
+            args={
+                "name": Arg(Word(), "Custom group name"),
+                "password": Arg(Word(), "Enable password of the clients, or NONE"),
             },
         )
         c(
@@ -429,22 +473,55 @@ class ExecCommands(CommandSet):
         """``show vstack client {n|ip|all} <password> {running-config|tech-support|version}``:
         the director logs in to each client's command line (telnet, enable password) and shows
         the command's output, one client after the other."""
-        from smartinstall.services.telnet_client import ClientCliError, run_on_client
-
         selector = str(ctx.args["selector"])
-        password = str(ctx.args["password"])
-        secret = None if password.upper() == "NONE" else password
-        command = next(
-            (
-                f"show {k}"
-                for k in ("running-config", "tech-support", "version")
-                if k in ctx.keywords
-            ),
-            "show version",
-        )
         devices = [d for d in select_devices(self.host.db.devices(), selector) if not d.is_director]
         if not devices:
             raise CommandError(f"% No client {selector} in the director database")
+        self._run_on_clients(ctx, devices, str(ctx.args["password"]), _client_command(ctx))
+
+    def _show_client_builtin(self, ctx: Context) -> None:
+        """``show vstack client group built-in <family> <port> [<chassis>] <password>
+        {running-config|tech-support|version}``: every client of the built-in group."""
+        words = str(ctx.args["words"]).split()
+        usage = (
+            "% Usage: show vstack client group built-in <family> <port> [<chassis>] <password> "
+            "{running-config | tech-support | version}"
+        )
+        if not 4 <= len(words) <= 5:
+            raise CommandError(usage)
+        command = _client_command_word(words[-1])
+        if command is None:
+            raise CommandError(usage)
+        group = [w.lower() for w in words[:-2]]
+        try:
+            key = catalog.builtin_key(group[0], group[1], group[2] if len(group) > 2 else None)
+        except (CatalogError, DomainError) as error:
+            raise CommandError(str(error)) from None
+        devices = devices_in_builtin_group(self.host.db.devices(), key)
+        if not devices:
+            raise CommandError("% No client of this built-in group in the director database")
+        self._run_on_clients(ctx, devices, words[-2], command)
+
+    def _show_client_custom(self, ctx: Context) -> None:
+        """``show vstack client group custom <name> <password> {…}``: every client the custom
+        group provisions (the group the precedence rule gives it)."""
+        name = str(ctx.args["name"])
+        if name not in self.settings.groups.custom:
+            raise CommandError(f"% Custom group {name} is not configured")
+        devices = devices_in_custom_group(self.host.db.devices(), self.settings.groups, name)
+        if not devices:
+            raise CommandError(f"% No client of custom group {name} in the director database")
+        self._run_on_clients(ctx, devices, str(ctx.args["password"]), _client_command(ctx))
+
+    def _run_on_clients(
+        self, ctx: Context, devices: list[Device], password: str, command: str
+    ) -> None:
+        """Log in to each client's command line in turn and show ``command``'s output under a
+        line naming the client; a client that cannot be reached gets its error and the next
+        one is tried."""
+        from smartinstall.services.telnet_client import ClientCliError, run_on_client
+
+        secret = None if password.upper() == "NONE" else password
         port = self._client_telnet_port()
 
         async def work() -> str:
@@ -1479,3 +1556,18 @@ class _TarSpool(io.RawIOBase):
     def close(self) -> None:
         self._file.close()
         super().close()
+
+
+CLIENT_COMMANDS = ("running-config", "tech-support", "version")
+
+
+def _client_command(ctx: Context) -> str:
+    """The client command a ``show vstack client …`` form names."""
+    return next((f"show {k}" for k in CLIENT_COMMANDS if k in ctx.keywords), "show version")
+
+
+def _client_command_word(word: str) -> str | None:
+    """``running-config``, ``tech-support`` or ``version`` (or an unambiguous abbreviation)
+    typed as the last word of a group form; None for anything else."""
+    found = [k for k in CLIENT_COMMANDS if k.startswith(word.lower())] if word else []
+    return f"show {found[0]}" if len(found) == 1 else None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from smartinstall.director.views import (
     devices_in_builtin_group,
+    devices_in_custom_group,
     select_devices,
     show_vstack_neighbors,
 )
 from smartinstall.domain import catalog
 from smartinstall.domain.devices import Device, DeviceType, Neighbor
+from smartinstall.domain.groups import CustomGroup, GroupKind, GroupSettings
 from tests.unit.views.guide import example
 
 # Guide, chapter 3: "Director #show vstack neighbors 1". Character for character.
@@ -79,3 +81,20 @@ def test_selectors() -> None:
     key = catalog.builtin_key("2960", "8poe-pd")
     assert devices_in_builtin_group(devices, key) == [CLIENT]
     assert devices_in_builtin_group(devices, catalog.builtin_key("3750e", "24poe")) == []
+
+
+def test_custom_group_members_follow_the_precedence_rule() -> None:
+    # Guide, "Custom Groups": a group matched by MAC address takes precedence over connectivity,
+    # stack and product ID; the client belongs to the group its files come from.
+    other = Device(2, "0050.5600.0002", "WS-C2960PD-8TT-L", ip="1.1.1.2",
+                   device_type=DeviceType.SMART_INSTALL)  # fmt: skip
+    groups = GroupSettings()
+    by_mac = CustomGroup("pharmacy", GroupKind.MAC)
+    by_mac.add_match(["mac", CLIENT.mac])
+    by_pid = CustomGroup("tills", GroupKind.PRODUCT_ID)
+    by_pid.add_match(["WS-C2960PD-8TT-L"])
+    groups.custom = {"tills": by_pid, "pharmacy": by_mac}
+    devices = [other, DIRECTOR, CLIENT]
+    assert devices_in_custom_group(devices, groups, "pharmacy") == [CLIENT]
+    assert devices_in_custom_group(devices, groups, "tills") == [other]
+    assert devices_in_custom_group(devices, groups, "nosuch") == []

@@ -15,6 +15,7 @@ from smartinstall.director.views.downloads import (
 from smartinstall.director.views.groups import show_vstack_group_builtin, show_vstack_group_custom
 from smartinstall.director.views.neighbors import (
     devices_in_builtin_group,
+    devices_in_custom_group,
     select_devices,
     show_vstack_neighbors,
 )
@@ -28,6 +29,7 @@ from smartinstall.director.views.status import (
 __all__ = [
     "DeviceDetail",
     "devices_in_builtin_group",
+    "devices_in_custom_group",
     "select_devices",
     "show_vstack_config",
     "show_vstack_download_status",

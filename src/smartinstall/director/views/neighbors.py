@@ -15,6 +15,7 @@ from smartinstall.director.views.common import DISABLED, RULE, cell, known, text
 from smartinstall.domain import catalog
 from smartinstall.domain.catalog import BuiltinKey
 from smartinstall.domain.devices import Device, Neighbor
+from smartinstall.domain.groups import ClientFacts, GroupSettings, resolve
 from smartinstall.domain.interfaces import short_interface
 
 NEIGHBOR_HEADER = "MAC Address      Dev ID          IP_addr         Local Int       Out Port"
@@ -78,5 +79,20 @@ def devices_in_builtin_group(devices: Sequence[Device], key: BuiltinKey) -> list
             continue
         client_key = catalog.builtin_key_for_pid(device.pid, device.supervisor or None)
         if client_key in wanted:
+            found.append(device)
+    return found
+
+
+def devices_in_custom_group(
+    devices: Sequence[Device], groups: GroupSettings, name: str
+) -> list[Device]:
+    """The clients a custom group provisions: those the precedence rule gives to the group
+    named ``name`` (a client matched by a MAC group and by a product-id group belongs to the MAC
+    group, as its files come from there)."""
+    found = []
+    for device in sorted(devices, key=lambda d: d.number):
+        if device.is_director:
+            continue
+        if resolve(groups, ClientFacts.of_device(device)).group == name:
             found.append(device)
     return found
