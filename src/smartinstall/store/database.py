@@ -38,7 +38,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, delete, event, func, or_, select
+from sqlalchemy import Engine, create_engine, delete, event, func, or_, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.pool import StaticPool
@@ -564,8 +564,17 @@ class DirectorDatabase:
                 # entry can hold 0: only the director gets it).
                 log.info("director-db: entry %d (%s) is the director now", row.number, row.mac)
                 row.number = DIRECTOR_NUMBER
+            old_ip = row.ip
             _fill(row, device)
             row.updated_at = now
+            if row.ip and row.ip != old_ip:
+                # The devices behind this one learnt its address when they were first seen;
+                # one that asked DHCP before this one had an address gets it now.
+                session.execute(
+                    update(DeviceRow)
+                    .where(DeviceRow.upstream_mac.in_(macs), DeviceRow.upstream_ip != row.ip)
+                    .values(upstream_ip=row.ip)
+                )
             row.members = [
                 StackMemberRow(number=m.number, pid=m.pid, mac=m.mac) for m in device.members
             ]

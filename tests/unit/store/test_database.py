@@ -208,6 +208,29 @@ def test_neighbours_and_members_are_replaced_by_an_update(db: DirectorDatabase) 
     assert db.device_by_number(1) == updated
 
 
+def test_a_device_behind_one_without_an_address_gets_its_address_later(
+    db: DirectorDatabase,
+) -> None:
+    # A hop-2 switch can ask DHCP while its upstream switch is still without an address: its
+    # upstream IP (show vstack status detail, connectivity groups) is filled in when the
+    # upstream switch's address becomes known, and follows it when it changes.
+    upstream = db.upsert_device(Device(0, "0050.5600.0010", hop=1))
+    behind = db.upsert_device(
+        Device(0, "0050.5600.0020", hop=2, upstream_mac=upstream.mac, upstream_port="Gi1/0/2")
+    )
+    assert behind.upstream_ip == ""
+    db.update_device(upstream.mac, ip="10.0.0.10")
+    assert db.device_by_mac(behind.mac).upstream_ip == "10.0.0.10"  # type: ignore[union-attr]
+    db.update_device(upstream.mac, ip="10.0.0.11")
+    again = db.device_by_mac(behind.mac)
+    assert again is not None and (again.upstream_ip, again.upstream_port) == (
+        "10.0.0.11",
+        "GigabitEthernet1/0/2",
+    )
+    unrelated = db.upsert_device(Device(0, "0050.5600.0030", hop=1, upstream_ip="10.9.9.9"))
+    assert db.device_by_mac(unrelated.mac).upstream_ip == "10.9.9.9"  # type: ignore[union-attr]
+
+
 def test_update_device_changes_fields_but_not_number_or_mac(db: DirectorDatabase) -> None:
     db.upsert_device(FULL)
     changed = db.update_device(
