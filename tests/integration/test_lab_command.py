@@ -68,6 +68,30 @@ def test_sizes_and_bad_topologies(tmp_path: Path) -> None:
         path.write_text(yaml.safe_dump(data))
         with pytest.raises(TopologyError, match=message):
             load_topology(path)
+    # switches without an address: the director's pool gives them one (none without a pool)
+    data = yaml.safe_load(yaml.safe_dump(base))
+    data["switches"][0].pop("address")
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(TopologyError, match="no vstack dhcp-localserver address-pool"):
+        load_topology(tmp_path / "t.yaml")
+    (tmp_path / "startup-config").write_text(
+        "vstack dhcp-localserver p\n address-pool 127.20.0.0 255.255.255.252\n"
+        " default-router 127.20.0.1\n"
+    )
+    data["switches"].append({"name": "b", "address": "127.20.0.2"})
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(data))
+    with pytest.raises(TopologyError, match=r"switch a: no free address left in pool 127.20.0.0/30"):
+        load_topology(tmp_path / "t.yaml")
+    (tmp_path / "startup-config").write_text(
+        "vstack dhcp-localserver p\n address-pool 127.20.0.0 255.255.255.248\n"
+        " default-router 127.20.0.1\n"
+    )
+    data["switches"].append({"name": "c"})
+    (tmp_path / "t.yaml").write_text(yaml.safe_dump(data))
+    specs = load_topology(tmp_path / "t.yaml").by_name()
+    assert [specs[n].address for n in "abc"] == ["127.20.0.3", "127.20.0.2", "127.20.0.4"]
+    (tmp_path / "startup-config").write_text("hostname D\n")
+
     data = yaml.safe_load(yaml.safe_dump(base))
     data["lab"] = {"images": {"../escape.tar": 10}}
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(data))
@@ -79,7 +103,10 @@ def _write(tmp_path: Path, config: str, prefix: str) -> Path:
     (tmp_path / "startup-config").write_text(config)
     data = {
         "director": {"address": f"{prefix}.1", "config": "startup-config"},
-        "switches": [switch("one", 10, prefix), switch("two", 11, prefix)],
+        # "two" has neither MAC nor address: the lab generates the MAC and leases it the
+        # pool's first free address (prefix.1 is the director, router and file server)
+        "switches": [switch("one", 10, prefix), {**switch("two", 11, prefix), "mac": None,
+                                                  "address": None}],
         "lab": {"images": {IMAGE: "64KiB"},
                 "files": {"default.txt": "vlan 10\nend\n"}, "clock": "10:00"},
     }
@@ -103,6 +130,7 @@ def test_lab_command_runs_a_branch_to_the_end(tmp_path: Path) -> None:
     assert "2/2 switches UPGRADED" in out and "Every switch UPGRADED" in out
     assert "Director#show vstack status" in out
     assert "Total no of entries : 2" in out
+    assert f" {prefix}.2 " in out  # the generated address, leased by the director
     rows = [line for line in out.splitlines() if "zero-touch" in line]
     assert len(rows) == 2 and all(line.split()[4:6] == ["UPGRADED", "UPGRADED"] for line in rows)
 

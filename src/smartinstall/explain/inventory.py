@@ -10,7 +10,7 @@ The same file describes a lab later; ``explain`` reads only what decisions need:
     switches:
       - name: checkout-1
         pid: WS-C2960X-48FPS-L
-        mac: 0050.5601.0001
+        mac: 0050.5601.0001        # optional: generated from the name when missing
         address: 127.20.1.1        # optional
         upstream: {device: director, interface: GigabitEthernet1/0/1}
       - name: backroom-stack
@@ -21,11 +21,17 @@ The same file describes a lab later; ``explain`` reads only what decisions need:
         pid: WS-C2960-24TT-L
         legacy: true               # not Smart Install capable
 
+A switch (or stack member) without a ``mac`` gets one generated from its name: locally
+administered (``02`` first octet), the same on every run, so a file can describe a fleet without
+inventing addresses; a custom MAC group needs the MACs written out.
+
 Every problem is reported as one line naming the switch and the field.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,12 +132,34 @@ def parse_inventory(text: str, base: Path | None = None) -> Inventory:
     if len(items) > MAX_SWITCHES:
         raise InventoryError(f"switches: more than {MAX_SWITCHES}")
     switches = [_switch(item, index) for index, item in enumerate(items, start=1)]
-    names = [s.name for s in switches]
-    for name in names:
-        if names.count(name) > 1:
+    names = Counter(s.name for s in switches)
+    for name, count in names.items():
+        if count > 1:
             raise InventoryError(f"switch {name}: name used twice")
+    macs = Counter(m for s in switches for m in {s.mac, *(member.mac for member in s.members)})
+    for switch in switches:
+        for mac in (switch.mac, *(member.mac for member in switch.members)):
+            if macs[mac] > 1:
+                raise InventoryError(f"switch {switch.name}: MAC {mac} used twice")
     inventory = Inventory(address, hostname, config_path, timezone, tuple(switches))
     return _with_hops(inventory)
+
+
+def generated_mac(*names: str) -> str:
+    """A locally administered unicast MAC derived from a switch's name (and member number):
+    stable across runs, ``0200.0000.0000`` to ``02ff.ffff.ffff``."""
+    digest = hashlib.sha256("/".join(names).encode()).digest()
+    return normalize_mac(bytes([0x02, *digest[:5]]).hex())
+
+
+def _member(data: dict[str, Any], name: str, where: str) -> StackMember:
+    number = _text(data, "member", where, required=True)
+    mac = _text(data, "mac", where)
+    return StackMember(
+        int(number),
+        _text(data, "pid", where, required=True),
+        normalize_mac(mac) if mac else generated_mac(name, number),
+    )
 
 
 def _switch(item: Any, index: int) -> InventorySwitch:
@@ -145,21 +173,14 @@ def _switch(item: Any, index: int) -> InventorySwitch:
             if not isinstance(stack, list) or not stack:
                 raise InventoryError(f"{where}: 'stack' must be a list of members")
             members = tuple(
-                StackMember(
-                    int(_text(_mapping(m, where), "member", where, required=True)),
-                    _text(m, "pid", where, required=True),
-                    _text(m, "mac", where, required=True),
-                )
-                for m in stack
+                _member(_mapping(m, where), name, where) for m in stack
             )
         pid = _text(data, "pid", where)
         mac = _text(data, "mac", where)
         if members:
             pid = pid or members[0].pid
             mac = mac or members[0].mac
-        if not mac:
-            raise InventoryError(f"{where}: missing 'mac'")
-        mac = normalize_mac(mac)
+        mac = normalize_mac(mac) if mac else generated_mac(name)
         pid = validate_pid(pid) if pid else ""
         address = _text(data, "address", where)
         if address:

@@ -21,6 +21,9 @@ reading the same file); the lab adds optional keys that explain ignores::
           tftp_loss: 0.05
           auth_key: wrong           # or "" for none
 
+A switch without an ``address`` gets the next free one of the director's DHCP pool (a switch
+without a ``mac`` gets a generated one, see :mod:`smartinstall.explain.inventory`).
+
 A switch whose upstream is another switch is reported by that switch as a CDP neighbour on the
 upstream interface (a legacy one with ``legacy`` in its platform text), and its DHCP requests
 carry option 82 (circuit id = that interface, remote id = the upstream MAC), as a relay would.
@@ -29,8 +32,10 @@ carry option 82 (circuit id = that interface, remote id = the upstream MAC), as 
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,7 @@ from smartinstall.explain.inventory import (
     InventorySwitch,
     parse_inventory,
 )
+from smartinstall.ios.director_commands import replay_director_config
 
 MAX_IMAGE_BYTES = 1 << 30
 _SIZE = re.compile(r"^\s*(\d+)\s*(KiB|MiB|K|M|)\s*$", re.IGNORECASE)
@@ -157,9 +163,10 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
                                 f"switch {spec.name}"))
         for spec in inventory.switches
     )
-    for item in switches:
-        if not item.spec.address:
-            raise TopologyError(f"switch {item.name}: the lab needs its 'address'")
+    if any(not item.spec.address for item in switches):
+        inventory = _with_addresses(inventory, director_config)
+        specs = {spec.name: spec for spec in inventory.switches}
+        switches = tuple(dc_replace(item, spec=specs[item.name]) for item in switches)
     addresses = [s.spec.address for s in switches]
     for address in addresses:
         if addresses.count(address) > 1:
@@ -199,6 +206,38 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
         timeout=_number(lab, "timeout", "lab", 300.0) or 300.0,
         auth_key=None if key is None else str(key),
     )
+
+
+def _with_addresses(inventory: Inventory, director_config: str) -> Inventory:
+    """Give every switch without an ``address`` the next free address of the director's DHCP
+    pool (the pool holding the director's address, else the first with an address-pool): the
+    director's own address, default routers, file servers and the addresses the file names are
+    never given out."""
+    settings = replay_director_config(director_config, lambda address: True).settings
+    director = ipaddress.IPv4Address(inventory.director_address)
+    pools = [p for p in settings.dhcp_pools.values() if p.network is not None]
+    pool = next((p for p in pools if p.network and director in p.network), None)
+    pool = pool or (pools[0] if pools else None)
+    first = next(s for s in inventory.switches if not s.address)
+    if pool is None or pool.network is None:
+        raise TopologyError(
+            f"switch {first.name}: no 'address', and the director's configuration has no "
+            "vstack dhcp-localserver address-pool to take one from"
+        )
+    taken = {inventory.director_address, *(s.address for s in inventory.switches if s.address)}
+    taken |= {a for p in pools for a in (p.default_router, p.file_server) if a}
+    free = (str(host) for host in pool.network.hosts() if str(host) not in taken)
+    switches = []
+    for spec in inventory.switches:
+        if not spec.address:
+            address = next(free, None)
+            if address is None:
+                raise TopologyError(
+                    f"switch {spec.name}: no free address left in pool {pool.network}"
+                )
+            spec = dc_replace(spec, address=address)
+        switches.append(spec)
+    return dc_replace(inventory, switches=tuple(switches))
 
 
 def load_topology(path: Path) -> LabTopology:

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smartinstall.explain.inventory import InventoryError, load_inventory, parse_inventory
+from smartinstall.explain.inventory import (
+    InventoryError,
+    generated_mac,
+    load_inventory,
+    parse_inventory,
+)
 
 
 def test_example_branch_loads() -> None:
@@ -34,6 +39,9 @@ def test_example_branch_loads() -> None:
          "upstream: {device: b}}]", "not in the topology"),
         ("director: {address: 1.1.1.1}\nswitches: [{name: a, mac: 0050.5600.0001}, "
          "{name: a, mac: 0050.5600.0002}]", "name used twice"),
+        ("director: {address: 1.1.1.1}\nswitches: [{name: a, mac: 0050.5600.0001}, "
+         "{name: b, stack: [{member: 1, pid: WS-C3750-24PS-S, mac: 0050.5600.0001}]}]",
+         "MAC 0050.5600.0001 used twice"),
         ("director: [", "not valid YAML"),
     ],
 )  # fmt: skip
@@ -58,3 +66,19 @@ def test_upstream_loop_is_refused() -> None:
 def test_parse_inventory_raises_only_inventory_errors(text: str) -> None:
     with contextlib.suppress(InventoryError):
         parse_inventory(text)
+
+
+def test_a_switch_without_a_mac_gets_a_stable_generated_one() -> None:
+    text = (
+        "director: {address: 1.1.1.1}\nswitches:\n"
+        " - {name: till-1, pid: WS-C2960X-48FPS-L}\n"
+        " - {name: till-2, pid: WS-C2960X-48FPS-L}\n"
+        " - {name: rack, stack: [{member: 1, pid: WS-C3750-24PS-S},"
+        " {member: 2, pid: WS-C3750-24PS-S, mac: 0050.5600.0002}]}\n"
+    )
+    first, second, stack = parse_inventory(text).switches
+    assert first.mac == generated_mac("till-1") == parse_inventory(text).switches[0].mac
+    assert first.mac != second.mac
+    assert int(first.mac[:2], 16) & 0b11 == 0b10  # locally administered, unicast
+    assert [m.mac for m in stack.members] == [generated_mac("rack", "1"), "0050.5600.0002"]
+    assert stack.mac == stack.members[0].mac
