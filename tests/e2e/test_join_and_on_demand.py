@@ -1,11 +1,15 @@
 """Join-window modes and on-demand upgrades end to end (guide: "Join window", "Configuring
 On-Demand Upgrades"). The director runs on the lab's loop here, so the test calls the director
 core as the operator's EXEC commands do (``vstack on-hold-clients install``, ``vstack
-download-image|download-config``)."""
+download-image|download-config``); the ``reload in`` test types its command on the director
+process's console."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import subprocess
+import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -23,6 +27,7 @@ from tests.e2e.lab_kit import (
     entry,
     group_file,
     lab_prefix,
+    make_lab,
     status_line,
     switch,
     topology,
@@ -143,3 +148,41 @@ async def test_recurring_window_opens_and_the_waiting_switch_joins(tmp_path: Pat
         # the director's tick (every second) announces the opening
         assert await lab.wait_until(lambda: "SMI Join window Opened" in lab.director.log(), 5)
         assert status_line(lab, "early").split()[5:8] == ["S", "A", "a"]
+
+
+@pytest.mark.slow
+async def test_on_demand_config_with_reload_in_reloads_after_the_delay(tmp_path: Path) -> None:
+    # Guide, vstack download-config: "in time—Specifies the time to reload the switch using
+    # the format hh:mm"; the command reference's example "reload in 10:00" reloads the switch
+    # "in 10 hours". The operator types the command on the director's console; the switch
+    # saves the configuration at once and reloads into it one minute later.
+    prefix = lab_prefix()
+    topo = topology(tmp_path, prefix, director_config(prefix), [switch("till", 150, prefix)],
+                    files={"till-new.txt": group_file("till-new")})
+    async with make_lab(tmp_path, topo) as lab:
+        await until_upgraded(lab)
+        sw = lab.switch("till")
+        boots, hostname = sw.boots, sw.hostname
+        url = f"tftp://{lab.address}:{lab.director.ports.tftp}/till-new.txt"
+        command = f"vstack download-config {url} {sw.ip} NONE startup reload in 00:01\n"
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "smartinstall.cli", "console", "--data-dir",
+             str(lab.data_dir)],
+            input=command, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        scheduled = "Reload scheduled in 0 hours and 1 minutes by the director"
+        assert await sw.wait_for(lambda s: scheduled in s.console, 20), sw.console[-5:]
+        assert "TILL-NEW" in (sw.flash.startup_config() or "")
+        asked = asyncio.get_running_loop().time()
+        await asyncio.sleep(5)
+        assert (sw.boots, sw.hostname) == (boots, hostname)  # not yet: in one minute
+        assert await sw.wait_for(
+            lambda s: s.boots == boots + 1 and s.state is State.RUNNING, 90
+        ), sw.console[-5:]
+        assert asyncio.get_running_loop().time() - asked >= 50
+        assert sw.hostname == "TILL-NEW"
+        assert await lab.wait_until(lambda: "TILL-NEW" in status_line(lab, "till"), 30), (
+            lab.show_status()
+        )

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import enum
 import logging
 import re
@@ -210,11 +209,13 @@ def split_tftp_url(url: str) -> tuple[str, int, str]:
         raise FetchError(str(error)) from None
 
 
-def seconds_until(hour: int, minute: int, now: dt.datetime) -> float:
-    target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    if target <= now:
-        target += dt.timedelta(days=1)
-    return (target - now).total_seconds()
+def reload_delay(hours: int, minutes: int) -> float:
+    """Seconds until a ``reload in hh:mm``: a delay, as IOS's ``reload in`` and the guide's
+    example ("vstack download-image built-in 2960 24 mypassword reload in 10:00" — "The switch
+    is set to reload in 10 hours"); 00:00 is now (SIET's "reload time 00:00")."""
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        raise ValueError(f"reload in {hours}:{minutes} is not a valid hh:mm")
+    return float(hours * 3600 + minutes * 60)
 
 
 class _Rebooted(Exception):
@@ -227,12 +228,10 @@ class _Rebooted(Exception):
 class Switch:
     """One emulated switch. Drive it with :meth:`power_on`; console actions are methods."""
 
-    def __init__(self, config: SwitchConfig, flash: Flash, io: SwitchIo,
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(self, config: SwitchConfig, flash: Flash, io: SwitchIo) -> None:
         self.config = config
         self.flash = flash
         self.io = io
-        self.clock = clock or dt.datetime.now
         self.state = State.OFF
         self.flash_state = FlashState()
         self.ip = ""
@@ -704,13 +703,14 @@ class Switch:
         elif isinstance(command, BackupConfig):
             await self._on_backup(command)
 
-    def _schedule_reload(self, at: tuple[int, int] | None) -> None:
-        """Reload at hh:mm; 00:00 (SIET's "reload time 00:00") and None mean now."""
-        if at is None or at == (0, 0):
+    def _schedule_reload(self, after: tuple[int, int] | None) -> None:
+        """Reload in hh:mm (see :func:`reload_delay`); None and 00:00 mean now."""
+        delay = reload_delay(*after) if after is not None else 0.0
+        if not delay:
             self._later_reload(0.05)
             return
-        delay = seconds_until(at[0], at[1], self.clock())
-        self.note(f"Reload scheduled for {at[0]:02d}:{at[1]:02d} (in {int(delay)} s)")
+        hours, minutes = after or (0, 0)
+        self.note(f"Reload scheduled in {hours} hours and {minutes} minutes by the director")
         self._later_reload(delay)
 
     async def _on_download_image(self, command: DownloadImage) -> None:

@@ -4,7 +4,6 @@ DHCP answer a director would give, and a record of every SMI message the switch 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +22,7 @@ from smartinstall.switch.machine import (
     Switch,
     SwitchConfig,
     image_facts,
-    seconds_until,
+    reload_delay,
 )
 from smartinstall.wire import smi_client
 from smartinstall.wire.smi import BackupConfig, DownloadConfig, DownloadImage, Execute
@@ -331,8 +330,8 @@ async def test_on_demand_image_and_config_with_reload(tmp_path: Path) -> None:
     await up(switch)
     await switch.command(DownloadImage.at(f"tftp://{DIRECTOR}/new.txt", 23, 59))
     assert switch.image == "c3560-ipservicesk9-tar.150-2.SE11.tar"
-    assert switch.boots == 2  # scheduled for 23:59, not now
-    assert switch.console[-1].startswith("Reload scheduled for 23:59")
+    assert switch.boots == 2  # scheduled in 23 h 59 min, not now
+    assert switch.console[-1] == "Reload scheduled in 23 hours and 59 minutes by the director"
     await switch.command(DownloadConfig(f"tftp://{DIRECTOR}/cfg2.txt", reload=1))
     assert await switch.wait_for(lambda s: s.boots >= 3 and s.state is State.RUNNING, 5)
     assert switch.hostname == "second"
@@ -416,11 +415,15 @@ def test_image_facts() -> None:
     assert image_facts("odd.bin") == ("ODD.BIN", "unknown")
 
 
-def test_seconds_until() -> None:
-    now = dt.datetime(2026, 11, 27, 10, 30, 0)
-    assert seconds_until(10, 45, now) == 15 * 60
-    assert seconds_until(10, 30, now) == 24 * 3600  # now is already past: tomorrow
-    assert seconds_until(0, 0, now) == 13.5 * 3600
+def test_reload_in_is_a_delay() -> None:
+    # Guide, vstack download-image: "reload in 10:00" — "The switch is set to reload in 10 hours".
+    assert reload_delay(10, 0) == 10 * 3600
+    assert reload_delay(0, 1) == 60
+    assert reload_delay(23, 59) == 23 * 3600 + 59 * 60
+    assert reload_delay(0, 0) == 0
+    for bad in ((24, 0), (0, 60), (-1, 0)):
+        with pytest.raises(ValueError):
+            reload_delay(*bad)
 
 
 def test_flash_state_survives_and_bad_state_is_ignored(tmp_path: Path) -> None:
