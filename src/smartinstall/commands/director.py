@@ -27,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dhcp-upstream-port", type=port, default=67,
         help="port of the third-party DHCP server behind ip helper-address (67)",
     )  # fmt: skip
+    parser.add_argument(
+        "--dhcp-interface",
+        help="serve DHCP broadcasts of switches on this interface's segment (no relay between):"
+        " listen on 0.0.0.0 bound to the interface (default: the director's address only,"
+        " for relayed requests)",
+    )
     parser.add_argument("--tftp-port", type=port, default=69, help="TFTP port (69)")
     parser.add_argument("--smi-port", type=port, default=4786, help="Smart Install port (4786)")
     parser.add_argument(
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         dhcp_client_port=args.dhcp_client_port,
         dhcp_relay_port=args.dhcp_relay_port,
         dhcp_upstream_port=args.dhcp_upstream_port,
+        dhcp_interface=args.dhcp_interface,
         tftp_port=args.tftp_port,
         smi_port=args.smi_port,
         client_smi_port=args.client_smi_port,

@@ -1,4 +1,5 @@
-"""`smartinstall lab FILE`: run a branch (director + emulated switches) on loopback."""
+"""`smartinstall lab FILE [--netns]`: run a branch (director + emulated switches) on loopback,
+or with ``--netns`` on a bridge of network namespaces with real broadcast DHCP."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="leave the lab up at the end (Ctrl-C stops it)")
     parser.add_argument("--timeout", type=float,
                         help="seconds to wait for every switch (default: the topology's, or 300)")
+    parser.add_argument("--netns", action="store_true",
+                        help="root only: every switch in a network namespace of its own, cabled "
+                             "to the director's bridge, with real broadcast DHCP (no relay)")
     parser.add_argument("--workdir", type=Path,
                         help="where the director's data and the switches' flash go "
                              "(default: a new temporary directory, removed at the end)")
@@ -31,6 +35,14 @@ def run(args: argparse.Namespace) -> int:
     from smartinstall.explain.inventory import InventoryError
     from smartinstall.lab.topology import load_topology
 
+    if args.netns:
+        from smartinstall.lab.netns import NetnsError, check_privileges
+
+        try:
+            check_privileges()
+        except NetnsError as error:
+            sys.stderr.write(f"% {error}\n")
+            return 1
     try:
         topology = load_topology(args.topology)
     except InventoryError as error:
@@ -56,7 +68,12 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
     out = sys.stdout
     tty = out.isatty()
     timeout = args.timeout if args.timeout is not None else topology.timeout
-    lab = Lab(topology, workdir)
+    if args.netns:
+        from smartinstall.lab.netns import NetnsLab
+
+        lab: Lab = NetnsLab(topology, workdir)
+    else:
+        lab = Lab(topology, workdir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -64,6 +81,8 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
             loop.add_signal_handler(signum, stop.set)
     header = (f"Lab {args.topology}: director {lab.address} (data in {workdir}), "
               f"{len(topology.switches)} switches")
+    if args.netns:
+        header += ", on a bridge of network namespaces (broadcast DHCP)"
     if topology.clock:
         header += f"; director clock pinned at {topology.clock} ({lab.timezone})"
     header += "\n"
@@ -116,6 +135,7 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
             out.write(
                 f"The lab stays up (Ctrl-C stops it). Director {lab.address}: DHCP {p.dhcp}, "
                 f"TFTP {p.tftp}, SMI {p.smi}; data and log in {lab.data_dir}\n"
+                f"Its command line: smartinstall console --data-dir {lab.data_dir}\n"
             )
             out.flush()
             await stop.wait()

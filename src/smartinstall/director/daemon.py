@@ -66,6 +66,9 @@ class DaemonOptions:
     dhcp_client_port: int = 68
     dhcp_relay_port: int | None = None  # where replies to relay agents go (default: dhcp_port)
     dhcp_upstream_port: int = 67  # the third-party server's port (ip helper-address)
+    # Switches on this interface's segment broadcast to us directly: listen on 0.0.0.0 bound to
+    # the interface (a socket bound to a unicast address never sees 255.255.255.255).
+    dhcp_interface: str | None = None
     tftp_port: int = 69
     smi_port: int = 4786
     client_smi_port: int = 4786
@@ -156,7 +159,8 @@ class DirectorDaemon:
             config = DhcpServerConfig(
                 server_address=ipaddress.IPv4Address(self.address),
                 pools=pools,
-                listen_address=self.address,
+                listen_address="0.0.0.0" if o.dhcp_interface else self.address,
+                interface=o.dhcp_interface,
                 server_port=o.dhcp_port,
                 client_port=o.dhcp_client_port,
                 relay_port=o.dhcp_relay_port,
@@ -168,7 +172,8 @@ class DirectorDaemon:
             relay = DhcpRelayConfig(
                 relay_address=ipaddress.IPv4Address(self.address),
                 helper_addresses=[ipaddress.IPv4Address(a) for a in self.settings.helper_addresses],
-                listen_address=self.address,
+                listen_address="0.0.0.0" if o.dhcp_interface else self.address,
+                interface=o.dhcp_interface,
                 server_port=o.dhcp_port,
                 upstream_port=o.dhcp_upstream_port,
                 client_port=o.dhcp_client_port,

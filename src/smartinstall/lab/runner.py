@@ -89,6 +89,8 @@ class DirectorRunner:
     timezone: str
     process: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    wrapper: tuple[str, ...] = ()  # e.g. ("ip", "netns", "exec", <namespace>)
+    extra: tuple[str, ...] = ()  # more `smartinstall director` options
 
     @property
     def log_file(self) -> Path:
@@ -104,12 +106,12 @@ class DirectorRunner:
         before = self.log().count(READY)
         p = self.ports
         command = [
-            sys.executable, "-m", "smartinstall.cli", "director",
+            *self.wrapper, sys.executable, "-m", "smartinstall.cli", "director",
             "--data-dir", str(self.data_dir), "--address", self.address,
             "--dhcp-port", str(p.dhcp), "--dhcp-relay-port", str(p.relay),
             "--tftp-port", str(p.tftp), "--smi-port", str(p.smi),
             "--client-smi-port", str(p.client_smi), "--keepalive", str(self.keepalive),
-            "--timezone", self.timezone, "--log-file", str(self.log_file),
+            "--timezone", self.timezone, "--log-file", str(self.log_file), *self.extra,
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
@@ -239,8 +241,8 @@ class LabNetIo(NetIo):
     """A switch's network edges that ask the director for the switch's own topology address."""
 
     def _request(self, switch: Switch, kind: MessageType, xid: int,
-                 requested: str | None = None) -> DhcpPacket:
-        packet = super()._request(switch, kind, xid, requested)
+                 requested: str | None = None, server_id: bytes | None = None) -> DhcpPacket:
+        packet = super()._request(switch, kind, xid, requested, server_id)
         if kind == MessageType.DISCOVER and requested is None:
             # RFC 2131 4.4.1: a client may suggest the address it wants in a DISCOVER.
             packet.options = [*packet.options,

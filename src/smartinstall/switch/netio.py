@@ -121,13 +121,14 @@ class NetIo:
 
     # --- DHCP ----------------------------------------------------------------------------
 
-    def _request(self, switch: Switch, kind: MessageType, xid: int, requested: str | None = None
-                 ) -> DhcpPacket:
+    def _request(self, switch: Switch, kind: MessageType, xid: int, requested: str | None = None,
+                 server_id: bytes | None = None) -> DhcpPacket:
         config = switch.config
         options: list[tuple[int, bytes]] = [(Opt.MESSAGE_TYPE, bytes([kind]))]
         if requested:
             options.append((Opt.REQUESTED_IP, socket.inet_aton(requested)))
-            options.append((Opt.SERVER_ID, socket.inet_aton(self.net.dhcp_server[0])))
+            if server_id:
+                options.append((Opt.SERVER_ID, server_id))
         options.append((Opt.VENDOR_CLASS, f"cisco-{config.pid}".encode()))
         options.append((Opt.PARAMETER_LIST, bytes([1, 3, 12, 67, 125, 150])))
         if config.upstream_port:
@@ -139,6 +140,20 @@ class NetIo:
         mac = bytes.fromhex(config.mac.replace(".", ""))
         return DhcpPacket(xid=xid, chaddr=mac + bytes(10), giaddr=socket.inet_aton(config.address),
                           hops=1, options=options)
+
+    def _dhcp_socket(self, switch: Switch) -> socket.socket:
+        """On loopback: the relay agent's socket, on the switch's own address."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.bind((switch.config.address, self.net.relay_port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    async def _bound(self, switch: Switch, ack: DhcpPacket) -> None:
+        """The lease is in: nothing to do on loopback (the address is there already)."""
 
     async def _exchange(self, sock: socket.socket, packet: DhcpPacket) -> DhcpPacket | None:
         loop = asyncio.get_running_loop()
@@ -152,28 +167,35 @@ class NetIo:
                             reply = DhcpPacket.decode(data)
                         except DhcpDecodeError:
                             continue
-                        if reply.xid == packet.xid:
+                        if reply.xid == packet.xid and reply.chaddr[:6] == packet.chaddr[:6]:
                             return reply
             except TimeoutError:
                 continue
         return None
 
     async def dhcp(self, switch: Switch, refresh: str | None = None) -> Lease | None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
-            sock.setblocking(False)
-            sock.bind((switch.config.address, self.net.relay_port))
+            sock = self._dhcp_socket(switch)
+        except OSError as error:
+            log.warning("switch %s: DHCP: %s", switch.mac, error)
+            return None
+        try:
             xid = random.getrandbits(32)
             requested = refresh
+            server_id = None
             if requested is None:
                 offer = await self._exchange(sock, self._request(switch, MessageType.DISCOVER, xid))
                 if offer is None or offer.message_type != MessageType.OFFER:
                     return None
                 requested = socket.inet_ntoa(offer.yiaddr)
+                # RFC 2131 4.3.2: a REQUEST in SELECTING state names the chosen server; a
+                # refresh (INIT-REBOOT, after a reload) does not
+                server_id = offer.get(Opt.SERVER_ID) or socket.inet_aton(self.net.dhcp_server[0])
             ack = await self._exchange(
-                sock, self._request(switch, MessageType.REQUEST, xid, requested))
+                sock, self._request(switch, MessageType.REQUEST, xid, requested, server_id))
             if ack is None or ack.message_type != MessageType.ACK:
                 return None
+            await self._bound(switch, ack)
             return parse_lease(ack)
         except OSError as error:
             log.warning("switch %s: DHCP: %s", switch.mac, error)
