@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -133,3 +135,25 @@ async def test_authenticated_mode_and_an_unauthenticated_type_3_refused(tmp_path
         # The same command sealed with the key is obeyed (the refusal was the key's doing).
         await SmiCommandSender(SmiSecurity.from_config(key))(request)
         assert await sw.wait_for(lambda s: s.hostname == "PWNED", 15)
+
+
+async def test_the_director_reaches_the_switches_command_lines(tmp_path: Path) -> None:
+    # Guide, "Connecting to a Client Switch": show vstack client … runs a command on each
+    # client's command line; the lab's switches have their telnet consoles up for it.
+    prefix = lab_prefix()
+    topo = topology(tmp_path, prefix, director_config(prefix),
+                    [switch("one", 90, prefix), switch("two", 91, prefix)])
+    async with make_lab(tmp_path, topo) as lab:
+        await until_upgraded(lab)
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "smartinstall.cli", "console", "--data-dir",
+             str(lab.data_dir)],
+            input="show vstack client all NONE running-config\n",
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stdout + result.stderr
+        for name in ("one", "two"):
+            sw = lab.switch(name)
+            assert f"({sw.ip}, {sw.mac}):" in result.stdout, result.stdout
+            assert f"hostname {sw.hostname}" in result.stdout

@@ -64,7 +64,8 @@ CLONE_NEWNET = 0x40000000
 NETNS_DIR = Path("/run/netns")
 BRIDGE = "br0"
 SWITCH_IF = "eth0"
-STANDARD_PORTS = DirectorPorts(dhcp=67, relay=67, tftp=69, smi=4786, client_smi=4786)
+STANDARD_PORTS = DirectorPorts(dhcp=67, relay=67, tftp=69, smi=4786, client_smi=4786,
+                               client_telnet=23)
 _OURS = re.compile(r"^si(\d+)-")
 
 
@@ -297,7 +298,6 @@ class NetnsLab(Lab):
             extra=("--dhcp-interface", BRIDGE),
         )
         self.loops: dict[str, NamespaceLoop] = {}
-        self.consoles: dict[str, TelnetConsole] = {}
 
     def _make_switch(self, item: LabSwitch) -> Switch:
         switch = super()._make_switch(item)
@@ -324,13 +324,17 @@ class NetnsLab(Lab):
         await self.director.start()
         self.started_at = time.monotonic()
         for item in self.topology.switches:
-            switch = self._make_switch(item)
-            self.runs[item.name] = LabSwitchRun(item, switch)
-            console = TelnetConsole(switch, 23, host="0.0.0.0")
-            await self.loops[item.name].call(console.start())
-            self.consoles[item.name] = console
+            run = LabSwitchRun(item, self._make_switch(item))
+            self.runs[item.name] = run
+            await self._start_console(run)
         if power_on:
             self.power_on(staged=staged)
+
+    async def _start_console(self, run: LabSwitchRun) -> None:
+        # port 23 on any address of the switch's namespace (its address comes with the lease)
+        console = TelnetConsole(run.switch, 23, host="0.0.0.0")
+        await self.loops[run.item.name].call(console.start())
+        run.console = console
 
     def power_on(self, names: list[str] | None = None, staged: bool = True) -> None:
         loop = asyncio.get_running_loop()
@@ -360,10 +364,10 @@ class NetnsLab(Lab):
                 continue
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(loop.call(run.switch.shutdown()), 15)
-            console = self.consoles.pop(name, None)
-            if console is not None:
+            if run.console is not None:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(loop.call(console.close()), 5)
+                    await asyncio.wait_for(loop.call(run.console.close()), 5)
+                run.console = None
         self.close_database()
         await self.director.stop()
         for loop in self.loops.values():

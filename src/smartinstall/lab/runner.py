@@ -34,6 +34,7 @@ from smartinstall.switch.flash import Flash
 from smartinstall.switch.link import Impairment
 from smartinstall.switch.machine import Faults, Member, State, Switch, SwitchConfig
 from smartinstall.switch.netio import NetConfig, NetIo
+from smartinstall.switch.shell import TelnetConsole
 from smartinstall.wire import smi_client
 from smartinstall.wire.dhcp import DhcpPacket, MessageType, Opt
 
@@ -66,6 +67,7 @@ class DirectorPorts:
     tftp: int
     smi: int
     client_smi: int
+    client_telnet: int = 23  # the switches' telnet consoles (vstack attach, show vstack client)
 
     @classmethod
     def pick(cls, address: str) -> DirectorPorts:
@@ -75,6 +77,7 @@ class DirectorPorts:
             tftp=free_port(address),
             smi=free_port(address, socket.SOCK_STREAM),
             client_smi=free_port(address, socket.SOCK_STREAM),
+            client_telnet=free_port(address, socket.SOCK_STREAM),
         )
 
 
@@ -110,7 +113,8 @@ class DirectorRunner:
             "--data-dir", str(self.data_dir), "--address", self.address,
             "--dhcp-port", str(p.dhcp), "--dhcp-relay-port", str(p.relay),
             "--tftp-port", str(p.tftp), "--smi-port", str(p.smi),
-            "--client-smi-port", str(p.client_smi), "--keepalive", str(self.keepalive),
+            "--client-smi-port", str(p.client_smi), "--client-telnet-port", str(p.client_telnet),
+            "--keepalive", str(self.keepalive),
             "--timezone", self.timezone, "--log-file", str(self.log_file), *self.extra,
         ]  # fmt: skip
         self.process = subprocess.Popen(
@@ -193,7 +197,8 @@ class InProcessDirector:
         options = DaemonOptions(
             data_dir=self.data_dir, address=self.address, dhcp_port=p.dhcp,
             dhcp_relay_port=p.relay, tftp_port=p.tftp, smi_port=p.smi,
-            client_smi_port=p.client_smi, keepalive=self.keepalive,
+            client_smi_port=p.client_smi, client_telnet_port=p.client_telnet,
+            keepalive=self.keepalive,
             timezone=ZoneInfo(self.timezone),
         )  # fmt: skip
         daemon = DirectorDaemon(options)
@@ -273,6 +278,7 @@ class LabSwitchRun:
     switch: Switch
     finished_at: float | None = None
     entry: DownloadEntry | None = field(default=None, repr=False)
+    console: TelnetConsole | None = field(default=None, repr=False)
 
 
 def is_upgraded(entry: DownloadEntry | None) -> bool:
@@ -392,9 +398,23 @@ class Lab:
         await self.director.start()
         self.started_at = time.monotonic()
         for item in self.topology.switches:
-            self.runs[item.name] = LabSwitchRun(item, self._make_switch(item))
+            run = LabSwitchRun(item, self._make_switch(item))
+            self.runs[item.name] = run
+            await self._start_console(run)
         if power_on:
             self.power_on(staged=staged)
+
+    async def _start_console(self, run: LabSwitchRun) -> None:
+        """The switch's telnet console on its own address, on the port the director was told
+        (``--client-telnet-port``), so ``vstack attach`` and ``show vstack client`` reach it."""
+        console = TelnetConsole(run.switch, self.director.ports.client_telnet,
+                                host=run.item.spec.address)
+        try:
+            await console.start()
+        except OSError as error:
+            log.warning("switch %s: no telnet console: %s", run.item.name, error)
+            return
+        run.console = console
 
     def power_on(self, names: list[str] | None = None, staged: bool = True) -> None:
         for name in names or list(self.runs):
@@ -427,6 +447,10 @@ class Lab:
         for run in self.runs.values():
             with contextlib.suppress(Exception):
                 await run.switch.shutdown()
+            if run.console is not None:
+                with contextlib.suppress(Exception):
+                    await run.console.close()
+                run.console = None
         self.close_database()
         await self.director.stop()
         if isinstance(self.director, InProcessDirector):
