@@ -185,6 +185,28 @@ async def test_multi_hop_upgrades_nearer_hops_first(tmp_path: Path) -> None:
         await lab.stop()
 
 
+async def test_a_chain_of_seven_hops_is_provisioned_hop_by_hop(tmp_path: Path) -> None:
+    # Guide: a Smart Install network reaches clients up to seven hops from the director. Each
+    # switch hangs off the one before; the director's database gives every one its hop and its
+    # upstream switch (MAC, address, port).
+    prefix = lab_prefix()
+    switches = [switch("hop1", 70, prefix)]
+    for n in range(2, 8):
+        switches.append(switch(f"hop{n}", 69 + n, prefix, upstream={
+            "device": f"hop{n - 1}", "interface": "GigabitEthernet1/0/48"}))
+    topo = topology(tmp_path, prefix, director_config(prefix), switches)
+    async with make_lab(tmp_path, topo) as lab:
+        await until_upgraded(lab, timeout=90)
+        db = lab.database()
+        for n in range(1, 8):
+            device = db.device_by_mac(lab.switch(f"hop{n}").mac)
+            assert device is not None and device.hop == n, (n, device)
+            if n > 1:
+                upstream = lab.switch(f"hop{n - 1}")
+                assert (device.upstream_mac, device.upstream_ip, device.upstream_port) == (
+                    upstream.mac, upstream.ip, "GigabitEthernet1/0/48"), n
+
+
 async def test_stack_of_three_gets_one_image_per_member(tmp_path: Path) -> None:
     prefix = lab_prefix()
     body = """vstack group custom backroom stack

@@ -82,3 +82,14 @@ def test_a_switch_without_a_mac_gets_a_stable_generated_one() -> None:
     assert int(first.mac[:2], 16) & 0b11 == 0b10  # locally administered, unicast
     assert [m.mac for m in stack.members] == [generated_mac("rack", "1"), "0050.5600.0002"]
     assert stack.mac == stack.members[0].mac
+
+
+def test_more_than_seven_hops_is_refused() -> None:
+    # Guide: clients up to seven hops from the director.
+    lines = ["director: {address: 1.1.1.1}", "switches:",
+             " - {name: h1, mac: 0050.5600.0001}"]
+    for n in range(2, 9):
+        lines.append(f" - {{name: h{n}, mac: 0050.5600.{n:04x}, upstream: {{device: h{n - 1}}}}}")
+    assert max(s.hops for s in parse_inventory("\n".join(lines[:-1])).switches) == 7
+    with pytest.raises(InventoryError, match="switch h8: 8 hops"):
+        parse_inventory("\n".join(lines))
