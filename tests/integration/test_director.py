@@ -162,6 +162,46 @@ async def test_backup_after_write_memory_and_rotation(
         await client.close()
 
 
+async def test_a_write_memory_during_a_backup_gets_a_backup_of_its_own_after_it(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
+    # Two saves in a row (the post-install backup, then the operator's write memory): the
+    # client is asked once, and once more when the first upload has been stored — never two
+    # uploads over the same staging file, no false BACKUP_FAILURE, and REV2 is the last save.
+    client = ScriptedClient(director, "0050.5601.0013", PID)
+    await client.dhcp()
+    await client.listen()
+    try:
+        await client.hello("till-13", has_startup_config=False)
+        for _ in range(2):
+            await client.send(
+                smi_client.WriteMemory(
+                    sequence=client.next_sequence(), mac=client.mac, hostname="till-13"
+                )
+            )
+        first = await client.backup_url(1)
+        await asyncio.sleep(1.0)
+        assert client.backup_count() == 1  # the second waits for the first
+        for revision, url in ((1, first), (2, None)):
+            url = url or await client.backup_url(2)
+            source = tmp_path / f"startup-{revision}"
+            source.write_text(f"hostname till-13\n! save {revision}\nend\n")
+            assert client.tftp_put(source, url)
+            await client.send(
+                smi_client.BackupResult(sequence=client.next_sequence(), mac=client.mac,
+                                        success=True)
+            )  # fmt: skip
+            await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=revision)
+        await asyncio.sleep(1.0)
+        assert client.backup_count() == 2
+        assert "BACKUP_FAILURE" not in director.log()
+        backups = director.flash / "vstack"
+        assert "save 2" in (backups / "till-13-0050.5601.0013.REV2").read_text()
+        assert "save 1" in (backups / "till-13-0050.5601.0013.REV1").read_text()
+    finally:
+        await client.close()
+
+
 async def test_uploads_elsewhere_are_refused(director: DirectorProcess, tmp_path: Path) -> None:
     client = ScriptedClient(director, "0050.5601.0004", PID)
     await client.dhcp()
@@ -392,12 +432,15 @@ async def test_kill_9_during_a_backup_leaves_a_complete_rev2(
     backups_dir = director.flash / "vstack"
     try:
         await client.hello("till-e", has_startup_config=False)
+        answered = client.backup_count()
         for revision, delay in enumerate((None, 0.0, 0.002, 0.01, 0.03), start=1):
-            asked = client.backup_count()
             await client.send(
                 smi_client.WriteMemory(sequence=client.next_sequence(), mac=client.mac)
             )
-            url = await client.backup_url(asked + 1)
+            # the next unanswered backup command: this save's, or the one the restarted
+            # director sent on reconnection (a save during it is served after it)
+            answered += 1
+            url = await client.backup_url(answered)
             source = tmp_path / f"cfg{revision}"
             source.write_text(f"hostname till-e\n! revision {revision}\n" + "!\n" * 2000 + "end\n")
             assert client.tftp_put(source, url)

@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -66,6 +67,9 @@ log = logging.getLogger(__name__)
 
 KEEPALIVE_MISSES = 3  # "has not provided updates for three consecutive keepalive periods"
 BACKUP_UPLOAD_SUFFIX = ".upload"
+# How long a backup request waits for the client's result before another request replaces it
+# (a client that was asked and then vanished must not block its backups forever).
+BACKUP_RESULT_WAIT = 120.0
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,8 @@ class Director:
         self._window_open: bool | None = None
         self._client_ports: dict[str, int] = {}  # mac -> SMI port announced in hello
         self._backup_requests: dict[str, str] = {}  # mac -> approved upload name
+        self._backup_asked_at: dict[str, float] = {}  # mac -> asked at (monotonic), until stored
+        self._backup_again: set[str] = set()  # asked again while one was under way
         self._not_configured_logged: set[str] = set()
         self._tasks: set[asyncio.Task[object]] = set()
 
@@ -812,9 +818,17 @@ class Director:
         if not device.ip or not device.hostname:
             self.db.add_pending_backup(device.mac, "client address or hostname unknown")
             return False
+        asked = self._backup_asked_at.get(device.mac)
+        if asked is not None and time.monotonic() - asked < BACKUP_RESULT_WAIT:
+            # One upload at a time per client (they share the staging name): this request is
+            # served by another backup as soon as the one under way has ended.
+            self._backup_again.add(device.mac)
+            self.events.debug_line("backup", f"{mac}: a backup is under way; another follows")
+            return True
         upload = f"{self.backup_dir}/{device.hostname}-{device.mac}{BACKUP_UPLOAD_SUFFIX}"
         upload = upload.lstrip("/")
         self._backup_requests[device.mac] = upload
+        self._backup_asked_at[device.mac] = time.monotonic()
         url = f"tftp://{self.settings.director_ip or self.address}:{self.tftp_port}/{upload}"
         request = CommandRequest(
             device.ip,
@@ -827,6 +841,8 @@ class Director:
             await self._send(request)
         except (OSError, TimeoutError) as error:
             self._backup_requests.pop(device.mac, None)
+            self._backup_asked_at.pop(device.mac, None)
+            self._backup_again.discard(device.mac)
             self.db.add_pending_backup(device.mac, f"connection lost: {error}")
             self.events.smi(
                 "SMI_DIRECTOR_BACKUP_FAILURE",
@@ -841,10 +857,27 @@ class Director:
     def client_backup_result(
         self, mac: str, success: bool, file: str = "", reason: str = ""
     ) -> bool:
-        """The client says its upload ended: rotate REV2 → REV1 and store the new REV2."""
+        """The client says its upload ended: rotate REV2 → REV1 and store the new REV2; then
+        the backup asked for meanwhile, if any, starts."""
         device = self.db.device_by_mac(normalize_mac(mac))
         if device is None:
             return False
+        remote = False
+        try:
+            stored, remote = self._store_backup(device, success, reason)
+            return stored
+        finally:
+            if not remote:
+                self._backup_done(device.mac)
+
+    def _backup_done(self, mac: str) -> None:
+        self._backup_asked_at.pop(mac, None)
+        if mac in self._backup_again:
+            self._backup_again.discard(mac)
+            self._spawn(self.request_backup(mac))
+
+    def _store_backup(self, device: Device, success: bool, reason: str) -> tuple[bool, bool]:
+        """(stored, handed to the remote repository task)."""
         upload = self._backup_requests.pop(device.mac, None)
         repository = self.settings.backup.location
         if not success or upload is None or not self.repo.exists(upload):
@@ -856,12 +889,12 @@ class Director:
                 repository=repository,
                 reason=why,
             )
-            return False
+            return False, False
         previous = self.db.latest_backup(device.mac)
         location = parse_repository(repository)
         if not location.local:
             self._spawn(self._store_remote(device, upload, location))
-            return True
+            return True, True
         plan = plan_backup(
             device.hostname,
             device.mac,
@@ -881,12 +914,18 @@ class Director:
                 repository=repository,
                 reason=str(error),
             )
-            return False
+            return False, False
         self.db.record_backup(device.mac, device.hostname, stored.path, stored.md5, stored.size)
         self.events.smi("SMI_DIRECTOR_BACKUP_SUCCESS", client_ip=device.ip, repository=repository)
-        return True
+        return True, False
 
     async def _store_remote(self, device: Device, upload: str, location: Location) -> bool:
+        try:
+            return await self._store_remote_files(device, upload, location)
+        finally:
+            self._backup_done(device.mac)
+
+    async def _store_remote_files(self, device: Device, upload: str, location: Location) -> bool:
         """``vstack backup file-server tftp://…``: keep REV1/REV2 on a third-party TFTP server.
 
         TFTP has no rename, so the rotation reads the server's REV2 and writes it back as REV1
