@@ -35,7 +35,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -310,10 +309,10 @@ class NetnsLab(Lab):
         switch.io = BroadcastNetIo(net, namespace)
         return switch
 
-    async def start(self, power_on: bool = True, staged: bool = True) -> None:
+    async def _prepare_network(self) -> None:
+        """The namespaces, the bridge and one event-loop thread per switch."""
         check_privileges()
         remove_stale_namespaces()
-        self.prepare()
         network = director_network(self.topology)
         await asyncio.to_thread(
             self.fabric.create, self.address, network,
@@ -321,14 +320,6 @@ class NetnsLab(Lab):
         )
         for item in self.topology.switches:
             self.loops[item.name] = NamespaceLoop(self.fabric.switch_ns[item.name])
-        await self.director.start()
-        self.started_at = time.monotonic()
-        for item in self.topology.switches:
-            run = LabSwitchRun(item, self._make_switch(item))
-            self.runs[item.name] = run
-            await self._start_console(run)
-        if power_on:
-            self.power_on(staged=staged)
 
     async def _start_console(self, run: LabSwitchRun) -> None:
         # port 23 on any address of the switch's namespace (its address comes with the lease)
@@ -336,40 +327,23 @@ class NetnsLab(Lab):
         await self.loops[run.item.name].call(console.start())
         run.console = console
 
-    def power_on(self, names: list[str] | None = None, staged: bool = True) -> None:
-        loop = asyncio.get_running_loop()
-        for name in names or list(self.runs):
-            run = self.runs[name]
-            upstream = self.runs.get(run.item.spec.upstream_device)
-            if staged and upstream is not None:
-                self._tasks.add(loop.create_task(self._power_on_when_up(name, upstream.switch)))
-            else:
-                self.loops[name].soon(run.switch.power_on)
+    def _switch_on(self, run: LabSwitchRun) -> None:
+        self.loops[run.item.name].soon(run.switch.power_on)
 
-    async def _power_on_when_up(self, name: str, upstream: Switch) -> None:
-        # the upstream switch lives on another thread's loop: poll its state
-        while not (upstream.state is State.RUNNING and upstream.ip):
+    async def _until_up(self, switch: Switch) -> None:
+        # the switch lives on another thread's loop: poll its state
+        while not (switch.state is State.RUNNING and switch.ip):
             await asyncio.sleep(0.2)
-        self.loops[name].soon(self.runs[name].switch.power_on)
 
     def add_switch(self, item: LabSwitch) -> Switch:
         raise LabError("a --netns lab does not take switches after it started")
 
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for name, run in self.runs.items():
-            loop = self.loops.get(name)
-            if loop is None:
-                continue
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(loop.call(run.switch.shutdown()), 15)
-            if run.console is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(loop.call(run.console.close()), 5)
-                run.console = None
-        self.close_database()
-        await self.director.stop()
+    async def _shutdown(self, run: LabSwitchRun) -> None:
+        loop = self.loops.get(run.item.name)
+        if loop is not None:
+            await asyncio.wait_for(loop.call(super()._shutdown(run)), 15)
+
+    async def _release_network(self) -> None:
         for loop in self.loops.values():
             await loop.close()
         self.loops.clear()

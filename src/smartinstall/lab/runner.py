@@ -395,6 +395,7 @@ class Lab:
         ``staged`` a switch behind another one powers on once that one is up and has reported
         its neighbours (as a technician cables a branch outwards); else all at once."""
         self.prepare()
+        await self._prepare_network()
         await self.director.start()
         self.started_at = time.monotonic()
         for item in self.topology.switches:
@@ -416,19 +417,28 @@ class Lab:
             return
         run.console = console
 
+    async def _prepare_network(self) -> None:
+        """Before the director starts: nothing on loopback (every 127/8 address is there)."""
+
     def power_on(self, names: list[str] | None = None, staged: bool = True) -> None:
         for name in names or list(self.runs):
             run = self.runs[name]
             upstream = self.runs.get(run.item.spec.upstream_device)
             if staged and upstream is not None:
                 self._tasks.add(asyncio.get_running_loop().create_task(
-                    self._power_on_after(run.switch, upstream.switch)))
+                    self._power_on_after(run, upstream.switch)))
             else:
-                run.switch.power_on()
+                self._switch_on(run)
 
-    async def _power_on_after(self, switch: Switch, upstream: Switch) -> None:
-        await upstream.wait_for(lambda s: s.state is State.RUNNING and bool(s.ip), 3600)
-        switch.power_on()
+    def _switch_on(self, run: LabSwitchRun) -> None:
+        run.switch.power_on()
+
+    async def _power_on_after(self, run: LabSwitchRun, upstream: Switch) -> None:
+        await self._until_up(upstream)
+        self._switch_on(run)
+
+    async def _until_up(self, switch: Switch) -> None:
+        await switch.wait_for(lambda s: s.state is State.RUNNING and bool(s.ip), 3600)
 
     def add_switch(self, item: LabSwitch) -> Switch:
         """A switch that was not in the topology (a replacement, a late arrival); not yet on."""
@@ -446,15 +456,24 @@ class Lab:
             task.cancel()
         for run in self.runs.values():
             with contextlib.suppress(Exception):
-                await run.switch.shutdown()
-            if run.console is not None:
-                with contextlib.suppress(Exception):
-                    await run.console.close()
-                run.console = None
+                await self._shutdown(run)
         self.close_database()
         await self.director.stop()
         if isinstance(self.director, InProcessDirector):
             self.director.close_log()
+        await self._release_network()
+
+    async def _shutdown(self, run: LabSwitchRun) -> None:
+        """Power the switch off and close its console."""
+        console, run.console = run.console, None
+        try:
+            await run.switch.shutdown()
+        finally:
+            if console is not None:
+                await console.close()
+
+    async def _release_network(self) -> None:
+        """After the director stopped: nothing to undo on loopback."""
 
     async def __aenter__(self) -> Lab:
         try:
