@@ -13,6 +13,7 @@ import pytest
 
 from smartinstall.domain.devices import Device, DeviceType
 from smartinstall.domain.groups import CustomGroup, GroupKind
+from smartinstall.ios import Session
 from smartinstall.services.cli_terminal import TerminalIO, attach
 from smartinstall.services.telnet_client import ClientCliError, run_on_client
 from smartinstall.switch.shell import TelnetConsole
@@ -34,10 +35,8 @@ async def console(tmp_path: Path) -> AsyncIterator[tuple[TelnetConsole, str]]:
     await switch.shutdown()
 
 
-async def test_show_vstack_client_runs_the_command_on_the_client(
-    host: Host,  # noqa: F811
-    console: tuple[TelnetConsole, str],
-) -> None:
+def on_client(host: Host, console: tuple[TelnetConsole, str]) -> tuple[Session, Device, str]:  # noqa: F811
+    """A privileged director session that knows the console's switch as a client."""
     server, address = console
     host.client_telnet_port = server.port  # type: ignore[attr-defined]
     device = host.db.upsert_device(
@@ -45,6 +44,14 @@ async def test_show_vstack_client_runs_the_command_on_the_client(
                device_type=DeviceType.SMART_INSTALL)
     )  # fmt: skip
     _, session = privileged(host)
+    return session, device, address
+
+
+async def test_show_vstack_client_runs_the_command_on_the_client(
+    host: Host,  # noqa: F811
+    console: tuple[TelnetConsole, str],
+) -> None:
+    session, device, address = on_client(host, console)
     assert session.run(f"show vstack client {device.number} NONE version") == ""
     out = await session.settle()
     assert out.startswith(f"Client {device.number} ({address}, 0050.5600.0031):\n")
@@ -60,13 +67,7 @@ async def test_show_vstack_client_group_forms_reach_the_group_members(
     # Command reference, show vstack: "show vstack client {1 | client_ip_address | all | group
     # {built-in product_family port_config chassis_config| custom group_name} client-password
     # {running-config | tech-support | version}}".
-    server, address = console
-    host.client_telnet_port = server.port  # type: ignore[attr-defined]
-    device = host.db.upsert_device(
-        Device(0, "0050.5600.0031", pid="WS-C2960X-48FPS-L", ip=address, hop=1,
-               device_type=DeviceType.SMART_INSTALL)
-    )  # fmt: skip
-    _, session = privileged(host)
+    session, device, address = on_client(host, console)
     assert session.run("show vstack client group built-in 2960x 48poe-4sfp-lb NONE version") == ""
     out = await session.settle()
     assert out.startswith(f"Client {device.number} ({address}, 0050.5600.0031):\n")
