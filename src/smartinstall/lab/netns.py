@@ -65,7 +65,7 @@ BRIDGE = "br0"
 SWITCH_IF = "eth0"
 STANDARD_PORTS = DirectorPorts(dhcp=67, relay=67, tftp=69, smi=4786, client_smi=4786,
                                client_telnet=23)
-_OURS = re.compile(r"^si(\d+)-")
+_OURS = re.compile(r"^si(\d+)-(d|s\d+)$")  # a lab's director and switch namespaces
 
 
 class NetnsError(LabError):
@@ -276,13 +276,16 @@ class BroadcastNetIo(LabNetIo):
         address = socket.inet_ntoa(ack.yiaddr)
         if switch.ip == address:
             return
-        command = ["ip", "-n", self.namespace, "addr", "replace", f"{address}/{prefix}",
-                   "dev", SWITCH_IF]
-        result = await asyncio.to_thread(subprocess.run, command, capture_output=True,
-                                         text=True, check=False)
-        if result.returncode != 0:
-            raise OSError(f"{' '.join(command)}: {result.stderr.strip()}")
-        # duplicate address detection is off for IPv4; the address is usable at once
+        # a new lease replaces whatever address eth0 had (IPv4 has no duplicate address
+        # detection: the address is usable at once)
+        for command in (
+            ["ip", "-n", self.namespace, "-4", "addr", "flush", "dev", SWITCH_IF],
+            ["ip", "-n", self.namespace, "addr", "add", f"{address}/{prefix}", "dev", SWITCH_IF],
+        ):
+            result = await asyncio.to_thread(subprocess.run, command, capture_output=True,
+                                             text=True, check=False)
+            if result.returncode != 0:
+                raise OSError(f"{' '.join(command)}: {result.stderr.strip()}")
 
 
 class NetnsLab(Lab):
