@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from smartinstall.director.bridges import SmiCommandSender
-from smartinstall.director.core import DhcpFacts, Director
+from smartinstall.director.core import DhcpFacts, Director, UpgradeReport
 from smartinstall.director.eventlog import EventLog
-from smartinstall.domain.devices import JoinState
+from smartinstall.domain.devices import JoinState, UpgradeKind
 from smartinstall.domain.groups import GroupFiles
 from smartinstall.domain.joinwindow import JoinWindowSettings, parse_schedule
 from smartinstall.domain.provisioning import OfferAction
@@ -236,3 +236,39 @@ async def test_upgrade_reports_still_count_after_the_row_left_the_255_entry_tabl
     device = rig.db.device_by_mac("0050.5601.0010")
     assert device is not None and device.upgrade.image is Progress.DONE
     assert device.status() == "P A a I"
+
+
+async def test_downloads_still_count_after_the_row_left_the_255_entry_table(rig: Rig) -> None:
+    # A fleet of 500 found it: with more than 255 clients in zero touch at once, the oldest
+    # rows leave the table while their clients download; the configuration is then fetched
+    # with no row to mark, and the client's own status letters must still follow it.
+    from smartinstall.domain.devices import Progress
+    from smartinstall.domain.downloads import DownloadMethod
+
+    core = rig.director
+    core.settings.join_window = JoinWindowSettings()
+    core.repo.write("c2960x.tar", b"x" * 10)
+    core.repo.write("seed.txt", b"hostname x\n")
+    mac, ip = "0050.5601.0011", f"{rig.prefix}.11"
+    core.dhcp_offer(DhcpFacts(mac, vendor_class=f"cisco-{PID}"))
+    core.dhcp_bound(mac, ip)
+    core.tftp_transfer(ip, "c2960x.tar", True, False, None)
+    for n in range(255):  # 255 newer clients push the row out
+        rig.db.add_download(f"0050.5602.{n:04x}", DownloadMethod.ZERO_TOUCH)
+    assert rig.db.latest_download(mac) is None
+    core.client_upgrade(UpgradeReport(mac, UpgradeKind.IMAGE, "done"))
+    core.tftp_transfer(ip, "seed.txt", True, False, None)
+    device = rig.db.device_by_mac(mac)
+    assert device is not None and device.upgrade.config is Progress.IN_PROGRESS
+    core.tftp_transfer(ip, "seed.txt", True, True, None)
+    device = rig.db.device_by_mac(mac)
+    assert device is not None and device.status() == "P A a I C"
+    # a failed download is a failure there too
+    other, other_ip = "0050.5601.0012", f"{rig.prefix}.12"
+    core.dhcp_offer(DhcpFacts(other, vendor_class=f"cisco-{PID}"))
+    core.dhcp_bound(other, other_ip)
+    rig.db.clear_downloads()
+    core.tftp_transfer(other_ip, "seed.txt", True, False, None)
+    core.tftp_transfer(other_ip, "seed.txt", True, True, "timed out")
+    device = rig.db.device_by_mac(other)
+    assert device is not None and device.upgrade.config is Progress.FAILED

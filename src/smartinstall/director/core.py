@@ -565,10 +565,22 @@ class Director:
         if device is None:
             return
         entry = self.db.latest_download(device.mac)
-        if entry is None or entry.finished:
+        if entry is not None and entry.finished:
             return
         kind = self._kind_of(device, path)
         if kind is None:
+            return
+        if entry is None:
+            # a client whose row left the table (255 entries at most) or was cleared
+            tailored = PurePosixPath(path).name.startswith("tailored-")
+            if not done:
+                self._follow_without_entry(device, kind, "started", peer_ip)
+            elif error:
+                self._follow_without_entry(device, kind, "failed", peer_ip)
+            elif not tailored and (
+                device.device_type is DeviceType.NON_SMART_INSTALL or kind is UpgradeKind.CONFIG
+            ):
+                self._follow_without_entry(device, kind, "done", peer_ip)
             return
         if not done:
             if entry.status(kind) is DownloadStatus.NOT_STARTED:
@@ -753,7 +765,7 @@ class Director:
         entry = self.db.latest_download(device.mac)
         ip = report.ip or device.ip
         if entry is None:
-            self._upgrade_without_entry(device, report, ip)
+            self._follow_without_entry(device, report.kind, report.state, ip)
             return
         if entry.finished:
             return
@@ -766,19 +778,21 @@ class Director:
         elif report.state == "failed":
             self._upgrade_failed(device, entry.id, report.kind, report.reason or "client failed")
 
-    def _upgrade_without_entry(self, device: Device, report: UpgradeReport, ip: str) -> None:
+    def _follow_without_entry(self, device: Device, kind: UpgradeKind, state: str, ip: str) -> None:
         """The client's row has left the download-status table (it keeps the guide's 255
-        entries) while the client was upgrading: its own status still follows its reports."""
-        current = getattr(device.upgrade, report.kind.value)
-        what = _what(report.kind)
-        if report.state == "started" and current is not Progress.IN_PROGRESS:
-            self.db.set_upgrade(device.mac, report.kind, Progress.IN_PROGRESS)
+        entries, or the operator cleared it) while the client was upgrading: its own status
+        (the letters of ``show vstack status``) still follows its reports and downloads.
+        ``state`` is ``started``, ``done`` or ``failed``."""
+        current = getattr(device.upgrade, kind.value)
+        what = _what(kind)
+        if state == "started" and current is not Progress.IN_PROGRESS:
+            self.db.set_upgrade(device.mac, kind, Progress.IN_PROGRESS)
             self.events.smi("UPGRD_STARTED", ip=ip or "0.0.0.0", what=what)
-        elif report.state == "done" and current is Progress.IN_PROGRESS:
-            self.db.set_upgrade(device.mac, report.kind, Progress.DONE)
+        elif state == "done" and current is Progress.IN_PROGRESS:
+            self.db.set_upgrade(device.mac, kind, Progress.DONE)
             self.events.smi("UPGRD_SUCCESS", ip=ip or "0.0.0.0", what=what)
-        elif report.state == "failed" and current is Progress.IN_PROGRESS:
-            self.db.set_upgrade(device.mac, report.kind, Progress.FAILED)
+        elif state == "failed" and current is Progress.IN_PROGRESS:
+            self.db.set_upgrade(device.mac, kind, Progress.FAILED)
             self.events.smi("UPGRD_FAILED", ip=ip or "0.0.0.0", what=what)
 
     def _upgrade_done(self, device: Device, entry_id: int, kind: UpgradeKind) -> None:
