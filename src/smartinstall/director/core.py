@@ -382,7 +382,8 @@ class Director:
         upstream = self._upstream_of(mac, facts)
         decision = decide_replacement(
             NewcomerFacts(mac, facts.pid, upstream[0], upstream[1], upstream[2]),
-            self.db.devices(),
+            # only an Inactive client can be replaced: not every entry is read per newcomer
+            self.db.devices_with_health(Health.INACTIVE),
             replacement_in_progress=self.db.replacement_in_progress(upstream[0], upstream[1]),
         )
         join = joining_state(self.settings.join_window, now, self.tz)
@@ -419,7 +420,7 @@ class Director:
 
     def _upstream_of(self, mac: str, facts: DhcpFacts) -> tuple[str, str, str, int]:
         """(upstream MAC, upstream IP, port, hop): a neighbour report first, then option 82."""
-        for other in self.db.devices():
+        for other in self.db.reporters_of(mac):
             for neighbor in other.neighbors:
                 if neighbor.mac == mac:
                     hop = (other.hop or 0) + 1
@@ -449,7 +450,7 @@ class Director:
         if not busy:
             return frozenset()
         # one query for the hops, not one per unfinished entry
-        return frozenset(d.hop for d in self.db.devices() if d.mac in busy and d.hop)
+        return self.db.hops_of(busy)
 
     def _backup_path(self, device: Device, hostname: str | None = None) -> str | None:
         record = self.db.latest_backup(device.mac)

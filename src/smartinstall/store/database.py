@@ -627,6 +627,41 @@ class DirectorDatabase:
             ).first()
             return _device(row) if row else None
 
+    def reporters_of(self, mac: str) -> list[Device]:
+        """The entries whose CDP table lists ``mac`` (the switches it hangs off), by number.
+        One query, whatever the number of entries (a fleet's DHCP storm asks it per new
+        client)."""
+        with self._lock, self._session() as session:
+            rows = session.scalars(
+                select(DeviceRow)
+                .join(NeighborRow)
+                .where(NeighborRow.mac == _mac(mac))
+                .order_by(DeviceRow.number)
+                .options(*_DEVICE_LOAD)
+            ).unique()
+            return [_device(r) for r in rows]
+
+    def devices_with_health(self, health: Health) -> list[Device]:
+        """The entries of one health status (Inactive ones: candidates for a replacement)."""
+        with self._lock, self._session() as session:
+            rows = session.scalars(
+                select(DeviceRow)
+                .where(DeviceRow.health == health.value)
+                .order_by(DeviceRow.number)
+                .options(*_DEVICE_LOAD)
+            ).all()
+            return [_device(r) for r in rows]
+
+    def hops_of(self, macs: set[str]) -> frozenset[int]:
+        """The hop counts of the entries with these MACs (those that have one)."""
+        if not macs:
+            return frozenset()
+        with self._lock, self._session() as session:
+            hops = session.scalars(
+                select(DeviceRow.hop).where(DeviceRow.mac.in_(macs), DeviceRow.hop.is_not(None))
+            ).all()
+            return frozenset(h for h in hops if h)
+
     def devices(self) -> list[Device]:
         """Every entry, by device number (the director, number 0, first)."""
         return [r.device for r in self.device_records()]

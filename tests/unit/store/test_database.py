@@ -208,6 +208,39 @@ def test_neighbours_and_members_are_replaced_by_an_update(db: DirectorDatabase) 
     assert db.device_by_number(1) == updated
 
 
+def test_lookups_that_a_dhcp_storm_makes_read_only_what_they_need(db: DirectorDatabase) -> None:
+    # reporters_of (the CDP upstream of a newcomer), devices_with_health (replacement
+    # candidates) and hops_of (nearer hops still busy) each answer with one query.
+    a = db.upsert_device(
+        Device(
+            0,
+            "0050.5600.0a01",
+            hop=1,
+            ip="10.0.0.1",
+            neighbors=(Neighbor("GigabitEthernet1/0/2", "0050.5600.0a09"),),
+        )
+    )
+    b = db.upsert_device(
+        Device(
+            0,
+            "0050.5600.0a02",
+            hop=2,
+            neighbors=(
+                Neighbor("GigabitEthernet1/0/3", "0050.5600.0a09"),
+                Neighbor("Gi1/0/4", "0050.5600.0a08"),
+            ),
+        )
+    )
+    db.upsert_device(Device(0, "0050.5600.0a03", hop=3))
+    db.set_health(b.mac, Health.INACTIVE)
+    assert [d.mac for d in db.reporters_of("0050.5600.0a09")] == [a.mac, b.mac]
+    assert [d.mac for d in db.reporters_of("0050.5600.0a08")] == [b.mac]
+    assert db.reporters_of("0050.5600.0aff") == []
+    assert [d.mac for d in db.devices_with_health(Health.INACTIVE)] == [b.mac]
+    assert db.hops_of({a.mac, b.mac, "0050.5600.0aff"}) == frozenset({1, 2})
+    assert db.hops_of(set()) == frozenset()
+
+
 def test_a_device_behind_one_without_an_address_gets_its_address_later(
     db: DirectorDatabase,
 ) -> None:
