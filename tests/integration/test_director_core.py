@@ -292,3 +292,46 @@ async def test_a_newcomer_is_decided_without_reading_every_entry(rig: Rig) -> No
     for n in range(0x21, 0x25):
         offer = core.dhcp_offer(DhcpFacts(f"0050.5601.00{n:02x}", vendor_class=f"cisco-{PID}"))
         assert offer.action is OfferAction.INSTALL
+
+
+async def test_the_script_still_follows_the_hello_after_the_row_left_the_table(rig: Rig) -> None:
+    # The post-install script goes to the client after its hello (type 5). In a roll-out of
+    # more than 255 clients the row may have left the download-status table by then; the
+    # device's "script awaited" mark still gets the script sent.
+    from smartinstall.director.core import HelloFacts
+    from smartinstall.domain.devices import Progress
+    from smartinstall.domain.downloads import DownloadMethod
+    from smartinstall.wire.smi import Execute
+
+    core = rig.director
+    core.settings.join_window = JoinWindowSettings()
+    core.settings.groups.default.script = "flash:post_install.txt"
+    for name in ("c2960x.tar", "seed.txt", "post_install.txt"):
+        core.repo.write(name, b"hostname x\n")
+    mac, ip = "0050.5601.0031", f"{rig.prefix}.10"
+    core.dhcp_offer(DhcpFacts(mac, vendor_class=f"cisco-{PID}"))
+    core.dhcp_bound(mac, ip)
+    device = rig.db.device_by_mac(mac)
+    assert device is not None and device.upgrade.script is Progress.PENDING
+    assert device.status() == "P A a"  # awaited, no letter yet
+    for n in range(255):
+        rig.db.add_download(f"0050.5602.{n:04x}", DownloadMethod.ZERO_TOUCH)
+    assert rig.db.latest_download(mac) is None
+    received: list[CommandReceived] = []
+    listener = SmiClientListener(received.append, ip, core.client_smi_port)
+    await listener.start()
+    try:
+        core.client_hello(HelloFacts(mac, ip=ip, pid=PID, hostname="till", has_startup_config=True))
+        await core.drain()
+        for _ in range(50):
+            if received:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await listener.close()
+    scripts = [r.command for r in received if isinstance(r.command, Execute)]
+    assert scripts and scripts[0].script_url == f"tftp://{rig.prefix}.1:6969/post_install.txt"
+    core.client_upgrade(UpgradeReport(mac, UpgradeKind.SCRIPT, "started"))
+    core.client_upgrade(UpgradeReport(mac, UpgradeKind.SCRIPT, "done"))
+    device = rig.db.device_by_mac(mac)
+    assert device is not None and device.upgrade.script is Progress.DONE

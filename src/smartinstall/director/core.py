@@ -508,6 +508,10 @@ class Director:
             config=DownloadStatus.NOT_STARTED if offer.config_file else na,
             script=DownloadStatus.NOT_STARTED if offer.script else na,
         )
+        if offer.script:
+            # the script is sent after the client's hello; the mark outlives the row, which a
+            # roll-out of more than 255 clients may push out of the table before then
+            self.db.set_upgrade(device.mac, UpgradeKind.SCRIPT, Progress.PENDING)
         # Files that should be on the director's flash but are not fail now, with the reason,
         # instead of leaving the client to time out on them.
         wanted = [(UpgradeKind.SCRIPT, offer.script)]
@@ -683,7 +687,10 @@ class Director:
         has said hello, the director sends it the script URL (type 5), and the client fetches
         and runs it ("A script-only upgrade is not possible")."""
         entry = self.db.latest_download(device.mac)
-        if entry is None or entry.finished or entry.script is not DownloadStatus.NOT_STARTED:
+        if entry is None:
+            if device.upgrade.script is not Progress.PENDING:
+                return  # no zero touch awaits a script (its row left the table: see PENDING)
+        elif entry.finished or entry.script is not DownloadStatus.NOT_STARTED:
             return
         client = ClientFacts.of_device(device)
         script = resolve(self.settings.groups, client).script

@@ -45,6 +45,9 @@ class JoinState(Enum):
 
 class Progress(Enum):
     NONE = "none"
+    # Awaited: the client's zero touch includes it and it has not started (no letter yet). The
+    # director reads it when the client's download-status row has left the 255-entry table.
+    PENDING = "pending"
     IN_PROGRESS = "in progress"
     DONE = "done"
     FAILED = "failed"
@@ -69,6 +72,7 @@ def upgrade_letter(kind: UpgradeKind, progress: Progress) -> str:
     letters = _UPGRADE_LETTERS[kind]
     return {
         Progress.NONE: "",
+        Progress.PENDING: "",
         Progress.IN_PROGRESS: letters[0],
         Progress.DONE: letters[1],
         Progress.FAILED: letters[2],
