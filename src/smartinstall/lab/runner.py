@@ -81,8 +81,24 @@ class DirectorPorts:
         )
 
 
+class _DirectorLog:
+    """Where a lab's director writes its log: ``data_dir/director.log``."""
+
+    data_dir: Path
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "director.log"
+
+    def log(self) -> str:
+        try:
+            return self.log_file.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
 @dataclass
-class DirectorRunner:
+class DirectorRunner(_DirectorLog):
     """``smartinstall director`` as a subprocess; its log goes to ``data_dir/director.log``."""
 
     data_dir: Path
@@ -94,16 +110,6 @@ class DirectorRunner:
     starts: int = 0
     wrapper: tuple[str, ...] = ()  # e.g. ("ip", "netns", "exec", <namespace>)
     extra: tuple[str, ...] = ()  # more `smartinstall director` options
-
-    @property
-    def log_file(self) -> Path:
-        return self.data_dir / "director.log"
-
-    def log(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
 
     async def start(self, timeout: float = 30.0) -> None:
         before = self.log().count(READY)
@@ -146,7 +152,7 @@ class DirectorRunner:
         return process.returncode
 
 
-class InProcessDirector:
+class InProcessDirector(_DirectorLog):
     """The director daemon on the lab's own event loop (tests that call the core directly,
     e.g. ``vstack on-hold-clients install`` or on-demand downloads, before the operator CLI
     reaches a running director). Same interface as :class:`DirectorRunner`; its log goes to
@@ -164,16 +170,6 @@ class InProcessDirector:
         self._ticker: asyncio.Task[None] | None = None
         self._handler: logging.Handler | None = None
         self._level = logging.NOTSET
-
-    @property
-    def log_file(self) -> Path:
-        return self.data_dir / "director.log"
-
-    def log(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
 
     async def start(self, timeout: float = 30.0) -> None:
         del timeout

@@ -30,7 +30,13 @@ import sys
 from pathlib import Path
 
 from smartinstall.ios import PRIVILEGED_LEVEL, Session
-from smartinstall.services.cli_terminal import READ_CHUNK, TerminalHub, TerminalIO, run_terminal
+from smartinstall.services.cli_terminal import (
+    READ_CHUNK,
+    TerminalHub,
+    TerminalIO,
+    close_server,
+    run_terminal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +108,7 @@ class LocalConsoleServer:
 
     async def close(self) -> None:
         if self._server is not None:
-            self._server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+            await close_server(self._server, self._tasks)
             self._server = None
             with contextlib.suppress(OSError):
                 self.path.unlink()

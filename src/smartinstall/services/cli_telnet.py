@@ -15,7 +15,13 @@ import contextlib
 import logging
 
 from smartinstall.services.cli_auth import User
-from smartinstall.services.cli_terminal import READ_CHUNK, TerminalHub, TerminalIO, run_terminal
+from smartinstall.services.cli_terminal import (
+    READ_CHUNK,
+    TerminalHub,
+    TerminalIO,
+    close_server,
+    run_terminal,
+)
 
 log = logging.getLogger(__name__)
 
@@ -159,11 +165,7 @@ class TelnetCliServer:
 
     async def close(self) -> None:
         if self._server is not None:
-            self._server.close()
-            for task in list(self._tasks):
-                task.cancel()
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+            await close_server(self._server, self._tasks)
             self._server = None
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -180,3 +180,13 @@ async def attach(io: TerminalIO, host: str, port: int, timeout: float = 10.0) ->
         with contextlib.suppress(Exception):
             await writer.wait_closed()
     io.write(f"\r\n[Connection to {host} closed by foreign host]\r\n")
+
+
+async def close_server(server: asyncio.AbstractServer, tasks: set[asyncio.Task[None]]) -> None:
+    """Stop a terminal server: no new connections, every session's task cancelled, and the
+    server given five seconds to wind down."""
+    server.close()
+    for task in list(tasks):
+        task.cancel()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(server.wait_closed(), 5)
