@@ -94,18 +94,20 @@ def parse_month(text: str) -> int:
 
 def parse_date(day: str, month: str, year: str) -> dt.date:
     """A date as the guide writes it: ``04 Jul 2009`` or ``04 july 2009``."""
-    if not re.fullmatch(r"[0-9]{1,2}", day.strip()) or not 1 <= int(day) <= 31:
+    # str.strip() removes more than int() ignores (the separators \x1c-\x1f): the numbers
+    # are read from the stripped text
+    if not re.fullmatch(r"[0-9]{1,2}", day.strip()) or not 1 <= int(day.strip()) <= 31:
         raise DomainError(f"% Invalid day: {day.strip()} (range 1 to 31)", day)
     month_number = parse_month(month)
     if (
         not re.fullmatch(r"[0-9]{4}", year.strip())
-        or not YEAR_RANGE[0] <= int(year) <= YEAR_RANGE[1]
+        or not YEAR_RANGE[0] <= int(year.strip()) <= YEAR_RANGE[1]
     ):
         raise DomainError(
             f"% Invalid year: {year.strip()} (range {YEAR_RANGE[0]} to {YEAR_RANGE[1]})", year
         )
     try:
-        return dt.date(int(year), month_number, int(day))
+        return dt.date(int(year.strip()), month_number, int(day.strip()))
     except ValueError:
         token = f"{day.strip()} {month.strip()}"
         raise DomainError(f"% Invalid date: {token} {year.strip()}", token) from None
