@@ -29,8 +29,10 @@ from tests.integration.tftp_helpers import (
     RawPeer,
     RecordingHook,
     Tree,
+    children,
     free_udp_port,
     make_tree,
+    process_gone,
     run,
 )
 from tests.tools import require_program
@@ -95,8 +97,10 @@ def test_reads_confined_to_root(tree: Tree, name: str, code: ErrorCode) -> None:
 
 
 def test_reads_inside_root_including_inner_symlink(tree: Tree) -> None:
-    for name, expected in (("sub/nested.cfg", b"hostname sw1\n"),
-                           ("./sub//up", tree.files["small.txt"])):
+    for name, expected in (
+        ("sub/nested.cfg", b"hostname sw1\n"),
+        ("./sub//up", tree.files["small.txt"]),
+    ):
         fd, size, _ = open_for_read(tree.root, name)
         try:
             assert os.pread(fd, 1000, 0) == expected and size == len(expected)
@@ -104,8 +108,23 @@ def test_reads_inside_root_including_inner_symlink(tree: Tree) -> None:
             os.close(fd)
 
 
-_pieces = st.sampled_from(["..", ".", "", "sub", "escape", "up", "small.txt", "flash",
-                           "secret.txt", "\\", "%2e%2e", "\x00", "a"])
+_pieces = st.sampled_from(
+    [
+        "..",
+        ".",
+        "",
+        "sub",
+        "escape",
+        "up",
+        "small.txt",
+        "flash",
+        "secret.txt",
+        "\\",
+        "%2e%2e",
+        "\x00",
+        "a",
+    ]
+)
 
 
 @given(st.lists(_pieces, min_size=1, max_size=6), st.booleans())
@@ -139,8 +158,15 @@ def test_load_board_is_shared_across_fork() -> None:
 def test_upload_names(tree: Tree) -> None:
     config = TftpServerConfig(root=tree.root, upload_dir=tree.backups, upload_prefix="backup")
     assert upload_target(config, "backup/a.cfg") == (os.path.realpath(tree.backups), "a.cfg")
-    for name in ("a.cfg", "backup/../a.cfg", "backup/sub/a.cfg", "other/a.cfg", "backup/.a",
-                 "/backup/a.cfg", "backup"):
+    for name in (
+        "a.cfg",
+        "backup/../a.cfg",
+        "backup/sub/a.cfg",
+        "other/a.cfg",
+        "backup/.a",
+        "/backup/a.cfg",
+        "backup",
+    ):
         with pytest.raises(Refused):
             upload_target(config, name)
     closed = TftpServerConfig(root=tree.root)
@@ -152,20 +178,26 @@ def test_upload_names(tree: Tree) -> None:
 
 
 @pytest.mark.parametrize("blksize", [512, 1468, 8192])
-async def test_curl_downloads_byte_identical(server: TftpServer, tree: Tree, tmp_path: Path,
-                                             hook: RecordingHook, blksize: int) -> None:
+async def test_curl_downloads_byte_identical(
+    server: TftpServer, tree: Tree, tmp_path: Path, hook: RecordingHook, blksize: int
+) -> None:
     curl = require_program("curl")
     for name in ("image.tar", "exact.bin", "empty.txt", "sub/nested.cfg"):
         out = tmp_path / "out.bin"
-        status, text = await run(curl, "-sS", "--tftp-blksize", str(blksize), "-o", str(out),
-                                 url(server, name))
+        status, text = await run(
+            curl, "-sS", "--tftp-blksize", str(blksize), "-o", str(out), url(server, name)
+        )
         assert status == 0, text
         assert out.read_bytes() == tree.files[name], name
     await hook.wait_finished(4)
     done = {info.filename: (size, error) for info, size, error in hook.finished}
     assert done["image.tar"] == (len(tree.files["image.tar"]), None)
-    assert [i.filename for i in hook.started] == ["image.tar", "exact.bin", "empty.txt",
-                                                   "sub/nested.cfg"]
+    assert [i.filename for i in hook.started] == [
+        "image.tar",
+        "exact.bin",
+        "empty.txt",
+        "sub/nested.cfg",
+    ]
     assert all(i.options.blksize == blksize for i in hook.started)
     assert any(info.filename == "image.tar" for info, _ in hook.progress)
 
@@ -178,30 +210,60 @@ async def test_curl_reports_missing_and_forbidden(server: TftpServer) -> None:
     assert status == 69  # CURLE_TFTP_PERM
 
 
-async def test_tftp_hpa_binary_and_netascii(server: TftpServer, tree: Tree,
-                                            tmp_path: Path) -> None:
+async def test_tftp_hpa_binary_and_netascii(server: TftpServer, tree: Tree, tmp_path: Path) -> None:
     client = require_program("tftp")
     host, port = server.address
-    status, text = await run(client, "-v", host, str(port), "-m", "binary", "-c", "get",
-                             "image.tar", str(tmp_path / "image.tar"))
+    status, text = await run(
+        client,
+        "-v",
+        host,
+        str(port),
+        "-m",
+        "binary",
+        "-c",
+        "get",
+        "image.tar",
+        str(tmp_path / "image.tar"),
+    )
     assert status == 0, text
     assert (tmp_path / "image.tar").read_bytes() == tree.files["image.tar"]
-    status, text = await run(client, host, str(port), "-m", "ascii", "-c", "get", "small.txt",
-                             str(tmp_path / "small.txt"))
+    status, text = await run(
+        client,
+        host,
+        str(port),
+        "-m",
+        "ascii",
+        "-c",
+        "get",
+        "small.txt",
+        str(tmp_path / "small.txt"),
+    )
     assert status == 0, text
     # netascii there and back again gives the file unchanged on a Unix client
     assert (tmp_path / "small.txt").read_bytes() == tree.files["small.txt"]
 
 
 @pytest.mark.parametrize(("blksize", "window"), [(1468, 8), (512, 4), (8192, 16)])
-async def test_atftp_windowsize(server: TftpServer, tree: Tree, tmp_path: Path,
-                                hook: RecordingHook, blksize: int, window: int) -> None:
+async def test_atftp_windowsize(
+    server: TftpServer, tree: Tree, tmp_path: Path, hook: RecordingHook, blksize: int, window: int
+) -> None:
     atftp = require_program("atftp")
     host, port = server.address
     out = tmp_path / "image.tar"
-    status, text = await run(atftp, "--option", f"blksize {blksize}", "--option",
-                             f"windowsize {window}", "-g", "-r", "image.tar", "-l", str(out),
-                             host, str(port))
+    status, text = await run(
+        atftp,
+        "--option",
+        f"blksize {blksize}",
+        "--option",
+        f"windowsize {window}",
+        "-g",
+        "-r",
+        "image.tar",
+        "-l",
+        str(out),
+        host,
+        str(port),
+    )
     assert status == 0, text
     assert out.read_bytes() == tree.files["image.tar"]
     await hook.wait_finished(1)
@@ -209,11 +271,22 @@ async def test_atftp_windowsize(server: TftpServer, tree: Tree, tmp_path: Path,
     assert hook.finished[0][2] is None
 
 
-async def test_twenty_concurrent_downloads(server: TftpServer, tree: Tree, tmp_path: Path,
-                                           hook: RecordingHook) -> None:
+async def test_twenty_concurrent_downloads(
+    server: TftpServer, tree: Tree, tmp_path: Path, hook: RecordingHook
+) -> None:
     curl = require_program("curl")
-    jobs = [run(curl, "-sS", "--tftp-blksize", "1468", "-o", str(tmp_path / f"o{i}"),
-                url(server, "image.tar")) for i in range(20)]
+    jobs = [
+        run(
+            curl,
+            "-sS",
+            "--tftp-blksize",
+            "1468",
+            "-o",
+            str(tmp_path / f"o{i}"),
+            url(server, "image.tar"),
+        )
+        for i in range(20)
+    ]
     results = await asyncio.gather(*jobs)
     assert all(status == 0 for status, _ in results), results
     for i in range(20):
@@ -225,37 +298,44 @@ async def test_twenty_concurrent_downloads(server: TftpServer, tree: Tree, tmp_p
 # -- real clients: uploads ------------------------------------------------------------------
 
 
-async def test_uploads_into_backup_area_only(server: TftpServer, tree: Tree, tmp_path: Path,
-                                             hook: RecordingHook) -> None:
+async def test_uploads_into_backup_area_only(
+    server: TftpServer, tree: Tree, tmp_path: Path, hook: RecordingHook
+) -> None:
     atftp = require_program("atftp")
     tftp_hpa = require_program("tftp")
     host, port = server.address
     config = tmp_path / "running.cfg"
     config.write_bytes(b"hostname sw1\n" + os.urandom(5000))
     name = "sw1-0011.2233.4455.REV1"
-    status, text = await run(atftp, "-p", "-r", f"backup/{name}", "-l", str(config), host,
-                             str(port))
+    status, text = await run(
+        atftp, "-p", "-r", f"backup/{name}", "-l", str(config), host, str(port)
+    )
     assert status == 0, text
     assert (tree.backups / name).read_bytes() == config.read_bytes()
     # tftp-hpa replaces it; the new content lands whole
     config.write_bytes(b"hostname sw1-new\n")
-    status, text = await run(tftp_hpa, host, str(port), "-m", "binary", "-c", "put",
-                             str(config), f"backup/{name}")
+    status, text = await run(
+        tftp_hpa, host, str(port), "-m", "binary", "-c", "put", str(config), f"backup/{name}"
+    )
     assert status == 0, text
     assert (tree.backups / name).read_bytes() == b"hostname sw1-new\n"
     # not approved, outside the backup area, over the root: refused, nothing written
-    for remote in ("backup/unknown.cfg", "small.txt", "sw1-0011.2233.4455.REV1",
-                   f"backup/../{name}"):
-        status, text = await run(atftp, "-p", "-r", remote, "-l", str(config), host,
-                                 str(port))
+    for remote in (
+        "backup/unknown.cfg",
+        "small.txt",
+        "sw1-0011.2233.4455.REV1",
+        f"backup/../{name}",
+    ):
+        status, text = await run(atftp, "-p", "-r", remote, "-l", str(config), host, str(port))
         assert status != 0, (remote, text)
     assert sorted(p.name for p in tree.backups.iterdir()) == [name]
     assert (tree.root / "small.txt").read_bytes() == tree.files["small.txt"]
     assert [n for _, n, _ in hook.asked] == [name, name, "unknown.cfg"]
 
 
-async def test_upload_over_size_cap_keeps_existing_file(server: TftpServer, tree: Tree,
-                                                        tmp_path: Path) -> None:
+async def test_upload_over_size_cap_keeps_existing_file(
+    server: TftpServer, tree: Tree, tmp_path: Path
+) -> None:
     atftp = require_program("atftp")
     host, port = server.address
     (tree.backups / "big.cfg").write_bytes(b"old\n")
@@ -263,8 +343,9 @@ async def test_upload_over_size_cap_keeps_existing_file(server: TftpServer, tree
     big.write_bytes(os.urandom(150_000))  # the cap is 100,000
     # with tsize the server refuses at once; without, it stops when the cap is crossed
     for opts in (["--option", "tsize 150000"], []):
-        status, text = await run(atftp, *opts, "-p", "-r", "backup/big.cfg", "-l", str(big),
-                                 host, str(port))
+        status, text = await run(
+            atftp, *opts, "-p", "-r", "backup/big.cfg", "-l", str(big), host, str(port)
+        )
         assert status != 0, text
         assert (tree.backups / "big.cfg").read_bytes() == b"old\n"
         assert sorted(p.name for p in tree.backups.iterdir()) == ["big.cfg"]  # no temp left
@@ -273,15 +354,15 @@ async def test_upload_over_size_cap_keeps_existing_file(server: TftpServer, tree
 # -- raw peer: option negotiation -----------------------------------------------------------
 
 
-async def test_blksize_zero_is_ignored_and_huge_is_capped(server: TftpServer,
-                                                          tree: Tree) -> None:
+async def test_blksize_zero_is_ignored_and_huge_is_capped(server: TftpServer, tree: Tree) -> None:
     async with RawPeer(server.address) as peer:
         peer.request("image.tar", {"blksize": "0"})
         data = await peer.expect(Data)
         assert isinstance(data, Data) and data.block == 1 and len(data.payload) == 512
     async with RawPeer(server.address) as peer:
-        peer.request("image.tar", {"blksize": "70000", "tsize": "0", "bogus": "1",
-                                   "timeout": "9" * 50})
+        peer.request(
+            "image.tar", {"blksize": "70000", "tsize": "0", "bogus": "1", "timeout": "9" * 50}
+        )
         oack = await peer.expect(OAck)
         assert isinstance(oack, OAck)
         assert oack.options == {"blksize": "65464", "tsize": str(len(tree.files["image.tar"]))}
@@ -305,8 +386,9 @@ async def test_blksize_zero_is_ignored_and_huge_is_capped(server: TftpServer,
         (b"\x00\x01small.txt\0octet\0blksize\0" + b"9" * 900 + b"\0", None),  # ignored
     ],
 )
-async def test_bad_requests_answered_with_errors(server: TftpServer, packet: bytes,
-                                                 code: ErrorCode | None) -> None:
+async def test_bad_requests_answered_with_errors(
+    server: TftpServer, packet: bytes, code: ErrorCode | None
+) -> None:
     async with RawPeer(server.address) as peer:
         peer.send_raw(packet)
         reply = await peer.recv()
@@ -320,8 +402,9 @@ async def test_bad_requests_answered_with_errors(server: TftpServer, packet: byt
 # -- raw peer: faults -----------------------------------------------------------------------
 
 
-async def test_duplicate_acks_do_not_duplicate_data(server: TftpServer, tree: Tree,
-                                                    hook: RecordingHook) -> None:
+async def test_duplicate_acks_do_not_duplicate_data(
+    server: TftpServer, tree: Tree, hook: RecordingHook
+) -> None:
     """Sorcerer's Apprentice (RFC 1123 4.2.3.1): each DATA goes out once."""
     expected = tree.files["exact.bin"]  # 40 blocks + an empty one
     got = bytearray()
@@ -369,8 +452,9 @@ async def test_error_mid_transfer_ends_it(server: TftpServer, hook: RecordingHoo
     assert not server.transfers
 
 
-async def test_lost_acks_retransmit_with_backoff_then_give_up(server: TftpServer,
-                                                              hook: RecordingHook) -> None:
+async def test_lost_acks_retransmit_with_backoff_then_give_up(
+    server: TftpServer, hook: RecordingHook
+) -> None:
     loop = asyncio.get_running_loop()
     async with RawPeer(server.address) as peer:
         peer.request("image.tar")
@@ -423,11 +507,13 @@ async def test_window_loss_restarts_after_acked_block(server: TftpServer, tree: 
         peer.ack(2)  # "3 was lost"
         again = [await peer.expect(Data) for _ in range(4)]
         assert [(b.block, b.payload) for b in again if isinstance(b, Data)] == [
-            (n, image[(n - 1) * 512:n * 512]) for n in (3, 4, 5, 6)]
+            (n, image[(n - 1) * 512 : n * 512]) for n in (3, 4, 5, 6)
+        ]
 
 
-async def test_stalled_peer_and_garbage_do_not_stall_others(server: TftpServer, tree: Tree,
-                                                            tmp_path: Path) -> None:
+async def test_stalled_peer_and_garbage_do_not_stall_others(
+    server: TftpServer, tree: Tree, tmp_path: Path
+) -> None:
     curl = require_program("curl")
     rng = random.Random(4)
     async with RawPeer(server.address) as stalled, RawPeer(server.address) as noisy:
@@ -453,8 +539,9 @@ async def test_repeated_request_does_not_start_a_second_transfer(server: TftpSer
         assert len(server.transfers) == 1
 
 
-async def test_partial_raw_upload_never_replaces(server: TftpServer, tree: Tree,
-                                                 hook: RecordingHook) -> None:
+async def test_partial_raw_upload_never_replaces(
+    server: TftpServer, tree: Tree, hook: RecordingHook
+) -> None:
     name = "sw1-0011.2233.4455.REV1"
     (tree.backups / name).write_bytes(b"previous backup\n")
     async with RawPeer(server.address) as peer:
@@ -475,16 +562,15 @@ async def test_windowed_raw_upload(server: TftpServer, tree: Tree) -> None:
     name = "big.cfg"
     payload = os.urandom(512 * 6 + 100)
     async with RawPeer(server.address) as peer:
-        peer.request(f"backup/{name}", {"windowsize": "3", "tsize": str(len(payload))},
-                     write=True)
+        peer.request(f"backup/{name}", {"windowsize": "3", "tsize": str(len(payload))}, write=True)
         assert await peer.expect(OAck) == OAck({"windowsize": "3", "tsize": str(len(payload))})
         for b in (1, 2, 3):
-            peer.send_raw(tftp.encode_data(b, payload[(b - 1) * 512:b * 512]))
+            peer.send_raw(tftp.encode_data(b, payload[(b - 1) * 512 : b * 512]))
         assert await peer.expect(Ack) == Ack(3)  # one ACK per window
-        peer.send_raw(tftp.encode_data(5, payload[4 * 512:5 * 512]))  # 4 "lost"
+        peer.send_raw(tftp.encode_data(5, payload[4 * 512 : 5 * 512]))  # 4 "lost"
         assert await peer.expect(Ack) == Ack(3)  # tells where to restart
         for b in (4, 5, 6, 7):
-            peer.send_raw(tftp.encode_data(b, payload[(b - 1) * 512:b * 512]))
+            peer.send_raw(tftp.encode_data(b, payload[(b - 1) * 512 : b * 512]))
         assert await peer.expect(Ack) == Ack(6)
         assert await peer.expect(Ack) == Ack(7)
     assert (tree.backups / name).read_bytes() == payload
@@ -499,8 +585,9 @@ async def test_block_number_rollover(tree: Tree, tmp_path: Path) -> None:
     config = TftpServerConfig(root=tree.root, port=0, limits=ServerLimits())
     async with TftpServer(config) as srv:
         out = tmp_path / "wrap.bin"
-        status, text = await run(curl, "-sS", "--tftp-blksize", "16", "-o", str(out),
-                                 url(srv, "wrap.bin"))
+        status, text = await run(
+            curl, "-sS", "--tftp-blksize", "16", "-o", str(out), url(srv, "wrap.bin")
+        )
         assert status == 0, text
         assert out.read_bytes() == data
 
@@ -514,21 +601,42 @@ async def test_memory_stays_flat_with_file_size(tree: Tree) -> None:
     config = TftpServerConfig(root=tree.root, port=0)
     async with TftpServer(config) as srv:
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
-        status, text = await run(curl, "-sS", "--tftp-blksize", "65464", "-o", "/dev/null",
-                                 "-w", "%{size_download}", url(srv, "huge.tar"))
+        status, text = await run(
+            curl,
+            "-sS",
+            "--tftp-blksize",
+            "65464",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{size_download}",
+            url(srv, "huge.tar"),
+        )
         after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert status == 0 and text.strip() == str(256 << 20), text
     assert after - before < 32 * 1024, f"peak RSS grew by {after - before} KiB"
 
 
 async def test_standalone_command_with_workers(tree: Tree, tmp_path: Path) -> None:
-    """`smartinstall tftp-server --workers 2`: both workers serve, uploads land, TERM stops."""
+    """`smartinstall tftp-server --workers 2`: a control process and two worker processes
+    serve, uploads land, TERM stops them all."""
     curl = require_program("curl")
     port = free_udp_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "smartinstall.cli", "tftp-server", str(tree.root),
-        "--port", str(port), "--workers", "2", "--upload-dir", str(tree.backups),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-m",
+        "smartinstall.cli",
+        "tftp-server",
+        str(tree.root),
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--upload-dir",
+        str(tree.backups),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         base = f"tftp://127.0.0.1:{port}"
         async with asyncio.timeout(20):  # up once it answers
@@ -537,19 +645,33 @@ async def test_standalone_command_with_workers(tree: Tree, tmp_path: Path) -> No
                     probe.request("small.txt")
                     if await probe.recv(timeout=0.2) is not None:
                         break
-        jobs = [run(curl, "-sS", "--tftp-blksize", "1468", "-o", str(tmp_path / f"o{i}"),
-                    f"{base}/image.tar") for i in range(8)]
+        jobs = [
+            run(
+                curl,
+                "-sS",
+                "--tftp-blksize",
+                "1468",
+                "-o",
+                str(tmp_path / f"o{i}"),
+                f"{base}/image.tar",
+            )
+            for i in range(8)
+        ]
         assert all(status == 0 for status, _ in await asyncio.gather(*jobs))
         for i in range(8):
             assert (tmp_path / f"o{i}").read_bytes() == tree.files["image.tar"]
-        status, text = await run(curl, "-sS", "-T", str(tree.root / "image.tar"),
-                                 f"{base}/backup/copy.tar")
+        status, text = await run(
+            curl, "-sS", "-T", str(tree.root / "image.tar"), f"{base}/backup/copy.tar"
+        )
         assert status == 0, text
         assert (tree.backups / "copy.tar").read_bytes() == tree.files["image.tar"]
+        workers = children(proc.pid)
+        assert len(workers) == 2
     finally:
         proc.terminate()
         async with asyncio.timeout(10):
             assert await proc.wait() == 0
+    assert all(process_gone(pid) for pid in workers)
 
 
 async def test_oversized_block_aborts_upload(server: TftpServer, tree: Tree) -> None:

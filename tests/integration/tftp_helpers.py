@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +94,14 @@ class RawPeer:
     def send_raw(self, packet: bytes, to: Address | None = None) -> None:
         self.sock.sendto(packet, to or self.tid or self.server)
 
-    def request(self, name: str, opts: dict[str, str] | None = None, *,
-                write: bool = False, mode: tftp.Mode = tftp.Mode.OCTET) -> None:
+    def request(
+        self,
+        name: str,
+        opts: dict[str, str] | None = None,
+        *,
+        write: bool = False,
+        mode: tftp.Mode = tftp.Mode.OCTET,
+    ) -> None:
         opcode = tftp.Opcode.WRQ if write else tftp.Opcode.RRQ
         self.send_raw(tftp.encode_request(opcode, name, mode, opts), self.server)
 
@@ -112,7 +119,8 @@ class RawPeer:
     async def expect(self, kind: type, timeout: float = 2.0) -> tftp.Packet:
         packet = await self.recv(timeout)
         assert packet is not None and isinstance(packet, kind), (
-            f"expected {kind.__name__}, got {packet!r}")
+            f"expected {kind.__name__}, got {packet!r}"
+        )
         return packet
 
     def ack(self, block: int) -> None:
@@ -128,7 +136,10 @@ class RawPeer:
 async def run(*argv: str, timeout: float = 60.0, cwd: Path | None = None) -> tuple[int, str]:
     """Run a program; (exit status, stdout+stderr)."""
     proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=cwd,
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        cwd=cwd,
     )
     try:
         async with asyncio.timeout(timeout):
@@ -146,3 +157,44 @@ def free_udp_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition, looking every 10 ms, for at most `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+
+def process_gone(pid: int) -> bool:
+    """True once `pid` no longer runs (gone, or a zombie nobody reaped yet)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return True
+    return state in ("Z", "X")
+
+
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User+system CPU time of a process (or one of its threads), from /proc."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    with open(path) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    """The running child processes of `pid`, from /proc."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] not in ("Z", "X"):
+            found.append(int(entry))
+    return found

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import os
 import signal
-import socket
 from pathlib import Path
 
-from smartinstall.services.tftp import (
-    Address,
-    LoadBoard,
-    TftpServer,
-    TftpServerConfig,
-    TransferInfo,
-)
+from smartinstall.services.tftp import Address, TftpServer, TftpServerConfig, TransferInfo
 from smartinstall.wire.tftp import ServerLimits
 
 NAME = "tftp-server"
@@ -58,15 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-windowsize", type=int, default=64)
     parser.add_argument("--timeout", type=float, default=1.0, help="first retransmission, s")
     parser.add_argument(
-        "--workers", type=int, default=1, help="worker processes sharing the listening socket"
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes running the transfers (default 1: a single process)",
     )
 
 
-async def _serve(
-    config: TftpServerConfig, uploads: bool, listening: socket.socket | None = None
-) -> None:
+async def _serve(config: TftpServerConfig, uploads: bool) -> None:
     server = TftpServer(config, _OpenUploads() if uploads else None)
-    await server.start(listening)
+    await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -85,8 +77,10 @@ def _config(args: argparse.Namespace, workers: int) -> TftpServerConfig:
         max_upload_size=args.max_upload,
         limits=ServerLimits(max_blksize=args.max_blksize, max_windowsize=args.max_windowsize),
         retransmit_timeout=args.timeout,
-        requests_per_wakeup=1 if workers > 1 else 64,
-        load_board=LoadBoard(workers) if workers > 1 else None,
+        # One process serves everything; more: this process keeps the listening socket and
+        # hands the transfers to that many worker processes (docs/tftp.md).
+        workers=workers if workers > 1 else 0,
+        worker_nice=0,  # no control plane here to protect from the transfers
     )
 
 
@@ -94,49 +88,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.root.is_dir():
         log.error("%s is not a directory", args.root)
         return 1
-    workers = max(1, args.workers)
-    config = _config(args, workers)
-    uploads = args.upload_dir is not None
-    if workers == 1:
-        asyncio.run(_serve(config, uploads))
-        return 0
-    # Workers share one listening socket made here: every idle worker is woken by a request
-    # and the first to read it serves it, so transfers spread over the workers by load
-    # (SO_REUSEPORT would spread them by a hash of the client's address instead).
-    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
-    listening = socket.socket(family, socket.SOCK_DGRAM)
-    listening.bind((args.host, args.port))
-    children: list[int] = []
-    for slot in range(workers):
-        pid = os.fork()
-        if pid == 0:  # worker
-            code = 0
-            if config.load_board is not None:
-                config.load_board.for_worker(slot)
-            try:
-                asyncio.run(_serve(config, uploads, listening))
-            except BaseException:
-                log.exception("tftp worker failed")
-                code = 1
-            os._exit(code)
-        children.append(pid)
-    listening.close()
-
-    def forward(signum: int, frame: object) -> None:
-        del frame
-        for child in children:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signum)
-
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    status = 0
-    for child in children:
-        while True:
-            try:
-                _, code = os.waitpid(child, 0)
-                break
-            except InterruptedError:
-                continue
-        status = status or (1 if code else 0)
-    return status
+    config = _config(args, max(1, args.workers))
+    asyncio.run(_serve(config, args.upload_dir is not None))
+    return 0
