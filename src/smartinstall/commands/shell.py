@@ -19,7 +19,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from smartinstall.director.views import show_vstack_config
+from smartinstall.domain.settings import DirectorSettings, Role
 from smartinstall.ios import CommandSet, Engine, StartupConfig
+from smartinstall.ios.director_config import DirectorCommands
+from smartinstall.ios.director_config import director_command_set as _director_commands
 from smartinstall.ios.editor import LineEditor
 
 NAME = "shell"
@@ -27,9 +31,22 @@ HELP = "interactive IOS-style shell on a configuration file"
 
 #: command sets offered by the shell, as "module:factory"; each factory takes the engine
 #: and returns the CommandSet to add
-COMMAND_SETS: tuple[str, ...] = ("smartinstall.ios.director_commands:director_command_set",)
+COMMAND_SETS: tuple[str, ...] = ("smartinstall.commands.shell:director_command_set",)
 
 DEFAULT_HOSTNAME = "Director"
+
+
+def render_show_vstack_config(
+    settings: DirectorSettings, role: Role, window_open: bool | None
+) -> str:
+    """`show vstack config` as the director prints it (the renderer the command set takes)."""
+    return show_vstack_config(settings, role, window_open=window_open)
+
+
+def director_command_set(engine: Engine) -> DirectorCommands:
+    """The director's configuration commands with `show vstack config`: the command set of
+    `smartinstall.ios` given the director's view, which that package does not import."""
+    return _director_commands(engine, show_config=render_show_vstack_config)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

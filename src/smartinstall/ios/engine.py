@@ -181,6 +181,15 @@ def _compile(pattern: str) -> re.Pattern[str]:
         return re.compile(re.escape(pattern))
 
 
+def _filtered(
+    work: Callable[[], Awaitable[str]], kind: str, pattern: str
+) -> Callable[[], Awaitable[str]]:
+    async def run() -> str:
+        return apply_filter(kind, pattern, await work())
+
+    return run
+
+
 def apply_filter(kind: str, pattern: str, text: str) -> str:
     """IOS output modifiers on a command's output."""
     regex = _compile(pattern)
@@ -643,6 +652,8 @@ class Session:
         self.pending: Question | None = None
         #: network work a command left to finish (`Context.wait`); see `settle`
         self.waiting: Callable[[], Awaitable[str]] | None = None
+        #: whether the last work `settle` ran finished without an error
+        self.settled_ok = True
         #: (host, port) a command asked to connect this terminal to (``vstack attach``); the
         #: terminal transport does it after the command and clears it
         self.attach: tuple[str, int] | None = None
@@ -680,13 +691,16 @@ class Session:
         """Run the work the last command left (`Context.wait`) and return what it prints;
         never raises (a failure becomes an IOS message)."""
         work, self.waiting = self.waiting, None
+        self.settled_ok = True
         if work is None:
             return ""
         try:
             return await work()
         except CommandError as error:
+            self.settled_ok = False
             return f"{error}\n"
         except Exception:
+            self.settled_ok = False
             log.exception("command failed while waiting for its work")
             return "% Internal error while running the command\n"
 
@@ -791,6 +805,9 @@ class Session:
         output = "".join(context.lines)
         if walk.filter_kind is not None and isinstance(pattern, str):
             output = apply_filter(walk.filter_kind, pattern, output)
+            work = self.waiting
+            if work is not None:  # what the command prints when its work ends: filtered too
+                self.waiting = _filtered(work, walk.filter_kind, pattern)
         return Outcome(ok, output)
 
     # -- help and completion ------------------------------------------------------------

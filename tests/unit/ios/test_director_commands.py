@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from smartinstall.commands.shell import render_show_vstack_config
 from smartinstall.domain.catalog import builtin_key
 from smartinstall.domain.groups import GroupKind
 from smartinstall.domain.settings import DirectorSettings
@@ -36,7 +37,8 @@ OWNED = {"1.1.1.1", "1.1.1.20", "192.168.1.1", "127.20.0.1"}
 def make(store: Path | None = None) -> tuple[Engine, DirectorCommands]:
     engine = Engine(hostname="Director",
                     store=StartupConfig(store) if store is not None else None)
-    commands = engine.add(director_command_set(engine, owns_address=OWNED.__contains__))
+    commands = engine.add(director_command_set(engine, owns_address=OWNED.__contains__,
+                                               show_config=render_show_vstack_config))
     assert isinstance(commands, DirectorCommands)
     return engine, commands
 
@@ -1062,7 +1064,8 @@ def test_help_of_a_location_lists_the_file_systems() -> None:
 def test_show_vstack_config_says_whether_the_window_is_open_given_a_clock() -> None:
     moments = [dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)]
     engine = Engine(hostname="Director")
-    engine.add(DirectorCommands(owns_address=OWNED.__contains__, now=lambda: moments[0]))
+    engine.add(DirectorCommands(owns_address=OWNED.__contains__, now=lambda: moments[0],
+                                show_config=render_show_vstack_config))
     replay_example(engine, "vstack director 1.1.1.20\nvstack basic\n"
                            "vstack join-window start 05:00 16:00 recurring")
     session = engine.session(PRIVILEGED_LEVEL)

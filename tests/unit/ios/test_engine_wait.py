@@ -82,3 +82,56 @@ def test_handlers_see_which_keywords_were_typed_even_abbreviated() -> None:
     session = engine.session()
     assert session.execute("pick gr").ok and session.execute("PICK red bri").ok
     assert choices.seen == [("pick", "green"), ("pick", "red", "bright")]
+
+
+# --- the line's filter and the result of the work -----------------------------------------
+
+
+class Waiting(CommandSet):
+    name = "waiting"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.command(EXEC, "report", self._report, output=True, help={"report": "A report"})
+        self.command(EXEC, "fail", self._fail, output=True, help={"fail": "Fails later"})
+
+    def _report(self, ctx: Context) -> None:
+        ctx.write("header line\n")
+
+        async def work() -> str:
+            return "alpha 1\nbeta 2\nalpha 3\n"
+
+        ctx.wait(work)
+
+    def _fail(self, ctx: Context) -> None:
+        async def work() -> str:
+            raise CommandError("%Error writing flash:x (disk full)")
+
+        ctx.wait(work)
+
+
+def make() -> Engine:
+    engine = Engine(hostname="Director")
+    engine.add(Waiting())
+    return engine
+
+
+async def test_the_work_output_is_filtered_like_the_rest() -> None:
+    session = make().session()
+    outcome = session.execute("report | include alpha")
+    assert outcome.ok and outcome.output == ""
+    assert await session.settle() == "alpha 1\nalpha 3\n"
+    assert session.settled_ok
+    session.execute("report")
+    assert await session.settle() == "alpha 1\nbeta 2\nalpha 3\n"
+
+
+async def test_a_failure_of_the_work_is_reported() -> None:
+    session = make().session()
+    outcome = session.execute("fail")
+    assert outcome.ok  # the line itself was taken
+    assert await session.settle() == "%Error writing flash:x (disk full)\n"
+    assert not session.settled_ok
+    session.execute("report")
+    await session.settle()
+    assert session.settled_ok
