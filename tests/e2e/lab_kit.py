@@ -12,7 +12,7 @@ import yaml
 from smartinstall.domain.downloads import DownloadStatus
 from smartinstall.lab.runner import Lab
 from smartinstall.lab.topology import LabTopology, parse_topology
-from smartinstall.store.database import DownloadEntry
+from smartinstall.store.records import DownloadEntry
 
 PID = "WS-C2960X-48FPS-L"
 IMAGE = "c2960x-universalk9-tar.152-7.E9.tar"

@@ -15,13 +15,15 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smartinstall.lab.runner import wait_until_committed
 from smartinstall.services.smi import (
     ClientOwner,
     CommandReceived,
     SmiClientListener,
     SmiClientSender,
 )
-from smartinstall.store.database import DirectorDatabase
+from smartinstall.store.database import default_url
+from smartinstall.store.sqlstore import DatabaseReader
 from smartinstall.wire import smi_client
 from smartinstall.wire.dhcp import (
     DhcpPacket,
@@ -129,8 +131,12 @@ class DirectorProcess:
             await asyncio.sleep(0.05)
         raise AssertionError(f"{text!r} not logged within {timeout}s:\n{self.log()[-4000:]}")
 
-    def database(self) -> DirectorDatabase:
-        return DirectorDatabase.open(self.data_dir)
+    def database(self) -> DatabaseReader:
+        """The director's database, read-only, once the running director has committed what
+        it knows (asked over its console socket)."""
+        if self.process is not None and self.process.poll() is None:
+            wait_until_committed(self.data_dir)
+        return DatabaseReader(default_url(self.data_dir))
 
 
 @dataclass

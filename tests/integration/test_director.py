@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from smartinstall.domain.devices import Health, JoinState
-from smartinstall.store.database import DownloadStatus
+from smartinstall.domain.downloads import DownloadStatus
 from smartinstall.wire import smi_client
 from smartinstall.wire.smi import Execute
 from tests.integration.director_harness import DirectorProcess, ScriptedClient, lab_prefix

@@ -15,13 +15,13 @@ import pytest
 from smartinstall.director.bridges import SmiCommandSender
 from smartinstall.director.core import DhcpFacts, Director, UpgradeReport
 from smartinstall.director.eventlog import EventLog
+from smartinstall.director.state import DirectorState
 from smartinstall.domain.devices import JoinState, UpgradeKind
 from smartinstall.domain.groups import GroupFiles
 from smartinstall.domain.joinwindow import JoinWindowSettings, parse_schedule
 from smartinstall.domain.provisioning import OfferAction
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.services.smi import CommandReceived, SmiClientListener, SmiSecurity
-from smartinstall.store.database import DirectorDatabase
 from smartinstall.store.repository import Repository
 from smartinstall.wire.smi import DownloadConfig, DownloadImage
 from tests.integration.director_harness import free_port, lab_prefix
@@ -33,7 +33,7 @@ PID = "WS-C2960X-48FPS-L"
 class Rig:
     director: Director
     events: EventLog
-    db: DirectorDatabase
+    db: DirectorState
     prefix: str
     clock: list[dt.datetime]
 
@@ -46,7 +46,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     settings.enable_basic(lambda ip: True)
     settings.groups.default = GroupFiles("flash:c2960x.tar", "flash:seed.txt")
     settings.join_window = JoinWindowSettings(auto=False)  # manual: joiners are held
-    db = DirectorDatabase.open(tmp_path)
+    db = DirectorState()
     clock = [dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)]
     events = EventLog(clock=lambda: clock[0])
     director = Director(
@@ -58,7 +58,6 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     director.refresh_role()
     yield Rig(director, events, db, prefix, clock)
     await director.drain()
-    db.close()
 
 
 async def test_manual_mode_holds_then_install_pushes_image_and_config(rig: Rig) -> None:

@@ -1,7 +1,8 @@
 """``kill -9`` while the director writes backups and database entries.
 
-A child process loops: store a backup (REV2 → REV1 rotation, atomic REV2), record it in the
-database, add a device entry, and print ``ACK`` only after both commits. The test kills it with
+A child process runs the director's state owner and store writer on an event loop and loops:
+store a backup (REV2 → REV1 rotation, atomic REV2, on a thread), record it in the state, add a
+device entry, await the writer's flush, and print ``ACK`` only then. The test kills it with
 SIGKILL at random moments, 20 times, and after each kill checks that every acknowledged write
 is there and that REV2 and REV1 are complete files of the expected generations.
 """
@@ -21,22 +22,25 @@ from pathlib import Path
 import pytest
 
 from smartinstall.domain.backups import backup_name
-from smartinstall.store.database import DirectorDatabase
+from smartinstall.store.database import default_url
 from smartinstall.store.repository import TEMP_PREFIX, Repository
+from smartinstall.store.sqlstore import DatabaseReader
 
 MAC = "001d.71ba.f780"
 HOST = "sw"
 KILLS = 20
 
 CHILD = r"""
-import random, sys
+import asyncio, random, sys
+from smartinstall.director.state import DirectorState
 from smartinstall.domain.backups import plan_backup
 from smartinstall.domain.devices import Device
-from smartinstall.store.database import DirectorDatabase
+from smartinstall.store.database import default_url
 from smartinstall.store.repository import Repository
+from smartinstall.store.sqlstore import SqlStore
+from smartinstall.store.writer import StoreWriter
 
 data, start = sys.argv[1], int(sys.argv[2])
-db = DirectorDatabase.open(data)
 repo = Repository(data + "/flash")
 
 def content(i):
@@ -44,14 +48,26 @@ def content(i):
     body = bytes(rng.getrandbits(8) for _ in range(64)) * rng.randint(1, 3000)
     return b"BEGIN %d %d\n" % (i, len(body)) + body + b"\nEND %d\n" % i
 
-print("READY", flush=True)
-for i in range(start, start + 100000):
+def backup(i):
     plan = plan_backup("sw", "001d.71ba.f780", repo.names("vstack"))
-    stored = repo.execute_backup_plan(plan, content(i))
-    db.record_backup("001d.71ba.f780", "sw", "flash:/" + stored.path, stored.md5, stored.size)
-    mac = "0000.%04x.%04x" % (i >> 16, i & 0xFFFF)
-    device = db.upsert_device(Device(0, mac, hostname="h%d" % i))
-    print("ACK %d %d %s" % (i, device.number, stored.md5), flush=True)
+    return repo.execute_backup_plan(plan, content(i))
+
+async def main():
+    writer = StoreWriter(lambda: SqlStore(default_url(data)))
+    state = DirectorState()
+    state.restore(await writer.start())
+    state.set_sink(writer.submit)
+    print("READY", flush=True)
+    for i in range(start, start + 100000):
+        stored = await asyncio.to_thread(backup, i)
+        state.record_backup("001d.71ba.f780", "sw", "flash:/" + stored.path, stored.md5,
+                            stored.size)
+        mac = "0000.%04x.%04x" % (i >> 16, i & 0xFFFF)
+        device = state.upsert_device(Device(0, mac, hostname="h%d" % i))
+        await writer.flush()
+        print("ACK %d %d %s" % (i, device.number, stored.md5), flush=True)
+
+asyncio.run(main())
 """
 
 BACKUP = re.compile(rb"\ABEGIN (\d+) (\d+)\n(.*)\nEND (\d+)\n\Z", re.DOTALL)
@@ -122,7 +138,7 @@ def test_acknowledged_writes_survive_kill_9(tmp_path: Path) -> None:
             assert r1 in (r2 - 1, r2), (r1, r2)
 
         # The database after the crash: every acknowledged write is there.
-        with DirectorDatabase.open(data) as db:
+        with DatabaseReader(default_url(data)) as db:
             numbers = {d.mac: d.number for d in db.devices()}
             for index, (number, _md5) in acked.items():
                 mac = f"0000.{index >> 16:04x}.{index & 0xFFFF:04x}"

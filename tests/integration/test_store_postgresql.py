@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from smartinstall.store.database import DirectorDatabase
+from smartinstall.store.sqlstore import SqlStore
 from tests.tools import find_program
 from tests.unit.store import test_database
 from tests.unit.store.test_migrations import schema_diff
@@ -165,9 +165,12 @@ def database_url(cluster: Cluster) -> Iterator[str]:  # overrides the SQLite one
 
 
 def test_the_url_selects_postgresql(database_url: str) -> None:
-    with DirectorDatabase(database_url.replace("+psycopg", "")) as db:
-        assert db.engine.dialect.name == "postgresql"
-        assert db.url.drivername == "postgresql+psycopg"
+    store = SqlStore(database_url.replace("+psycopg", ""))
+    try:
+        assert store.engine.dialect.name == "postgresql"
+        assert store.url.drivername == "postgresql+psycopg"
+    finally:
+        store.close()
 
 
 def test_postgresql_is_migrated_to_head_and_matches_the_models(database_url: str) -> None:
@@ -198,5 +201,5 @@ def test_an_unreachable_server_is_a_database_error() -> None:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(DatabaseError, match="cannot open") as caught:
-        DirectorDatabase(f"postgresql://smi:secret@127.0.0.1:{port}/smi")
+        SqlStore(f"postgresql://smi:secret@127.0.0.1:{port}/smi")
     assert "secret" not in str(caught.value)

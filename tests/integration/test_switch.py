@@ -15,8 +15,8 @@ import pytest
 from smartinstall.director.bridges import SmiCommandSender
 from smartinstall.director.core import CommandRequest
 from smartinstall.domain.devices import Health
+from smartinstall.domain.downloads import DownloadStatus
 from smartinstall.services.smi import SmiSecurity
-from smartinstall.store.database import DownloadStatus
 from smartinstall.switch.fleet import Fleet, FleetSpec
 from smartinstall.switch.link import Impairment
 from smartinstall.switch.machine import Faults, Member, State, Switch

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from smartinstall.store.database import DownloadStatus
+from smartinstall.domain.downloads import DownloadStatus
 from tests.integration.director_harness import ROOT, free_port, kill_tree, lab_prefix
 from tests.integration.switch_harness import director_config, make_director
 from tests.tools import require_program

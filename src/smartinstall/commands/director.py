@@ -34,6 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " for relayed requests)",
     )
     parser.add_argument("--tftp-port", type=port, default=69, help="TFTP port (69)")
+    parser.add_argument(
+        "--tftp-workers", type=int, default=None,
+        help="worker processes for TFTP transfers (default: one per core, at most 4; "
+        "0 runs them on the director's event loop)",
+    )  # fmt: skip
     parser.add_argument("--smi-port", type=port, default=4786, help="Smart Install port (4786)")
     parser.add_argument(
         "--client-smi-port", type=port, default=4786, help="clients' Smart Install port (4786)"
@@ -50,10 +55,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--timezone", default="UTC", help="time zone of the join window (UTC)")
     parser.add_argument("--log-file", type=Path, help="also write the log to this file")
+    parser.add_argument(
+        "--commit-delay", type=float, default=1.0,
+        help="longest time in seconds a change waits to be committed with others (1.0); "
+        "acknowledged changes are committed at once",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
     from smartinstall.director.daemon import DaemonOptions, DirectorDaemon
+    from smartinstall.store.database import DatabaseError
+    from smartinstall.store.port import StoreError
 
     try:
         tz = ZoneInfo(args.timezone)
@@ -84,7 +96,10 @@ def run(args: argparse.Namespace) -> int:
         ssh_port=args.ssh_port,
         client_telnet_port=args.client_telnet_port,
         telnet_port=args.telnet_port,
+        commit_delay=max(0.0, args.commit_delay),
     )
+    if args.tftp_workers is not None:
+        options.tftp_workers = max(0, min(64, args.tftp_workers))
     try:
         daemon = DirectorDaemon(options)
     except OSError as error:
@@ -92,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     try:
         asyncio.run(daemon.run())
-    except OSError as error:
+    except (OSError, DatabaseError, StoreError) as error:
         sys.stderr.write(f"% Director stopped: {error}\n")
         return 1
     return 0

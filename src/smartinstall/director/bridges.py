@@ -6,8 +6,10 @@ options and commands; no policy lives here.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 
 from smartinstall.director.core import (
@@ -18,12 +20,15 @@ from smartinstall.director.core import (
     RemoteFileError,
     UpgradeReport,
 )
+from smartinstall.director.state import StateError
 from smartinstall.domain.devices import Neighbor, StackMember, UpgradeKind
 from smartinstall.domain.errors import DomainError
+from smartinstall.domain.values import normalize_mac
 from smartinstall.services import tftp_client
 from smartinstall.services.dhcp import DhcpClientInfo, DhcpEvent, is_cisco_vendor_class
 from smartinstall.services.smi import ClientMessageReceived, SmiSecurity, send_command
 from smartinstall.services.tftp import Address, TransferInfo
+from smartinstall.store.port import StoreError
 from smartinstall.wire import smi_client
 from smartinstall.wire.dhcp import Opt, ip_value, smart_install_vivso
 from smartinstall.wire.smi import BackupConfig, DownloadConfig, DownloadImage, Execute
@@ -59,7 +64,7 @@ class DirectorDhcpHook:
     def client_options(self, client: DhcpClientInfo) -> Sequence[tuple[int, bytes]]:
         try:
             offer = self.director.dhcp_offer(self._facts(client))
-        except DomainError as error:
+        except (DomainError, StateError) as error:
             log.warning("DHCP %s: %s", client.mac_text, error)
             return ()
         if offer is None or not offer.has_options:
@@ -79,11 +84,20 @@ class DirectorDhcpHook:
             client.vendor_class
         )
 
+    def ready_to_ack(
+        self, client: DhcpClientInfo, address: ipaddress.IPv4Address
+    ) -> asyncio.Future[None] | None:
+        """The binding is the director's before the ACK confirms it: a new client's entry,
+        its download-status row and its address are committed first (a crash after the ACK
+        must not lose them). A client whose records did not change waits for nothing."""
+        mac = normalize_mac(client.mac_text)
+        moved = self.director.dhcp_bound(mac, str(address), _text(client.hostname))
+        if not (self.director.durable_before_ack(mac) or moved):
+            return None
+        return asyncio.ensure_future(self.director.flush())
+
     def observe(self, event: DhcpEvent) -> None:
-        if event.kind == "ack" and event.address is not None:
-            self.director.dhcp_bound(
-                event.client.mac_text, str(event.address), _text(event.client.hostname)
-            )
+        return None
 
 
 class DirectorTftpHook:
@@ -101,7 +115,11 @@ class DirectorTftpHook:
     def transfer_finished(self, info: TransferInfo, done: int, error: str | None) -> None:
         self.director.tftp_transfer(info.peer[0], info.filename, info.is_read, True, error)
 
-    def approve_read(self, peer: Address, name: str) -> bool:
+    def approve_read(self, peer: Address, name: str) -> bool | Awaitable[bool]:
+        # A file the director is still writing (an imagelist, a tailored configuration) is
+        # served once it is on disk.
+        if self.director.publication(name) is not None:
+            return self.director.approve_read_when_ready(peer[0], name)
         return self.director.approve_read(peer[0], name)
 
     def approve_upload(self, peer: Address, name: str, size: int | None) -> bool:
@@ -124,7 +142,12 @@ _STATES = {
 
 
 class DirectorSmiOwner:
-    """Client messages on TCP 4786 → the core."""
+    """Client messages on TCP 4786 → the core.
+
+    A message whose effect must survive a crash before the client hears it was taken (an
+    upgrade done or failed, a backup result) is acknowledged only after the change is
+    committed; when the commit fails the client gets an error acknowledgement and reports
+    again."""
 
     def __init__(self, director: Director) -> None:
         self.director = director
@@ -133,6 +156,7 @@ class DirectorSmiOwner:
         message = received.message
         core = self.director
         peer_ip = received.peer.host
+        durable = False
         try:
             if isinstance(message, smi_client.Hello):
                 core.client_hello(_hello(message, peer_ip))
@@ -145,6 +169,10 @@ class DirectorSmiOwner:
             elif isinstance(message, smi_client.UpgradeStatus):
                 kind = _OPERATIONS.get(smi_client.Operation(message.operation))
                 if kind is not None:
+                    durable = message.state in (
+                        smi_client.UpgradeState.DONE,
+                        smi_client.UpgradeState.FAILED,
+                    )
                     core.client_upgrade(
                         UpgradeReport(
                             message.mac,
@@ -156,10 +184,12 @@ class DirectorSmiOwner:
                         )
                     )
             elif isinstance(message, smi_client.BackupResult):
-                core.client_backup_result(
+                await core.client_backup_result(
                     message.mac, message.success, message.file, message.reason
                 )
-        except (DomainError, ValueError) as error:
+            if durable:
+                await core.flush()
+        except (DomainError, ValueError, StoreError, StateError) as error:
             log.warning("SMI %s from %s: %s", type(message).__name__, received.peer, error)
             return smi_client.Ack(
                 acked_type=int(message.MSG_TYPE),

@@ -1,4 +1,9 @@
-"""The director process: configuration, database, repository and services on one event loop.
+"""The director process: configuration, state, store and services on one event loop.
+
+The director core (:class:`~smartinstall.director.core.Director`) owns every record in memory;
+the store writer persists its changes on its own thread; the TFTP data transfers run in worker
+processes. The event loop answers DHCP, Smart Install, TFTP requests and the operator's
+terminals, and never waits for a disk.
 
 Data directory layout::
 
@@ -8,7 +13,8 @@ Data directory layout::
     DIR/director.db      the director database (SQLite; or --database URL)
     DIR/dhcp/            remembered DHCP bindings (ip dhcp remember)
 
-SIGTERM and SIGINT stop it cleanly; SIGHUP reloads ``startup-config``.
+SIGTERM and SIGINT stop it cleanly (pending changes are committed first); SIGHUP reloads
+``startup-config``.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ import contextlib
 import datetime as dt
 import ipaddress
 import logging
+import os
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from smartinstall.director.bridges import (
@@ -31,7 +38,10 @@ from smartinstall.director.bridges import (
 )
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
+from smartinstall.director.internals import Internals, TftpLoad
 from smartinstall.director.legacy import CoreLegacyBridge, LegacyTriggerServer
+from smartinstall.director.monitor import LoopMonitor
+from smartinstall.director.state import DirectorState
 from smartinstall.director.terminals import DirectorTerminals
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.hostaddr import host_owns_address
@@ -48,14 +58,21 @@ from smartinstall.services.dhcp import (
 from smartinstall.services.smi import InvalidMessage, SmiDirectorServer, SmiSecurity
 from smartinstall.services.syslog import SyslogSender, SyslogTarget
 from smartinstall.services.tftp import TftpServer, TftpServerConfig
-from smartinstall.store.database import DirectorDatabase
+from smartinstall.store.database import default_url
 from smartinstall.store.repository import Repository
+from smartinstall.store.sqlstore import SqlStore
+from smartinstall.store.writer import COMMIT_DELAY, StoreWriter
 
 log = logging.getLogger(__name__)
 
 STARTUP_CONFIG = "startup-config"
 FLASH = "flash"
 TICK_SECONDS = 1.0
+
+
+def default_tftp_workers() -> int:
+    """One TFTP worker process per core (at most 4): more than the cores only adds CPU."""
+    return max(1, min(4, os.cpu_count() or 1))
 
 
 @dataclass
@@ -78,6 +95,8 @@ class DaemonOptions:
     ssh_port: int | None = None
     telnet_port: int | None = None
     client_telnet_port: int = 23  # clients' telnet (vstack attach, show vstack client)
+    commit_delay: float = COMMIT_DELAY  # longest wait of a change for the next commit
+    tftp_workers: int = field(default_factory=default_tftp_workers)  # 0: on the event loop
 
 
 def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, str]]]:
@@ -100,24 +119,24 @@ class DirectorDaemon:
         self.options = options
         self.data_dir = options.data_dir
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.settings, errors = load_settings(self.data_dir / STARTUP_CONFIG)
+        settings, errors = load_settings(self.data_dir / STARTUP_CONFIG)
         for number, line, message in errors:
             log.error("startup-config line %d rejected: %s: %s", number, line, message)
         self.events = EventLog(
-            self.settings.hostname,
+            settings.hostname,
             tz=options.timezone,
             sender_factory=lambda target: SyslogSender(target),  # type: ignore[arg-type]
         )
-        self.events.set_targets(_targets(self.settings))
-        self.db = DirectorDatabase.open(self.data_dir, options.database)
+        self.events.set_targets(_targets(settings))
+        url = options.database or default_url(self.data_dir)
+        self.writer = StoreWriter(lambda: SqlStore(url), commit_delay=options.commit_delay)
+        self.state = DirectorState()
         self.repo = Repository(self.data_dir / FLASH)
-        self.address = options.address or self.settings.director_ip or "127.0.0.1"
-        self.security = SmiSecurity.from_config(
-            self.settings.smi_key, self.settings.allowed_clients
-        )
+        self.address = options.address or settings.director_ip or "127.0.0.1"
+        self.security = SmiSecurity.from_config(settings.smi_key, settings.allowed_clients)
         self.director = Director(
-            self.settings,
-            self.db,
+            settings,
+            self.state,
             self.repo,
             self.events,
             address=self.address,
@@ -128,7 +147,10 @@ class DirectorDaemon:
             tftp_port=options.tftp_port,
             keepalive_period=options.keepalive,
             tz=options.timezone,
+            flush=self.writer.flush,
         )
+        self.director.add_settings_listener(self._settings_changed)
+        self.monitor = LoopMonitor()
         self.dhcp: DhcpServer | DhcpRelay | None = None
         self.tftp: TftpServer | None = None
         self.smi: SmiDirectorServer | None = None
@@ -138,7 +160,32 @@ class DirectorDaemon:
         self.client_telnet_port = options.client_telnet_port
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
+        self._changed = asyncio.Event()
         self._applied = self._snapshot()
+
+    @property
+    def settings(self) -> DirectorSettings:
+        """The running settings: the director core's (SIGHUP replaces the object)."""
+        return self.director.settings
+
+    def _settings_changed(self) -> None:
+        self._changed.set()
+
+    def internals(self) -> Internals:
+        """What ``show vstack internal`` shows."""
+        tasks = self.director.tasks
+        return Internals(
+            uptime=dt.datetime.now(self.options.timezone) - self.started_at,
+            entries=len(self.state),
+            downloads=len(self.state.downloads()),
+            lag=self.monitor.since_start(),
+            lag_recent=self.monitor.recent(),
+            writer=self.writer.stats(),
+            tasks_running=dict(tasks.running),
+            tasks_failed=dict(tasks.failed),
+            failures=tuple(tasks.failures),
+            tftp=_tftp_load(self.tftp),
+        )
 
     # --- services ----------------------------------------------------------------------------
 
@@ -184,6 +231,16 @@ class DirectorDaemon:
 
     async def start(self) -> None:
         o = self.options
+        self.monitor.start()
+        # The whole state, once, on the writer's thread; from now on every change the core
+        # makes goes to the writer.
+        self.state.restore(await self.writer.start())
+        self.state.set_sink(self.writer.submit)
+        log.info(
+            "director state loaded: %d entries, %d download-status rows",
+            len(self.state),
+            len(self.state.downloads()),
+        )
         self.director.refresh_role()
         flash = self.repo.root
         backup_dir = self.director.backup_dir
@@ -195,11 +252,19 @@ class DirectorDaemon:
                 port=o.tftp_port,
                 upload_dir=flash / backup_dir,
                 upload_prefix=backup_dir,
+                # transfers run beside the control plane, which decides each request
+                workers=o.tftp_workers,
             ),
             DirectorTftpHook(self.director),
         )
         await self.tftp.start()
-        log.info("TFTP server on %s:%d (flash: %s)", self.address, o.tftp_port, flash)
+        log.info(
+            "TFTP server on %s:%d (flash: %s, %d worker processes)",
+            self.address,
+            o.tftp_port,
+            flash,
+            o.tftp_workers,
+        )
         self.smi = SmiDirectorServer(
             DirectorSmiOwner(self.director),
             self.address,
@@ -213,7 +278,7 @@ class DirectorDaemon:
         if self.dhcp is not None:
             await self.dhcp.start()
         bridge = CoreLegacyBridge(self.director)
-        legacy = LegacyTriggerServer(self.address, bridge, bridge)
+        legacy = LegacyTriggerServer(self.address, bridge, bridge, tasks=self.director.tasks)
         try:
             await legacy.start()
             self.legacy = legacy
@@ -231,9 +296,9 @@ class DirectorDaemon:
         # "When the director boots up, it requests configuration information from clients
         # and backs up these configurations."
         if self.director.is_director and self.settings.backup.enabled:
-            for device in self.db.devices():
+            for device in self.state.devices():
                 if not device.is_director and device.ip:
-                    self.director._spawn(self.director.request_backup(device.mac))
+                    self.director.backup_later(device.mac)
 
     def _invalid_message(self, invalid: InvalidMessage) -> None:
         """Refused Smart Install messages are system messages (%SMI-6-SMI_INVALID_MESSAGE)."""
@@ -259,7 +324,8 @@ class DirectorDaemon:
         await self.director.cancel_background()
         for sender in self.events.senders:
             await sender.close()
-        self.db.close()
+        await self.writer.close()
+        await self.monitor.stop()
 
     async def reload(self) -> None:
         """SIGHUP: replay startup-config into the running settings, then apply them."""
@@ -269,7 +335,7 @@ class DirectorDaemon:
             settings, errors = load_settings(self.data_dir / STARTUP_CONFIG)
             for number, line, message in errors:
                 log.error("startup-config line %d rejected: %s: %s", number, line, message)
-            self.settings.__dict__.update(settings.__dict__)
+            self.director.replace_settings(settings)
         await self.apply_settings()
         log.info("configuration reloaded")
 
@@ -310,6 +376,7 @@ class DirectorDaemon:
                 await self.dhcp.start()
 
     async def run(self) -> None:
+        """The director until SIGTERM/SIGINT: start, serve, stop."""
         loop = asyncio.get_running_loop()
         for signum, handler in (
             (signal.SIGTERM, self._stop.set),
@@ -318,24 +385,66 @@ class DirectorDaemon:
         ):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, handler)
-        await self.start()
-        log.info("director ready")
         try:
-            while not self._stop.is_set():
+            await self.start()
+            log.info("director ready")
+            await self.serve()
+        finally:
+            await self.stop()
+            log.info("director stopped")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def serve(self) -> None:
+        """The director's timers until stopped: every second the join window and health
+        (``tick``); at once a reload (SIGHUP) or a change of the settings (the operator's
+        configuration commands tell the core, the core tells us)."""
+        next_tick = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stop.is_set():
+            if loop.time() >= next_tick:
+                next_tick = loop.time() + TICK_SECONDS
                 try:
                     self.director.tick()
                 except Exception:
                     log.exception("director tick failed")
-                if self._reload.is_set():
-                    self._reload.clear()
-                    await self.reload()
-                elif self._snapshot() != self._applied:
+            if self._reload.is_set():
+                self._reload.clear()
+                self._changed.clear()
+                await self.reload()
+            elif self._changed.is_set():
+                self._changed.clear()
+                if self._snapshot() != self._applied:
                     await self.apply_settings()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), TICK_SECONDS)
-        finally:
-            await self.stop()
-            log.info("director stopped")
+            wake = [
+                asyncio.ensure_future(e.wait()) for e in (self._stop, self._reload, self._changed)
+            ]
+            try:
+                await asyncio.wait(
+                    wake,
+                    timeout=max(0.0, next_tick - loop.time()),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for waiter in wake:
+                    waiter.cancel()
+
+
+def _tftp_load(server: TftpServer | None) -> TftpLoad | None:
+    if server is None:
+        return None
+    stats = server.stats()
+    return TftpLoad(
+        workers=stats.workers,
+        alive=stats.workers_alive,
+        running=stats.transfers_running,
+        per_worker=stats.running_per_worker,
+        started=stats.transfers_started,
+        finished=stats.transfers_finished,
+        failed=stats.transfers_failed,
+        restarts=stats.worker_restarts,
+    )
 
 
 def _targets(settings: DirectorSettings) -> list[SyslogTarget]:

@@ -29,6 +29,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 from smartinstall.director.core import Director, UpgradeReport
+from smartinstall.director.tasks import TaskSupervisor
 from smartinstall.domain.artifacts import TRIGGER_PORT
 from smartinstall.domain.devices import UpgradeKind
 from smartinstall.domain.errors import DomainError
@@ -144,6 +145,7 @@ class LegacyTriggerServer:
         port: int = TRIGGER_PORT,
         hint_timeout: float = 1.0,
         command_timeout: float = 600.0,
+        tasks: TaskSupervisor | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -153,7 +155,9 @@ class LegacyTriggerServer:
         self.command_timeout = command_timeout
         self.server: asyncio.Server | None = None
         self._busy: set[str] = set()
-        self._tasks: set[asyncio.Task[bool]] = set()
+        # the director's supervisor: a failed download is logged, counted and shown
+        self.tasks = tasks if tasks is not None else TaskSupervisor()
+        self._own: set[asyncio.Task[object]] = set()
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._on_connect, self.host, self.port)
@@ -166,11 +170,11 @@ class LegacyTriggerServer:
             with contextlib.suppress(Exception):
                 await self.server.wait_closed()
             self.server = None
-        for task in list(self._tasks):
+        running = [t for t in self._own if not t.done()]
+        for task in running:
             task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if running:
+            await asyncio.wait(running)  # failures were logged by the supervisor
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
@@ -198,14 +202,14 @@ class LegacyTriggerServer:
         if plan is None:
             log.info("legacy trigger from %s: not a client the director provisions", ip)
             return
+        task = self.tasks.spawn("legacy download", drive(plan, self.reporter, self.command_timeout))
+        if task is None:
+            return
         self._busy.add(ip)
-        task = asyncio.get_running_loop().create_task(
-            drive(plan, self.reporter, self.command_timeout)
-        )
-        self._tasks.add(task)
+        self._own.add(task)
 
-        def finished(t: asyncio.Task[bool]) -> None:
-            self._tasks.discard(t)
+        def finished(t: asyncio.Task[object]) -> None:
+            self._own.discard(t)
             self._busy.discard(ip)
 
         task.add_done_callback(finished)
@@ -229,7 +233,7 @@ class CoreLegacyBridge:
         core = self.director
         if not core.is_director:
             return None
-        device = core.db.device_by_ip(ip)
+        device = core.state.device_by_ip(ip)
         password = core.settings.tailored_password
         if device is None or device.is_director or not password:
             return None

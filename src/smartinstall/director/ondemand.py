@@ -21,6 +21,7 @@ repository's ``vstack/`` folder, and hands the rest to :meth:`Director.download`
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -37,7 +38,6 @@ from smartinstall.domain.devices import Device, DeviceType, UpgradeKind
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.joinwindow import Operation, Permission, permission
 from smartinstall.domain.locations import parse_location
-from smartinstall.store.repository import RepositoryError
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class Selection:
 
 def select_targets(director: Director, request: OnDemandRequest) -> Selection:
     """The clients a request names, those it cannot go to with the reason why."""
-    db = director.db
+    db = director.state
     found: list[Device] = []
     selection = Selection()
     if request.ip is not None:
@@ -216,12 +216,23 @@ def publish_imagelist(director: Director, images: Sequence[str], label: str) -> 
         raise OnDemandError(str(error)) from None
     digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     path = f"{ONDEMAND_DIR}/imagelist-ondemand-{label}-{digest}.txt"
-    try:
-        if not director.repo.exists(path):
-            director.repo.write(path, text.encode())
-    except (OSError, RepositoryError) as error:
-        raise OnDemandError(f"%Error writing {path} ({error})") from None
+    # written on a thread; execute() waits for it before any client is told the URL
+    director.publish(path, text.encode(), "IMAGELIST_FAILED")
     return tftp_url(director, f"flash:{path}")
+
+
+async def _published(director: Director, url: str) -> str | None:
+    """Wait until a file the director is publishing for ``url`` is on flash:; the error
+    line when the write failed, else None."""
+    marker = tftp_url(director, f"flash:{ONDEMAND_DIR}/x")
+    prefix = marker[: -len(f"{ONDEMAND_DIR}/x")]
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix) :]
+    pending = director.publication(path)
+    if pending is not None and not await asyncio.shield(pending):
+        return f"%Error writing {path}"
+    return None
 
 
 def source_url(director: Director, request: OnDemandRequest) -> str:
@@ -264,6 +275,9 @@ async def execute(
 ) -> str:
     """Send the update to every target (several at once); the lines to print."""
     lines = list(selection.refused)
+    failed = await _published(director, url)
+    if failed is not None:
+        return "".join(line + "\n" for line in [*lines, failed])
     if selection.targets:
         result: OperationResult = await director.download(
             request.kind, url, selection.targets, request.reload_at, request.reload_now

@@ -40,10 +40,14 @@ CLI_COMMAND_SETS: tuple[str, ...] = ("smartinstall.director.terminals:director_c
 
 
 def director_config_set(engine: Engine, host: DirectorHost) -> CommandSet:
-    """The director's configuration commands, editing the running director's settings (the
-    daemon applies what changed: role, DHCP pools, syslog hosts, Smart Install security)."""
+    """The director's configuration commands, editing the settings the director core owns and
+    telling it after each change (the daemon then applies what changed: role, DHCP pools,
+    syslog hosts, Smart Install security)."""
     del engine
-    return DirectorCommands(host.settings, now=host.director.now, show_commands=False)
+    director = host.director
+    return DirectorCommands(
+        director, now=director.now, show_commands=False, on_change=director.settings_changed
+    )
 
 
 SOCKET_NAME = "cli.sock"
@@ -64,6 +68,7 @@ class _HostnameOf:
     def hostname(self, name: str) -> None:
         self._host.settings.hostname = name
         self._host.events.hostname = name  # syslog messages carry the new name too
+        self._host.director.settings_changed()
 
 
 class PreservedLines(CommandSet):
@@ -133,9 +138,9 @@ class DirectorTerminals:
             return
         if text is None:
             return
-        # One path for the configuration: the running settings are rebuilt by this replay
-        # (in place, so every holder of the object sees the result).
-        self.host.settings.__dict__.update(DirectorSettings().__dict__)
+        # One path for the configuration: the running settings are rebuilt by this replay,
+        # into fresh settings the director core owns from now on.
+        self.host.director.replace_settings(DirectorSettings())
         report = self.engine.replay(text, str(store.path))
         rejected = {error.line_number for error in report.errors}
         for number, line in enumerate(text.splitlines(), start=1):

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
 import shutil
 import signal
 import socket
@@ -24,12 +25,18 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from smartinstall.director.daemon import DirectorDaemon
+from smartinstall.director.terminals import SOCKET_NAME
 from smartinstall.director.views import show_vstack_download_status, show_vstack_status
+from smartinstall.domain.devices import Device
 from smartinstall.domain.downloads import DownloadStatus
 from smartinstall.lab.topology import LabSwitch, LabTopology, pinned_zone
-from smartinstall.store.database import DirectorDatabase, DownloadEntry
+from smartinstall.services.cli_local import run_lines
+from smartinstall.store.database import default_url
+from smartinstall.store.records import BackupRecord, DownloadEntry
+from smartinstall.store.sqlstore import DatabaseReader
 from smartinstall.switch.flash import Flash
 from smartinstall.switch.link import Impairment
 from smartinstall.switch.machine import Faults, Member, State, Switch, SwitchConfig
@@ -130,11 +137,13 @@ class DirectorRunner(_DirectorLog):
         deadline = time.monotonic() + timeout
         while self.log().count(READY) <= before:
             if self.process.poll() is not None:
-                raise LabError(f"the director exited ({self.process.returncode}); "
-                               f"see {self.log_file}")
+                raise LabError(
+                    f"the director exited ({self.process.returncode}); see {self.log_file}"
+                )
             if time.monotonic() > deadline:
-                raise LabError(f"the director was not ready within {timeout:.0f}s; "
-                               f"see {self.log_file}")
+                raise LabError(
+                    f"the director was not ready within {timeout:.0f}s; see {self.log_file}"
+                )
             await asyncio.sleep(0.05)
 
     async def stop(self, sig: int = signal.SIGTERM) -> int | None:
@@ -158,8 +167,9 @@ class InProcessDirector(_DirectorLog):
     reaches a running director). Same interface as :class:`DirectorRunner`; its log goes to
     ``data_dir/director.log`` too."""
 
-    def __init__(self, data_dir: Path, address: str, ports: DirectorPorts, keepalive: float,
-                 timezone: str) -> None:
+    def __init__(
+        self, data_dir: Path, address: str, ports: DirectorPorts, keepalive: float, timezone: str
+    ) -> None:
         self.data_dir = data_dir
         self.address = address
         self.ports = ports
@@ -167,7 +177,7 @@ class InProcessDirector(_DirectorLog):
         self.timezone = timezone
         self.daemon: DirectorDaemon | None = None
         self.starts = 0
-        self._ticker: asyncio.Task[None] | None = None
+        self._serving: asyncio.Task[None] | None = None
         self._handler: logging.Handler | None = None
         self._level = logging.NOTSET
 
@@ -181,8 +191,9 @@ class InProcessDirector(_DirectorLog):
             self.data_dir.mkdir(parents=True, exist_ok=True)
             handler = logging.FileHandler(self.log_file)
             handler.setLevel(logging.INFO)
-            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s "
-                                                   "%(message)s"))
+            handler.setFormatter(
+                logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
+            )
             package = logging.getLogger("smartinstall")
             self._level = package.level
             if package.getEffectiveLevel() > logging.INFO:
@@ -202,26 +213,18 @@ class InProcessDirector(_DirectorLog):
         self.daemon = daemon
         self.starts += 1
         logging.getLogger("smartinstall.director.daemon").info(READY)
-        self._ticker = asyncio.get_running_loop().create_task(self._tick(daemon))
-
-    async def _tick(self, daemon: DirectorDaemon) -> None:
-        while True:
-            try:
-                daemon.director.tick()
-            except Exception:
-                log.exception("director tick failed")
-            await asyncio.sleep(1.0)
+        # the daemon's own timers (join window, health, settings changes), as in the process
+        self._serving = asyncio.get_running_loop().create_task(daemon.serve())
 
     async def stop(self, sig: int = signal.SIGTERM) -> int | None:
         del sig
-        if self._ticker is not None:
-            self._ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ticker
-            self._ticker = None
         daemon, self.daemon = self.daemon, None
         if daemon is None:
             return None
+        daemon.request_stop()
+        if self._serving is not None:
+            await self._serving
+            self._serving = None
         await daemon.stop()
         return 0
 
@@ -234,6 +237,20 @@ class InProcessDirector(_DirectorLog):
             self._handler = None
 
 
+class LabDatabase(Protocol):
+    """The director's records as the lab reads them (its state, or its database)."""
+
+    def devices(self) -> list[Device]: ...
+
+    def downloads(self) -> list[DownloadEntry]: ...
+
+    def device_by_mac(self, mac: str) -> Device | None: ...
+
+    def latest_download(self, mac: str) -> DownloadEntry | None: ...
+
+    def backups(self, mac: str | None = None) -> list[BackupRecord]: ...
+
+
 class LabError(RuntimeError):
     """The lab could not start; the message is one line."""
 
@@ -241,13 +258,21 @@ class LabError(RuntimeError):
 class LabNetIo(NetIo):
     """A switch's network edges that ask the director for the switch's own topology address."""
 
-    def _request(self, switch: Switch, kind: MessageType, xid: int,
-                 requested: str | None = None, server_id: bytes | None = None) -> DhcpPacket:
+    def _request(
+        self,
+        switch: Switch,
+        kind: MessageType,
+        xid: int,
+        requested: str | None = None,
+        server_id: bytes | None = None,
+    ) -> DhcpPacket:
         packet = super()._request(switch, kind, xid, requested, server_id)
         if kind == MessageType.DISCOVER and requested is None:
             # RFC 2131 4.4.1: a client may suggest the address it wants in a DISCOVER.
-            packet.options = [*packet.options,
-                              (Opt.REQUESTED_IP, socket.inet_aton(switch.config.address))]
+            packet.options = [
+                *packet.options,
+                (Opt.REQUESTED_IP, socket.inet_aton(switch.config.address)),
+            ]
         return packet
 
 
@@ -277,6 +302,31 @@ class LabSwitchRun:
     console: TelnetConsole | None = field(default=None, repr=False)
 
 
+_STORE_LINE = re.compile(r"^Store: changes (submitted|committed|pending)\s*:\s*(\d+)", re.MULTILINE)
+
+
+def wait_until_committed(data_dir: Path, timeout: float = 10.0) -> bool:
+    """Until a running director has committed every change it made so far (asked through its
+    console socket, ``show vstack internal``), so that its database shows them. False when
+    the director cannot be asked or did not catch up in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            output, _ = run_lines(data_dir / SOCKET_NAME, "show vstack internal\n", timeout)
+        except OSError:
+            return False
+        counts = dict(_STORE_LINE.findall(output))
+        if (
+            counts
+            and counts.get("pending") == "0"
+            and (counts.get("submitted") == counts.get("committed"))
+        ):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+
+
 def is_upgraded(entry: DownloadEntry | None) -> bool:
     """The director's download row says this client is done: image (or, without an image,
     configuration) UPGRADED, nothing FAILED, nothing left to do."""
@@ -291,8 +341,14 @@ def is_upgraded(entry: DownloadEntry | None) -> bool:
 class Lab:
     """A topology brought up on loopback. ``async with Lab(topology, workdir) as lab: ...``"""
 
-    def __init__(self, topology: LabTopology, workdir: Path, *, dhcp_retry: float = 1.0,
-                 director_in_process: bool = False) -> None:
+    def __init__(
+        self,
+        topology: LabTopology,
+        workdir: Path,
+        *,
+        dhcp_retry: float = 1.0,
+        director_in_process: bool = False,
+    ) -> None:
         self.topology = topology
         self.workdir = workdir
         self.dhcp_retry = dhcp_retry
@@ -307,7 +363,7 @@ class Lab:
         )  # fmt: skip
         self.runs: dict[str, LabSwitchRun] = {}
         self.started_at = 0.0
-        self._db: DirectorDatabase | None = None
+        self._db: DatabaseReader | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- set-up --------------------------------------------------------------------------
@@ -380,7 +436,8 @@ class Lab:
             smi_key=key or None,
             http_port=free_port(spec.address, socket.SOCK_STREAM) if spec.legacy else 80,
             tftp_timeout=0.5,
-            tftp_link=Impairment(loss=faults.tftp_loss, seed=1) if faults.tftp_loss
+            tftp_link=Impairment(loss=faults.tftp_loss, seed=1)
+            if faults.tftp_loss
             else Impairment(),
         )
         flash = Flash(self.workdir / "switches" / spec.name)
@@ -404,8 +461,9 @@ class Lab:
     async def _start_console(self, run: LabSwitchRun) -> None:
         """The switch's telnet console on its own address, on the port the director was told
         (``--client-telnet-port``), so ``vstack attach`` and ``show vstack client`` reach it."""
-        console = TelnetConsole(run.switch, self.director.ports.client_telnet,
-                                host=run.item.spec.address)
+        console = TelnetConsole(
+            run.switch, self.director.ports.client_telnet, host=run.item.spec.address
+        )
         try:
             await console.start()
         except OSError as error:
@@ -421,8 +479,11 @@ class Lab:
             run = self.runs[name]
             upstream = self.runs.get(run.item.spec.upstream_device)
             if staged and upstream is not None:
-                self._tasks.add(asyncio.get_running_loop().create_task(
-                    self._power_on_after(run, upstream.switch)))
+                self._tasks.add(
+                    asyncio.get_running_loop().create_task(
+                        self._power_on_after(run, upstream.switch)
+                    )
+                )
             else:
                 self._switch_on(run)
 
@@ -484,10 +545,21 @@ class Lab:
 
     # --- the director's view -------------------------------------------------------------
 
-    def database(self) -> DirectorDatabase:
-        """The director's database, read beside the running director (one shared handle)."""
+    def database(self) -> LabDatabase:
+        """What the director knows: its state itself when it runs in this process, else its
+        database read-only beside the running director, once the director has committed
+        what it knows (asked over its console socket)."""
+        if isinstance(self.director, DirectorRunner) and self.director.process is not None:
+            wait_until_committed(self.data_dir, timeout=5.0)
+        return self._view()
+
+    def _view(self) -> LabDatabase:
+        """The director's records without waiting: the progress table's (a commit behind at
+        most)."""
+        if isinstance(self.director, InProcessDirector) and self.director.daemon is not None:
+            return self.director.daemon.state
         if self._db is None:
-            self._db = DirectorDatabase.open(self.data_dir)
+            self._db = DatabaseReader(default_url(self.data_dir))
         return self._db
 
     def close_database(self) -> None:
@@ -510,7 +582,7 @@ class Lab:
         now = time.monotonic()
         rows = []
         try:
-            entries = {e.mac: e for e in self.database().downloads()}
+            entries = {e.mac: e for e in self._view().downloads()}
         except Exception as error:  # the director may be writing its first schema
             log.debug("download status not readable yet: %s", error)
             entries = {}
@@ -518,7 +590,7 @@ class Lab:
             switch = run.switch
             entry = entries.get(switch.mac)
             run.entry = entry
-            done = (is_upgraded(entry) and switch.state is State.RUNNING and switch.boots >= 2)
+            done = is_upgraded(entry) and switch.state is State.RUNNING and switch.boots >= 2
             if done and run.finished_at is None:
                 run.finished_at = now
             if not done:
@@ -553,8 +625,10 @@ class Lab:
 
 def render_table(rows: list[SwitchRow], elapsed: float) -> str:
     """The live progress table, plain text."""
-    header = (f"{'switch':<16}{'PID':<24}{'address':<14}{'state':<22}{'bytes':>11}  "
-              f"{'time':>6}  {'image':<12}{'config':<12}{'script':<12}")
+    header = (
+        f"{'switch':<16}{'PID':<24}{'address':<14}{'state':<22}{'bytes':>11}  "
+        f"{'time':>6}  {'image':<12}{'config':<12}{'script':<12}"
+    )
     lines = [header, "-" * len(header)]
     for r in rows:
         mark = "*" if r.done else " "

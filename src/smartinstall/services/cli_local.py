@@ -196,9 +196,11 @@ class LocalConsoleServer:
             writer.write((session.prompt() + ("" if secret else line) + "\n").encode())
             outcome = session.execute(line)
             writer.write(outcome.output.encode())
+            ok = outcome.ok
             if session.waiting is not None:
                 writer.write((await session.settle()).encode())
-            failed += 0 if outcome.ok else 1
+                ok = ok and session.settled_ok
+            failed += 0 if ok else 1
             await writer.drain()
         writer.write(f"\x00{failed}\n".encode())
 
@@ -233,9 +235,9 @@ def run_client(path: Path) -> int:
         return _pipe(sock)
 
 
-def _pipe(sock: socket.socket) -> int:
+def _exchange(sock: socket.socket, data: bytes) -> tuple[bytes, int]:
+    """Send piped lines, read the whole answer: (output, number of rejected lines)."""
     sock.sendall(f"{MAGIC} 1 pipe\n".encode())
-    data = sys.stdin.buffer.read()
     if data and not data.endswith(b"\n"):
         data += b"\n"
     sock.sendall(data)
@@ -246,15 +248,31 @@ def _pipe(sock: socket.socket) -> int:
         if not chunk:
             break
         received += chunk
-    status = 0
+    failed = 0
     marker = received.rfind(b"\x00")
     if marker >= 0:
         tail = received[marker + 1 :].strip()
-        status = 1 if tail.isdigit() and int(tail) > 0 else 0
+        failed = int(tail) if tail.isdigit() else 0
         received = received[:marker]
-    sys.stdout.buffer.write(bytes(received))
+    return bytes(received), failed
+
+
+def run_lines(path: Path, lines: str, timeout: float = 30.0) -> tuple[str, int]:
+    """Run command lines on a running director through its console socket, as a pipe:
+    (everything it printed, the number of lines it rejected). Raises OSError when the
+    director cannot be reached."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(str(path))
+        output, failed = _exchange(sock, lines.encode())
+    return output.decode("utf-8", errors="replace"), failed
+
+
+def _pipe(sock: socket.socket) -> int:
+    output, failed = _exchange(sock, sys.stdin.buffer.read())
+    sys.stdout.buffer.write(output)
     sys.stdout.flush()
-    return status
+    return 1 if failed else 0
 
 
 def _interactive(sock: socket.socket) -> int:

@@ -23,7 +23,7 @@ import ipaddress
 import logging
 import socket
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -174,6 +174,17 @@ class DhcpHook(Protocol):
     def observe(self, event: DhcpEvent) -> None:
         """Called for each DISCOVER/OFFER/REQUEST/ACK/NAK/DECLINE/RELEASE/INFORM."""
         ...
+
+
+class AckGate(Protocol):
+    """Optional part of a hook: told of the binding an ACK is about to confirm, it says what
+    must be durable before the ACK leaves (the director's record of a new client and its
+    address, say). None: nothing to wait for. When the future fails, no ACK is sent; the
+    client asks again."""
+
+    def ready_to_ack(
+        self, client: DhcpClientInfo, address: ipaddress.IPv4Address
+    ) -> asyncio.Future[None] | None: ...
 
 
 def is_cisco_vendor_class(vendor_class: bytes | None) -> bool:
@@ -740,7 +751,9 @@ class DhcpServer(_Endpoint):
             self.stats["acks"] += 1
             self._observe("ack", info, address)
 
-        self.leases.bind(lease, acknowledge)  # the ACK leaves once the binding is durable
+        # The ACK leaves once the binding is durable, and what the hook needs durable too.
+        bound = ipaddress.IPv4Address(address)
+        self.leases.bind(lease, _after_gate(self.hook, info, bound, acknowledge))
 
     def _release(self, packet: DhcpPacket, info: DhcpClientInfo) -> None:
         assert self.leases is not None
@@ -875,15 +888,63 @@ class DhcpRelay(_Endpoint):
                 self.stats["rewritten"] += 1
         if kind in (MessageType.ACK, MessageType.NAK):
             self._exchanges.pop((packet.xid, packet.chaddr), None)
-        self._observe(MessageType(kind).name.lower(), info, packet.yiaddr)
         cfg = self.config
         packet.giaddr = _ZERO4
         if packet.ciaddr != _ZERO4 and kind != MessageType.NAK:
             destination = (socket.inet_ntoa(packet.ciaddr), cfg.client_port)
         else:
             destination = (cfg.broadcast_address, cfg.client_port)
-        self.send(packet.encode(), destination)
-        self.stats["to_client"] += 1
+        data = packet.encode()
+        name = MessageType(kind).name.lower()
+        yiaddr = packet.yiaddr
+
+        def forward() -> None:
+            self._observe(name, info, yiaddr)
+            self.send(data, destination)
+            self.stats["to_client"] += 1
+
+        if kind == MessageType.ACK and yiaddr != _ZERO4:
+            _after_gate(self.hook, info, ipaddress.IPv4Address(yiaddr), forward)()
+        else:
+            forward()
+
+
+def _after_gate(
+    hook: object,
+    info: DhcpClientInfo,
+    address: ipaddress.IPv4Address,
+    send: Callable[[], None],
+) -> Callable[[], None]:
+    """``send`` wrapped so that it runs once the hook's ACK gate (if any) is open: call the
+    result when the server's own condition holds (the lease is durable)."""
+    gate = getattr(hook, "ready_to_ack", None)
+    waiting: asyncio.Future[None] | None = None
+    if gate is not None:
+        try:
+            waiting = gate(info, address)
+        except Exception:
+            log.exception("DHCP hook failed to say when to acknowledge")
+    if waiting is None:
+        return send
+    pending = 2
+
+    def one() -> None:
+        nonlocal pending
+        pending -= 1
+        if pending == 0:
+            send()
+
+    def opened(future: asyncio.Future[None]) -> None:
+        if future.cancelled():
+            return
+        error = future.exception()
+        if error is not None:
+            log.warning("DHCP ACK to %s held back: %s", info.mac_text, error)
+            return
+        one()
+
+    waiting.add_done_callback(opened)
+    return one
 
 
 def make_pool(

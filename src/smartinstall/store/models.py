@@ -1,6 +1,6 @@
 """The tables of the director database (SQLAlchemy 2 typed ORM).
 
-These classes are the schema; :mod:`smartinstall.store.database` converts them to and from the
+These classes are the schema; :mod:`smartinstall.store.sqlstore` converts them to and from the
 domain dataclasses, and nothing outside the store package sees them. Every change of these
 classes needs an Alembic revision in ``store/migrations/versions`` (the test
 ``tests/unit/store/test_migrations.py`` fails when the models and the migrations disagree).
@@ -86,8 +86,10 @@ class DeviceRow(Base):
     __tablename__ = "devices"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    number: Mapped[int] = mapped_column(Integer, unique=True)  # DevNo
-    mac: Mapped[str] = mapped_column(MAC, unique=True)
+    # DevNo and MAC are unique among the entries; the director's state owner keeps them so
+    # (a batch of changes may pass a number or a MAC from one entry to another).
+    number: Mapped[int] = mapped_column(Integer, index=True)  # DevNo
+    mac: Mapped[str] = mapped_column(MAC, index=True)
     pid: Mapped[str] = mapped_column(String(40), default="")
     serial: Mapped[str] = mapped_column(SHORT, default="")
     version: Mapped[str] = mapped_column(String(128), default="")
@@ -135,7 +137,7 @@ class StackMemberRow(Base):
     )
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     pid: Mapped[str] = mapped_column(String(40))
-    mac: Mapped[str] = mapped_column(MAC, unique=True)
+    mac: Mapped[str] = mapped_column(MAC, index=True)
 
     device: Mapped[DeviceRow] = relationship(back_populates="members")
 

@@ -18,13 +18,14 @@ from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
 from smartinstall.director.exec_commands import ExecCommands
 from smartinstall.director.ondemand import OnDemandError, parse_builtin
+from smartinstall.director.state import DirectorState
 from smartinstall.director.terminals import PreservedLines, build_engine
 from smartinstall.domain.devices import Device, DeviceType, JoinState, UpgradeKind
+from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.ios import Engine, Session, StartupConfig
 from smartinstall.ios.director_commands import replay_director_config
 from smartinstall.services.cli_auth import CliAccess
-from smartinstall.store.database import DirectorDatabase, DownloadMethod, DownloadStatus
 from smartinstall.store.repository import Repository
 
 CONFIG = "vstack director 127.0.0.1\nvstack basic\n"
@@ -33,26 +34,33 @@ CONFIG = "vstack director 127.0.0.1\nvstack basic\n"
 @dataclass
 class Host:
     data_dir: Path
-    settings: DirectorSettings
     events: EventLog
-    db: DirectorDatabase
+    state: DirectorState
     repo: Repository
     director: Director
     dhcp: Any = None
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+    @property
+    def settings(self) -> DirectorSettings:
+        return self.director.settings
+
+    @property
+    def db(self) -> DirectorState:
+        return self.state
 
 
 @pytest.fixture
 def host(tmp_path: Path) -> Any:
     settings = replay_director_config(CONFIG, lambda address: True).settings
     events = EventLog()
-    db = DirectorDatabase.open(tmp_path)
+    state = DirectorState()
     repo = Repository(tmp_path / "flash")
-    director = Director(settings, db, repo, events, address="127.0.0.1",
-                        owns_address=lambda address: True)
+    director = Director(
+        settings, state, repo, events, address="127.0.0.1", owns_address=lambda address: True
+    )
     director.refresh_role()
-    yield Host(tmp_path, settings, events, db, repo, director)
-    db.close()
+    yield Host(tmp_path, events, state, repo, director)
 
 
 def privileged(host: Host) -> tuple[Engine, Session]:
@@ -61,11 +69,25 @@ def privileged(host: Host) -> tuple[Engine, Session]:
     return engine, session
 
 
-def add_client(host: Host, mac: str, ip: str, pid: str = "WS-C2960X-48FPS-L",
-               join: JoinState = JoinState.ALLOWED) -> Device:
-    return host.db.upsert_device(Device(0, mac, pid=pid, ip=ip, hostname=f"sw-{mac[-2:]}",
-                                        hop=1, device_type=DeviceType.SMART_INSTALL,
-                                        join_state=join))
+def add_client(
+    host: Host,
+    mac: str,
+    ip: str,
+    pid: str = "WS-C2960X-48FPS-L",
+    join: JoinState = JoinState.ALLOWED,
+) -> Device:
+    return host.db.upsert_device(
+        Device(
+            0,
+            mac,
+            pid=pid,
+            ip=ip,
+            hostname=f"sw-{mac[-2:]}",
+            hop=1,
+            device_type=DeviceType.SMART_INSTALL,
+            join_state=join,
+        )
+    )
 
 
 def test_status_shows_the_database_and_disabled_after_no_vstack(host: Host) -> None:
@@ -74,7 +96,7 @@ def test_status_shows_the_database_and_disabled_after_no_vstack(host: Host) -> N
     out = session.run("show vstack status")
     assert out.startswith("SmartInstall: ENABLED\n")
     assert "0050.5600.0001" in out and "10.1.1.4" in out
-    assert session.run("show vstack status | include 0050") .count("\n") == 1
+    assert session.run("show vstack status | include 0050").count("\n") == 1
     host.settings.enabled = False
     assert session.run("show vstack status") == "SmartInstall: DISABLED\n"
 
@@ -82,8 +104,13 @@ def test_status_shows_the_database_and_disabled_after_no_vstack(host: Host) -> N
 def test_status_detail_carries_the_latest_backup(host: Host) -> None:
     _, session = privileged(host)
     device = add_client(host, "0050.5600.0002", "10.1.1.5")
-    host.db.record_backup(device.mac, "sw-02", "vstack/sw-02-0050.5600.0002.REV2",
-                          "0123456789ABCDEF0123456789ABCDEF", 10)
+    host.db.record_backup(
+        device.mac,
+        "sw-02",
+        "vstack/sw-02-0050.5600.0002.REV2",
+        "0123456789ABCDEF0123456789ABCDEF",
+        10,
+    )
     out = session.run("show vstack status detail")
     assert "Backup done     : Yes" in out
     assert "Latest backup file: sw-02-0050.5600.0002.REV2" in out
@@ -93,14 +120,19 @@ def test_status_detail_carries_the_latest_backup(host: Host) -> None:
 def test_download_status_rows_renumber_after_a_confirmed_clear(host: Host) -> None:
     _, session = privileged(host)
     for n in (1, 2, 3):
-        host.db.add_download(f"0050.5600.001{n}", DownloadMethod.ZERO_TOUCH, ip=f"10.1.1.{n}",
-                             hostname=f"sw{n}", image=DownloadStatus.UPGRADED,
-                             config=DownloadStatus.NOT_STARTED,
-                             script=DownloadStatus.NOT_APPLICABLE)
+        host.db.add_download(
+            f"0050.5600.001{n}",
+            DownloadMethod.ZERO_TOUCH,
+            ip=f"10.1.1.{n}",
+            hostname=f"sw{n}",
+            image=DownloadStatus.UPGRADED,
+            config=DownloadStatus.NOT_STARTED,
+            script=DownloadStatus.NOT_APPLICABLE,
+        )
     assert "Total no of entries : 3" in session.run("show vstack download-status")
     assert session.run("clear vstack download-status entry 2") == (
-        "status of upgrading client will not have correct status on clearing the download "
-        "entry.\n")
+        "status of upgrading client will not have correct status on clearing the download entry.\n"
+    )
     assert session.prompt() == "proceed?[confirm]"
     session.run("n")  # anything but Enter or y aborts
     assert "Total no of entries : 3" in session.run("show vstack download-status")
@@ -136,8 +168,9 @@ def test_user_exec_sees_show_commands_but_not_privileged_ones(host: Host) -> Non
     engine, _ = privileged(host)
     session = engine.session()
     assert "Role: Director" in session.run("show vstack config")
-    assert "% Invalid input" in session.run("clear vstack director-db") or \
-        "% Unknown command" in session.run("clear vstack director-db")
+    assert "% Invalid input" in session.run(
+        "clear vstack director-db"
+    ) or "% Unknown command" in session.run("clear vstack director-db")
     assert "uptime is" in session.run("show version")
 
 
@@ -170,21 +203,30 @@ def test_built_in_grammar() -> None:
     assert request.allow_reload and request.reload_at == (6, 30) and not request.reload_now
     request = parse_builtin(UpgradeKind.CONFIG, ["3750e", "24poe", "secret", "startup", "reload"])
     assert request.password == "secret" and request.reload_now
-    for bad in ("3750e 24poe NONE", "3750e 24poe NONE startup issu", "nope 24 NONE startup",
-                "3750e 24poe NONE startup reload in 25:00"):
+    for bad in (
+        "3750e 24poe NONE",
+        "3750e 24poe NONE startup issu",
+        "nope 24 NONE startup",
+        "3750e 24poe NONE startup reload in 25:00",
+    ):
         with pytest.raises(OnDemandError):
             parse_builtin(UpgradeKind.CONFIG, bad.split())
 
 
 def test_write_memory_keeps_lines_no_set_takes(host: Host) -> None:
     store = StartupConfig.in_directory(host.data_dir)
-    store.write("hostname Branch\nvstack director 127.0.0.1\nvstack dhcp-localserver lab\n"
-                " address-pool 10.0.0.0 255.255.255.0\nusername a secret b\n")
+    store.write(
+        "hostname Branch\nvstack director 127.0.0.1\nvstack dhcp-localserver lab\n"
+        " address-pool 10.0.0.0 255.255.255.0\nusername a secret b\n"
+    )
     engine, access, _, preserved = build_engine(host, store, ())
     report = engine.load_startup()
     assert report is not None
-    preserved.lines = [line for number, line in enumerate(store.read().splitlines(), 1)
-                       if number in {e.line_number for e in report.errors}]
+    preserved.lines = [
+        line
+        for number, line in enumerate(store.read().splitlines(), 1)
+        if number in {e.line_number for e in report.errors}
+    ]
     engine.save()
     saved = store.read()
     assert "hostname Branch" in saved and "username a secret 9 $9$" in saved
@@ -209,18 +251,72 @@ def test_exec_set_can_be_added_with_another_set(host: Host) -> None:
     assert "show the status of CDP database" in engine.session(level=15).run("show vstack ?")
 
 
-WORDS = ["show", "vstack", "status", "detail", "download-status", "neighbors", "group",
-         "built-in", "custom", "host", "clear", "director-db", "download-list", "entry",
-         "download-image", "download-config", "tar", "untar", "untar/table", "index",
-         "on-hold-clients", "install", "remove", "all", "client-id", "ipaddr", "mac",
-         "join-window-status", "allowed", "held", "debug", "undebug", "dir", "delete",
-         "copy", "flash:", "flash:../x", "tftp://127.0.0.1:9/x", "NONE", "startup", "reload",
-         "in", "25:61", "3750e", "24poe", "4500", "sup8-e", "1-3", "0", "255", "10.1.1.1",
-         "0050.5600.0001", "|", "include", "?", "\x1b[A", "\t", "terminal", "monitor"]
+WORDS = [
+    "show",
+    "vstack",
+    "status",
+    "detail",
+    "download-status",
+    "neighbors",
+    "group",
+    "built-in",
+    "custom",
+    "host",
+    "clear",
+    "director-db",
+    "download-list",
+    "entry",
+    "download-image",
+    "download-config",
+    "tar",
+    "untar",
+    "untar/table",
+    "index",
+    "on-hold-clients",
+    "install",
+    "remove",
+    "all",
+    "client-id",
+    "ipaddr",
+    "mac",
+    "join-window-status",
+    "allowed",
+    "held",
+    "debug",
+    "undebug",
+    "dir",
+    "delete",
+    "copy",
+    "flash:",
+    "flash:../x",
+    "tftp://127.0.0.1:9/x",
+    "NONE",
+    "startup",
+    "reload",
+    "in",
+    "25:61",
+    "3750e",
+    "24poe",
+    "4500",
+    "sup8-e",
+    "1-3",
+    "0",
+    "255",
+    "10.1.1.1",
+    "0050.5600.0001",
+    "|",
+    "include",
+    "?",
+    "\x1b[A",
+    "\t",
+    "terminal",
+    "monitor",
+]
 
 
-@settings(max_examples=150, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(st.sampled_from(WORDS) | st.text(max_size=8), min_size=1, max_size=9))
 def test_any_exec_line_gets_an_ios_answer(host: Host, words: list[str]) -> None:
     _, session = privileged(host)

@@ -1,19 +1,23 @@
-"""The director database on a temporary SQLite file.
+"""The director's records: the in-memory state owner and the SQL store behind it.
 
-``tests/integration/test_store_postgresql.py`` runs these same tests against a throwaway
-PostgreSQL cluster by overriding the ``database_url`` fixture.
+Every test changes a :class:`DirectorState` whose change records go to a real store (a
+temporary SQLite file here); ``reopen`` commits them and loads a fresh state from the database,
+as a restarted director does, and after every test the database is checked to hold exactly what
+the state holds. ``tests/integration/test_store_postgresql.py`` runs these same tests against a
+throwaway PostgreSQL cluster by overriding the ``database_url`` fixture.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from smartinstall.director.state import DirectorState
+from smartinstall.director.state import StateError as DatabaseError
 from smartinstall.domain.backups import NewcomerFacts, ReplacementKind, decide_replacement
 from smartinstall.domain.devices import (
     Device,
@@ -26,14 +30,11 @@ from smartinstall.domain.devices import (
     UpgradeKind,
     UpgradeStatus,
 )
-from smartinstall.store.database import (
-    MAX_DOWNLOADS,
-    DatabaseError,
-    DirectorDatabase,
-    DownloadMethod,
-    DownloadStatus,
-    default_url,
-)
+from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
+from smartinstall.store.database import default_url
+from smartinstall.store.port import Change, coalesce
+from smartinstall.store.records import BACKUP_HISTORY, MAX_DOWNLOADS
+from smartinstall.store.sqlstore import SqlStore
 
 T0 = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.UTC)
 DIRECTOR_MAC = "0018.7363.4200"
@@ -51,6 +52,24 @@ class Clock:
         return self.now
 
 
+class Persisted(DirectorState):
+    """A state whose change records are applied to a SQL store (one batch per ``commit``)."""
+
+    def __init__(self, url: str, clock: Clock) -> None:
+        self.pending: list[Change] = []
+        super().__init__(self.pending.append, clock=clock)
+        self.store = SqlStore(url)
+        self.restore(self.store.load())
+
+    def commit(self) -> None:
+        self.store.apply(coalesce(self.pending))
+        self.pending.clear()
+
+    def close(self) -> None:
+        self.commit()
+        self.store.close()
+
+
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
     return default_url(tmp_path)
@@ -61,25 +80,44 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def reopen(database_url: str, clock: Clock) -> Iterator[Callable[[], DirectorDatabase]]:
-    """Open the database again, as a restarted director does (the old one is closed)."""
-    opened: list[DirectorDatabase] = []
+def _everything(state: DirectorState) -> tuple[object, ...]:
+    return (
+        state.device_records(),
+        state.downloads(),
+        state.backups(),
+        state.pending_backups(),
+        state.replacements(),
+        {k: state.get_state(k) for k in ("k", "join-window")},
+    )
 
-    def open_again() -> DirectorDatabase:
+
+@pytest.fixture
+def reopen(database_url: str, clock: Clock) -> Iterator[Callable[[], Persisted]]:
+    """Open the database again, as a restarted director does (the old one is committed and
+    closed). At the end, the database must hold exactly what the last state held."""
+    opened: list[Persisted] = []
+
+    def open_again() -> Persisted:
         for old in opened:
-            old.close()
-        fresh = DirectorDatabase(database_url, clock=clock)
+            if old.store is not None:
+                old.close()
+        fresh = Persisted(database_url, clock)
         opened.append(fresh)
         return fresh
 
     yield open_again
-    for old in opened:
-        old.close()
+    if opened:
+        last = opened[-1]
+        last.close()
+        again = Persisted(database_url, clock)
+        try:
+            assert _everything(again) == _everything(last)
+        finally:
+            again.close()
 
 
 @pytest.fixture
-def db(reopen: Callable[[], DirectorDatabase]) -> DirectorDatabase:
+def db(reopen: Callable[[], Persisted]) -> Persisted:
     return reopen()
 
 
@@ -119,7 +157,7 @@ FULL = Device(
 # --- device entries ------------------------------------------------------------------------------
 
 
-def test_every_field_of_show_vstack_status_detail_round_trips(db: DirectorDatabase) -> None:
+def test_every_field_of_show_vstack_status_detail_round_trips(db: Persisted) -> None:
     stored = db.upsert_device(FULL)
     assert stored.number == 1
     assert stored == FULL.with_changes(number=1)
@@ -129,7 +167,7 @@ def test_every_field_of_show_vstack_status_detail_round_trips(db: DirectorDataba
     assert stored.status() == "S A h I c F"
 
 
-def test_the_director_is_number_0_and_clients_count_from_1(db: DirectorDatabase) -> None:
+def test_the_director_is_number_0_and_clients_count_from_1(db: Persisted) -> None:
     director = db.upsert_device(client(DIRECTOR_MAC, is_director=True, ip="127.0.0.1"))
     first = db.upsert_device(client("0000.0000.0001"))
     second = db.upsert_device(client("0000.0000.0002"))
@@ -138,7 +176,7 @@ def test_the_director_is_number_0_and_clients_count_from_1(db: DirectorDatabase)
     assert db.devices()[0].status() == "Director"
 
 
-def test_a_number_is_stable_until_the_entry_is_cleared(db: DirectorDatabase) -> None:
+def test_a_number_is_stable_until_the_entry_is_cleared(db: Persisted) -> None:
     macs = [f"0000.0000.000{i}" for i in range(1, 6)]
     numbers = {mac: db.upsert_device(client(mac)).number for mac in macs}
     assert sorted(numbers.values()) == [1, 2, 3, 4, 5]
@@ -158,7 +196,7 @@ def test_a_number_is_stable_until_the_entry_is_cleared(db: DirectorDatabase) -> 
     assert db.upsert_device(client(macs[1])).number == 7
 
 
-def test_a_stack_has_one_number_and_clearing_it_clears_every_member(db: DirectorDatabase) -> None:
+def test_a_stack_has_one_number_and_clearing_it_clears_every_member(db: Persisted) -> None:
     members = (
         StackMember(1, "WS-C3750E-24TD", "0024.5111.0900"),
         StackMember(2, "WS-C3750E-24TD", "0024.5111.0a00"),
@@ -178,7 +216,7 @@ def test_a_stack_has_one_number_and_clearing_it_clears_every_member(db: Director
     assert [d.number for d in db.devices()] == [1]
 
 
-def test_a_switch_that_joins_a_stack_is_merged_into_the_stack_entry(db: DirectorDatabase) -> None:
+def test_a_switch_that_joins_a_stack_is_merged_into_the_stack_entry(db: Persisted) -> None:
     first = db.upsert_device(client("0000.0000.0001", ip="10.0.0.1"))
     second = db.upsert_device(client("0000.0000.0002", ip="10.0.0.2"))
     assert (first.number, second.number) == (1, 2)
@@ -201,16 +239,16 @@ def test_a_switch_that_joins_a_stack_is_merged_into_the_stack_entry(db: Director
     assert db.upsert_device(client("0000.0000.0001")).number == 2
 
 
-def test_neighbours_and_members_are_replaced_by_an_update(db: DirectorDatabase) -> None:
+def test_neighbours_and_members_are_replaced_by_an_update(db: Persisted) -> None:
     db.upsert_device(FULL)
     updated = db.upsert_device(FULL.with_changes(neighbors=(Neighbor("Gi0/1", "0000.1111.2222"),)))
     assert [n.mac for n in updated.neighbors] == ["0000.1111.2222"]
     assert db.device_by_number(1) == updated
 
 
-def test_lookups_that_a_dhcp_storm_makes_read_only_what_they_need(db: DirectorDatabase) -> None:
+def test_lookups_that_a_dhcp_storm_makes_read_only_what_they_need(db: Persisted) -> None:
     # reporters_of (the CDP upstream of a newcomer), devices_with_health (replacement
-    # candidates) and hops_of (nearer hops still busy) each answer with one query.
+    # candidates) and hops_of (nearer hops still busy) answer from indexes.
     a = db.upsert_device(
         Device(
             0,
@@ -242,7 +280,7 @@ def test_lookups_that_a_dhcp_storm_makes_read_only_what_they_need(db: DirectorDa
 
 
 def test_a_device_behind_one_without_an_address_gets_its_address_later(
-    db: DirectorDatabase,
+    db: Persisted,
 ) -> None:
     # A hop-2 switch can ask DHCP while its upstream switch is still without an address: its
     # upstream IP (show vstack status detail, connectivity groups) is filled in when the
@@ -264,7 +302,7 @@ def test_a_device_behind_one_without_an_address_gets_its_address_later(
     assert db.device_by_mac(unrelated.mac).upstream_ip == "10.9.9.9"  # type: ignore[union-attr]
 
 
-def test_update_device_changes_fields_but_not_number_or_mac(db: DirectorDatabase) -> None:
+def test_update_device_changes_fields_but_not_number_or_mac(db: Persisted) -> None:
     db.upsert_device(FULL)
     changed = db.update_device(
         FULL.mac, hostname="renamed", device_type=DeviceType.NON_SMART_INSTALL
@@ -276,7 +314,7 @@ def test_update_device_changes_fields_but_not_number_or_mac(db: DirectorDatabase
         db.update_device("0000.0000.0fff", hostname="nobody")
 
 
-def test_clear_all_keeps_the_director_entry(db: DirectorDatabase) -> None:
+def test_clear_all_keeps_the_director_entry(db: Persisted) -> None:
     db.upsert_device(client(DIRECTOR_MAC, is_director=True))
     for i in range(1, 4):
         db.upsert_device(client(f"0000.0000.000{i}"))
@@ -287,14 +325,14 @@ def test_clear_all_keeps_the_director_entry(db: DirectorDatabase) -> None:
     assert db.devices() == []
 
 
-def test_the_director_entry_follows_a_new_director_mac(db: DirectorDatabase) -> None:
+def test_the_director_entry_follows_a_new_director_mac(db: Persisted) -> None:
     db.upsert_device(client(DIRECTOR_MAC, is_director=True))
     moved = db.upsert_device(client("0018.7363.4299", is_director=True))
     assert moved.number == 0
     assert [d.mac for d in db.devices()] == ["0018.7363.4299"]
 
 
-def test_unknown_and_invalid_macs(db: DirectorDatabase) -> None:
+def test_unknown_and_invalid_macs(db: Persisted) -> None:
     assert db.device_by_mac("0000.0000.0042") is None
     assert db.device_by_number(42) is None
     assert db.device_by_ip("10.9.9.9") is None
@@ -307,7 +345,7 @@ def test_unknown_and_invalid_macs(db: DirectorDatabase) -> None:
 # --- health, join state, upgrades ----------------------------------------------------------------
 
 
-def test_keepalives_and_stale_clients(db: DirectorDatabase, clock: Clock) -> None:
+def test_keepalives_and_stale_clients(db: Persisted, clock: Clock) -> None:
     db.upsert_device(client(DIRECTOR_MAC, is_director=True))
     a = db.upsert_device(client("0000.0000.0001"))
     b = db.upsert_device(client("0000.0000.0002"))
@@ -328,7 +366,7 @@ def test_keepalives_and_stale_clients(db: DirectorDatabase, clock: Clock) -> Non
     assert db.record_keepalive(b.mac, at=clock.now).health is Health.ACTIVE
 
 
-def test_join_state_and_the_removed_from_hold_flag(db: DirectorDatabase) -> None:
+def test_join_state_and_the_removed_from_hold_flag(db: Persisted) -> None:
     mac = db.upsert_device(client("0000.0000.0001")).mac
     held = db.set_join_state(mac, JoinState.HOLD)
     assert held.join_state is JoinState.HOLD
@@ -341,7 +379,7 @@ def test_join_state_and_the_removed_from_hold_flag(db: DirectorDatabase) -> None
     assert record.device.join_state is JoinState.ALLOWED
 
 
-def test_upgrade_progress_gives_the_status_letters(db: DirectorDatabase) -> None:
+def test_upgrade_progress_gives_the_status_letters(db: Persisted) -> None:
     mac = db.upsert_device(client("0000.0000.0001", device_type=DeviceType.SMART_INSTALL)).mac
     db.set_upgrade(mac, UpgradeKind.IMAGE, Progress.IN_PROGRESS)
     assert db.device_by_mac(mac).status() == "S A a i"  # type: ignore[union-attr]
@@ -355,7 +393,7 @@ def test_upgrade_progress_gives_the_status_letters(db: DirectorDatabase) -> None
 # --- download status -----------------------------------------------------------------------------
 
 
-def test_download_entries_renumber_after_a_clear_as_in_the_guide(db: DirectorDatabase) -> None:
+def test_download_entries_renumber_after_a_clear_as_in_the_guide(db: Persisted) -> None:
     # Guide, "clear vstack": three entries, entry 2 cleared, 0030.7870.0c30 becomes No 2.
     macs = ["0017.9570.c780", "0026.985b.bc80", "0030.7870.0c30"]
     ips = ["10.1.1.4", "10.1.1.6", "10.1.1.11"]
@@ -375,7 +413,7 @@ def test_download_entries_renumber_after_a_clear_as_in_the_guide(db: DirectorDat
     assert db.clear_downloads() == 2 and db.downloads() == []
 
 
-def test_download_status_columns_reasons_and_times(db: DirectorDatabase, clock: Clock) -> None:
+def test_download_status_columns_reasons_and_times(db: Persisted, clock: Clock) -> None:
     entry = db.add_download(
         "001e.be67.3000",
         DownloadMethod.IMAGE_UPGRADE,
@@ -412,7 +450,7 @@ def test_download_status_columns_reasons_and_times(db: DirectorDatabase, clock: 
 
 
 def test_the_download_table_is_bounded_and_drops_finished_entries_first(
-    db: DirectorDatabase,
+    db: Persisted,
 ) -> None:
     busy = db.add_download("0000.0000.0001", DownloadMethod.ZERO_TOUCH)  # never finishes
     for i in range(MAX_DOWNLOADS - 1):
@@ -434,7 +472,7 @@ def test_the_download_table_is_bounded_and_drops_finished_entries_first(
 # --- backups, pending work, replacements ---------------------------------------------------------
 
 
-def test_backup_records(db: DirectorDatabase, clock: Clock) -> None:
+def test_backup_records(db: Persisted, clock: Clock) -> None:
     mac = "001d.71ba.f780"
     assert db.latest_backup(mac) is None
     first = db.record_backup(
@@ -458,9 +496,7 @@ def test_backup_records(db: DirectorDatabase, clock: Clock) -> None:
         db.record_backup(mac, "h", "f", "not-md5")
 
 
-def test_backup_history_is_bounded(db: DirectorDatabase, clock: Clock) -> None:
-    from smartinstall.store.database import BACKUP_HISTORY
-
+def test_backup_history_is_bounded(db: Persisted, clock: Clock) -> None:
     for i in range(BACKUP_HISTORY + 5):
         clock.advance(1)
         db.record_backup("0000.0000.0001", "h", f"f{i}", f"{i:032X}")
@@ -471,7 +507,7 @@ def test_backup_history_is_bounded(db: DirectorDatabase, clock: Clock) -> None:
     assert len(db.backups()) == BACKUP_HISTORY + 1
 
 
-def test_a_pending_backup_waits_until_the_backup_is_taken(db: DirectorDatabase) -> None:
+def test_a_pending_backup_waits_until_the_backup_is_taken(db: Persisted) -> None:
     mac = "0000.0000.0001"
     db.add_pending_backup(mac, "connection lost")
     again = db.add_pending_backup(mac, "connection refused")
@@ -483,7 +519,7 @@ def test_a_pending_backup_waits_until_the_backup_is_taken(db: DirectorDatabase) 
     assert db.remove_pending_backup(mac) and not db.remove_pending_backup(mac)
 
 
-def test_a_replacement_in_progress_is_recorded_per_branch(db: DirectorDatabase) -> None:
+def test_a_replacement_in_progress_is_recorded_per_branch(db: Persisted) -> None:
     old = db.upsert_device(FULL.with_changes(health=Health.INACTIVE))
     newcomer = NewcomerFacts("001d.71ba.0001", old.pid, old.upstream_mac, "", "Gi1/0/1")
     decision = decide_replacement(newcomer, db.devices())
@@ -499,7 +535,7 @@ def test_a_replacement_in_progress_is_recorded_per_branch(db: DirectorDatabase) 
     assert db.finish_replacement(newcomer.mac) is None
 
 
-def test_clearing_an_entry_drops_its_pending_work_but_keeps_backups(db: DirectorDatabase) -> None:
+def test_clearing_an_entry_drops_its_pending_work_but_keeps_backups(db: Persisted) -> None:
     old = db.upsert_device(FULL.with_changes(health=Health.INACTIVE))
     db.add_pending_backup(old.mac, "connection lost")
     db.start_replacement("001d.71ba.0001", old)
@@ -510,7 +546,7 @@ def test_clearing_an_entry_drops_its_pending_work_but_keeps_backups(db: Director
     assert db.latest_backup(old.mac) is not None
 
 
-def test_named_state(db: DirectorDatabase) -> None:
+def test_named_state(db: Persisted) -> None:
     assert db.get_state("join-window") is None and db.get_state("x", "d") == "d"
     db.set_state("join-window", '{"closed": true}')
     db.set_state("join-window", '{"closed": false}')
@@ -522,7 +558,7 @@ def test_named_state(db: DirectorDatabase) -> None:
 
 
 def test_everything_survives_a_restart(
-    db: DirectorDatabase, reopen: Callable[[], DirectorDatabase], clock: Clock
+    db: Persisted, reopen: Callable[[], Persisted], clock: Clock
 ) -> None:
     db.upsert_device(client(DIRECTOR_MAC, is_director=True))
     stored = db.upsert_device(FULL)
@@ -545,14 +581,18 @@ def test_everything_survives_a_restart(
 
 
 def test_sqlite_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
-    with DirectorDatabase.open(tmp_path / "data") as db, db.engine.connect() as conn:
-        assert (tmp_path / "data" / "director.db").is_file()
-        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
-        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    store = SqlStore(default_url(tmp_path / "data"))
+    try:
+        with store.engine.connect() as conn:
+            assert (tmp_path / "data" / "director.db").is_file()
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    finally:
+        store.close()
 
 
-def test_naive_times_are_refused(db: DirectorDatabase) -> None:
+def test_naive_times_are_refused(db: Persisted) -> None:
     mac = db.upsert_device(client("0000.0000.0001")).mac
     with pytest.raises(DatabaseError, match="naive"):
         db.record_keepalive(mac, at=dt.datetime(2026, 1, 1))
@@ -562,7 +602,7 @@ def test_naive_times_are_refused(db: DirectorDatabase) -> None:
         db.record_backup(mac, "h", "f", "A" * 32, at=dt.datetime(2026, 1, 1))
 
 
-def test_a_stack_with_a_repeated_member_mac_is_refused(db: DirectorDatabase) -> None:
+def test_a_stack_with_a_repeated_member_mac_is_refused(db: Persisted) -> None:
     twice = (
         StackMember(1, "WS-C2960X-48TS-L", "0000.0000.0001"),
         StackMember(2, "WS-C2960X-48TS-L", "0000.0000.0001"),
@@ -572,37 +612,35 @@ def test_a_stack_with_a_repeated_member_mac_is_refused(db: DirectorDatabase) -> 
     assert db.devices() == []
 
 
-def test_threads_get_distinct_numbers(db: DirectorDatabase) -> None:
-    errors: list[BaseException] = []
-
-    def work(t: int) -> None:
-        try:
-            for i in range(10):
-                db.upsert_device(client(f"0000.00{t:02x}.{i:04x}"))
-                db.add_download(f"0000.00{t:02x}.{i:04x}", DownloadMethod.ZERO_TOUCH)
-        except BaseException as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors
-    assert sorted(d.number for d in db.devices()) == list(range(1, 41))
-    assert [e.number for e in db.downloads()] == list(range(1, 41))
+def test_a_batch_is_a_few_statements_whatever_its_size(db: Persisted) -> None:
+    # A group commit of many changes sends the records of each table together: the number of
+    # statements does not grow with the number of changes.
+    db.commit()
+    before = db.store.stats()
+    for i in range(200):
+        mac = f"0000.0010.{i:04x}"
+        db.upsert_device(client(mac, neighbors=(Neighbor("Gi1/0/1", "0000.0020.0001"),)))
+        db.add_download(mac, DownloadMethod.ZERO_TOUCH)
+    db.commit()
+    after = db.store.stats()
+    assert after.commits - before.commits == 1
+    assert after.statements - before.statements <= 8
+    assert after.statements_off_writer == 0
 
 
-def test_download_entry_renders_as_the_show_table(tmp_path: Path) -> None:
+def test_the_same_record_changed_twice_is_written_once(db: Persisted) -> None:
+    mac = db.upsert_device(client("0000.0000.0001")).mac
+    for _ in range(50):
+        db.record_keepalive(mac)
+    assert len(coalesce(db.pending)) == 1
+
+
+def test_download_entry_renders_as_the_show_table(db: Persisted) -> None:
     from smartinstall.director.views import show_vstack_download_status
 
-    db = DirectorDatabase.open(tmp_path)
-    try:
-        entry = db.add_download("0050.5601.0001", DownloadMethod.ZERO_TOUCH, ip="10.0.0.5")
-        db.update_download(entry.id, UpgradeKind.IMAGE, DownloadStatus.FAILED, reason="no space")
-        row = db.downloads()[0].view()
-        assert row.image_fail_reason == "no space" and row.client_ip == "10.0.0.5"
-        text = show_vstack_download_status([row])
-        assert "Total no of entries : 1" in text and "FAILED" in text
-    finally:
-        db.close()
+    entry = db.add_download("0050.5601.0001", DownloadMethod.ZERO_TOUCH, ip="10.0.0.5")
+    db.update_download(entry.id, UpgradeKind.IMAGE, DownloadStatus.FAILED, reason="no space")
+    row = db.downloads()[0].view()
+    assert row.image_fail_reason == "no space" and row.client_ip == "10.0.0.5"
+    text = show_vstack_download_status([row])
+    assert "Total no of entries : 1" in text and "FAILED" in text

@@ -1,0 +1,244 @@
+"""Configuration backups: asking a client for its startup configuration, storing REV1/REV2.
+
+Guide, "Backing Up Client Configurations": after ``write memory`` on a client (and when the
+director boots, or a client comes back with a backup pending) the director asks the client to
+upload its startup configuration (SMI type 8); the upload arrives over TFTP as
+``<hostname>-<mac>.upload`` in the backup repository, and the director rotates it in: the old
+REV2 becomes REV1, the upload becomes REV2. With ``vstack backup file-server tftp://…`` the
+files are kept on a third-party TFTP server instead.
+
+File work (listing, copying with fsync, hashing) runs on a thread; the backup's record is
+durable before the client's result is acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+
+from smartinstall.director.base import DirectorBase
+from smartinstall.director.facts import CommandRequest, RemoteFileError
+from smartinstall.domain.backups import backup_name, plan_backup
+from smartinstall.domain.devices import Device
+from smartinstall.domain.errors import DomainError
+from smartinstall.domain.joinwindow import Operation, Permission, permission
+from smartinstall.domain.locations import Location, parse_repository
+from smartinstall.domain.values import normalize_mac
+from smartinstall.store.repository import RepositoryError, StoredFile
+
+log = logging.getLogger(__name__)
+
+BACKUP_UPLOAD_SUFFIX = ".upload"
+# How long a backup request waits for the client's result before another request replaces it
+# (a client that was asked and then vanished must not block its backups forever).
+BACKUP_RESULT_WAIT = 120.0
+
+
+class Backups(DirectorBase):
+    """The backup part of the director core."""
+
+    _backup_requests: dict[str, str]  # mac -> approved upload name
+    _backup_asked_at: dict[str, float]  # mac -> asked at (monotonic), until stored
+    _backup_again: set[str]  # asked again while one was under way
+
+    def _init_part(self) -> None:
+        super()._init_part()
+        self._backup_requests = {}
+        self._backup_asked_at = {}
+        self._backup_again = set()
+
+    def _backup_failed(self, device: Device, why: str, reason: str | None = None) -> None:
+        self.state.add_pending_backup(device.mac, why)
+        self.events.smi(
+            "SMI_DIRECTOR_BACKUP_FAILURE",
+            client_ip=device.ip,
+            repository=self.settings.backup.location,
+            reason=reason or why,
+        )
+
+    async def request_backup(self, mac: str) -> bool:
+        """Ask a client to upload its startup configuration (type 8), as after write memory."""
+        device = self.state.device_by_mac(mac)
+        if device is None or not self.is_director or not self.settings.backup.enabled:
+            return False
+        if permission(device.join_state, Operation.BACKUP) is not Permission.ALLOWED:
+            self.events.debug_line("backup", f"{mac}: on hold, backup refused (Table 1-3)")
+            return False
+        if not device.ip or not device.hostname:
+            self.state.add_pending_backup(device.mac, "client address or hostname unknown")
+            return False
+        asked = self._backup_asked_at.get(device.mac)
+        if asked is not None and time.monotonic() - asked < BACKUP_RESULT_WAIT:
+            # One upload at a time per client (they share the staging name): this request is
+            # served by another backup as soon as the one under way has ended.
+            self._backup_again.add(device.mac)
+            self.events.debug_line("backup", f"{mac}: a backup is under way; another follows")
+            return True
+        upload = f"{self.backup_dir}/{device.hostname}-{device.mac}{BACKUP_UPLOAD_SUFFIX}"
+        upload = upload.lstrip("/")
+        self._backup_requests[device.mac] = upload
+        self._backup_asked_at[device.mac] = time.monotonic()
+        url = f"tftp://{self.settings.director_ip or self.address}:{self.tftp_port}/{upload}"
+        request = CommandRequest(
+            device.ip,
+            self._client_port(device.mac),
+            "backup",
+            url=url,
+            commands=(f"copy startup-config {url}",),
+        )
+        try:
+            await self._send(request)
+        except (OSError, TimeoutError) as error:
+            self._backup_requests.pop(device.mac, None)
+            self._backup_asked_at.pop(device.mac, None)
+            self._backup_again.discard(device.mac)
+            self._backup_failed(device, f"connection lost: {error}", "client unreachable")
+            return False
+        self.events.debug_line("backup", f"{mac}: asked for its configuration ({url})")
+        return True
+
+    def backup_later(self, mac: str) -> None:
+        """Request a backup in the background."""
+        self._spawn("backup", self.request_backup(mac))
+
+    async def client_backup_result(
+        self, mac: str, success: bool, file: str = "", reason: str = ""
+    ) -> bool:
+        """The client says its upload ended: rotate REV2 → REV1 and store the new REV2 (on a
+        thread); the record is durable when this returns. Then the backup asked for meanwhile,
+        if any, starts."""
+        del file
+        device = self.state.device_by_mac(normalize_mac(mac))
+        if device is None:
+            return False
+        upload = self._backup_requests.pop(device.mac, None)
+        if not success or upload is None or not self.repo.exists(upload):
+            why = reason or ("no upload received" if success else "client failed")
+            self._backup_failed(device, why)
+            self._backup_done(device.mac)
+            await self.flush()
+            return False
+        location = parse_repository(self.settings.backup.location)
+        if not location.local:
+            self._spawn(
+                "backup to file server",
+                self._store_remote(device, upload, location),
+            )
+            return True
+        try:
+            stored = await self._store_local(device, upload)
+        finally:
+            self._backup_done(device.mac)
+        await self.flush()
+        return stored
+
+    def _backup_done(self, mac: str) -> None:
+        self._backup_asked_at.pop(mac, None)
+        if mac in self._backup_again:
+            self._backup_again.discard(mac)
+            self.backup_later(mac)
+
+    async def _store_local(self, device: Device, upload: str) -> bool:
+        previous = self.state.latest_backup(device.mac)
+        previous_hostname = previous.hostname if previous else None
+        try:
+            stored = await asyncio.to_thread(
+                self._rotate_in, device.hostname, device.mac, upload, previous_hostname
+            )
+        except (OSError, RepositoryError, DomainError) as error:
+            self._backup_failed(device, str(error))
+            return False
+        self.state.record_backup(device.mac, device.hostname, stored.path, stored.md5, stored.size)
+        self.events.smi(
+            "SMI_DIRECTOR_BACKUP_SUCCESS",
+            client_ip=device.ip,
+            repository=self.settings.backup.location,
+        )
+        return True
+
+    def _rotate_in(
+        self, hostname: str, mac: str, upload: str, previous_hostname: str | None
+    ) -> StoredFile:
+        """(thread) The upload becomes REV2, the old REV2 REV1; the upload is removed."""
+        directory = self.backup_dir
+        plan = plan_backup(
+            hostname, mac, self.repo.names(directory), previous_hostname=previous_hostname
+        )
+        stored = self.repo.execute_backup_plan(
+            plan, self.repo.iter_chunks(upload), directory=directory
+        )
+        self.repo.delete(upload)
+        return stored
+
+    async def _store_remote(self, device: Device, upload: str, location: Location) -> bool:
+        try:
+            stored = await self._store_remote_files(device, upload, location)
+        finally:
+            self._backup_done(device.mac)
+        await self.flush()
+        return stored
+
+    async def _store_remote_files(self, device: Device, upload: str, location: Location) -> bool:
+        """``vstack backup file-server tftp://…``: keep REV1/REV2 on a third-party TFTP server.
+
+        TFTP has no rename, so the rotation reads the server's REV2 and writes it back as REV1
+        before writing the new REV2; files of an old hostname stay, as the guide says of
+        third-party servers. The upload stays in the local staging area until the server has
+        the new REV2."""
+        rev1 = "/".join(
+            p for p in (location.path, backup_name(device.hostname, device.mac, 1)) if p
+        )
+        rev2 = "/".join(
+            p for p in (location.path, backup_name(device.hostname, device.mac, 2)) if p
+        )
+        staging = self.repo.resolve(upload)
+        old = staging.with_name(staging.name + ".rev2")
+        try:
+            if self.file_server is None:
+                raise RemoteFileError("no TFTP client for the repository")
+            server = self.file_server
+            try:
+                await server.fetch(location.host, location.port, rev2, old)
+            except RemoteFileError as error:
+                if not error.missing:
+                    raise
+            else:
+                await server.upload(location.host, location.port, rev1, old)
+            size = await server.upload(location.host, location.port, rev2, staging)
+            digest = await asyncio.to_thread(self.repo.md5, upload)
+        except (OSError, TimeoutError, RemoteFileError) as error:
+            self._backup_failed(device, f"repository: {error}", str(error))
+            return False
+        finally:
+            await asyncio.to_thread(_unlink, old)
+        await asyncio.to_thread(self.repo.delete, upload)
+        port = "" if location.port == 69 else f":{location.port}"
+        url = f"tftp://{location.host}{port}/{rev2}"
+        self.state.record_backup(device.mac, device.hostname, url, digest, size)
+        self.events.smi(
+            "SMI_DIRECTOR_BACKUP_SUCCESS",
+            client_ip=device.ip,
+            repository=self.settings.backup.location,
+        )
+        return True
+
+    def _backup_path(self, device: Device, hostname: str | None = None) -> str | None:
+        """The repository path of a client's REV2 when it is there (or its URL on a
+        third-party server, trusted to be there)."""
+        record = self.state.latest_backup(device.mac)
+        if record is not None and record.file.startswith("tftp://"):
+            return record.file
+        name = hostname or (record.hostname if record else device.hostname)
+        if not name:
+            return None
+        try:
+            path = f"{self.backup_dir}/{backup_name(name, device.mac, 2)}".lstrip("/")
+        except DomainError:
+            return None
+        return path if self.repo.exists(path) else None
+
+
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -1,0 +1,304 @@
+"""The director core's foundation: its state, time, role, timers and plumbing.
+
+:class:`DirectorBase` holds what every part of the core shares — the settings, the in-memory
+state (:class:`~smartinstall.director.state.DirectorState`, the one owner of the director's
+records), the repository (``flash:``), the event log and the owned background tasks — and the
+helpers they all use. The parts build on it in one line: backups, tracking (TFTP and SMI
+reports), provisioning (DHCP answers), holds (join window and hold list); the
+:class:`~smartinstall.director.core.Director` is the whole.
+
+Nothing here blocks the event loop: file writes and hashing go to threads
+(``asyncio.to_thread``), the state's changes go to the store writer's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import PurePosixPath
+from typing import Any
+
+from smartinstall.director.eventlog import EventLog
+from smartinstall.director.facts import CommandRequest, FileServer, SendCommand, director_mac
+from smartinstall.director.state import DirectorState
+from smartinstall.director.tasks import TaskSupervisor
+from smartinstall.domain.devices import Device, DeviceType, Health
+from smartinstall.domain.joinwindow import is_open
+from smartinstall.domain.locations import parse_location, parse_repository
+from smartinstall.domain.settings import DirectorSettings, Role
+from smartinstall.store.repository import Repository
+
+log = logging.getLogger(__name__)
+
+MAX_AWAITING_ACK = 10_000  # clients remembered between a DHCP answer and their ACK
+KEEPALIVE_MISSES = 3  # "has not provided updates for three consecutive keepalive periods"
+
+Flush = Callable[[], Awaitable[None]]
+
+
+async def _no_flush() -> None:
+    return None
+
+
+class DirectorBase:
+    """See the module docstring."""
+
+    def __init__(
+        self,
+        settings: DirectorSettings,
+        state: DirectorState,
+        repository: Repository,
+        events: EventLog,
+        *,
+        address: str,
+        owns_address: Callable[[str], bool],
+        send_command: SendCommand | None = None,
+        file_server: FileServer | None = None,
+        client_smi_port: int = 4786,
+        tftp_port: int = 69,
+        keepalive_period: float = 60.0,
+        tz: dt.tzinfo = dt.UTC,
+        clock: Callable[[], dt.datetime] | None = None,
+        flush: Flush | None = None,
+    ) -> None:
+        self.settings = settings
+        self.state = state
+        self.repo = repository
+        self.events = events
+        self.address = address
+        self.owns_address = owns_address
+        self.send_command = send_command
+        self.file_server = file_server
+        self.client_smi_port = client_smi_port
+        self.tftp_port = tftp_port
+        self.keepalive_period = keepalive_period
+        self.tz = tz
+        self._clock = clock or (lambda: dt.datetime.now(self.tz))
+        self._flush = flush or _no_flush
+        self._role = Role.CLIENT
+        self._window_open: bool | None = None
+        self._client_ports: dict[str, int] = {}  # mac -> SMI port announced in hello
+        self._not_configured_logged: set[str] = set()
+        self.tasks = TaskSupervisor()
+        self._published: dict[str, bytes] = {}  # flash: path -> content known to be on disk
+        self._publishing: dict[str, asyncio.Future[bool]] = {}
+        # clients whose DHCP exchange made a change that must be durable before their ACK
+        # (a new entry, a new download-status row, a join-state change)
+        self._durable_before_ack: set[str] = set()
+        self._init_part()
+
+    def _init_part(self) -> None:
+        """Each part of the core sets up its own attributes here (and calls super())."""
+
+    # --- time, role -----------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        return self._clock()
+
+    @property
+    def role(self) -> Role:
+        return self._role
+
+    @property
+    def is_director(self) -> bool:
+        return self._role is Role.DIRECTOR
+
+    def refresh_role(self) -> Role:
+        """Recompute the role; log ``%SMI-5-DIRECTOR`` when it changes."""
+        role = self.settings.role(self.owns_address)
+        if role is not self._role:
+            self._role = role
+            status = "Enabled" if role is Role.DIRECTOR else "Disabled"
+            self.events.smi("DIRECTOR", status=status)
+            if role is Role.DIRECTOR:
+                self._ensure_director_entry()
+        return role
+
+    def _ensure_director_entry(self) -> None:
+        existing = [d for d in self.state.devices() if d.is_director]
+        mac = existing[0].mac if existing else director_mac(self.settings.director_ip or "")
+        self.state.upsert_device(
+            Device(
+                0,
+                mac,
+                hostname=self.settings.hostname,
+                ip=self.settings.director_ip or "",
+                hop=0,
+                is_director=True,
+                device_type=DeviceType.SMART_INSTALL,
+                version="smartinstall",
+            )
+        )
+
+    def tick(self) -> None:
+        """Periodic work: join-window transitions, health, role. Call every second or so."""
+        self.refresh_role()
+        if not self.is_director:
+            return
+        now = self.now()
+        window_open = is_open(self.settings.join_window, now, self.tz)
+        if self._window_open is not None and window_open != self._window_open:
+            self.events.smi(
+                "SMI_JOIN_WINDOW_MESSAGE",
+                status="Opened" if window_open else "Closed",
+                ip=self.settings.director_ip or self.address,
+            )
+        self._window_open = window_open
+        self.check_health(now)
+
+    def check_health(self, now: dt.datetime | None = None) -> list[Device]:
+        """Active while keepalives arrive; Inactive after three missed periods."""
+        now = now or self.now()
+        limit = now - dt.timedelta(seconds=self.keepalive_period * KEEPALIVE_MISSES)
+        gone = []
+        for device in self.state.stale_devices(limit):
+            gone.append(self.state.set_health(device.mac, Health.INACTIVE))
+            self.events.smi("SWITCH_REMOVE", mac=device.mac)
+        return gone
+
+    # --- durability and background work ---------------------------------------------------
+
+    async def flush(self) -> None:
+        """Return once every change so far is committed (raises StoreError if it failed)."""
+        await self._flush()
+
+    def _mark_durable(self, mac: str) -> None:
+        if len(self._durable_before_ack) >= MAX_AWAITING_ACK:  # a flood of new MACs
+            self._durable_before_ack.clear()
+        self._durable_before_ack.add(mac)
+
+    def durable_before_ack(self, mac: str) -> bool:
+        """Must the director's changes be committed before this client's DHCP ACK leaves?
+        (asked once per ACK; a client's later exchanges need no commit of their own)"""
+        if mac in self._durable_before_ack:
+            self._durable_before_ack.discard(mac)
+            return True
+        return False
+
+    def _spawn(self, name: str, coroutine: Coroutine[Any, Any, object]) -> None:
+        self.tasks.spawn(name, coroutine)
+
+    async def drain(self) -> None:
+        """Wait for background work (tests, shutdown)."""
+        await self.tasks.drain()
+
+    async def cancel_background(self) -> None:
+        """Stop background work at shutdown; pending backups are in the state already."""
+        await self.tasks.close()
+
+    # --- shared reads ---------------------------------------------------------------------
+
+    @property
+    def backup_dir(self) -> str:
+        """The local backup repository, relative to flash: (``vstack`` by default)."""
+        location = parse_repository(self.settings.backup.location)
+        return location.path if location.local else "vstack"
+
+    def _removed_from_hold(self, mac: str) -> bool:
+        record = self.state.device_record(mac)
+        return record.removed_from_hold if record is not None else False
+
+    def _replacement_of(self, mac: str) -> tuple[bool, str | None]:
+        replacement = self.state.replacement_of(mac)
+        if replacement is None:
+            return False, None
+        return True, replacement.config_file or None
+
+    # --- files the director publishes on flash: -------------------------------------------
+
+    def publish(self, path: str, data: bytes, failure: str) -> None:
+        """Have ``path`` on flash: hold ``data`` (imagelists, tailored configurations). The
+        write (atomic, fsynced) runs on a thread; a TFTP read of the file waits for it. When
+        it fails, the ``%SMI`` message ``failure`` is logged."""
+        if self._published.get(path) == data:
+            return
+        running = self._publishing.get(path)
+        if running is not None and not running.done():
+            running.add_done_callback(lambda _f: self.publish(path, data, failure))
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): write here
+            if self._write_if_changed(path, data):
+                self._published[path] = data
+            else:
+                self.events.smi(failure)
+            return
+        future: asyncio.Future[bool] = loop.create_future()
+        self._publishing[path] = future
+        self._spawn("publish", self._publish_file(path, data, failure, future))
+
+    async def _publish_file(
+        self, path: str, data: bytes, failure: str, done: asyncio.Future[bool]
+    ) -> None:
+        try:
+            ok = await asyncio.to_thread(self._write_if_changed, path, data)
+        except BaseException:
+            ok = False
+            raise
+        else:
+            if ok:
+                self._published[path] = data
+            else:
+                self.events.smi(failure)
+        finally:
+            if self._publishing.get(path) is done:
+                del self._publishing[path]
+            done.set_result(ok)
+
+    def _write_if_changed(self, path: str, data: bytes) -> bool:
+        """(thread) Write unless the file holds ``data`` already; False when it failed."""
+        try:
+            if self.repo.exists(path) and self.repo.read_bytes(path, limit=len(data) + 1) == data:
+                return True
+            self.repo.write(path, data)
+        except OSError as error:
+            log.error("publishing %s failed: %s", path, error)
+            return False
+        return True
+
+    def publication(self, path: str) -> asyncio.Future[bool] | None:
+        """The write of ``path`` under way, if any (a TFTP read waits for it)."""
+        name = path.lstrip("/")
+        future = self._publishing.get(name) or self._publishing.get(str(PurePosixPath(name)))
+        return future if future is not None and not future.done() else None
+
+    # --- talking to clients ---------------------------------------------------------------
+
+    async def _send(self, request: CommandRequest) -> None:
+        if self.send_command is None:
+            raise OSError("no SMI sender")
+        self.events.debug_line("protocol", f"{request.kind} to {request.host}:{request.port}")
+        await self.send_command(request)
+
+    async def _send_quietly(self, request: CommandRequest) -> bool:
+        try:
+            await self._send(request)
+            return True
+        except (OSError, TimeoutError) as error:
+            log.warning("%s to %s failed: %s", request.kind, request.host, error)
+            self.events.smi(
+                "CLIENT_CONN_FAILED",
+                client_ip=request.host,
+                director_ip=self.settings.director_ip or self.address,
+            )
+            return False
+
+    def _client_port(self, mac: str) -> int:
+        return self._client_ports.get(mac, self.client_smi_port)
+
+    def _tftp_url(self, location: str) -> str:
+        """A location as the client fetches it: flash: files from the director's TFTP server."""
+        parsed = parse_location(location)
+        if not parsed.local:
+            return parsed.text
+        port = "" if self.tftp_port == 69 else f":{self.tftp_port}"
+        return f"tftp://{self.settings.director_ip or self.address}{port}/{parsed.path}"
+
+    def _tftp_url_of(self, served: str) -> str:
+        """A file the director serves (relative to flash:) as a tftp:// URL."""
+        if served.startswith("tftp://"):
+            return served
+        return self._tftp_url(f"flash:{served}")

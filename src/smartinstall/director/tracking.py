@@ -1,0 +1,295 @@
+"""Following clients: their TFTP reads, their SMI reports, their neighbours and health.
+
+The download-status table (``show vstack download-status``) and the status letters of ``show
+vstack status`` follow what each client does: a TFTP read of its imagelist or image starts the
+image column, a finished configuration download completes the configuration column, the
+client's SMI upgrade reports complete the image and script columns; a client whose row has left
+the 255-entry table is still followed through its own status letters.
+
+The TFTP policy lives here too: a backup is readable only by its own client (or the switch that
+replaces it), an upload is accepted only under the name the client was given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import PurePosixPath
+
+from smartinstall.director.backups import BACKUP_UPLOAD_SUFFIX, Backups
+from smartinstall.director.facts import (
+    CommandRequest,
+    HelloFacts,
+    UpgradeReport,
+    pid_of_platform,
+    what,
+)
+from smartinstall.domain.devices import (
+    Device,
+    DeviceType,
+    Health,
+    JoinState,
+    Neighbor,
+    Progress,
+    UpgradeKind,
+)
+from smartinstall.domain.downloads import DownloadStatus
+from smartinstall.domain.groups import ClientFacts, resolve
+from smartinstall.domain.joinwindow import joining_state
+from smartinstall.domain.values import normalize_mac
+
+
+class Tracking(Backups):
+    """The tracking part of the director core."""
+
+    # --- TFTP ------------------------------------------------------------------------------
+
+    def tftp_transfer(
+        self, peer_ip: str, path: str, is_read: bool, done: bool, error: str | None
+    ) -> None:
+        """Follow a client's downloads in the download-status table."""
+        if not self.is_director or not is_read:
+            return
+        device = self.state.device_by_ip(peer_ip)
+        if device is None:
+            return
+        entry = self.state.latest_download(device.mac)
+        if entry is not None and entry.finished:
+            return
+        kind = self._kind_of(device, path)
+        if kind is None:
+            return
+        if entry is None:
+            # a client whose row left the table (255 entries at most) or was cleared
+            tailored = PurePosixPath(path).name.startswith("tailored-")
+            if not done:
+                self._follow_without_entry(device, kind, "started", peer_ip)
+            elif error:
+                self._follow_without_entry(device, kind, "failed", peer_ip)
+            elif not tailored and (
+                device.device_type is DeviceType.NON_SMART_INSTALL or kind is UpgradeKind.CONFIG
+            ):
+                self._follow_without_entry(device, kind, "done", peer_ip)
+            return
+        if not done:
+            if entry.status(kind) is DownloadStatus.NOT_STARTED:
+                self.state.update_download(entry.id, kind, DownloadStatus.UPGRADING)
+                self.state.set_upgrade(device.mac, kind, Progress.IN_PROGRESS)
+                self.events.smi("UPGRD_STARTED", ip=peer_ip, what=what(kind))
+            return
+        if error:
+            self._upgrade_failed(device, entry.id, kind, f"download of {path} failed: {error}")
+        elif PurePosixPath(path).name.startswith("tailored-"):
+            # The tailored configuration only prepares a legacy client; its real configuration
+            # and image come through the HTTP emulation, which reports them.
+            return
+        elif device.device_type is DeviceType.NON_SMART_INSTALL or kind is UpgradeKind.CONFIG:
+            # Legacy clients send no reports; a configuration is in place once downloaded.
+            self._upgrade_done(device, entry.id, kind)
+
+    def _kind_of(self, device: Device, path: str) -> UpgradeKind | None:
+        name = PurePosixPath(path).name
+        client = ClientFacts.of_device(device)
+        assignment = resolve(self.settings.groups, client)
+        images = {PurePosixPath(i.split(":", 1)[-1]).name for i in assignment.images}
+        if name.startswith("imagelist-") or name in images or name.endswith((".tar", ".bin")):
+            return UpgradeKind.IMAGE
+        if assignment.script and name == PurePosixPath(assignment.script.split(":", 1)[-1]).name:
+            return UpgradeKind.SCRIPT
+        return UpgradeKind.CONFIG
+
+    def approve_read(self, peer_ip: str, name: str) -> bool:
+        """TFTP RRQ: a backup (``…REV1/.REV2``, uploads) is readable only by the client it
+        belongs to, or by the switch that replaces it; everything else on flash: is served.
+
+        Cisco's director serves its whole flash to anyone; backups hold secrets."""
+        wanted = PurePosixPath(name.lstrip("/"))
+        backup_dir = PurePosixPath(self.backup_dir) if self.backup_dir else None
+        if backup_dir is None or wanted.parent != backup_dir:
+            return True
+        if not (
+            wanted.name.endswith((".REV1", ".REV2")) or wanted.name.endswith(BACKUP_UPLOAD_SUFFIX)
+        ):
+            return True
+        device = self.state.device_by_ip(peer_ip)
+        if device is None:
+            return False
+        if f"-{device.mac}." in wanted.name:
+            return True
+        replacing, backup = self._replacement_of(device.mac)
+        return replacing and backup is not None and PurePosixPath(backup).name == wanted.name
+
+    async def approve_read_when_ready(self, peer_ip: str, name: str) -> bool:
+        """``approve_read``, after a file the director is publishing has been written."""
+        publishing = self.publication(name)
+        if publishing is not None:
+            await asyncio.shield(publishing)
+        return self.approve_read(peer_ip, name)
+
+    def approve_upload(self, peer_ip: str, name: str) -> bool:
+        """TFTP WRQ: only the backup a client was asked for, to the name it was given."""
+        wanted = PurePosixPath(name).name
+        for mac, upload in self._backup_requests.items():
+            if PurePosixPath(upload).name == wanted:
+                device = self.state.device_by_mac(mac)
+                return device is not None and (not device.ip or device.ip == peer_ip)
+        return False
+
+    # --- SMI client messages ---------------------------------------------------------------
+
+    def client_hello(self, hello: HelloFacts) -> Device:
+        mac = normalize_mac(hello.mac)
+        existing = self.state.device_by_mac(mac)
+        if hello.smi_port:
+            self._client_ports[mac] = hello.smi_port
+        base = existing or Device(0, mac, join_state=JoinState.ALLOWED)
+        device = replace(
+            base,
+            mac=mac if existing is None or existing.mac == mac else existing.mac,
+            pid=hello.pid or base.pid,
+            serial=hello.serial or base.serial,
+            version=hello.version or base.version,
+            image=hello.image or base.image,
+            ip=hello.ip or base.ip,
+            hostname=hello.hostname or base.hostname,
+            members=hello.members or base.members,
+            supervisor=hello.supervisor or base.supervisor,
+            smi_version=hello.smi_version,
+            capability=hello.capability or base.capability,
+            device_type=DeviceType.SMART_INSTALL,
+            health=Health.ACTIVE,
+        )
+        stored = self.state.upsert_device(device)
+        self.state.record_keepalive(stored.mac, self.now())
+        if existing is None:
+            self.events.smi("SWITCH_ADD", mac=mac)
+        elif existing.health is Health.INACTIVE:
+            self.events.debug_line("director-db", f"entry {stored.number} {mac} active again")
+        if self.is_director:
+            self._offer_script(stored)
+        if self.is_director and hello.has_startup_config and self.settings.backup.enabled:
+            pending = self.state.has_pending_backup(stored.mac)
+            if pending or self.state.latest_backup(stored.mac) is None:
+                self.backup_later(stored.mac)
+        return stored
+
+    def _offer_script(self, device: Device) -> None:
+        """The post-install script rides with a zero-touch upgrade: once the client is up and
+        has said hello, the director sends it the script URL (type 5), and the client fetches
+        and runs it ("A script-only upgrade is not possible")."""
+        entry = self.state.latest_download(device.mac)
+        if entry is None:
+            if device.upgrade.script is not Progress.PENDING:
+                return  # no zero touch awaits a script (its row left the table: see PENDING)
+        elif entry.finished or entry.script is not DownloadStatus.NOT_STARTED:
+            return
+        client = ClientFacts.of_device(device)
+        script = resolve(self.settings.groups, client).script
+        if not script or not device.ip:
+            return
+        url = self._tftp_url(script)
+        request = CommandRequest(device.ip, self._client_port(device.mac), "execute", url=url)
+        self._spawn("script", self._send_quietly(request))
+
+    def client_keepalive(self, mac: str, ip: str = "") -> None:
+        device = self.state.device_by_mac(normalize_mac(mac))
+        if device is None:
+            return
+        if ip and device.ip != ip:
+            self.state.upsert_device(replace(device, ip=ip))
+        self.state.record_keepalive(device.mac, self.now())
+
+    def client_neighbors(self, mac: str, neighbors: tuple[Neighbor, ...]) -> None:
+        """A client's CDP table: its neighbours become known (type P until they speak)."""
+        reporter = self.state.device_by_mac(normalize_mac(mac))
+        if reporter is None:
+            return
+        if reporter.neighbors != neighbors:
+            reporter = self.state.upsert_device(replace(reporter, neighbors=neighbors))
+        for neighbor in neighbors:
+            if self.state.device_by_mac(neighbor.mac) is not None:
+                continue
+            if neighbor.ip and neighbor.ip == (self.settings.director_ip or self.address):
+                continue
+            hop = (reporter.hop or 0) + 1
+            if hop > 7:
+                continue
+            legacy = "legacy" in neighbor.platform.lower() or "non-smi" in neighbor.platform.lower()
+            join = joining_state(self.settings.join_window, self.now(), self.tz)
+            self.state.upsert_device(
+                Device(
+                    0,
+                    neighbor.mac,
+                    pid=pid_of_platform(neighbor.platform),
+                    ip=neighbor.ip,
+                    hostname=neighbor.device_id,
+                    hop=hop,
+                    upstream_mac=reporter.mac,
+                    upstream_ip=reporter.ip,
+                    upstream_port=neighbor.local_port,
+                    device_type=DeviceType.NON_SMART_INSTALL if legacy else DeviceType.PENDING,
+                    join_state=join,
+                )
+            )
+            self.events.smi("SWITCH_ADD", mac=neighbor.mac)
+
+    def client_upgrade(self, report: UpgradeReport) -> None:
+        device = self.state.device_by_mac(normalize_mac(report.mac))
+        if device is None:
+            return
+        entry = self.state.latest_download(device.mac)
+        ip = report.ip or device.ip
+        if entry is None:
+            self._follow_without_entry(device, report.kind, report.state, ip)
+            return
+        if entry.finished:
+            return
+        if report.state == "started" and entry.status(report.kind) is DownloadStatus.NOT_STARTED:
+            self.state.update_download(entry.id, report.kind, DownloadStatus.UPGRADING)
+            self.state.set_upgrade(device.mac, report.kind, Progress.IN_PROGRESS)
+            self.events.smi("UPGRD_STARTED", ip=ip, what=what(report.kind))
+        elif report.state == "done":
+            self._upgrade_done(device, entry.id, report.kind)
+        elif report.state == "failed":
+            self._upgrade_failed(device, entry.id, report.kind, report.reason or "client failed")
+
+    def _follow_without_entry(self, device: Device, kind: UpgradeKind, state: str, ip: str) -> None:
+        """The client's row has left the download-status table (it keeps the guide's 255
+        entries, or the operator cleared it) while the client was upgrading: its own status
+        (the letters of ``show vstack status``) still follows its reports and downloads.
+        ``state`` is ``started``, ``done`` or ``failed``."""
+        current = getattr(device.upgrade, kind.value)
+        word = what(kind)
+        if state == "started" and current is not Progress.IN_PROGRESS:
+            self.state.set_upgrade(device.mac, kind, Progress.IN_PROGRESS)
+            self.events.smi("UPGRD_STARTED", ip=ip or "0.0.0.0", what=word)
+        elif state == "done" and current is Progress.IN_PROGRESS:
+            self.state.set_upgrade(device.mac, kind, Progress.DONE)
+            self.events.smi("UPGRD_SUCCESS", ip=ip or "0.0.0.0", what=word)
+        elif state == "failed" and current is Progress.IN_PROGRESS:
+            self.state.set_upgrade(device.mac, kind, Progress.FAILED)
+            self.events.smi("UPGRD_FAILED", ip=ip or "0.0.0.0", what=word)
+
+    def _upgrade_done(self, device: Device, entry_id: int, kind: UpgradeKind) -> None:
+        entry = self.state.update_download(entry_id, kind, DownloadStatus.UPGRADED)
+        self.state.set_upgrade(device.mac, kind, Progress.DONE)
+        self.events.smi("UPGRD_SUCCESS", ip=device.ip or entry.ip or "0.0.0.0", what=what(kind))
+        if entry.finished:
+            self.state.finish_replacement(device.mac)
+
+    def _upgrade_failed(
+        self, device: Device, entry_id: int, kind: UpgradeKind, reason: str
+    ) -> None:
+        entry = self.state.update_download(entry_id, kind, DownloadStatus.FAILED, reason=reason)
+        self.state.set_upgrade(device.mac, kind, Progress.FAILED)
+        self.events.smi("UPGRD_FAILED", ip=device.ip or entry.ip or "0.0.0.0", what=what(kind))
+
+    def client_write_memory(self, mac: str, hostname: str = "", ip: str = "") -> None:
+        device = self.state.device_by_mac(normalize_mac(mac))
+        if device is None:
+            return
+        if (hostname and hostname != device.hostname) or (ip and ip != device.ip):
+            device = self.state.upsert_device(
+                replace(device, hostname=hostname or device.hostname, ip=ip or device.ip)
+            )
+        self.backup_later(device.mac)

@@ -1,0 +1,525 @@
+"""The SQL adapter of the store port: SQLite by default, PostgreSQL optionally.
+
+:class:`SqlStore` loads the whole director state once (:meth:`SqlStore.load`) and applies
+batches of change records, each batch in one transaction with a handful of statements: the
+records of one table go out together as one multi-row upsert or one delete (a group commit of
+a hundred device updates is still two statements). It runs on the store writer's thread only
+(:mod:`smartinstall.store.writer`); every statement is counted, and one that runs on a thread
+with a running event loop is counted apart and logged as an error (tests keep that at zero).
+
+:class:`DatabaseReader` is for tools that watch a running director (the lab's progress table,
+benchmarks): it opens the database read-only, never migrates and takes no write lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Table, delete, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL
+
+from smartinstall.domain.devices import (
+    Device,
+    DeviceType,
+    Health,
+    JoinState,
+    Neighbor,
+    Progress,
+    StackMember,
+    UpgradeStatus,
+)
+from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
+from smartinstall.domain.values import normalize_mac
+from smartinstall.store.database import (
+    DatabaseError,
+    create_director_engine,
+    create_reader_engine,
+    normalize_url,
+    upgrade,
+)
+from smartinstall.store.models import (
+    BackupRow,
+    DeviceRow,
+    DownloadRow,
+    NeighborRow,
+    PendingBackupRow,
+    ReplacementRow,
+    StackMemberRow,
+    StateRow,
+)
+from smartinstall.store.port import (
+    BackupRemoved,
+    BackupSaved,
+    Change,
+    DeviceRemoved,
+    DeviceSaved,
+    DownloadRemoved,
+    DownloadSaved,
+    PendingBackupRemoved,
+    PendingBackupSaved,
+    ReplacementRemoved,
+    ReplacementSaved,
+    Snapshot,
+    StateRemoved,
+    StateSaved,
+    StoreError,
+    StoreStats,
+)
+from smartinstall.store.records import (
+    BackupRecord,
+    DeviceRecord,
+    DownloadEntry,
+    PendingBackup,
+    Replacement,
+)
+
+log = logging.getLogger(__name__)
+
+DEVICES: Table = DeviceRow.__table__  # type: ignore[assignment]
+MEMBERS: Table = StackMemberRow.__table__  # type: ignore[assignment]
+NEIGHBORS: Table = NeighborRow.__table__  # type: ignore[assignment]
+DOWNLOADS: Table = DownloadRow.__table__  # type: ignore[assignment]
+BACKUPS: Table = BackupRow.__table__  # type: ignore[assignment]
+PENDING: Table = PendingBackupRow.__table__  # type: ignore[assignment]
+REPLACEMENTS: Table = ReplacementRow.__table__  # type: ignore[assignment]
+STATE: Table = StateRow.__table__  # type: ignore[assignment]
+
+Children = tuple[tuple[StackMember, ...], tuple[Neighbor, ...]]
+
+
+# --- conversions ------------------------------------------------------------------------------
+
+
+def _device_values(record: DeviceRecord) -> dict[str, Any]:
+    d = record.device
+    return {
+        "id": record.key,
+        "number": d.number,
+        "mac": d.mac,
+        "pid": d.pid,
+        "serial": d.serial,
+        "version": d.version,
+        "image": d.image,
+        "ip": d.ip,
+        "hostname": d.hostname,
+        "hop": d.hop,
+        "upstream_mac": d.upstream_mac,
+        "upstream_ip": d.upstream_ip,
+        "upstream_port": d.upstream_port,
+        "supervisor": d.supervisor,
+        "device_type": d.device_type.value,
+        "health": d.health.value,
+        "last_keepalive": record.last_keepalive,
+        "join_state": d.join_state.value,
+        "removed_from_hold": record.removed_from_hold,
+        "image_progress": d.upgrade.image.value,
+        "config_progress": d.upgrade.config.value,
+        "script_progress": d.upgrade.script.value,
+        "is_director": d.is_director,
+        "smi_version": d.smi_version,
+        "capability": d.capability,
+        "first_seen": record.first_seen,
+        "updated_at": record.updated_at,
+    }
+
+
+def _device_record(
+    row: Any, members: Sequence[StackMember], neighbors: Sequence[Neighbor]
+) -> DeviceRecord:
+    device = Device(
+        number=row.number,
+        mac=row.mac,
+        pid=row.pid,
+        serial=row.serial,
+        version=row.version,
+        image=row.image,
+        ip=row.ip,
+        hostname=row.hostname,
+        hop=row.hop,
+        upstream_mac=row.upstream_mac,
+        upstream_ip=row.upstream_ip,
+        upstream_port=row.upstream_port,
+        neighbors=tuple(neighbors),
+        members=tuple(members),
+        supervisor=row.supervisor,
+        device_type=DeviceType(row.device_type),
+        health=Health(row.health),
+        join_state=JoinState(row.join_state),
+        upgrade=UpgradeStatus(
+            image=Progress(row.image_progress),
+            config=Progress(row.config_progress),
+            script=Progress(row.script_progress),
+        ),
+        is_director=row.is_director,
+        smi_version=row.smi_version,
+        capability=row.capability,
+    )
+    return DeviceRecord(
+        device, row.last_keepalive, row.removed_from_hold, row.first_seen, row.updated_at, row.id
+    )
+
+
+def _download_values(entry: DownloadEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "ip": entry.ip,
+        "mac": entry.mac,
+        "hostname": entry.hostname,
+        "method": entry.method.value,
+        "image_status": entry.image.value,
+        "config_status": entry.config.value,
+        "script_status": entry.script.value,
+        "image_reason": entry.image_reason,
+        "config_reason": entry.config_reason,
+        "script_reason": entry.script_reason,
+        "image_at": entry.image_at,
+        "config_at": entry.config_at,
+        "script_at": entry.script_at,
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+    }
+
+
+def _download(row: Any, number: int) -> DownloadEntry:
+    return DownloadEntry(
+        number=number,
+        id=row.id,
+        ip=row.ip,
+        mac=row.mac,
+        hostname=row.hostname,
+        method=DownloadMethod(row.method),
+        image=DownloadStatus(row.image_status),
+        config=DownloadStatus(row.config_status),
+        script=DownloadStatus(row.script_status),
+        image_reason=row.image_reason,
+        config_reason=row.config_reason,
+        script_reason=row.script_reason,
+        image_at=row.image_at,
+        config_at=row.config_at,
+        script_at=row.script_at,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _backup_values(record: BackupRecord) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "mac": record.mac,
+        "hostname": record.hostname,
+        "file": record.file,
+        "checksum": record.checksum,
+        "size": record.size,
+        "taken_at": record.taken_at,
+    }
+
+
+def _replacement_values(r: Replacement) -> dict[str, Any]:
+    return {
+        "new_mac": r.new_mac,
+        "old_mac": r.old_mac,
+        "old_number": r.old_number,
+        "upstream_mac": r.upstream_mac,
+        "upstream_ip": r.upstream_ip,
+        "upstream_port": r.upstream_port,
+        "config_file": r.config_file,
+        "started_at": r.started_at,
+    }
+
+
+def _read_devices(conn: Connection) -> list[DeviceRecord]:
+    members: dict[int, list[StackMember]] = {}
+    for m in conn.execute(select(MEMBERS).order_by(MEMBERS.c.device_id, MEMBERS.c.number)):
+        members.setdefault(m.device_id, []).append(StackMember(m.number, m.pid, m.mac))
+    neighbors: dict[int, list[Neighbor]] = {}
+    query = select(NEIGHBORS).order_by(NEIGHBORS.c.device_id, NEIGHBORS.c.position)
+    for n in conn.execute(query):
+        neighbors.setdefault(n.device_id, []).append(
+            Neighbor(
+                local_port=n.local_port,
+                mac=n.mac,
+                device_id=n.device_name,
+                ip=n.ip,
+                port=n.port,
+                platform=n.platform,
+            )
+        )
+    return [
+        _device_record(row, members.get(row.id, ()), neighbors.get(row.id, ()))
+        for row in conn.execute(select(DEVICES).order_by(DEVICES.c.number))
+    ]
+
+
+def _read_downloads(conn: Connection) -> list[DownloadEntry]:
+    rows = conn.execute(select(DOWNLOADS).order_by(DOWNLOADS.c.id))
+    return [_download(row, i) for i, row in enumerate(rows, start=1)]
+
+
+def _on_loop_thread() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+# --- the store --------------------------------------------------------------------------------
+
+
+class SqlStore:
+    """The director's store on a SQLAlchemy database. Blocking; one thread only."""
+
+    def __init__(self, database_url: str | URL, *, migrate: bool = True) -> None:
+        self.url = normalize_url(database_url)
+        self._shown = self.url.render_as_string(hide_password=True)
+        self._statements = 0
+        self._commits = 0
+        self._off_writer = 0
+        self._children: dict[int, Children] = {}
+        self._thread: int | None = None
+        self._engine = create_director_engine(self.url)
+        event.listen(self._engine, "before_cursor_execute", self._count)
+        event.listen(self._engine, "commit", self._committed)
+        if migrate:
+            try:
+                upgrade(self._engine)
+            except Exception as error:
+                self._engine.dispose()
+                # A database written by a newer release names a revision this one lacks.
+                raise DatabaseError(
+                    f"cannot open the director database {self._shown}: {error}"
+                ) from error
+        log.info("director database %s opened", self._shown)
+        dialect = self._engine.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def _count(self, *_args: object) -> None:
+        self._statements += 1
+        if _on_loop_thread():
+            self._off_writer += 1
+            log.error("SQL on an event loop thread (%s)", threading.current_thread().name)
+
+    def _committed(self, *_args: object) -> None:
+        self._commits += 1
+
+    def stats(self) -> StoreStats:
+        return StoreStats(self._statements, self._commits, self._off_writer)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- load -----------------------------------------------------------------------------
+
+    def load(self) -> Snapshot:
+        try:
+            with self._engine.begin() as conn:
+                devices = _read_devices(conn)
+                downloads = _read_downloads(conn)
+                backups = [
+                    BackupRecord(r.mac, r.hostname, r.file, r.checksum, r.size, r.taken_at, r.id)
+                    for r in conn.execute(select(BACKUPS).order_by(BACKUPS.c.id))
+                ]
+                pending = [
+                    PendingBackup(r.mac, r.reason, r.since, r.attempts)
+                    for r in conn.execute(select(PENDING))
+                ]
+                replacements = [
+                    Replacement(
+                        r.new_mac,
+                        r.old_mac,
+                        r.old_number,
+                        r.upstream_mac,
+                        r.upstream_ip,
+                        r.upstream_port,
+                        r.config_file,
+                        r.started_at,
+                    )
+                    for r in conn.execute(select(REPLACEMENTS))
+                ]
+                state = {r.key: r.value for r in conn.execute(select(STATE))}
+        except DatabaseError:
+            raise
+        except Exception as error:
+            raise StoreError(f"cannot read the director database {self._shown}: {error}") from error
+        self._children = {r.key: (r.device.members, r.device.neighbors) for r in devices}
+        return Snapshot(devices, downloads, backups, pending, replacements, state)
+
+    # --- apply ----------------------------------------------------------------------------
+
+    def _upsert(
+        self, conn: Connection, table: Table, keys: Sequence[str], rows: list[dict[str, Any]]
+    ) -> None:
+        if not rows:
+            return
+        statement = self._insert(table)
+        updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+
+    @staticmethod
+    def _delete(conn: Connection, table: Table, column: str, keys: Iterable[object]) -> None:
+        wanted = list(keys)
+        if wanted:
+            conn.execute(delete(table).where(table.c[column].in_(wanted)))
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Apply a batch (coalesced: one record per key) in one transaction."""
+        devices: list[DeviceRecord] = []
+        gone_devices: list[int] = []
+        downloads: list[dict[str, Any]] = []
+        gone_downloads: list[int] = []
+        backups: list[dict[str, Any]] = []
+        gone_backups: list[int] = []
+        pending: list[dict[str, Any]] = []
+        gone_pending: list[str] = []
+        replacements: list[dict[str, Any]] = []
+        gone_replacements: list[str] = []
+        named: list[dict[str, Any]] = []
+        gone_named: list[str] = []
+        for change in changes:
+            if isinstance(change, DeviceSaved):
+                devices.append(change.record)
+            elif isinstance(change, DeviceRemoved):
+                gone_devices.append(change.device_key)
+            elif isinstance(change, DownloadSaved):
+                downloads.append(_download_values(change.entry))
+            elif isinstance(change, DownloadRemoved):
+                gone_downloads.append(change.entry_id)
+            elif isinstance(change, BackupSaved):
+                backups.append(_backup_values(change.record))
+            elif isinstance(change, BackupRemoved):
+                gone_backups.append(change.backup_id)
+            elif isinstance(change, PendingBackupSaved):
+                p = change.pending
+                pending.append(
+                    {"mac": p.mac, "reason": p.reason, "since": p.since, "attempts": p.attempts}
+                )
+            elif isinstance(change, PendingBackupRemoved):
+                gone_pending.append(change.mac)
+            elif isinstance(change, ReplacementSaved):
+                replacements.append(_replacement_values(change.replacement))
+            elif isinstance(change, ReplacementRemoved):
+                gone_replacements.append(change.new_mac)
+            elif isinstance(change, StateSaved):
+                named.append({"key": change.name, "value": change.value, "updated_at": change.at})
+            elif isinstance(change, StateRemoved):
+                gone_named.append(change.name)
+        children = {
+            r.key: (r.device.members, r.device.neighbors)
+            for r in devices
+            if self._children.get(r.key, ((), ())) != (r.device.members, r.device.neighbors)
+        }
+        try:
+            with self._engine.begin() as conn:
+                self._upsert(conn, DEVICES, ["id"], [_device_values(r) for r in devices])
+                self._delete(conn, DEVICES, "id", gone_devices)
+                self._write_children(conn, children)
+                self._upsert(conn, DOWNLOADS, ["id"], downloads)
+                self._delete(conn, DOWNLOADS, "id", gone_downloads)
+                self._upsert(conn, BACKUPS, ["id"], backups)
+                self._delete(conn, BACKUPS, "id", gone_backups)
+                self._upsert(conn, PENDING, ["mac"], pending)
+                self._delete(conn, PENDING, "mac", gone_pending)
+                self._upsert(conn, REPLACEMENTS, ["new_mac"], replacements)
+                self._delete(conn, REPLACEMENTS, "new_mac", gone_replacements)
+                self._upsert(conn, STATE, ["key"], named)
+                self._delete(conn, STATE, "key", gone_named)
+        except Exception as error:
+            raise StoreError(f"{self._shown}: {error}") from error
+        self._children.update(children)
+        for key in gone_devices:
+            self._children.pop(key, None)
+
+    def _write_children(self, conn: Connection, children: dict[int, Children]) -> None:
+        """Stack members and neighbours of the devices whose lists changed."""
+        if not children:
+            return
+        self._delete(conn, MEMBERS, "device_id", children)
+        self._delete(conn, NEIGHBORS, "device_id", children)
+        members = [
+            {"device_id": key, "number": m.number, "pid": m.pid, "mac": m.mac}
+            for key, (stack, _) in children.items()
+            for m in stack
+        ]
+        neighbors = [
+            {
+                "device_id": key,
+                "position": i,
+                "local_port": n.local_port,
+                "mac": n.mac,
+                "device_name": n.device_id,
+                "ip": n.ip,
+                "port": n.port,
+                "platform": n.platform,
+            }
+            for key, (_, near) in children.items()
+            for i, n in enumerate(near)
+        ]
+        if members:
+            conn.execute(MEMBERS.insert(), members)
+        if neighbors:
+            conn.execute(NEIGHBORS.insert(), neighbors)
+
+
+# --- read-only access for tools ---------------------------------------------------------------
+
+
+class DatabaseReader:
+    """A running director's database, read-only (the lab's progress table, benchmarks).
+    What it shows is what the director has committed: at most a commit interval behind."""
+
+    def __init__(self, database_url: str | URL) -> None:
+        self._engine = create_reader_engine(database_url)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> DatabaseReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def devices(self) -> list[Device]:
+        with self._engine.begin() as conn:
+            return [r.device for r in _read_devices(conn)]
+
+    def downloads(self) -> list[DownloadEntry]:
+        with self._engine.begin() as conn:
+            return _read_downloads(conn)
+
+    def device_by_mac(self, mac: str) -> Device | None:
+        """The entry of a device or stack (any member's MAC finds the stack)."""
+        wanted = normalize_mac(mac)
+        for device in self.devices():
+            if device.mac == wanted or any(m.mac == wanted for m in device.members):
+                return device
+        return None
+
+    def latest_download(self, mac: str) -> DownloadEntry | None:
+        wanted = normalize_mac(mac)
+        found = [e for e in self.downloads() if e.mac == wanted]
+        return found[-1] if found else None
+
+    def backups(self, mac: str | None = None) -> list[BackupRecord]:
+        """Backup records, newest first."""
+        query = select(BACKUPS).order_by(BACKUPS.c.taken_at.desc(), BACKUPS.c.id.desc())
+        if mac is not None:
+            query = query.where(BACKUPS.c.mac == normalize_mac(mac))
+        with self._engine.begin() as conn:
+            return [
+                BackupRecord(r.mac, r.hostname, r.file, r.checksum, r.size, r.taken_at, r.id)
+                for r in conn.execute(query)
+            ]
+
+    def latest_backup(self, mac: str) -> BackupRecord | None:
+        found = self.backups(mac)
+        return found[0] if found else None
