@@ -21,7 +21,13 @@ from smartinstall.switch.netio import NetConfig, NetIo
 
 @dataclass(frozen=True)
 class FleetSpec:
-    """``count`` switches of ``pid`` with addresses from ``first_address`` upwards."""
+    """``count`` switches of ``pid`` with addresses from ``first_address`` upwards.
+
+    A fleet spread over several processes gives each process every ``stride``-th switch of
+    the whole, from number ``first_index`` on: switch k of this part is number
+    ``first_index + k * stride`` of the whole (its address ``first_address`` + that number,
+    its MAC ``mac(number + 1)``), so the parts never collide.
+    """
 
     count: int
     pid: str
@@ -34,11 +40,18 @@ class FleetSpec:
     dhcp_retry: float = 2.0
     mac_prefix: str = "0050.57"
     faults: Faults = field(default_factory=Faults)
+    first_index: int = 0
+    stride: int = 1
+
+    def numbers(self) -> Iterator[int]:
+        """The numbers in the whole fleet of this part's switches."""
+        for k in range(self.count):
+            yield self.first_index + k * self.stride
 
     def addresses(self) -> Iterator[str]:
         start = ipaddress.IPv4Address(self.first_address)
-        for i in range(self.count):
-            yield str(start + i)
+        for number in self.numbers():
+            yield str(start + number)
 
     def mac(self, index: int) -> str:
         raw = (self.mac_prefix.replace(".", "") + f"{index:06x}")[:12]
@@ -49,11 +62,15 @@ class Fleet:
     def __init__(self, spec: FleetSpec) -> None:
         if not 0 < spec.count <= 0xFFFFFF:
             raise ValueError("fleet size out of range")
+        if spec.first_index < 0 or spec.stride < 1:
+            raise ValueError("first_index must be 0 or more and stride 1 or more")
+        if spec.first_index + (spec.count - 1) * spec.stride + 1 > 0xFFFFFF:
+            raise ValueError("fleet numbers out of range")
         self.spec = spec
         self.switches: list[Switch] = []
-        for index, address in enumerate(spec.addresses()):
+        for number, address in zip(spec.numbers(), spec.addresses(), strict=True):
             config = SwitchConfig(
-                pid=spec.pid, mac=spec.mac(index + 1), address=address,
+                pid=spec.pid, mac=spec.mac(number + 1), address=address,
                 director_port=spec.director_port, tftp_port=spec.tftp_port,
                 keepalive=spec.keepalive, dhcp_retry=spec.dhcp_retry, faults=spec.faults,
             )  # fmt: skip
@@ -82,7 +99,12 @@ class Fleet:
         return Counter(s.state.value for s in self.switches)
 
     def bytes_downloaded(self) -> int:
+        """Image bytes the switches wrote to flash."""
         return sum(s.bytes_downloaded for s in self.switches)
+
+    def tftp_bytes(self) -> int:
+        """Every byte the switches received by TFTP (images, imagelists, configurations)."""
+        return sum(s.io.tftp_bytes for s in self.switches if isinstance(s.io, NetIo))
 
     async def shutdown(self) -> None:
         for switch in self.switches:

@@ -115,6 +115,7 @@ class NetIo:
     http: asyncio.Server | None = None
     security: SmiSecurity = field(init=False)
     dropped: int = 0  # TFTP datagrams the impaired link lost
+    tftp_bytes: int = 0  # bytes received by TFTP, every file, complete or not
 
     def __post_init__(self) -> None:
         self.security = SmiSecurity.from_config(self.net.smi_key)
@@ -212,7 +213,11 @@ class NetIo:
 
     async def fetch(self, switch: Switch, host: str, port: int, name: str,
                     sink: Callable[[bytes], None]) -> int:
-        out: BinaryIO = _Sink(sink)  # type: ignore[assignment]
+        def counted(data: bytes) -> None:
+            self.tftp_bytes += len(data)
+            sink(data)
+
+        out: BinaryIO = _Sink(counted)  # type: ignore[assignment]
         try:
             if not self.net.tftp_link.active:
                 return await tftp_client.fetch_to(host, port, name, out, self._options(switch))
