@@ -103,9 +103,7 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 @contextlib.contextmanager
-def topology(
-    names: list[str], workdir: Path, extra: list[str]
-) -> Iterator[tuple[str, list[Site]]]:
+def topology(names: list[str], workdir: Path, extra: list[str]) -> Iterator[tuple[str, list[Site]]]:
     """One client namespace (perfdhcp) and one server namespace per server, veth-joined."""
     tag = str(os.getpid())
     client = f"si-bc{tag}"
@@ -148,45 +146,117 @@ def server_command(site: Site) -> list[str]:
     name, work, net, dev, ip = site.name, site.work, site.net, site.dev, site.server_ip
     exec_ns = ["ip", "netns", "exec", site.ns]
     if name.startswith("ours"):
-        cmd = [*exec_ns, sys.executable, "-m", "smartinstall.cli", "-v", "dhcp-server",
-               "--server-address", ip, "--interface", dev,
-               "--pool", f"{net}.0.0/16", "--exclude", f"{net}.0.0-{net}.0.255",
-               "--default-router", ip, "--file-server", ip,
-               "--data-dir", str(work / "data"), "--imagelist", "imagelist.txt",
-               "--director", ip, "--config-file", "switch.cfg"]
+        cmd = [
+            *exec_ns,
+            sys.executable,
+            "-m",
+            "smartinstall.cli",
+            "-v",
+            "dhcp-server",
+            "--server-address",
+            ip,
+            "--interface",
+            dev,
+            "--pool",
+            f"{net}.0.0/16",
+            "--exclude",
+            f"{net}.0.0-{net}.0.255",
+            "--default-router",
+            ip,
+            "--file-server",
+            ip,
+            "--data-dir",
+            str(work / "data"),
+            "--imagelist",
+            "imagelist.txt",
+            "--director",
+            ip,
+            "--config-file",
+            "switch.cfg",
+        ]
         if name == "ours-nofsync":
             cmd.append("--no-fsync")
         return cmd + site.extra
     if name == "kea":
-        config = {"Dhcp4": {
-            "interfaces-config": {"interfaces": [dev], "dhcp-socket-type": "udp"},
-            "lease-database": {"type": "memfile", "persist": True,
-                               "name": str(work / "kea-leases.csv"), "lfc-interval": 0},
-            "valid-lifetime": 86400,
-            "subnet4": [{"id": 1, "subnet": f"{net}.0.0/16",
-                         "pools": [{"pool": f"{net}.1.1 - {net}.255.250"}],
-                         "option-data": [{"name": "routers", "data": ip}]}],
-            "loggers": [{"name": "kea-dhcp4", "severity": "WARN",
-                         "output_options": [{"output": str(work / "kea.log")}]}],
-        }}
+        config = {
+            "Dhcp4": {
+                "interfaces-config": {"interfaces": [dev], "dhcp-socket-type": "udp"},
+                "lease-database": {
+                    "type": "memfile",
+                    "persist": True,
+                    "name": str(work / "kea-leases.csv"),
+                    "lfc-interval": 0,
+                },
+                "valid-lifetime": 86400,
+                "subnet4": [
+                    {
+                        "id": 1,
+                        "subnet": f"{net}.0.0/16",
+                        "pools": [{"pool": f"{net}.1.1 - {net}.255.250"}],
+                        "option-data": [{"name": "routers", "data": ip}],
+                    }
+                ],
+                "loggers": [
+                    {
+                        "name": "kea-dhcp4",
+                        "severity": "WARN",
+                        "output_options": [{"output": str(work / "kea.log")}],
+                    }
+                ],
+            }
+        }
         (work / "kea.json").write_text(json.dumps(config))
-        return [*exec_ns, "env", f"KEA_PIDFILE_DIR={work}", f"KEA_LOCKFILE_DIR={work}",
-                shutil.which("kea-dhcp4") or "/usr/sbin/kea-dhcp4", "-c", str(work / "kea.json")]
+        return [
+            *exec_ns,
+            "env",
+            f"KEA_PIDFILE_DIR={work}",
+            f"KEA_LOCKFILE_DIR={work}",
+            shutil.which("kea-dhcp4") or "/usr/sbin/kea-dhcp4",
+            "-c",
+            str(work / "kea.json"),
+        ]
     if name == "dnsmasq":
-        return [*exec_ns, shutil.which("dnsmasq") or "/usr/sbin/dnsmasq", "--no-daemon",
-                "--conf-file=/dev/null", "--port=0", f"--interface={dev}",
-                f"--dhcp-range={net}.1.1,{net}.255.250,255.255.0.0,24h",
-                f"--dhcp-leasefile={work / 'dnsmasq.leases'}", "--dhcp-authoritative",
-                "--dhcp-lease-max=70000", "--no-ping", f"--pid-file={work / 'dnsmasq.pid'}",
-                "--log-facility=/dev/null"]
+        return [
+            *exec_ns,
+            shutil.which("dnsmasq") or "/usr/sbin/dnsmasq",
+            "--no-daemon",
+            "--conf-file=/dev/null",
+            "--port=0",
+            f"--interface={dev}",
+            f"--dhcp-range={net}.1.1,{net}.255.250,255.255.0.0,24h",
+            f"--dhcp-leasefile={work / 'dnsmasq.leases'}",
+            "--dhcp-authoritative",
+            "--dhcp-lease-max=70000",
+            "--no-ping",
+            f"--pid-file={work / 'dnsmasq.pid'}",
+            "--log-facility=/dev/null",
+        ]
     raise ValueError(name)
 
 
-def perfdhcp(client: str, site: Site, rate: int, duration: int, clients: int,
-             extra: list[str]) -> str:
-    cmd = ["ip", "netns", "exec", client, shutil.which("perfdhcp") or "/usr/sbin/perfdhcp",
-           "-4", "-l", site.client_ip, "-r", str(rate), "-p", str(duration), "-R", str(clients),
-           "-W", "1000000", *extra, site.server_ip]
+def perfdhcp(
+    client: str, site: Site, rate: int, duration: int, clients: int, extra: list[str]
+) -> str:
+    cmd = [
+        "ip",
+        "netns",
+        "exec",
+        client,
+        shutil.which("perfdhcp") or "/usr/sbin/perfdhcp",
+        "-4",
+        "-l",
+        site.client_ip,
+        "-r",
+        str(rate),
+        "-p",
+        str(duration),
+        "-R",
+        str(clients),
+        "-W",
+        "1000000",
+        *extra,
+        site.server_ip,
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
     return result.stdout + result.stderr
 
@@ -205,8 +275,11 @@ def parse(output: str) -> dict[str, list[float]]:
 def start(client: str, site: Site, limit: float = 20) -> str:
     """Start the server and wait until it completes an exchange; '' or an error text."""
     site.log = open(site.work / "server.log", "wb")  # noqa: SIM115 - closed in stop()
-    site.process = subprocess.Popen(server_command(site), stdout=site.log,  # type: ignore[arg-type]
-                                    stderr=subprocess.STDOUT)
+    site.process = subprocess.Popen(
+        server_command(site),
+        stdout=site.log,  # type: ignore[arg-type]
+        stderr=subprocess.STDOUT,
+    )
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if site.process.poll() is not None:
@@ -262,10 +335,13 @@ def measure(client: str, site: Site, rate: int, args: argparse.Namespace) -> Row
                 row.do_latency_ms, row.ra_latency_ms = got["latency"][0], got["latency"][1]
             row.server_cpu_pct = round(100.0 * ticks / TICKS / elapsed, 1)
             row.perfdhcp_cpu_pct = round(100.0 * load_cpu / elapsed, 1)
-        if best is None or (not row.error and (
-            best.error or (row.exchanges_per_s, -row.drops_pct)
-            > (best.exchanges_per_s, -best.drops_pct)
-        )):
+        if best is None or (
+            not row.error
+            and (
+                best.error
+                or (row.exchanges_per_s, -row.drops_pct) > (best.exchanges_per_s, -best.drops_pct)
+            )
+        ):
             best = row
     assert best is not None
     return best
@@ -273,8 +349,10 @@ def measure(client: str, site: Site, rate: int, args: argparse.Namespace) -> Row
 
 def bench(args: argparse.Namespace, run: Run) -> None:
     names = args.servers.split(",")
-    with tempfile.TemporaryDirectory(prefix="dhcp-bench-", dir=args.workdir) as tmp, \
-            topology(names, Path(tmp), args.ours_args.split()) as (client, sites):
+    with (
+        tempfile.TemporaryDirectory(prefix="dhcp-bench-", dir=args.workdir) as tmp,
+        topology(names, Path(tmp), args.ours_args.split()) as (client, sites),
+    ):
         try:
             live: list[Site] = []
             for site in sites:
@@ -292,11 +370,14 @@ def bench(args: argparse.Namespace, run: Run) -> None:
                         continue
                     row = measure(client, site, rate, args)
                     run.rows.append(row)
-                    print(f"{site.name:>13} {rate:>6}/s -> {row.exchanges_per_s:>8.1f}/s "
-                          f"drops {row.drops_pct:6.3f}%  lat {row.do_latency_ms:.2f}/"
-                          f"{row.ra_latency_ms:.2f} ms  cpu {row.server_cpu_pct}% "
-                          f"perfdhcp {row.perfdhcp_cpu_pct}% "
-                          f"{row.error}", flush=True)
+                    print(
+                        f"{site.name:>13} {rate:>6}/s -> {row.exchanges_per_s:>8.1f}/s "
+                        f"drops {row.drops_pct:6.3f}%  lat {row.do_latency_ms:.2f}/"
+                        f"{row.ra_latency_ms:.2f} ms  cpu {row.server_cpu_pct}% "
+                        f"perfdhcp {row.perfdhcp_cpu_pct}% "
+                        f"{row.error}",
+                        flush=True,
+                    )
                     site.saturated = site.saturated + 1 if row.drops_pct > 20 else 0
         finally:
             for site in sites:
@@ -311,8 +392,11 @@ def summary(run: Run) -> str:
         f"DHCP benchmark, {run.started}, {run.host['cpus']} CPU(s), "
         f"perfdhcp {run.settings['duration']} s per run, best of {run.settings['repeats']}, "
         f"{run.settings['clients']} clients, relayed over veth pairs between namespaces"
-        + (f"; our server with `{run.settings['ours_args']}`." if run.settings["ours_args"]
-           else "."),
+        + (
+            f"; our server with `{run.settings['ours_args']}`."
+            if run.settings["ours_args"]
+            else "."
+        ),
         "",
         "| server | offered /s | 4-way exchanges /s | drops % | latency DO / RA ms | "
         "server CPU % | perfdhcp CPU % |",
@@ -320,8 +404,7 @@ def summary(run: Run) -> str:
     ]
     for row in run.rows:
         if row.error:
-            lines.append(f"| {row.server} | {row.offered_rate} | error: {row.error[:60]} "
-                         "| | | | |")
+            lines.append(f"| {row.server} | {row.offered_rate} | error: {row.error[:60]} | | | | |")
             continue
         lines.append(
             f"| {row.server} | {row.offered_rate} | {row.exchanges_per_s:.0f} | "
@@ -340,11 +423,16 @@ def summary(run: Run) -> str:
     def ratio(table: dict[str, float], server: str) -> str:
         return f" ({table[server] / table['kea']:.2f}× Kea)" if table.get("kea") else ""
 
-    lines += ["", "| server | best rate with < 0.1 % drops | peak exchanges /s |",
-              "|---|---:|---:|"]
+    lines += [
+        "",
+        "| server | best rate with < 0.1 % drops | peak exchanges /s |",
+        "|---|---:|---:|",
+    ]
     for server in peak:
-        lines.append(f"| {server} | {clean.get(server, 0):.0f}{ratio(clean, server)} | "
-                     f"{peak[server]:.0f}{ratio(peak, server)} |")
+        lines.append(
+            f"| {server} | {clean.get(server, 0):.0f}{ratio(clean, server)} | "
+            f"{peak[server]:.0f}{ratio(peak, server)} |"
+        )
     lines += ["", *run.notes]
     return "\n".join(lines) + "\n"
 
@@ -371,11 +459,20 @@ def main() -> int:
         loadavg = load.read().split()[0]
     run = Run(
         started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        host={"cpus": str(os.cpu_count()), "python": platform.python_version(),
-              "kernel": platform.release(), "loadavg_at_start": loadavg},
-        settings={"rates": args.rates, "duration": args.duration, "clients": args.clients,
-                  "servers": args.servers, "repeats": args.repeats,
-                  "ours_args": args.ours_args},
+        host={
+            "cpus": str(os.cpu_count()),
+            "python": platform.python_version(),
+            "kernel": platform.release(),
+            "loadavg_at_start": loadavg,
+        },
+        settings={
+            "rates": args.rates,
+            "duration": args.duration,
+            "clients": args.clients,
+            "servers": args.servers,
+            "repeats": args.repeats,
+            "ours_args": args.ours_args,
+        },
     )
     bench(args, run)
     with open("/proc/loadavg") as load:

@@ -116,8 +116,13 @@ class Server:
             if procs is not None:
                 procs.write_text(str(os.getpid()))
 
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True, preexec_fn=enter_cgroup)
+        self.proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=enter_cgroup,
+        )
 
     def cpu(self) -> float:
         if self.cgroup is not None:
@@ -158,8 +163,17 @@ def wait_ready(port: int, timeout: float = 10.0) -> None:
 
 def client_argv(row: Row, port: int, out: str) -> list[str]:
     if row.client == "curl":
-        return ["curl", "-sS", "--tftp-blksize", str(row.blksize), "-o", out,
-                "-w", "%{size_download}", f"tftp://127.0.0.1:{port}/image.bin"]
+        return [
+            "curl",
+            "-sS",
+            "--tftp-blksize",
+            str(row.blksize),
+            "-o",
+            out,
+            "-w",
+            "%{size_download}",
+            f"tftp://127.0.0.1:{port}/image.bin",
+        ]
     argv = ["atftp", "--option", f"blksize {row.blksize}"]
     if row.windowsize > 1:
         argv += ["--option", f"windowsize {row.windowsize}"]
@@ -167,8 +181,9 @@ def client_argv(row: Row, port: int, out: str) -> list[str]:
 
 
 def one_download(row: Row, port: int, out: str, size: int) -> None:
-    result = subprocess.run(client_argv(row, port, out), capture_output=True, timeout=300,
-                            check=False, text=True)
+    result = subprocess.run(
+        client_argv(row, port, out), capture_output=True, timeout=300, check=False, text=True
+    )
     if result.returncode != 0:
         raise RuntimeError(f"{row.client} failed: {result.stdout} {result.stderr}")
     got = int(result.stdout.strip()) if row.client == "curl" else os.path.getsize(out)
@@ -189,16 +204,34 @@ def measure(row: Row, server: Server, size: int, scratch: Path) -> dict[str, flo
     for out in outs:
         os.unlink(out)
     total = size * row.concurrency
-    return {"seconds": wall, "mb_per_s": total / wall / 1e6, "cpu_s": cpu,
-            "cpu_s_per_gb": cpu / (total / 1e9)}
+    return {
+        "seconds": wall,
+        "mb_per_s": total / wall / 1e6,
+        "cpu_s": cpu,
+        "cpu_s_per_gb": cpu / (total / 1e9),
+    }
 
 
 def start_servers(root: Path, workers: int, python: str) -> list[Server]:
     servers = []
     port = free_port()
-    servers.append(Server("smartinstall", [python, "-m", "smartinstall.cli", "tftp-server",
-                                           str(root), "--port", str(port), "--workers",
-                                           str(workers)], port))
+    servers.append(
+        Server(
+            "smartinstall",
+            [
+                python,
+                "-m",
+                "smartinstall.cli",
+                "tftp-server",
+                str(root),
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            port,
+        )
+    )
     hpa = find("in.tftpd")
     if hpa:
         port = free_port()
@@ -209,8 +242,19 @@ def start_servers(root: Path, workers: int, python: str) -> list[Server]:
     atftpd = find("atftpd")
     if atftpd:
         port = free_port()
-        argv = [atftpd, "--daemon", "--no-fork", "--port", str(port), "--bind-address",
-                "127.0.0.1", "--logfile", "/dev/null", "--maxthread", "100"]
+        argv = [
+            atftpd,
+            "--daemon",
+            "--no-fork",
+            "--port",
+            str(port),
+            "--bind-address",
+            "127.0.0.1",
+            "--logfile",
+            "/dev/null",
+            "--maxthread",
+            "100",
+        ]
         if os.geteuid() == 0:
             argv += ["--user", "root", "--group", "root"]
         servers.append(Server("atftpd", [*argv, str(root)], port))
@@ -231,11 +275,13 @@ def markdown(result: dict[str, object]) -> str:
         ours = cells["smartinstall"]
         line = f"| {row['row']} | {ours['mb_per_s']:.1f} | "
         line += " | ".join(f"{cells[p]['mb_per_s']:.1f}" for p in peers)
-        line += " | " + " | ".join(f"{ours['mb_per_s'] / cells[p]['mb_per_s']:.2f}"
-                                   for p in peers)
+        line += " | " + " | ".join(f"{ours['mb_per_s'] / cells[p]['mb_per_s']:.2f}" for p in peers)
         line += " | " + " | ".join(
             f"{ours['cpu_s_per_gb'] / cells[p]['cpu_s_per_gb']:.2f}"
-            if cells[p]["cpu_s_per_gb"] > 0 else "n/a" for p in peers)
+            if cells[p]["cpu_s_per_gb"] > 0
+            else "n/a"
+            for p in peers
+        )
         lines.append(line + " |")
     return "\n".join(lines) + "\n"
 
@@ -244,8 +290,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=32)
     parser.add_argument("--repeat", type=int, default=2, help="runs per cell; the best counts")
-    parser.add_argument("--workers", type=int, default=4 * (os.cpu_count() or 1),
-                        help="our worker processes (SO_REUSEPORT)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4 * (os.cpu_count() or 1),
+        help="our worker processes (SO_REUSEPORT)",
+    )
     parser.add_argument("--rows", help="comma-separated row numbers (1-based) to run")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
@@ -275,15 +325,19 @@ def main() -> int:
                 runs: dict[str, list[dict[str, float]]] = {s.name: [] for s in servers}
                 for rep in range(args.repeat):
                     # interleaved and rotated, so a noisy moment does not hit one server only
-                    order = servers[rep % len(servers):] + servers[:rep % len(servers)]
+                    order = servers[rep % len(servers) :] + servers[: rep % len(servers)]
                     for server in order:
                         cell = measure(row, server, size, scratch)
                         runs[server.name].append(cell)
-                        print(f"{row.name:22} {server.name:12} {cell['mb_per_s']:8.1f} MB/s"
-                              f"  cpu {cell['cpu_s']:6.2f} s", flush=True)
+                        print(
+                            f"{row.name:22} {server.name:12} {cell['mb_per_s']:8.1f} MB/s"
+                            f"  cpu {cell['cpu_s']:6.2f} s",
+                            flush=True,
+                        )
                 cells = {name: max(r, key=lambda c: c["mb_per_s"]) for name, r in runs.items()}
-                results.append({"row": row.name, "row_spec": asdict(row), "servers": cells,
-                                "runs": runs})
+                results.append(
+                    {"row": row.name, "row_spec": asdict(row), "servers": cells, "runs": runs}
+                )
         finally:
             for server in servers:
                 server.stop()
@@ -294,17 +348,23 @@ def main() -> int:
         "file_bytes": size,
         "repeat": args.repeat,
         "workers": args.workers,
-        "machine": {"cpus": os.cpu_count(), "load_before": load_before,
-                    "python": platform.python_version(), "kernel": platform.release()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_before": load_before,
+            "python": platform.python_version(),
+            "kernel": platform.release(),
+        },
         "servers": [s.name for s in servers],
         "rows": results,
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"tftp-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
     table = markdown(result)
-    summary = (f"# TFTP benchmark {stamp}\n\n{size >> 20} MiB file, best of {args.repeat} "
-               f"per cell, our server with {args.workers} worker process(es); ratios are "
-               f"ours/peer (speed: higher is better; CPU per GB: lower is better).\n\n{table}")
+    summary = (
+        f"# TFTP benchmark {stamp}\n\n{size >> 20} MiB file, best of {args.repeat} "
+        f"per cell, our server with {args.workers} worker process(es); ratios are "
+        f"ours/peer (speed: higher is better; CPU per GB: lower is better).\n\n{table}"
+    )
     (args.out / f"tftp-{stamp}.md").write_text(summary)
     print()
     print(table)

@@ -62,13 +62,24 @@ def switch(name: str, host: int, prefix: str, pid: str = PID, **extra: Any) -> d
     return entry
 
 
-def topology(tmp_path: Path, prefix: str, config: str, switches: list[dict[str, Any]], *,
-             images: dict[str, int] | None = None, files: dict[str, str] | None = None,
-             **lab: Any) -> LabTopology:
+def topology(
+    tmp_path: Path,
+    prefix: str,
+    config: str,
+    switches: list[dict[str, Any]],
+    *,
+    images: dict[str, int] | None = None,
+    files: dict[str, str] | None = None,
+    **lab: Any,
+) -> LabTopology:
     (tmp_path / "startup-config").write_text(config)
     data: dict[str, Any] = {
-        "director": {"address": f"{prefix}.1", "hostname": "Director",
-                     "config": "startup-config", "timezone": "UTC"},
+        "director": {
+            "address": f"{prefix}.1",
+            "hostname": "Director",
+            "config": "startup-config",
+            "timezone": "UTC",
+        },
         "switches": switches,
         "lab": {
             "images": images or {IMAGE: IMAGE_SIZE},
@@ -103,8 +114,9 @@ def download_line(lab: Lab, name: str) -> str:
     for line in lab.show_download_status().splitlines():
         if mac in line:
             return line
-    raise AssertionError(f"{name} not in show vstack download-status:\n"
-                         f"{lab.show_download_status()}")
+    raise AssertionError(
+        f"{name} not in show vstack download-status:\n{lab.show_download_status()}"
+    )
 
 
 async def until_upgraded(lab: Lab, timeout: float = 40.0) -> None:
@@ -113,6 +125,8 @@ async def until_upgraded(lab: Lab, timeout: float = 40.0) -> None:
         from smartinstall.lab.runner import render_table
 
         raise AssertionError(
-            render_table(lab.rows(), 0) + lab.show_status() + lab.show_download_status()
+            render_table(lab.rows(), 0)
+            + lab.show_status()
+            + lab.show_download_status()
             + lab.director.log()[-3000:]
         )

@@ -70,18 +70,25 @@ async def test_on_demand_image_to_an_index_range_and_config_to_a_built_in_group(
     # Guide: `vstack download-image … 1-2 reload in …` and `vstack download-config … built-in
     # <family> <ports>`; the download-status table gets image-upgrade / config-upgrade rows.
     prefix = lab_prefix()
-    switches = [switch("a", 130, prefix), switch("b", 131, prefix),
-                switch("c", 132, prefix, pid="WS-C3560-24TS-S")]
+    switches = [
+        switch("a", 130, prefix),
+        switch("b", 131, prefix),
+        switch("c", 132, prefix, pid="WS-C3560-24TS-S"),
+    ]
     body = """vstack group built-in 3560 24
  image flash:c3560-ipbasek9-tar.122-55.SE12.tar
  config flash:g3560.txt
 !
 """
     images = {IMAGE: 40_000, NEW_IMAGE: 50_000, "c3560-ipbasek9-tar.122-55.SE12.tar": 30_000}
-    files = {"g3560.txt": group_file("g3560"), "vstack/imagelist-new.txt": f"{NEW_IMAGE}\n",
-             "office-new.txt": group_file("office-new")}
-    topo = topology(tmp_path, prefix, director_config(prefix, body), switches, images=images,
-                    files=files)
+    files = {
+        "g3560.txt": group_file("g3560"),
+        "vstack/imagelist-new.txt": f"{NEW_IMAGE}\n",
+        "office-new.txt": group_file("office-new"),
+    }
+    topo = topology(
+        tmp_path, prefix, director_config(prefix, body), switches, images=images, files=files
+    )
     async with Lab(topo, tmp_path / "lab", dhcp_retry=0.5, director_in_process=True) as lab:
         await until_upgraded(lab)
         director = core(lab)
@@ -89,31 +96,39 @@ async def test_on_demand_image_to_an_index_range_and_config_to_a_built_in_group(
         tftp = f"tftp://{lab.address}:{lab.director.ports.tftp}"
         targets = [d for d in db.devices() if d.number in (1, 2)]
         assert {d.mac for d in targets} == {lab.switch("a").mac, lab.switch("b").mac}
-        result = await director.download(UpgradeKind.IMAGE, f"{tftp}/vstack/imagelist-new.txt",
-                                         targets, reload_now=True)
+        result = await director.download(
+            UpgradeKind.IMAGE, f"{tftp}/vstack/imagelist-new.txt", targets, reload_now=True
+        )
         assert result.ok == 2, result.lines
         group = devices_in_builtin_group(db.devices(), builtin_key("3560", "24"))
         assert [d.mac for d in group] == [lab.switch("c").mac]
-        result = await director.download(UpgradeKind.CONFIG, f"{tftp}/office-new.txt", group,
-                                         reload_now=True)
+        result = await director.download(
+            UpgradeKind.CONFIG, f"{tftp}/office-new.txt", group, reload_now=True
+        )
         assert result.ok == 1, result.lines
 
         def done() -> bool:
             rows = lab.show_download_status()
-            return rows.count("image-upgrade") == 2 and "config-upgrade" in rows and all(
-                download_line(lab, n).split()[4:6] != ["NOT", "STARTED"] for n in "abc")
+            return (
+                rows.count("image-upgrade") == 2
+                and "config-upgrade" in rows
+                and all(download_line(lab, n).split()[4:6] != ["NOT", "STARTED"] for n in "abc")
+            )
 
         assert await lab.wait_until(done, 30)
         for name in ("a", "b"):
             sw = lab.switch(name)
-            assert await sw.wait_for(lambda s: s.image == NEW_IMAGE and s.state is State.RUNNING,
-                                     30)
+            assert await sw.wait_for(
+                lambda s: s.image == NEW_IMAGE and s.state is State.RUNNING, 30
+            )
         sw_c = lab.switch("c")
         assert await sw_c.wait_for(lambda s: s.hostname == "OFFICE-NEW", 30)
 
         def reported() -> bool:
-            versions = {lab.database().device_by_mac(lab.switch(n).mac).version  # type: ignore[union-attr]
-                        for n in ("a", "b")}
+            versions = {
+                lab.database().device_by_mac(lab.switch(n).mac).version  # type: ignore[union-attr]
+                for n in ("a", "b")
+            }
             return versions == {"15.2(7)E10"} and "OFFICE-NEW" in status_line(lab, "c")
 
         assert await lab.wait_until(reported, 20), lab.show_status()
@@ -135,8 +150,7 @@ async def test_recurring_window_opens_and_the_waiting_switch_joins(tmp_path: Pat
     now = dt.datetime.now(zone)
     later = now + dt.timedelta(minutes=1 if now.second < 40 else 2)
     start = later.replace(second=0, microsecond=0)
-    config = director_config(
-        prefix, f"vstack join-window start {start:%H:%M} 00:10 recurring\n")
+    config = director_config(prefix, f"vstack join-window start {start:%H:%M} 00:10 recurring\n")
     topo = topology(tmp_path, prefix, config, [switch("early", 140, prefix)], clock=clock)
     async with Lab(topo, tmp_path / "lab", dhcp_retry=0.5) as lab:
         sw = lab.switch("early")
@@ -157,8 +171,13 @@ async def test_on_demand_config_with_reload_in_reloads_after_the_delay(tmp_path:
     # "in 10 hours". The operator types the command on the director's console; the switch
     # saves the configuration at once and reloads into it one minute later.
     prefix = lab_prefix()
-    topo = topology(tmp_path, prefix, director_config(prefix), [switch("till", 150, prefix)],
-                    files={"till-new.txt": group_file("till-new")})
+    topo = topology(
+        tmp_path,
+        prefix,
+        director_config(prefix),
+        [switch("till", 150, prefix)],
+        files={"till-new.txt": group_file("till-new")},
+    )
     async with make_lab(tmp_path, topo) as lab:
         await until_upgraded(lab)
         sw = lab.switch("till")
@@ -178,9 +197,9 @@ async def test_on_demand_config_with_reload_in_reloads_after_the_delay(tmp_path:
         asked = asyncio.get_running_loop().time()
         await asyncio.sleep(5)
         assert (sw.boots, sw.hostname) == (boots, hostname)  # not yet: in one minute
-        assert await sw.wait_for(
-            lambda s: s.boots == boots + 1 and s.state is State.RUNNING, 90
-        ), sw.console[-5:]
+        assert await sw.wait_for(lambda s: s.boots == boots + 1 and s.state is State.RUNNING, 90), (
+            sw.console[-5:]
+        )
         assert asyncio.get_running_loop().time() - asked >= 50
         assert sw.hostname == "TILL-NEW"
         assert await lab.wait_until(lambda: "TILL-NEW" in status_line(lab, "till"), 30), (

@@ -78,8 +78,12 @@ async def test_failed_switch_replaced_with_zero_touch_on_the_same_port(tmp_path:
         old_hostname = old.hostname
         await old.shutdown()  # the switch fails
         assert await lab.wait_until(lambda: status_line(lab, "old").split()[6] == "I", 20)
-        spec = replace(lab.topology.switch("old").spec, name="new", mac="0050.56e0.0f5b",
-                       address=f"{prefix}.92")
+        spec = replace(
+            lab.topology.switch("old").spec,
+            name="new",
+            mac="0050.56e0.0f5b",
+            address=f"{prefix}.92",
+        )
         new = lab.add_switch(LabSwitch(spec, SwitchFaults()))
         new.power_on()
         assert await new.wait_for(lambda s: s.state is State.RUNNING and s.boots >= 2, 30)
@@ -98,7 +102,8 @@ async def test_director_restarted_mid_install_finishes_the_install(tmp_path: Pat
     async with make_lab(tmp_path, topo) as lab:
         slow = lab.switch("slow")
         assert await lab.wait_until(
-            lambda: entry(lab, "slow") is not None and slow.state is State.DOWNLOADING, 20)
+            lambda: entry(lab, "slow") is not None and slow.state is State.DOWNLOADING, 20
+        )
         lab.close_database()
         assert await lab.director.stop() == 0
         await lab.director.start()
@@ -113,8 +118,14 @@ async def test_authenticated_mode_and_an_unauthenticated_type_3_refused(tmp_path
     prefix = lab_prefix()
     key = "branch-key-0123456789"
     config = director_config(prefix, f"vstack authentication key {key}\n")
-    topo = topology(tmp_path, prefix, config, [switch("sw", 110, prefix)], auth_key=key,
-                    files={"evil.txt": "hostname PWNED\nend\n"})
+    topo = topology(
+        tmp_path,
+        prefix,
+        config,
+        [switch("sw", 110, prefix)],
+        auth_key=key,
+        files={"evil.txt": "hostname PWNED\nend\n"},
+    )
     async with make_lab(tmp_path, topo) as lab:
         await until_upgraded(lab)
         assert "authenticated" in lab.director.log()
@@ -124,8 +135,9 @@ async def test_authenticated_mode_and_an_unauthenticated_type_3_refused(tmp_path
         before = (sw.boots, sw.flash.startup_config())
         ports = lab.director.ports
         url = f"tftp://{lab.address}:{ports.tftp}/evil.txt"
-        request = CommandRequest(sw.ip, ports.client_smi, "download-config", url=url,
-                                 reload_now=True)
+        request = CommandRequest(
+            sw.ip, ports.client_smi, "download-config", url=url, reload_now=True
+        )
         # An attacker's type 3 without the key (CVE-2018-0171 style): refused.
         with contextlib.suppress(Exception):
             await SmiCommandSender(SmiSecurity())(request)
@@ -141,8 +153,12 @@ async def test_the_director_reaches_the_switches_command_lines(tmp_path: Path) -
     # Guide, "Connecting to a Client Switch": show vstack client … runs a command on each
     # client's command line; the lab's switches have their telnet consoles up for it.
     prefix = lab_prefix()
-    topo = topology(tmp_path, prefix, director_config(prefix),
-                    [switch("one", 90, prefix), switch("two", 91, prefix)])
+    topo = topology(
+        tmp_path,
+        prefix,
+        director_config(prefix),
+        [switch("one", 90, prefix), switch("two", 91, prefix)],
+    )
     async with make_lab(tmp_path, topo) as lab:
         await until_upgraded(lab)
         result = await asyncio.to_thread(

@@ -48,15 +48,22 @@ async def test_single_switch_type_default_image_config_script_and_hostname_prefi
             mac_tail = sw.mac.replace(".", "")[-6:]
             assert row[4] == f"SHOP-{mac_tail[:2]}.{mac_tail[2:]}", row
             assert row[5:] == ["S", "A", "a", "I", "C", "P"], row
-            assert download_line(lab, name).split()[3:] == ["zero-touch", "UPGRADED",
-                                                           "UPGRADED", "UPGRADED"]
+            assert download_line(lab, name).split()[3:] == [
+                "zero-touch",
+                "UPGRADED",
+                "UPGRADED",
+                "UPGRADED",
+            ]
 
 
 async def test_mixed_types_in_built_in_groups(tmp_path: Path) -> None:
     # Guide: "Zero-touch installation of switches of different types" (built-in groups).
     prefix = lab_prefix()
-    images = {IMAGE: 64_000, "c3560-ipbasek9-tar.122-55.SE12.tar": 48_000,
-              "c2960-lanbasek9-tar.122-55.SE12.tar": 32_000}
+    images = {
+        IMAGE: 64_000,
+        "c3560-ipbasek9-tar.122-55.SE12.tar": 48_000,
+        "c2960-lanbasek9-tar.122-55.SE12.tar": 32_000,
+    }
     body = """vstack group built-in 3560 24
  image flash:c3560-ipbasek9-tar.122-55.SE12.tar
  config flash:g3560.txt
@@ -72,8 +79,9 @@ vstack group built-in 2960 24
         switch("a3560", 21, prefix, pid="WS-C3560-24TS-S"),
         switch("a2960", 22, prefix, pid="WS-C2960-24TT-L"),
     ]
-    topo = topology(tmp_path, prefix, director_config(prefix, body), switches, images=images,
-                    files=files)
+    topo = topology(
+        tmp_path, prefix, director_config(prefix, body), switches, images=images, files=files
+    )
     async with make_lab(tmp_path, topo) as lab:
         await until_upgraded(lab)
         assert lab.switch("a3560").image == "c3560-ipbasek9-tar.122-55.SE12.tar"
@@ -90,7 +98,7 @@ async def test_custom_groups_each_kind_and_their_precedence(tmp_path: Path) -> N
     # stack > product ID > built-in > default.
     prefix = lab_prefix()
     body = f"""vstack group custom bypid product-id
- match {switch('x', 1, prefix)['pid']}
+ match {switch("x", 1, prefix)["pid"]}
  image flash:{IMAGE}
  config flash:bypid.txt
 !
@@ -121,16 +129,21 @@ vstack group custom bystack stack
     up = {"device": "root", "interface": "GigabitEthernet1/0/7"}
     switches = [
         switch("root", 30, prefix),  # product-id group
-        switch("mac", 31, prefix, upstream={"device": "root",
-                                            "interface": "GigabitEthernet1/0/8"}),
+        switch("mac", 31, prefix, upstream={"device": "root", "interface": "GigabitEthernet1/0/8"}),
         switch("port", 32, prefix, upstream=up),  # connectivity beats product-id
-        {"name": "stk", "address": f"{prefix}.33",
-         "stack": [{"member": 1, "pid": "WS-C3750-24PS-S", "mac": "0050.56e0.0121"},
-                   {"member": 2, "pid": "WS-C3750-24PS-S", "mac": "0050.56e0.0122"}],
-         "upstream": {"device": "director", "interface": "GigabitEthernet1/0/9"}},
+        {
+            "name": "stk",
+            "address": f"{prefix}.33",
+            "stack": [
+                {"member": 1, "pid": "WS-C3750-24PS-S", "mac": "0050.56e0.0121"},
+                {"member": 2, "pid": "WS-C3750-24PS-S", "mac": "0050.56e0.0122"},
+            ],
+            "upstream": {"device": "director", "interface": "GigabitEthernet1/0/9"},
+        },
     ]
-    topo = topology(tmp_path, prefix, director_config(prefix, body), switches, images=images,
-                    files=files)
+    topo = topology(
+        tmp_path, prefix, director_config(prefix, body), switches, images=images, files=files
+    )
     async with make_lab(tmp_path, topo) as lab:
         await until_upgraded(lab)
         # MAC 0050.56e0.001f is "mac" (host 31): MAC beats its connectivity match (port 8)
@@ -139,7 +152,9 @@ vstack group custom bystack stack
         assert status_line(lab, "root").split()[4] == "BYPID"
         assert status_line(lab, "stk").split()[4] == "BYSTACK"
         assert lab.switch("stk").flash_state.images == {
-            "1": "c3750-ipbasek9-tar.122-55.SE12.tar", "2": "c3750-ipbasek9-tar.122-55.SE12.tar"}
+            "1": "c3750-ipbasek9-tar.122-55.SE12.tar",
+            "2": "c3750-ipbasek9-tar.122-55.SE12.tar",
+        }
 
 
 async def test_join_window_closed_denies_the_switch(tmp_path: Path) -> None:
@@ -164,8 +179,9 @@ async def test_multi_hop_upgrades_nearer_hops_first(tmp_path: Path) -> None:
     config = director_config(prefix)
     switches = [
         switch("near", 50, prefix),
-        switch("far", 51, prefix, upstream={"device": "near",
-                                            "interface": "GigabitEthernet1/0/48"}),
+        switch(
+            "far", 51, prefix, upstream={"device": "near", "interface": "GigabitEthernet1/0/48"}
+        ),
     ]
     topo = topology(tmp_path, prefix, config, switches, images={IMAGE: 400_000})
     lab = make_lab(tmp_path, topo)
@@ -192,8 +208,14 @@ async def test_a_chain_of_seven_hops_is_provisioned_hop_by_hop(tmp_path: Path) -
     prefix = lab_prefix()
     switches = [switch("hop1", 70, prefix)]
     for n in range(2, 8):
-        switches.append(switch(f"hop{n}", 69 + n, prefix, upstream={
-            "device": f"hop{n - 1}", "interface": "GigabitEthernet1/0/48"}))
+        switches.append(
+            switch(
+                f"hop{n}",
+                69 + n,
+                prefix,
+                upstream={"device": f"hop{n - 1}", "interface": "GigabitEthernet1/0/48"},
+            )
+        )
     topo = topology(tmp_path, prefix, director_config(prefix), switches)
     async with make_lab(tmp_path, topo) as lab:
         await until_upgraded(lab, timeout=90)
@@ -204,7 +226,10 @@ async def test_a_chain_of_seven_hops_is_provisioned_hop_by_hop(tmp_path: Path) -
             if n > 1:
                 upstream = lab.switch(f"hop{n - 1}")
                 assert (device.upstream_mac, device.upstream_ip, device.upstream_port) == (
-                    upstream.mac, upstream.ip, "GigabitEthernet1/0/48"), n
+                    upstream.mac,
+                    upstream.ip,
+                    "GigabitEthernet1/0/48",
+                ), n
 
 
 async def test_stack_of_three_gets_one_image_per_member(tmp_path: Path) -> None:
@@ -217,13 +242,25 @@ async def test_stack_of_three_gets_one_image_per_member(tmp_path: Path) -> None:
  config flash:stack.txt
 !
 """
-    members = [{"member": n, "pid": "WS-C3750-24PS-S", "mac": f"0050.56e0.03{n:02x}"}
-               for n in (1, 2, 3)]
-    switches = [{"name": "stack", "address": f"{prefix}.60", "stack": members,
-                 "upstream": {"device": "director", "interface": "Gi1/0/5"}}]
-    topo = topology(tmp_path, prefix, director_config(prefix, body), switches,
-                    images={"c3750-ipbasek9-tar.122-55.SE12.tar": 80_000},
-                    files={"stack.txt": group_file("stack")})
+    members = [
+        {"member": n, "pid": "WS-C3750-24PS-S", "mac": f"0050.56e0.03{n:02x}"} for n in (1, 2, 3)
+    ]
+    switches = [
+        {
+            "name": "stack",
+            "address": f"{prefix}.60",
+            "stack": members,
+            "upstream": {"device": "director", "interface": "Gi1/0/5"},
+        }
+    ]
+    topo = topology(
+        tmp_path,
+        prefix,
+        director_config(prefix, body),
+        switches,
+        images={"c3750-ipbasek9-tar.122-55.SE12.tar": 80_000},
+        files={"stack.txt": group_file("stack")},
+    )
     async with make_lab(tmp_path, topo) as lab:
         await until_upgraded(lab)
         rows = [line for line in lab.show_status().splitlines() if "0050.56e0.03" in line]
@@ -244,12 +281,23 @@ vstack group built-in 2960 24
 """
     switches = [
         switch("access", 70, prefix),
-        switch("old", 71, prefix, pid="WS-C2960-24TT-L", legacy=True,
-               upstream={"device": "access", "interface": "GigabitEthernet1/0/2"}),
+        switch(
+            "old",
+            71,
+            prefix,
+            pid="WS-C2960-24TT-L",
+            legacy=True,
+            upstream={"device": "access", "interface": "GigabitEthernet1/0/2"},
+        ),
     ]
-    topo = topology(tmp_path, prefix, director_config(prefix, body), switches,
-                    images={IMAGE: 40_000, "c2960-lanbasek9-tar.122-55.SE12.tar": 30_000},
-                    files={"old.txt": group_file("old")})
+    topo = topology(
+        tmp_path,
+        prefix,
+        director_config(prefix, body),
+        switches,
+        images={IMAGE: 40_000, "c2960-lanbasek9-tar.122-55.SE12.tar": 30_000},
+        files={"old.txt": group_file("old")},
+    )
     async with make_lab(tmp_path, topo) as lab:
         await until_upgraded(lab)
         old = lab.switch("old")

@@ -32,8 +32,9 @@ vstack hostname-prefix STORE
 {extra}"""
 
 
-def make_director(base: Path, prefix: str, config: str, keepalive: float = 1.0,
-                  image_size: int = 200_000) -> DirectorProcess:
+def make_director(
+    base: Path, prefix: str, config: str, keepalive: float = 1.0, image_size: int = 200_000
+) -> DirectorProcess:
     process = DirectorProcess(base / "director", prefix, config, keepalive=keepalive)
     (process.flash / IMAGE).write_bytes(os.urandom(image_size))
     seed = "hostname seed\n!\ninterface Vlan1\n ip address dhcp\n!\nend\n"

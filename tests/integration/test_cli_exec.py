@@ -94,8 +94,9 @@ async def received(client: ScriptedClient, kind: type[T]) -> T:
 def test_console_socket_is_private_and_runs_piped_lines(director: DirectorProcess) -> None:
     mode = stat.S_IMODE((director.data_dir / "cli.sock").stat().st_mode)
     assert mode == 0o600
-    result = console(director, "show vstack config\nshow running-config | include vstack\n"
-                               "frobnicate\n")
+    result = console(
+        director, "show vstack config\nshow running-config | include vstack\nfrobnicate\n"
+    )
     assert result.returncode == 1  # one line was rejected
     assert "Director#show vstack config\nRole: Director\n" in result.stdout
     assert f"vstack director {director.address}" in result.stdout  # kept from startup-config
@@ -118,13 +119,13 @@ async def test_on_demand_image_and_config_reach_the_clients(
         assert len(numbers) == 3, result.stdout
         listed = ",".join(str(numbers[x.mac]) for x in (a, b, c))
         result = await asyncio.to_thread(
-            console, director,
+            console,
+            director,
             f"vstack download-image tar flash:{IMAGE} index {listed} NONE reload in 23:30\n"
             f"vstack download-config flash:seed.txt {c.ip} NONE startup\n",
         )
         out = result.stdout
-        assert f"% Client {numbers[c.mac]} ({c.ip}): product ID {PID_B} differs from " \
-               f"{PID_A}" in out
+        assert f"% Client {numbers[c.mac]} ({c.ip}): product ID {PID_B} differs from {PID_A}" in out
         assert f"{a.ip}: image download requested" in out
         assert f"{b.ip}: image download requested" in out
         assert f"{c.ip}: config download requested" in out
@@ -150,10 +151,10 @@ async def test_clear_and_join_window_commands_confirm_first(
     client = await joined(director, "0050.5603.0010", PID_A)
     await client.close()
     status = await asyncio.to_thread(console, director, "show vstack status\n")
-    number = next(int(line.split()[0]) for line in status.stdout.splitlines()
-                  if client.mac in line)
+    number = next(int(line.split()[0]) for line in status.stdout.splitlines() if client.mac in line)
     result = await asyncio.to_thread(
-        console, director,
+        console,
+        director,
         f"vstack join-window-status index {number} held\nn\n"
         f"vstack join-window-status index {number} held\n\n"
         f"clear vstack director-db entry {number}\nno\n"
@@ -164,8 +165,10 @@ async def test_clear_and_join_window_commands_confirm_first(
     out = result.stdout
     assert "will change to held. proceed?[confirm]" in out
     assert "% Client is active: only a denied client can be put on hold" in out
-    assert "Config backup feature is ON. If IBC is replaced by another switch, that wont get " \
-           "backup\nconfig file. proceed?[confirm]" in out
+    assert (
+        "Config backup feature is ON. If IBC is replaced by another switch, that wont get "
+        "backup\nconfig file. proceed?[confirm]" in out
+    )
     tables = out.split("Director#show vstack status\n")
     assert client.mac in tables[1] and client.mac not in tables[2]
 
@@ -179,7 +182,8 @@ async def test_repository_files_tar_untar_dir_delete_and_copy_tftp(
     (folder / "b.cfg").write_text("hostname b\n")
     tftp = director.ports["tftp"]
     result = await asyncio.to_thread(
-        console, director,
+        console,
+        director,
         "vstack tar flash:archive.tar flash:configs\n"
         "vstack untar/table flash:archive.tar\n"
         "vstack untar flash: archive.tar flash:restored\n"
@@ -202,8 +206,9 @@ async def test_repository_files_tar_untar_dir_delete_and_copy_tftp(
     assert "%Error opening" in result.stdout
 
 
-async def telnet_login(director: DirectorProcess, user: str, password: str
-                       ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, TelnetCodec, str]:
+async def telnet_login(
+    director: DirectorProcess, user: str, password: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, TelnetCodec, str]:
     reader, writer = await asyncio.open_connection(director.address, director.ports["telnet"])
     codec = TelnetCodec()
     seen = ""
@@ -268,8 +273,10 @@ async def test_terminal_monitor_shows_log_lines_above_the_prompt(
         client = ScriptedClient(director, "0050.5603.0020", PID_A)
         await client.dhcp()
         shown = await term.until("Director>show vst")
-        assert "%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: " \
-               "0050.5603.0020" in shown
+        assert (
+            "%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: "
+            "0050.5603.0020" in shown
+        )
         term.send("\x15debug vstack all\r")
         await term.until("debug vstack all\r\n")
         output = await term.until("Director>")
@@ -302,8 +309,11 @@ no vstack join-window mode
         row = next(line for line in status.stdout.splitlines() if client.mac in line)
         assert row.split()[-1] == "h" or " h" in row
         result = await asyncio.to_thread(
-            console, process, f"vstack on-hold-clients install ipaddr {client.ip}\n"
-                              f"vstack on-hold-clients install ipaddr {client.ip}\n")
+            console,
+            process,
+            f"vstack on-hold-clients install ipaddr {client.ip}\n"
+            f"vstack on-hold-clients install ipaddr {client.ip}\n",
+        )
         assert "(0050.5603.0030) allowed to install" in result.stdout
         assert f"{client.ip}: image download requested" in result.stdout
         assert f"{client.ip}: config download requested" in result.stdout
@@ -322,7 +332,8 @@ async def test_dhcp_logging_and_clock_views(director: DirectorProcess) -> None:
     await client.dhcp()
     await director.await_log("mac address: 0050.5603.0040")
     result = await asyncio.to_thread(
-        console, director,
+        console,
+        director,
         "show ip dhcp binding\nshow ip dhcp pool\nshow dhcp server\n"
         "show logging | include 0050.5603.0040\nshow clock\nshow users\n",
     )
@@ -331,8 +342,9 @@ async def test_dhcp_logging_and_clock_views(director: DirectorProcess) -> None:
     assert "0050.5603.0040" in binding and binding.endswith("Automatic")
     assert "Pool lab :" in out and "Total addresses                : 254" in out
     assert f"DHCP server: {director.address} port {director.ports['dhcp']}" in out
-    assert "%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: " \
-           "0050.5603.0040" in out
+    assert (
+        "%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: 0050.5603.0040" in out
+    )
     assert " UTC " in out.split("Director#show clock\n")[1].splitlines()[0]
     assert "con 0" in out.split("Director#show users\n")[1]
 

@@ -64,10 +64,17 @@ def director(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectorProce
     process.stop()
 
 
-async def connect(director: DirectorProcess, user: str = "admin",
-                  password: str = PASSWORD) -> asyncssh.SSHClientConnection:
-    return await asyncssh.connect(director.address, director.ports["ssh"], username=user,
-                                  password=password, known_hosts=None, client_keys=None)
+async def connect(
+    director: DirectorProcess, user: str = "admin", password: str = PASSWORD
+) -> asyncssh.SSHClientConnection:
+    return await asyncssh.connect(
+        director.address,
+        director.ports["ssh"],
+        username=user,
+        password=password,
+        known_hosts=None,
+        client_keys=None,
+    )
 
 
 class Terminal:
@@ -107,8 +114,9 @@ async def test_show_vstack_status_over_ssh_shows_a_client_of_the_running_directo
 ) -> None:
     client = ScriptedClient(director, "0050.5602.0001", PID)
     await client.dhcp()
-    director.wait_for_log("%SMI-6-SWITCH_ADD: New Device detected by Director with mac "
-                          "address: 0050.5602.0001")
+    director.wait_for_log(
+        "%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: 0050.5602.0001"
+    )
     async with await connect(director) as conn:
         term = await terminal(conn)
         term.send("terminal length 0\r")
@@ -160,8 +168,7 @@ async def test_wrong_password_is_refused_logged_and_slowed_down(
     for _ in range(2):
         with pytest.raises(asyncssh.PermissionDenied):
             await connect(director, "admin", "wrong")
-    log = director.wait_for_log("%SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: admin]",
-                                count=1)
+    log = director.wait_for_log("%SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: admin]", count=1)
     assert "next attempt in 1 s" in log or "next attempt in 2 s" in log
     with pytest.raises(asyncssh.PermissionDenied):
         await connect(director, "nobody", PASSWORD)
@@ -179,8 +186,7 @@ async def test_wrong_enable_secret_gives_bad_secrets(director: DirectorProcess) 
         assert "% Bad secrets" in output
         term.send("configure terminal\r")  # still user EXEC: the command does not exist
         output = await term.until("Director>")
-        assert "% Invalid input detected at '^' marker." in output or \
-            "% Unknown command" in output
+        assert "% Invalid input detected at '^' marker." in output or "% Unknown command" in output
 
 
 async def test_twenty_concurrent_sessions(director: DirectorProcess) -> None:
@@ -234,8 +240,7 @@ async def terminal_privileged(conn: asyncssh.SSHClientConnection) -> Terminal:
     return term
 
 
-async def test_openssh_client_with_a_public_key(director: DirectorProcess,
-                                                tmp_path: Path) -> None:
+async def test_openssh_client_with_a_public_key(director: DirectorProcess, tmp_path: Path) -> None:
     require_program("ssh")
     key = asyncssh.generate_private_key("ssh-ed25519")
     private = tmp_path / "id_ed25519"

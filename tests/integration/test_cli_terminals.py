@@ -23,8 +23,9 @@ class PtyProgram:
     def __init__(self, command: list[str]) -> None:
         self.master, slave = pty.openpty()
         os.set_blocking(self.master, False)
-        self.process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave,
-                                        cwd=ROOT, start_new_session=True)
+        self.process = subprocess.Popen(
+            command, stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, start_new_session=True
+        )
         os.close(slave)
         self.seen = ""
 
@@ -64,8 +65,10 @@ def program() -> Iterator[list[PtyProgram]]:
         item.close()
 
 
-def test_telnet_client(exec_director: DirectorProcess,  # noqa: F811
-                       program: list[PtyProgram]) -> None:
+def test_telnet_client(
+    exec_director: DirectorProcess,  # noqa: F811
+    program: list[PtyProgram],
+) -> None:
     telnet = require_program("telnet")
     client = PtyProgram([telnet, exec_director.address, str(exec_director.ports["telnet"])])
     program.append(client)
@@ -85,10 +88,20 @@ def test_telnet_client(exec_director: DirectorProcess,  # noqa: F811
     client.process.wait(timeout=10)
 
 
-def test_console_on_a_terminal(exec_director: DirectorProcess,  # noqa: F811
-                               program: list[PtyProgram]) -> None:
-    console = PtyProgram([sys.executable, "-m", "smartinstall.cli", "console", "--data-dir",
-                          str(exec_director.data_dir)])
+def test_console_on_a_terminal(
+    exec_director: DirectorProcess,  # noqa: F811
+    program: list[PtyProgram],
+) -> None:
+    console = PtyProgram(
+        [
+            sys.executable,
+            "-m",
+            "smartinstall.cli",
+            "console",
+            "--data-dir",
+            str(exec_director.data_dir),
+        ]
+    )
     program.append(console)
     console.until("Director#")
     console.send("configure terminal\r")

@@ -46,16 +46,36 @@ async def test_perfdhcp_four_way_exchanges_against_our_server(tmp_path: Path) ->
     config = DhcpServerConfig(
         server_address=ipaddress.IPv4Address("127.0.0.1"),
         pools=[make_pool("bench", "127.0.0.0/16", default_router=["127.0.0.254"])],
-        listen_address="127.0.0.1", server_port=server_port, relay_port=relay_port,
+        listen_address="127.0.0.1",
+        server_port=server_port,
+        relay_port=relay_port,
         data_dir=str(tmp_path),
     )
     server = DhcpServer(config, hook)
     await server.start()
     try:
         process = await asyncio.create_subprocess_exec(
-            perfdhcp, "-4", "-l", RELAY, "-L", str(relay_port), "-N", str(server_port),
-            "-r", "200", "-n", "400", "-R", "300", "-x", "l", "-W", "500000", "127.0.0.1",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            perfdhcp,
+            "-4",
+            "-l",
+            RELAY,
+            "-L",
+            str(relay_port),
+            "-N",
+            str(server_port),
+            "-r",
+            "200",
+            "-n",
+            "400",
+            "-R",
+            "300",
+            "-x",
+            "l",
+            "-W",
+            "500000",
+            "127.0.0.1",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         out, _ = await asyncio.wait_for(process.communicate(), 60)
     finally:

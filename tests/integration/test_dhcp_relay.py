@@ -43,23 +43,47 @@ KEA_POOL = ("127.40.0.10", "127.40.0.200")
 async def kea(tmp: Path, server_port: int, client_port: int) -> AsyncIterator[Path]:
     program = require_program("kea-dhcp4")
     leases = tmp / "kea-leases.csv"
-    config = {"Dhcp4": {
-        "interfaces-config": {"interfaces": ["lo"], "dhcp-socket-type": "udp"},
-        "lease-database": {"type": "memfile", "persist": True, "name": str(leases),
-                           "lfc-interval": 0},
-        "valid-lifetime": 600,
-        "subnet4": [{"id": 1, "subnet": "127.0.0.0/8",
-                     "pools": [{"pool": f"{KEA_POOL[0]} - {KEA_POOL[1]}"}],
-                     "option-data": [{"name": "routers", "data": "127.40.0.1"}]}],
-        "loggers": [{"name": "kea-dhcp4", "severity": "WARN",
-                     "output_options": [{"output": str(tmp / "kea.log")}]}],
-    }}
+    config = {
+        "Dhcp4": {
+            "interfaces-config": {"interfaces": ["lo"], "dhcp-socket-type": "udp"},
+            "lease-database": {
+                "type": "memfile",
+                "persist": True,
+                "name": str(leases),
+                "lfc-interval": 0,
+            },
+            "valid-lifetime": 600,
+            "subnet4": [
+                {
+                    "id": 1,
+                    "subnet": "127.0.0.0/8",
+                    "pools": [{"pool": f"{KEA_POOL[0]} - {KEA_POOL[1]}"}],
+                    "option-data": [{"name": "routers", "data": "127.40.0.1"}],
+                }
+            ],
+            "loggers": [
+                {
+                    "name": "kea-dhcp4",
+                    "severity": "WARN",
+                    "output_options": [{"output": str(tmp / "kea.log")}],
+                }
+            ],
+        }
+    }
     path = tmp / "kea.json"
     path.write_text(json.dumps(config))
     env = dict(os.environ, KEA_PIDFILE_DIR=str(tmp), KEA_LOCKFILE_DIR=str(tmp))
     process = await asyncio.create_subprocess_exec(
-        program, "-c", str(path), "-p", str(server_port), "-P", str(client_port),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, env=env,
+        program,
+        "-c",
+        str(path),
+        "-p",
+        str(server_port),
+        "-P",
+        str(client_port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
     )
     try:
         yield leases
@@ -88,16 +112,24 @@ async def test_relay_inserts_smart_install_options_into_kea_replies(tmp_path: Pa
     relay_port = free_udp_port()
     agent = LoopbackAgent("127.0.0.2")
     hook = StaticDhcpHook(
-        [(Opt.VIVSO, smart_install_vivso("imagelist.txt", "127.0.0.1")),
-         (Opt.TFTP_SERVER_ADDRESS, ip_list_value(["127.0.0.1"]))],
+        [
+            (Opt.VIVSO, smart_install_vivso("imagelist.txt", "127.0.0.1")),
+            (Opt.TFTP_SERVER_ADDRESS, ip_list_value(["127.0.0.1"])),
+        ],
         per_mac={MAC: [(Opt.BOOTFILE_NAME, b"Switch-7.cfg")]},
     )
-    relay = DhcpRelay(DhcpRelayConfig(
-        relay_address=ipaddress.IPv4Address("127.0.0.1"),
-        helper_addresses=[ipaddress.IPv4Address("127.0.0.1")],
-        listen_address="127.0.0.1", server_port=relay_port, upstream_port=kea_port,
-        client_port=agent.port, broadcast_address="127.0.0.2",
-    ), hook)
+    relay = DhcpRelay(
+        DhcpRelayConfig(
+            relay_address=ipaddress.IPv4Address("127.0.0.1"),
+            helper_addresses=[ipaddress.IPv4Address("127.0.0.1")],
+            listen_address="127.0.0.1",
+            server_port=relay_port,
+            upstream_port=kea_port,
+            client_port=agent.port,
+            broadcast_address="127.0.0.2",
+        ),
+        hook,
+    )
     await relay.start()
     try:
         async with kea(tmp_path, kea_port, relay_port) as kea_leases:
@@ -106,9 +138,17 @@ async def test_relay_inserts_smart_install_options_into_kea_replies(tmp_path: Pa
             assert offer.message_type == MessageType.OFFER
             server_id = offer.get(Opt.SERVER_ID)
             assert server_id is not None
-            ack = await retry(agent, request(
-                MessageType.REQUEST, MAC, 0x7002, requested=ip(offer.yiaddr),
-                server_id=ip(server_id)), to)
+            ack = await retry(
+                agent,
+                request(
+                    MessageType.REQUEST,
+                    MAC,
+                    0x7002,
+                    requested=ip(offer.yiaddr),
+                    server_id=ip(server_id),
+                ),
+                to,
+            )
             await asyncio.sleep(0.2)
             kea_file = kea_leases.read_text() if kea_leases.exists() else ""
     finally:
@@ -138,12 +178,18 @@ async def test_relay_drops_replies_from_strangers(tmp_path: Path) -> None:
     relay_port = free_udp_port()
     agent = LoopbackAgent("127.0.0.2")
     stranger = LoopbackAgent("127.0.0.3")
-    relay = DhcpRelay(DhcpRelayConfig(
-        relay_address=ipaddress.IPv4Address("127.0.0.1"),
-        helper_addresses=[ipaddress.IPv4Address("127.0.0.9")],
-        listen_address="127.0.0.1", server_port=relay_port, upstream_port=free_udp_port(),
-        client_port=agent.port, broadcast_address="127.0.0.2",
-    ), StaticDhcpHook())
+    relay = DhcpRelay(
+        DhcpRelayConfig(
+            relay_address=ipaddress.IPv4Address("127.0.0.1"),
+            helper_addresses=[ipaddress.IPv4Address("127.0.0.9")],
+            listen_address="127.0.0.1",
+            server_port=relay_port,
+            upstream_port=free_udp_port(),
+            client_port=agent.port,
+            broadcast_address="127.0.0.2",
+        ),
+        StaticDhcpHook(),
+    )
     await relay.start()
     try:
         agent.send(request(MessageType.DISCOVER, MAC, 0x99), ("127.0.0.1", relay_port))
@@ -162,18 +208,28 @@ async def test_relay_drops_replies_from_strangers(tmp_path: Path) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    st.sampled_from([MessageType.DISCOVER, MessageType.REQUEST, MessageType.OFFER,
-                     MessageType.ACK, MessageType.NAK]),
+    st.sampled_from(
+        [
+            MessageType.DISCOVER,
+            MessageType.REQUEST,
+            MessageType.OFFER,
+            MessageType.ACK,
+            MessageType.NAK,
+        ]
+    ),
     st.lists(st.tuples(st.integers(0, 299), st.integers(0, 255)), max_size=12),
 )
 def test_relay_handler_survives_mutated_packets(
     kind: MessageType, flips: list[tuple[int, int]]
 ) -> None:
     packet = request(kind, MAC, 5, extra=[(Opt.RELAY_AGENT_INFO, b"\x01\x01x")])
-    relay = DhcpRelay(DhcpRelayConfig(
-        relay_address=ipaddress.IPv4Address("127.0.0.1"),
-        helper_addresses=[ipaddress.IPv4Address("127.0.0.9")],
-    ), StaticDhcpHook([(Opt.BOOTFILE_NAME, b"x.cfg")]))
+    relay = DhcpRelay(
+        DhcpRelayConfig(
+            relay_address=ipaddress.IPv4Address("127.0.0.1"),
+            helper_addresses=[ipaddress.IPv4Address("127.0.0.9")],
+        ),
+        StaticDhcpHook([(Opt.BOOTFILE_NAME, b"x.cfg")]),
+    )
     sent: list[bytes] = []
     relay.send = lambda payload, to: sent.append(payload)  # type: ignore[method-assign]
     relay._datagram(packet.encode(), ("127.0.0.2", 68))  # a real request first

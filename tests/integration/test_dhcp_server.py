@@ -51,13 +51,21 @@ class Setup:
 
     def config(self, **changes: object) -> DhcpServerConfig:
         pool = make_pool(
-            "pool1", "127.31.0.0/24", default_router=["127.31.0.30"], file_server="127.31.0.40",
-            lease_time=3600, excluded=["127.31.0.2-127.31.0.9"],
+            "pool1",
+            "127.31.0.0/24",
+            default_router=["127.31.0.30"],
+            file_server="127.31.0.40",
+            lease_time=3600,
+            excluded=["127.31.0.2-127.31.0.9"],
         )
         config = DhcpServerConfig(
-            server_address=ipaddress.IPv4Address("127.0.0.1"), pools=[pool],
-            listen_address="127.0.0.1", server_port=self.port, relay_port=self.agent.port,
-            client_port=self.agent.port, broadcast_address=RELAY,
+            server_address=ipaddress.IPv4Address("127.0.0.1"),
+            pools=[pool],
+            listen_address="127.0.0.1",
+            server_port=self.port,
+            relay_port=self.agent.port,
+            client_port=self.agent.port,
+            broadcast_address=RELAY,
             data_dir=str(self.tmp / "data"),
         )
         for key, value in changes.items():
@@ -85,8 +93,15 @@ class Setup:
         )
         assert offer is not None and offer.message_type == MessageType.OFFER
         ack = await self.agent.exchange(
-            request(MessageType.REQUEST, mac, xid + 1, giaddr=RELAY, requested=ip(offer.yiaddr),
-                    server_id=ip(offer.get(Opt.SERVER_ID) or b""), **kw),  # type: ignore[arg-type]
+            request(
+                MessageType.REQUEST,
+                mac,
+                xid + 1,
+                giaddr=RELAY,
+                requested=ip(offer.yiaddr),
+                server_id=ip(offer.get(Opt.SERVER_ID) or b""),
+                **kw,
+            ),  # type: ignore[arg-type]
             self.address,
         )
         assert ack is not None
@@ -109,9 +124,7 @@ async def test_relayed_dora_gives_pool_and_smart_install_options(setup: Setup) -
     assert ack.yiaddr == offer.yiaddr
     address = ipaddress.IPv4Address(ack.yiaddr)
     assert address in ipaddress.IPv4Network("127.31.0.0/24")
-    assert not ipaddress.IPv4Address("127.31.0.2") <= address <= ipaddress.IPv4Address(
-        "127.31.0.9"
-    )
+    assert not ipaddress.IPv4Address("127.31.0.2") <= address <= ipaddress.IPv4Address("127.31.0.9")
     assert ack.giaddr == bytes([127, 31, 0, 1])
     assert ack.get(Opt.SUBNET_MASK) == bytes([255, 255, 255, 0])
     assert ack.get(Opt.ROUTER) == bytes([127, 31, 0, 30])
@@ -123,7 +136,9 @@ async def test_relayed_dora_gives_pool_and_smart_install_options(setup: Setup) -
     assert ack.get(Opt.HOSTNAME) == b"Switch-1"
     (block,) = decode_vivso(ack.get(Opt.VIVSO) or b"")
     assert (block.enterprise, block.get(5), block.get(16)) == (
-        9, b"imagelist.txt", bytes([127, 31, 0, 20])
+        9,
+        b"imagelist.txt",
+        bytes([127, 31, 0, 20]),
     )
     kinds = [(e.kind, e.client.mac) for e in setup.hook.events]
     assert kinds == [(k, MAC) for k in ("discover", "offer", "request", "ack")]
@@ -186,49 +201,74 @@ async def test_wrong_requests_get_nak_or_silence(setup: Setup) -> None:
     other = bytes.fromhex("020000000001")
     # Another client asks for that address: NAK.
     nak = await setup.agent.exchange(
-        request(MessageType.REQUEST, other, 30, giaddr=RELAY, requested=ip(ack.yiaddr),
-                server_id="127.0.0.1"), setup.address)
+        request(
+            MessageType.REQUEST,
+            other,
+            30,
+            giaddr=RELAY,
+            requested=ip(ack.yiaddr),
+            server_id="127.0.0.1",
+        ),
+        setup.address,
+    )
     assert nak is not None and nak.message_type == MessageType.NAK
     assert nak.broadcast and nak.yiaddr == bytes(4)
     # INIT-REBOOT on the wrong network: NAK.
     nak = await setup.agent.exchange(
-        request(MessageType.REQUEST, MAC, 31, giaddr=RELAY, requested="10.1.2.3"), setup.address)
+        request(MessageType.REQUEST, MAC, 31, giaddr=RELAY, requested="10.1.2.3"), setup.address
+    )
     assert nak is not None and nak.message_type == MessageType.NAK
     # INIT-REBOOT from an unknown client: silence (RFC 2131 4.3.2).
     silent = await setup.agent.exchange(
         request(MessageType.REQUEST, other, 32, giaddr=RELAY, requested="127.31.0.77"),
-        setup.address, timeout=0.3)
+        setup.address,
+        timeout=0.3,
+    )
     assert silent is None
     # REQUEST for another server: silence.
     silent = await setup.agent.exchange(
-        request(MessageType.REQUEST, other, 33, giaddr=RELAY, requested="127.31.0.78",
-                server_id="127.0.0.99"), setup.address, timeout=0.3)
+        request(
+            MessageType.REQUEST,
+            other,
+            33,
+            giaddr=RELAY,
+            requested="127.31.0.78",
+            server_id="127.0.0.99",
+        ),
+        setup.address,
+        timeout=0.3,
+    )
     assert silent is None
 
 
 async def test_release_keeps_the_address_remembered_and_decline_blocks_it(setup: Setup) -> None:
     server = await setup.start()
     _, ack = await setup.dora(MAC, 10)
-    release = request(MessageType.RELEASE, MAC, 40, giaddr=RELAY, ciaddr=ip(ack.yiaddr),
-                      server_id="127.0.0.1")
+    release = request(
+        MessageType.RELEASE, MAC, 40, giaddr=RELAY, ciaddr=ip(ack.yiaddr), server_id="127.0.0.1"
+    )
     setup.agent.send(release, setup.address)
     offer = await setup.agent.exchange(
-        request(MessageType.DISCOVER, MAC, 41, giaddr=RELAY), setup.address)
+        request(MessageType.DISCOVER, MAC, 41, giaddr=RELAY), setup.address
+    )
     assert offer is not None and offer.yiaddr == ack.yiaddr
     assert server.stats["releases"] == 1
-    decline = request(MessageType.DECLINE, MAC, 42, giaddr=RELAY, requested=ip(ack.yiaddr),
-                      server_id="127.0.0.1")
+    decline = request(
+        MessageType.DECLINE, MAC, 42, giaddr=RELAY, requested=ip(ack.yiaddr), server_id="127.0.0.1"
+    )
     setup.agent.send(decline, setup.address)
     offer = await setup.agent.exchange(
-        request(MessageType.DISCOVER, MAC, 43, giaddr=RELAY), setup.address)
+        request(MessageType.DISCOVER, MAC, 43, giaddr=RELAY), setup.address
+    )
     assert offer is not None and offer.yiaddr != ack.yiaddr
     assert server.stats["declines"] == 1
 
 
 async def test_inform_gets_options_without_a_lease(setup: Setup) -> None:
     await setup.start()
-    setup.agent.send(request(MessageType.INFORM, MAC, 50, giaddr=RELAY, ciaddr="127.31.0.200"),
-                     setup.address)
+    setup.agent.send(
+        request(MessageType.INFORM, MAC, 50, giaddr=RELAY, ciaddr="127.31.0.200"), setup.address
+    )
     ack = await setup.agent.receive()
     assert ack is not None and ack.message_type == MessageType.ACK
     assert ack.yiaddr == bytes(4)
@@ -240,8 +280,11 @@ async def test_option_82_is_echoed_and_reported(setup: Setup) -> None:
     await setup.start()
     relay_info = b"\x01\x06Gi1/0/3\x02\x04sw-1"[:2] + b"Gi1/03" + b"\x02\x04sw-1"
     offer = await setup.agent.exchange(
-        request(MessageType.DISCOVER, MAC, 60, giaddr=RELAY,
-                extra=[(Opt.RELAY_AGENT_INFO, relay_info)]), setup.address)
+        request(
+            MessageType.DISCOVER, MAC, 60, giaddr=RELAY, extra=[(Opt.RELAY_AGENT_INFO, relay_info)]
+        ),
+        setup.address,
+    )
     assert offer is not None
     assert offer.get(Opt.RELAY_AGENT_INFO) == relay_info
     seen = setup.hook.events[0].client.relay_info
@@ -254,14 +297,24 @@ async def test_coexistence_answers_only_smart_install_clients(setup: Setup) -> N
     pc = bytes.fromhex("3c0754000001")
     silent = await setup.agent.exchange(
         request(MessageType.DISCOVER, pc, 70, giaddr=RELAY, vendor_class=b"MSFT 5.0"),
-        setup.address, timeout=0.3)
+        setup.address,
+        timeout=0.3,
+    )
     assert silent is None
-    known = await setup.agent.exchange(request(MessageType.DISCOVER, MAC, 71, giaddr=RELAY),
-                                       setup.address)
+    known = await setup.agent.exchange(
+        request(MessageType.DISCOVER, MAC, 71, giaddr=RELAY), setup.address
+    )
     assert known is not None and known.message_type == MessageType.OFFER
     cisco = await setup.agent.exchange(
-        request(MessageType.DISCOVER, bytes.fromhex("00000c000002"), 72, giaddr=RELAY,
-                vendor_class=b"ciscopnp"), setup.address)
+        request(
+            MessageType.DISCOVER,
+            bytes.fromhex("00000c000002"),
+            72,
+            giaddr=RELAY,
+            vendor_class=b"ciscopnp",
+        ),
+        setup.address,
+    )
     assert cisco is not None and cisco.message_type == MessageType.OFFER
     assert server.stats["ignored"] == 1
 
@@ -270,14 +323,21 @@ async def test_bad_packets_are_dropped_and_service_goes_on(setup: Setup) -> None
     server = await setup.start()
     good = request(MessageType.DISCOVER, MAC, 80, giaddr=RELAY).encode()
     garbage = [
-        b"", b"\x01", good[:200], good[:240] + b"\x35\x05\x01", good[:240] + b"\x35\x01\x63\xff",
-        good[:240] + b"\x34\x01\x03\xff" + bytes(60), good[:240] + b"\xe0\x00" * 10_000,
-        os.urandom(400), bytes([2]) + good[1:],  # a BOOTREPLY sent to the server
+        b"",
+        b"\x01",
+        good[:200],
+        good[:240] + b"\x35\x05\x01",
+        good[:240] + b"\x35\x01\x63\xff",
+        good[:240] + b"\x34\x01\x03\xff" + bytes(60),
+        good[:240] + b"\xe0\x00" * 10_000,
+        os.urandom(400),
+        bytes([2]) + good[1:],  # a BOOTREPLY sent to the server
     ]
     for data in garbage:
         setup.agent.sock.sendto(data, setup.address)
-    offer = await setup.agent.exchange(request(MessageType.DISCOVER, MAC, 81, giaddr=RELAY),
-                                       setup.address)
+    offer = await setup.agent.exchange(
+        request(MessageType.DISCOVER, MAC, 81, giaddr=RELAY), setup.address
+    )
     assert offer is not None and offer.message_type == MessageType.OFFER
     assert server.stats["malformed"] + server.stats["ignored"] >= len(garbage) - 1
 
@@ -295,7 +355,9 @@ async def test_pool_exhaustion_reclaims_expired_bindings(setup: Setup) -> None:
     # Full: a sixth client gets nothing while the leases run.
     silent = await setup.agent.exchange(
         request(MessageType.DISCOVER, bytes([2, 0, 0, 0, 3, 0]), 2900, giaddr=RELAY),
-        setup.address, timeout=0.3)
+        setup.address,
+        timeout=0.3,
+    )
     assert silent is None
     # Leases are 3 s long; once they expire a new client gets the oldest one back.
     await asyncio.sleep(3.2)
@@ -306,8 +368,15 @@ async def test_pool_exhaustion_reclaims_expired_bindings(setup: Setup) -> None:
 # Mutations of valid requests, fed straight to the server's packet handler: anything it
 # cannot use must be a DhcpDecodeError (dropped and counted), never another exception.
 _SEEDS = [
-    request(kind, MAC, 7, giaddr=RELAY, requested="127.31.0.50", server_id="127.0.0.1",
-            extra=[(Opt.RELAY_AGENT_INFO, b"\x01\x02ab")]).encode()
+    request(
+        kind,
+        MAC,
+        7,
+        giaddr=RELAY,
+        requested="127.31.0.50",
+        server_id="127.0.0.1",
+        extra=[(Opt.RELAY_AGENT_INFO, b"\x01\x02ab")],
+    ).encode()
     for kind in MessageType
 ]
 

@@ -50,9 +50,17 @@ def test_sizes_and_bad_topologies(tmp_path: Path) -> None:
         with pytest.raises(TopologyError):
             parse_size(bad, "x")
     (tmp_path / "startup-config").write_text("hostname D\n")
-    base = {"director": {"address": "127.20.0.1", "config": "startup-config"},
-            "switches": [{"name": "a", "pid": "WS-C2960X-48FPS-L", "mac": "0050.5600.0001",
-                          "address": "127.20.1.1"}]}
+    base = {
+        "director": {"address": "127.20.0.1", "config": "startup-config"},
+        "switches": [
+            {
+                "name": "a",
+                "pid": "WS-C2960X-48FPS-L",
+                "mac": "0050.5600.0001",
+                "address": "127.20.1.1",
+            }
+        ],
+    }
     cases = {
         "the lab runs on 127.0.0.0/8 only": {"address": "10.0.0.1"},
         "used twice": None,
@@ -60,8 +68,7 @@ def test_sizes_and_bad_topologies(tmp_path: Path) -> None:
     for message, change in cases.items():
         data = yaml.safe_load(yaml.safe_dump(base))
         if change is None:
-            data["switches"].append({**data["switches"][0], "name": "b",
-                                     "mac": "0050.5600.0002"})
+            data["switches"].append({**data["switches"][0], "name": "b", "mac": "0050.5600.0002"})
         else:
             data["switches"][0].update(change)
         path = tmp_path / "t.yaml"
@@ -80,7 +87,9 @@ def test_sizes_and_bad_topologies(tmp_path: Path) -> None:
     )
     data["switches"].append({"name": "b", "address": "127.20.0.2"})
     (tmp_path / "t.yaml").write_text(yaml.safe_dump(data))
-    with pytest.raises(TopologyError, match=r"switch a: no free address left in pool 127.20.0.0/30"):
+    with pytest.raises(
+        TopologyError, match=r"switch a: no free address left in pool 127.20.0.0/30"
+    ):
         load_topology(tmp_path / "t.yaml")
     (tmp_path / "startup-config").write_text(
         "vstack dhcp-localserver p\n address-pool 127.20.0.0 255.255.255.248\n"
@@ -105,10 +114,15 @@ def _write(tmp_path: Path, config: str, prefix: str) -> Path:
         "director": {"address": f"{prefix}.1", "config": "startup-config"},
         # "two" has neither MAC nor address: the lab generates the MAC and leases it the
         # pool's first free address (prefix.1 is the director, router and file server)
-        "switches": [switch("one", 10, prefix), {**switch("two", 11, prefix), "mac": None,
-                                                  "address": None}],
-        "lab": {"images": {IMAGE: "64KiB"},
-                "files": {"default.txt": "vlan 10\nend\n"}, "clock": "10:00"},
+        "switches": [
+            switch("one", 10, prefix),
+            {**switch("two", 11, prefix), "mac": None, "address": None},
+        ],
+        "lab": {
+            "images": {IMAGE: "64KiB"},
+            "files": {"default.txt": "vlan 10\nend\n"},
+            "clock": "10:00",
+        },
     }
     path = tmp_path / "topology.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -118,7 +132,11 @@ def _write(tmp_path: Path, config: str, prefix: str) -> Path:
 def _lab(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "smartinstall.cli", "lab", str(path), *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=80, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=80,
+        check=False,
     )
 
 

@@ -23,8 +23,9 @@ pytestmark = [pytest.mark.needs_root, pytest.mark.slow, pytest.mark.timeout(180)
 
 
 def _namespaces() -> set[str]:
-    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True,
-                             check=False).stdout
+    listing = subprocess.run(
+        ["ip", "netns", "list"], capture_output=True, text=True, check=False
+    ).stdout
     return {line.split()[0] for line in listing.splitlines() if line.strip()}
 
 
@@ -52,8 +53,12 @@ async def test_the_branch_is_provisioned_over_broadcast_dhcp_on_a_bridge(tmp_pat
         # every switch holds its leased address on eth0 of its own namespace
         for item in lab.topology.switches:
             namespace = lab.fabric.switch_ns[item.name]
-            shown = subprocess.run(["ip", "-n", namespace, "-4", "addr", "show", "eth0"],
-                                   capture_output=True, text=True, check=False).stdout
+            shown = subprocess.run(
+                ["ip", "-n", namespace, "-4", "addr", "show", "eth0"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout
             assert f"inet {item.spec.address}/16" in shown, (item.name, shown)
         # the director reaches a switch's telnet console across the bridge (port 23)
         result = await asyncio.to_thread(
@@ -73,8 +78,9 @@ async def test_the_branch_is_provisioned_over_broadcast_dhcp_on_a_bridge(tmp_pat
 
 def test_namespaces_of_a_lab_that_is_gone_are_removed() -> None:
     gone = Fabric(tag="si999999999")  # no such process
-    made = subprocess.run(["ip", "netns", "add", gone.director_ns], capture_output=True,
-                          text=True, check=False)
+    made = subprocess.run(
+        ["ip", "netns", "add", gone.director_ns], capture_output=True, text=True, check=False
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot create a network namespace: {made.stderr.strip()}")
     mine = Fabric()

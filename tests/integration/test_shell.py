@@ -17,14 +17,23 @@ SHELL = [sys.executable, "-m", "smartinstall.cli", "shell"]
 
 
 def run_piped(config: Path, commands: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*SHELL, "--config", str(config)], input=commands,
-                          capture_output=True, text=True, timeout=30, check=False)
+    return subprocess.run(
+        [*SHELL, "--config", str(config)],
+        input=commands,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 def test_piped_commands_print_prompt_echo_and_output(tmp_path: Path) -> None:
     config = tmp_path / "director.cfg"
-    result = run_piped(config, "enable\nconf t\nhostname IBD\nhostnme x\nend\n"
-                               "show running-config | include host\nwrite memory\nexit\n")
+    result = run_piped(
+        config,
+        "enable\nconf t\nhostname IBD\nhostnme x\nend\n"
+        "show running-config | include host\nwrite memory\nexit\n",
+    )
     assert result.stdout == (
         "Director>enable\n"
         "Director#conf t\n"
@@ -39,7 +48,8 @@ def test_piped_commands_print_prompt_echo_and_output(tmp_path: Path) -> None:
         "IBD#write memory\n"
         "Building configuration...\n"
         "[OK]\n"
-        "IBD#exit\n")
+        "IBD#exit\n"
+    )
     assert result.returncode == 1  # one line was rejected
     assert config.read_text() == "!\nhostname IBD\n!\nend\n"
     # the saved file is replayed at the next start
@@ -61,8 +71,13 @@ class Tmux:
         self.socket = socket
 
     def __call__(self, *args: str) -> str:
-        done = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True,
-                              text=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
         return done.stdout
 
     def screen(self) -> str:

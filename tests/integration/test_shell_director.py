@@ -19,22 +19,25 @@ from tests.integration.test_shell import tmux as tmux  # the fixture
 def test_a_guide_session_piped_into_the_shell(tmp_path: Path) -> None:
     config = tmp_path / "director.cfg"
     # the guide's "Configuring the Director as the DHCP Server", on an address this host owns
-    result = run_piped(config, (
-        "enable\n"
-        "configure terminal\n"
-        "vstack director 127.20.0.1\n"
-        "vstack basic\n"
-        "vstack dhcp-localserver pool1\n"
-        "address-pool 127.20.0.0 255.255.0.0\n"
-        "default-router 127.20.0.1\n"
-        "file-server 127.20.0.1\n"
-        "exit\n"
-        "ip dhcp remember\n"
-        "vstack group built-in 3750 24poe\n"
-        "image flash:c3750.tar\n"
-        "end\n"
-        "write memory\n"
-    ))
+    result = run_piped(
+        config,
+        (
+            "enable\n"
+            "configure terminal\n"
+            "vstack director 127.20.0.1\n"
+            "vstack basic\n"
+            "vstack dhcp-localserver pool1\n"
+            "address-pool 127.20.0.0 255.255.0.0\n"
+            "default-router 127.20.0.1\n"
+            "file-server 127.20.0.1\n"
+            "exit\n"
+            "ip dhcp remember\n"
+            "vstack group built-in 3750 24poe\n"
+            "image flash:c3750.tar\n"
+            "end\n"
+            "write memory\n"
+        ),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.endswith(
         "Director(config-vstack-group)#image flash:c3750.tar\n"
@@ -108,12 +111,28 @@ def test_explain_reports_rejected_lines_with_their_numbers(tmp_path: Path) -> No
     config.write_text(text + "vstack startup-vlan 5000\n")
     lines = len(text.splitlines()) + 1
     done = subprocess.run(
-        [sys.executable, "-m", "smartinstall.cli", "explain", "examples/branch/topology.yaml",
-         "--config", str(config), "--at", "2026-11-27 10:00"],
-        cwd=root, capture_output=True, text=True, timeout=60, check=False)
+        [
+            sys.executable,
+            "-m",
+            "smartinstall.cli",
+            "explain",
+            "examples/branch/topology.yaml",
+            "--config",
+            str(config),
+            "--at",
+            "2026-11-27 10:00",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
-    assert (f"  configuration line {lines} rejected: vstack startup-vlan 5000  ->  "
-            "% Invalid input detected at '^' marker. (column 24)") in done.stdout
+    assert (
+        f"  configuration line {lines} rejected: vstack startup-vlan 5000  ->  "
+        "% Invalid input detected at '^' marker. (column 24)"
+    ) in done.stdout
     assert "7 devices: 7 would be installed now with zero touch" in done.stdout
 
 
@@ -150,7 +169,8 @@ def test_director_commands_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> Non
     tmux.key("Enter")
     tmux.wait_for("[OK]")
     assert "vstack group built-in 4500 sup8-e 4506\n image bootflash:k10.tar\n" in (
-        config.read_text())
+        config.read_text()
+    )
     tmux.type("exit")
     tmux.key("Enter")
     deadline = time.monotonic() + 10

@@ -44,12 +44,12 @@ async def still_serving(port: int, verdict: ProbeVerdict = ProbeVerdict.CLIENT) 
 
 
 def logged(caplog: pytest.LogCaptureFixture, text: str) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.name == LOGGER and text in r.getMessage()]
+    return [r.getMessage() for r in caplog.records if r.name == LOGGER and text in r.getMessage()]
 
 
-async def test_length_larger_than_the_stream(client: tuple,
-                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_length_larger_than_the_stream(
+    client: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
     listener, owner = client
     caplog.set_level(logging.INFO, logger=LOGGER)
     reader, writer = await asyncio.open_connection("127.0.0.1", listener.port)
@@ -66,12 +66,14 @@ async def test_length_larger_than_the_stream(client: tuple,
     await still_serving(listener.port)
 
 
-async def test_stream_ends_before_the_length(client: tuple,
-                                             caplog: pytest.LogCaptureFixture) -> None:
+async def test_stream_ends_before_the_length(
+    client: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
     listener, _ = client
     caplog.set_level(logging.INFO, logger=LOGGER)
-    reply, closed = await exchange(listener.port, Header(1, 1, 8, 1032).encode() + b"\0" * 100,
-                                   half_close=True)
+    reply, closed = await exchange(
+        listener.port, Header(1, 1, 8, 1032).encode() + b"\0" * 100, half_close=True
+    )
     assert reply == STATUS_REPLY and closed
     assert len(logged(caplog, "truncated message")) == 1
 
@@ -98,11 +100,16 @@ async def test_corpus_against_both_listeners(path: Path) -> None:
     """Every corpus input, against a client and a director: an answer or a close, never a
     crash, and both keep serving."""
     data = path.read_bytes()
-    expected = dict(line.split() for line in (CORPUS / "expected.txt").read_text().splitlines()
-                    if line.strip() and not line.startswith("#"))[path.name]
+    expected = dict(
+        line.split()
+        for line in (CORPUS / "expected.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )[path.name]
     owner = Recorder()
-    async with SmiClientListener(owner, port=0, limits=LIMITS) as client, \
-            SmiDirectorServer(Recorder(), port=0, limits=LIMITS) as director:
+    async with (
+        SmiClientListener(owner, port=0, limits=LIMITS) as client,
+        SmiDirectorServer(Recorder(), port=0, limits=LIMITS) as director,
+    ):
         reply, _ = await exchange(client.port, data, timeout=10, half_close=True)
         if expected == "command":
             assert reply == b""
@@ -187,8 +194,9 @@ async def test_idle_connections_are_closed(client: tuple) -> None:
     await owner.nothing(0.05)
 
 
-async def _open_many(port: int, count: int) -> list[tuple[asyncio.StreamReader,
-                                                         asyncio.StreamWriter]]:
+async def _open_many(
+    port: int, count: int
+) -> list[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
     opened = []
     for _ in range(count):
         with contextlib.suppress(OSError):
@@ -221,8 +229,14 @@ async def _count_closed(conns: list[tuple[asyncio.StreamReader, asyncio.StreamWr
 @pytest.mark.slow
 async def test_many_connections_are_bounded(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger=LOGGER)
-    limits = SmiLimits(idle_timeout=10.0, read_timeout=0.5, max_connections=100,
-                       max_connections_per_peer=1000, rate_per_peer=10_000, burst_per_peer=10_000)
+    limits = SmiLimits(
+        idle_timeout=10.0,
+        read_timeout=0.5,
+        max_connections=100,
+        max_connections_per_peer=1000,
+        rate_per_peer=10_000,
+        burst_per_peer=10_000,
+    )
     async with SmiClientListener(Recorder(), port=0, limits=limits) as listener:
         conns = await _open_many(listener.port, 500)
         assert len(conns) == 500

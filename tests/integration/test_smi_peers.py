@@ -32,8 +32,17 @@ async def test_nmap_identifies_the_client_listener() -> None:
     async with SmiClientListener(lambda event: None, port=0) as listener:
         port = listener.port
         proc = await asyncio.create_subprocess_exec(
-            nmap, "-sV", "-Pn", "-n", "-p", str(listener.port), "--version-all", "127.0.0.1",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            nmap,
+            "-sV",
+            "-Pn",
+            "-n",
+            "-p",
+            str(listener.port),
+            "--version-all",
+            "127.0.0.1",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         async with asyncio.timeout(120):
             out, _ = await proc.communicate()
     text = out.decode(errors="replace")
@@ -60,8 +69,19 @@ async def tftpd(tmp_path: Path) -> AsyncIterator[tuple[int, Path]]:
     (root / "imagelist.txt").write_text("c2960-lanbasek9-tar.150-2.SE.tar")
     port = _free_udp_port()
     proc = await asyncio.create_subprocess_exec(
-        server, "-L", "-a", f"127.0.0.1:{port}", "-c", "-p", "-u", "root", "-s", str(root),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        server,
+        "-L",
+        "-a",
+        f"127.0.0.1:{port}",
+        "-c",
+        "-p",
+        "-u",
+        "root",
+        "-s",
+        str(root),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
     await asyncio.sleep(0.3)
     if proc.returncode is not None:
         err = (await proc.stderr.read()).decode() if proc.stderr else ""
@@ -100,8 +120,7 @@ class LegacySwitch:
         assert await proc.wait() == 0
 
 
-async def test_commands_drive_tftp_read_and_write(tftpd: tuple[int, Path],
-                                                  tmp_path: Path) -> None:
+async def test_commands_drive_tftp_read_and_write(tftpd: tuple[int, Path], tmp_path: Path) -> None:
     port, root = tftpd
     flash = tmp_path / "flash"
     flash.mkdir()
@@ -109,8 +128,9 @@ async def test_commands_drive_tftp_read_and_write(tftpd: tuple[int, Path],
     base = f"tftp://127.0.0.1:{port}"
     async with SmiClientListener(switch, port=0) as listener:
         # the same layouts as the shared vectors, pointed at the loopback TFTP server
-        await send_command("127.0.0.1", listener.port, DownloadConfig.at(f"{base}/SwitchA.cfg",
-                                                                           0, 1))
+        await send_command(
+            "127.0.0.1", listener.port, DownloadConfig.at(f"{base}/SwitchA.cfg", 0, 1)
+        )
         assert await asyncio.wait_for(switch.done.get(), 10) == "config"
         assert (flash / "startup-config").read_text() == "hostname SwitchA\nend\n"
 
@@ -124,16 +144,16 @@ async def test_commands_drive_tftp_read_and_write(tftpd: tuple[int, Path],
         assert (root / "SwitchA-0018.7363.4200.REV2").read_text() == "hostname SwitchA\nend\n"
 
 
-async def test_authenticated_switch_moves_nothing(tftpd: tuple[int, Path],
-                                                  tmp_path: Path) -> None:
+async def test_authenticated_switch_moves_nothing(tftpd: tuple[int, Path], tmp_path: Path) -> None:
     port, root = tftpd
     flash = tmp_path / "flash"
     flash.mkdir()
     switch = LegacySwitch(flash)
     base = f"tftp://127.0.0.1:{port}"
     security = SmiSecurity.from_config("lab-key-0123456789")
-    async with SmiClientListener(switch, port=0, security=security,
-                                 limits=SmiLimits(read_timeout=1)) as listener:
+    async with SmiClientListener(
+        switch, port=0, security=security, limits=SmiLimits(read_timeout=1)
+    ) as listener:
         attacks = [
             DownloadConfig.at(f"{base}/SwitchA.cfg", 0, 1),
             DownloadImage.now(f"{base}/imagelist.txt"),

@@ -12,8 +12,14 @@ from smartinstall.services.smi import SmiClientListener, SmiDirectorServer, SmiS
 
 async def run_probe(*args: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "smartinstall.cli", "probe", *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "smartinstall.cli",
+        "probe",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     async with asyncio.timeout(30):
         out, err = await proc.communicate()
     assert proc.returncode is not None
@@ -23,11 +29,16 @@ async def run_probe(*args: str) -> tuple[int, str]:
 @pytest.mark.parametrize("key", [None, "probe-test-key-01"])
 async def test_probe_reports_client_and_director(key: str | None) -> None:
     security = SmiSecurity.from_config(key)
-    async with SmiClientListener(lambda e: None, port=0, security=security) as client, \
-            SmiDirectorServer(lambda e: None, port=0, security=security) as director:
+    async with (
+        SmiClientListener(lambda e: None, port=0, security=security) as client,
+        SmiDirectorServer(lambda e: None, port=0, security=security) as director,
+    ):
         code, out = await run_probe("127.0.0.1", "--port", str(client.port), "--timeout", "3")
-        assert (code, out) == (0, f"127.0.0.1:{client.port}: Smart Install client "
-                                  "(replied with the 24-byte client reply)\n")
+        assert (code, out) == (
+            0,
+            f"127.0.0.1:{client.port}: Smart Install client "
+            "(replied with the 24-byte client reply)\n",
+        )
         code, out = await run_probe("127.0.0.1", "--port", str(director.port), "--timeout", "3")
         assert code == 3 and "Smart Install director" in out
 

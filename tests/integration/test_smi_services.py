@@ -64,15 +64,17 @@ KEY = "lab-key-0123456789"
 FAST = SmiLimits(idle_timeout=3.0, read_timeout=0.6)
 INVALID_RE = re.compile(
     r"%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from (Director|Client) "
-    r"\(IP Address : 127\.0\.0\.1\), SMI Version : \d+ Message Type : \d+")
+    r"\(IP Address : 127\.0\.0\.1\), SMI Version : \d+ Message Type : \d+"
+)
 
 
 def vector(name: str) -> bytes:
     return (VECTORS / f"{name}.bin").read_bytes()
 
 
-async def exchange(port: int, data: bytes, timeout: float = 10.0, host: str = "127.0.0.1",
-                   half_close: bool = False) -> tuple[bytes, bool]:
+async def exchange(
+    port: int, data: bytes, timeout: float = 10.0, host: str = "127.0.0.1", half_close: bool = False
+) -> tuple[bytes, bool]:
     """Send bytes, read until the peer closes (or timeout). Returns (reply, peer_closed)."""
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(data)
@@ -124,9 +126,9 @@ async def legacy_client() -> AsyncIterator[tuple[SmiClientListener, Recorder]]:
 async def secure_client() -> AsyncIterator[tuple[SmiClientListener, Recorder, list[object]]]:
     owner = Recorder()
     invalid: list[object] = []
-    async with SmiClientListener(owner, port=0, limits=FAST,
-                                 security=SmiSecurity.from_config(KEY),
-                                 on_invalid=invalid.append) as listener:
+    async with SmiClientListener(
+        owner, port=0, limits=FAST, security=SmiSecurity.from_config(KEY), on_invalid=invalid.append
+    ) as listener:
         yield listener, owner, invalid
 
 
@@ -161,7 +163,8 @@ async def test_scanner_probes_get_the_status_reply(legacy_client: tuple, name: s
 
 
 async def test_non_smi_input_gets_the_status_reply_at_once(
-        legacy_client: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    legacy_client: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
     listener, _ = legacy_client
     caplog.set_level(logging.INFO, logger="smartinstall.services.smi")
     reply, closed = await exchange(listener.port, b"GET / HTTP/1.0\r\n\r\n")
@@ -213,7 +216,8 @@ async def test_init_discovery_with_zero_length_tlvs(legacy_client: tuple) -> Non
 @needs_vectors
 @pytest.mark.parametrize("name", COMMAND_VECTORS)
 async def test_authenticated_client_refuses_the_public_vectors(
-        secure_client: tuple, name: str, caplog: pytest.LogCaptureFixture) -> None:
+    secure_client: tuple, name: str, caplog: pytest.LogCaptureFixture
+) -> None:
     listener, owner, invalid = secure_client
     caplog.set_level(logging.INFO, logger="smartinstall.services.smi")
     reply, closed = await exchange(listener.port, vector(name))
@@ -250,18 +254,22 @@ async def test_authenticated_command_is_accepted_once(secure_client: tuple) -> N
 async def test_wrong_key_is_refused(secure_client: tuple) -> None:
     listener, owner, invalid = secure_client
     other = SmiSecurity.from_config("not-the-lab-key")
-    await send_command("127.0.0.1", listener.port, BackupConfig.of("copy a tftp://127.0.0.1/x"),
-                       other)
+    await send_command(
+        "127.0.0.1", listener.port, BackupConfig.of("copy a tftp://127.0.0.1/x"), other
+    )
     await owner.nothing()
     assert len(invalid) == 1 and "does not match" in invalid[0].reason  # type: ignore[attr-defined]
 
 
 async def test_director_commands_an_authenticated_client(secure_client: tuple) -> None:
     listener, owner, _ = secure_client
-    async with SmiDirectorServer(Recorder(), port=0,
-                                 security=SmiSecurity.from_config(KEY)) as director:
-        for command in (Execute("tftp://127.0.0.1/post.txt"),
-                        BackupConfig.of("copy nvram:startup-config tftp://127.0.0.1/a.cfg")):
+    async with SmiDirectorServer(
+        Recorder(), port=0, security=SmiSecurity.from_config(KEY)
+    ) as director:
+        for command in (
+            Execute("tftp://127.0.0.1/post.txt"),
+            BackupConfig.of("copy nvram:startup-config tftp://127.0.0.1/a.cfg"),
+        ):
             await director.send_command("127.0.0.1", listener.port, command)
             event = await owner.next()
             assert isinstance(event, CommandReceived)
@@ -278,17 +286,29 @@ async def director() -> AsyncIterator[tuple[SmiDirectorServer, Recorder]]:
         yield server, owner
 
 
-HELLO = Hello(sequence=41, mac="0018.7363.4200", pid="WS-C2960X-48FPD-L", serial="FOC1",
-              hostname="Switch", ip="127.0.0.1", join_state=JoinState.NEW)
+HELLO = Hello(
+    sequence=41,
+    mac="0018.7363.4200",
+    pid="WS-C2960X-48FPD-L",
+    serial="FOC1",
+    hostname="Switch",
+    ip="127.0.0.1",
+    join_state=JoinState.NEW,
+)
 
 
 async def test_director_receives_client_messages(director: tuple) -> None:
     server, owner = director
     sender = SmiClientSender("127.0.0.1", server.port)
-    for message in (HELLO,
-                    NeighborReport(sequence=42, mac="0018.7363.4200", neighbors=(
-                        Neighbor("Gi1/0/1", "0021.a1ab.9b80", "", "", "Gi0/1", "WS-C2960-24TT"),)),
-                    WriteMemory(sequence=43, mac="0018.7363.4200", hostname="SwitchA")):
+    for message in (
+        HELLO,
+        NeighborReport(
+            sequence=42,
+            mac="0018.7363.4200",
+            neighbors=(Neighbor("Gi1/0/1", "0021.a1ab.9b80", "", "", "Gi0/1", "WS-C2960-24TT"),),
+        ),
+        WriteMemory(sequence=43, mac="0018.7363.4200", hostname="SwitchA"),
+    ):
         ack = await sender.send(message)
         assert ack.status == 0 and ack.acked_sequence == message.sequence
         event = await owner.next()
@@ -300,8 +320,12 @@ async def test_director_owner_answer_is_returned(director: tuple) -> None:
     server, _ = director
 
     def owner(event: ClientMessageReceived) -> Ack:
-        return Ack(acked_type=event.message.MSG_TYPE, acked_sequence=event.message.sequence,
-                   status=3, reason="join window closed")
+        return Ack(
+            acked_type=event.message.MSG_TYPE,
+            acked_sequence=event.message.sequence,
+            status=3,
+            reason="join window closed",
+        )
 
     server.owner = owner
     ack = await SmiClientSender("127.0.0.1", server.port).send(HELLO)
@@ -319,8 +343,9 @@ async def test_authenticated_director() -> None:
     owner = Recorder()
     invalid: list[object] = []
     security = SmiSecurity.from_config(KEY)
-    async with SmiDirectorServer(owner, port=0, limits=FAST, security=security,
-                                 on_invalid=invalid.append) as server:
+    async with SmiDirectorServer(
+        owner, port=0, limits=FAST, security=security, on_invalid=invalid.append
+    ) as server:
         ack = await SmiClientSender("127.0.0.1", server.port, security).send(HELLO)
         assert ack.acked_sequence == 41
         event = await owner.next()
@@ -340,8 +365,9 @@ async def test_authenticated_director() -> None:
 async def test_allowed_clients() -> None:
     owner = Recorder()
     security = SmiSecurity.from_config(None, ["127.0.0.2/32", "127.0.5.0/24"])
-    async with SmiDirectorServer(owner, host="127.0.0.1", port=0, limits=FAST,
-                                 security=security) as server:
+    async with SmiDirectorServer(
+        owner, host="127.0.0.1", port=0, limits=FAST, security=security
+    ) as server:
         ok = SmiClientSender("127.0.0.1", server.port, local_host="127.0.5.9")
         assert (await ok.send(HELLO)).status == 0
         event = await owner.next()
@@ -374,7 +400,8 @@ async def test_probe_tool_verdicts(legacy_client: tuple, director: tuple) -> Non
 
 
 async def test_invalid_message_log_line_is_the_guide_text(
-        secure_client: tuple, caplog: pytest.LogCaptureFixture) -> None:
+    secure_client: tuple, caplog: pytest.LogCaptureFixture
+) -> None:
     listener, _, _ = secure_client
     caplog.set_level(logging.INFO, logger="smartinstall.services.smi")
     await exchange(listener.port, DownloadImage.now("tftp://127.0.0.1/x").encode())
@@ -382,7 +409,8 @@ async def test_invalid_message_log_line_is_the_guide_text(
     assert len(records) == 1
     assert records[0].getMessage() == (
         "%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from Director "
-        "(IP Address : 127.0.0.1), SMI Version : 1 Message Type : 2")
+        "(IP Address : 127.0.0.1), SMI Version : 1 Message Type : 2"
+    )
     assert records[0].levelno == logging.INFO  # severity 6, informational
     assert records[0].smi_reason == "no authentication trailer"  # type: ignore[attr-defined]
 
@@ -436,13 +464,14 @@ async def test_sender_refuses_stale_or_mismatched_acks() -> None:
         await server.wait_closed()
 
 
-async def test_owner_failures_do_not_end_the_listeners(
-        caplog: pytest.LogCaptureFixture) -> None:
+async def test_owner_failures_do_not_end_the_listeners(caplog: pytest.LogCaptureFixture) -> None:
     def broken(event: object) -> None:
         raise RuntimeError("owner bug")
 
-    async with SmiDirectorServer(broken, port=0) as director, \
-            SmiClientListener(broken, port=0) as client:
+    async with (
+        SmiDirectorServer(broken, port=0) as director,
+        SmiClientListener(broken, port=0) as client,
+    ):
         ack = await SmiClientSender("127.0.0.1", director.port).send(HELLO)
         assert ack.status == 1 and "RuntimeError" in ack.reason
         await send_command("127.0.0.1", client.port, DownloadConfig("tftp://127.0.0.1/a"))

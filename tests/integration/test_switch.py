@@ -56,8 +56,9 @@ async def _until(check: object, timeout: float = 10.0) -> None:
             await asyncio.sleep(0.05)
 
 
-async def test_zero_touch_image_config_and_script(director: DirectorProcess,
-                                                  tmp_path: Path) -> None:
+async def test_zero_touch_image_config_and_script(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
     switch = make_switch(director, tmp_path, 201)
     switch.power_on()
     try:
@@ -111,8 +112,10 @@ async def test_stack_gets_one_image_per_member(tmp_path: Path) -> None:
     for name in images:
         (process.flash / name).write_bytes(name.encode() * 2000)
     process.start()
-    members = (Member(1, "WS-C3750E-24PD-S", "0050.56aa.0101"),
-               Member(2, "WS-C3750-24PS-S", "0050.56aa.0102"))
+    members = (
+        Member(1, "WS-C3750E-24PD-S", "0050.56aa.0101"),
+        Member(2, "WS-C3750-24PS-S", "0050.56aa.0102"),
+    )
     switch = make_switch(process, tmp_path, 202, "WS-C3750E-24PD-S", members=members)
     switch.power_on()
     try:
@@ -145,14 +148,17 @@ async def test_write_memory_backs_up_to_rev2(director: DirectorProcess, tmp_path
         rev2 = backups / f"seed-{switch.mac}.REV2"
         assert "! changed" in rev2.read_text()
         assert (backups / f"seed-{switch.mac}.REV1").exists()
-        assert "%SMI-6-SMI_CLIENT_BACKUP_SUCCESS: Client Device startup configuration backup " \
-               "successful on repository" in switch.console
+        assert (
+            "%SMI-6-SMI_CLIENT_BACKUP_SUCCESS: Client Device startup configuration backup "
+            "successful on repository" in switch.console
+        )
     finally:
         await switch.shutdown()
 
 
-async def test_switch_that_never_comes_back_goes_inactive(director: DirectorProcess,
-                                                          tmp_path: Path) -> None:
+async def test_switch_that_never_comes_back_goes_inactive(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
     switch = make_switch(director, tmp_path, 204, faults=Faults(never_return=True))
     switch.power_on()
     try:
@@ -180,11 +186,21 @@ async def test_legacy_client_upgraded_through_http(tmp_path: Path) -> None:
     process = make_director(tmp_path, prefix, director_config(prefix, extra, script=False))
     process.start()
     legacy_mac = "0050.56aa.00d2"
-    neighbor = smi_client.Neighbor(local_port="GigabitEthernet1/0/2", mac=legacy_mac,
-                                   device_id="old-switch", platform="cisco WS-C2960-24TT-L legacy")
+    neighbor = smi_client.Neighbor(
+        local_port="GigabitEthernet1/0/2",
+        mac=legacy_mac,
+        device_id="old-switch",
+        platform="cisco WS-C2960-24TT-L legacy",
+    )
     upstream = make_switch(process, tmp_path, 209, neighbors=(neighbor,))
-    old = make_switch(process, tmp_path, 210, "WS-C2960-24TT-L", legacy=True,
-                      http_port=free_port(f"{prefix}.210", socket.SOCK_STREAM))
+    old = make_switch(
+        process,
+        tmp_path,
+        210,
+        "WS-C2960-24TT-L",
+        legacy=True,
+        http_port=free_port(f"{prefix}.210", socket.SOCK_STREAM),
+    )
     assert old.mac == legacy_mac
     upstream.power_on()
     try:
@@ -209,8 +225,9 @@ async def test_legacy_client_upgraded_through_http(tmp_path: Path) -> None:
         process.stop()
 
 
-async def test_write_erase_and_reload_come_back_with_the_backup(director: DirectorProcess,
-                                                                tmp_path: Path) -> None:
+async def test_write_erase_and_reload_come_back_with_the_backup(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
     switch = make_switch(director, tmp_path, 205)
     switch.power_on()
     try:
@@ -276,8 +293,9 @@ async def test_authentication_key_right_wrong_and_missing(tmp_path: Path) -> Non
         process.stop()
 
 
-async def test_slow_and_lossy_tftp_still_upgrades(director: DirectorProcess,
-                                                  tmp_path: Path) -> None:
+async def test_slow_and_lossy_tftp_still_upgrades(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
     link = Impairment(loss=0.03, delay=0.002, seed=3)
     switch = make_switch(director, tmp_path, 211, tftp_link=link, tftp_windowsize=8)
     switch.power_on()
@@ -286,20 +304,23 @@ async def test_slow_and_lossy_tftp_still_upgrades(director: DirectorProcess,
         assert switch.image == IMAGE
         assert switch.io.dropped > 0  # type: ignore[attr-defined]
         await director.await_log(
-            f"%SMI-6-UPGRD_SUCCESS: Device (IP address: {switch.ip}) image has upgraded")
+            f"%SMI-6-UPGRD_SUCCESS: Device (IP address: {switch.ip}) image has upgraded"
+        )
     finally:
         await switch.shutdown()
 
 
-async def test_option_82_places_the_switch_behind_its_upstream(director: DirectorProcess,
-                                                               tmp_path: Path) -> None:
+async def test_option_82_places_the_switch_behind_its_upstream(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
     upstream = make_switch(director, tmp_path, 212)
     upstream.power_on()
     try:
         await _running(upstream)
         downstream = make_switch(director, tmp_path, 213)
-        downstream.config = replace(downstream.config, upstream_port="Gi1/0/5",
-                                    upstream_mac=upstream.mac)
+        downstream.config = replace(
+            downstream.config, upstream_port="Gi1/0/5", upstream_mac=upstream.mac
+        )
         downstream.power_on()
         try:
             await _running(downstream)
@@ -317,8 +338,9 @@ async def test_option_82_places_the_switch_behind_its_upstream(director: Directo
         await upstream.shutdown()
 
 
-async def test_on_demand_image_and_config_commands(director: DirectorProcess,
-                                                   tmp_path: Path) -> None:
+async def test_on_demand_image_and_config_commands(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
     """Types 2 and 3 as the director's own sender builds them, files from its TFTP server."""
     new_image = "c2960x-universalk9-tar.152-7.E10.tar"
     (director.flash / new_image).write_bytes(b"n" * 50_000)
@@ -332,12 +354,22 @@ async def test_on_demand_image_and_config_commands(director: DirectorProcess,
         send = SmiCommandSender(SmiSecurity())
         base = f"tftp://{director.address}:{director.ports['tftp']}"
         port = director.ports["client_smi"]
-        await send(CommandRequest(switch.ip, port, "download-image",
-                                  url=f"{base}/vstack/imagelist-new.txt", reload_now=True))
+        await send(
+            CommandRequest(
+                switch.ip,
+                port,
+                "download-image",
+                url=f"{base}/vstack/imagelist-new.txt",
+                reload_now=True,
+            )
+        )
         assert await switch.wait_for(lambda s: s.boots >= 3 and s.state is State.RUNNING, 15)
         assert switch.image == new_image
-        await send(CommandRequest(switch.ip, port, "download-config", url=f"{base}/branch.txt",
-                                  reload_now=True))
+        await send(
+            CommandRequest(
+                switch.ip, port, "download-config", url=f"{base}/branch.txt", reload_now=True
+            )
+        )
         assert await switch.wait_for(lambda s: s.boots >= 4 and s.state is State.RUNNING, 15)
         assert switch.hostname == "branch-9"
 
@@ -346,7 +378,9 @@ async def test_on_demand_image_and_config_commands(director: DirectorProcess,
             try:
                 device = db.device_by_mac(switch.mac)
                 return device is not None and (device.version, device.hostname) == (
-                    "15.2(7)E10", "branch-9")
+                    "15.2(7)E10",
+                    "branch-9",
+                )
             finally:
                 db.close()
 
@@ -357,15 +391,28 @@ async def test_on_demand_image_and_config_commands(director: DirectorProcess,
 
 async def test_a_fleet_in_one_process_through_zero_touch(tmp_path: Path) -> None:
     prefix = lab_prefix()
-    process = make_director(tmp_path, prefix, director_config(prefix, script=False),
-                            keepalive=10.0, image_size=64_000)
+    process = make_director(
+        tmp_path, prefix, director_config(prefix, script=False), keepalive=10.0, image_size=64_000
+    )
     process.start()
-    net = NetConfig(dhcp_server=(process.address, process.ports["dhcp"]),
-                    relay_port=process.ports["relay"], smi_port=process.ports["client_smi"])
-    fleet = Fleet(FleetSpec(count=12, pid=PID, first_address=f"{prefix}.150",
-                            flash_root=tmp_path / "fleet", net=net,
-                            director_port=process.ports["smi"], tftp_port=process.ports["tftp"],
-                            keepalive=5.0, dhcp_retry=0.5))
+    net = NetConfig(
+        dhcp_server=(process.address, process.ports["dhcp"]),
+        relay_port=process.ports["relay"],
+        smi_port=process.ports["client_smi"],
+    )
+    fleet = Fleet(
+        FleetSpec(
+            count=12,
+            pid=PID,
+            first_address=f"{prefix}.150",
+            flash_root=tmp_path / "fleet",
+            net=net,
+            director_port=process.ports["smi"],
+            tftp_port=process.ports["tftp"],
+            keepalive=5.0,
+            dhcp_retry=0.5,
+        )
+    )
     try:
         fleet.power_on()
         assert await fleet.wait_until_up(60), fleet.states()

@@ -39,8 +39,7 @@ async def test_switch_command_zero_touch_and_nmap_sees_smart_install(tmp_path: P
         "--tftp-port", str(director.ports["tftp"]), "--keepalive", "0.5",
         "--telnet-port", str(telnet_port),
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         await director.await_log("image has upgraded successfully", timeout=20)
         await director.await_log("script has upgraded successfully", timeout=20)
@@ -57,8 +56,17 @@ async def test_switch_command_zero_touch_and_nmap_sees_smart_install(tmp_path: P
         # The switch's listener looks like a Catalyst's to nmap.
         port = director.ports["client_smi"]
         scan = await asyncio.create_subprocess_exec(
-            nmap, "-sV", "-Pn", "-n", "-p", str(port), "--version-all", ip,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            nmap,
+            "-sV",
+            "-Pn",
+            "-n",
+            "-p",
+            str(port),
+            "--version-all",
+            ip,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
         async with asyncio.timeout(100):
             out, _ = await scan.communicate()
         text = out.decode(errors="replace")

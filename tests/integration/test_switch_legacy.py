@@ -38,8 +38,9 @@ class Recorder:
 
     def plan(self, ip: str, http_port: int) -> LegacyPlan | None:
         self.events.append(("plan", ip, str(http_port)))
-        return LegacyPlan(ip, "0050.56cc.0001", self.password, self.image_url, self.config_url,
-                          http_port)
+        return LegacyPlan(
+            ip, "0050.56cc.0001", self.password, self.image_url, self.config_url, http_port
+        )
 
     def progress(self, plan: LegacyPlan, step: str) -> None:
         self.events.append(("progress", step))
@@ -56,10 +57,14 @@ class Recorder:
 async def _legacy_switch(tmp_path: Path, prefix: str, tftp_port: int) -> Switch:
     """A legacy switch that already applied its tailored configuration."""
     ip = f"{prefix}.40"
-    net = NetConfig(dhcp_server=(f"{prefix}.1", 9), relay_port=9,
-                    http_port=free_port(ip, socket.SOCK_STREAM))
-    switch = Switch(SwitchConfig("WS-C2960-24TT-L", "0050.56cc.0001", ip, legacy=True,
-                                 tftp_port=tftp_port), Flash(tmp_path / "flash"), NetIo(net))
+    net = NetConfig(
+        dhcp_server=(f"{prefix}.1", 9), relay_port=9, http_port=free_port(ip, socket.SOCK_STREAM)
+    )
+    switch = Switch(
+        SwitchConfig("WS-C2960-24TT-L", "0050.56cc.0001", ip, legacy=True, tftp_port=tftp_port),
+        Flash(tmp_path / "flash"),
+        NetIo(net),
+    )
     switch.ip = ip
     switch.enable_password = "s3cret"
     switch.state = State.LEGACY_WAITING
@@ -86,7 +91,10 @@ async def test_trigger_drives_the_download_and_reports(tmp_path: Path) -> None:
                 await recorder.finished.wait()
             assert recorder.events == [
                 ("plan", switch.ip, str(switch.io.net.http_port)),  # type: ignore[attr-defined]
-                ("progress", "image"), ("progress", "config"), ("progress", "reload"), ("done",),
+                ("progress", "image"),
+                ("progress", "config"),
+                ("progress", "reload"),
+                ("done",),
             ]
             assert await switch.wait_for(lambda s: s.state is State.RUNNING, 5)
             assert switch.image == IMAGE
@@ -116,11 +124,16 @@ async def test_wrong_password_and_missing_image_are_failures(tmp_path: Path) -> 
             assert "401" in recorder.events[-1][2]
             # the right password, but the image is not on the server
             with pytest.raises(LegacyError, match="%Error opening"):
-                await http_exec(switch.ip, http_port, "s3cret",
-                                f"archive download-sw /overwrite tftp://{prefix}.1:{port}/{IMAGE}",
-                                timeout=10)
+                await http_exec(
+                    switch.ip,
+                    http_port,
+                    "s3cret",
+                    f"archive download-sw /overwrite tftp://{prefix}.1:{port}/{IMAGE}",
+                    timeout=10,
+                )
             assert "Model number : WS-C2960-24TT-L" in await http_exec(
-                switch.ip, http_port, "s3cret", "show version")
+                switch.ip, http_port, "s3cret", "show version"
+            )
         finally:
             await switch.shutdown()
             await trigger.close()
@@ -134,4 +147,6 @@ def test_plan_steps() -> None:
         "reload",
     ]
     image_only = LegacyPlan("10.0.0.5", "m", "pw", "tftp://d/i.tar")
-    assert image_only.steps() == [("image", "archive download-sw /overwrite /reload tftp://d/i.tar")]
+    assert image_only.steps() == [
+        ("image", "archive download-sw /overwrite /reload tftp://d/i.tar")
+    ]

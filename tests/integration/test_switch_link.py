@@ -23,15 +23,20 @@ async def test_lossy_link_transfer_completes(tmp_path: Path, windowsize: int | N
     hook = RecordingHook()
     # a server that retransmits quickly (it ignores duplicate ACKs, RFC 1123): losses cost
     # 50 ms each instead of a second
-    config = TftpServerConfig(root=tree.root, host="127.0.0.1", port=0, retransmit_timeout=0.05,
-                              max_retries=10)
+    config = TftpServerConfig(
+        root=tree.root, host="127.0.0.1", port=0, retransmit_timeout=0.05, max_retries=10
+    )
     async with TftpServer(config, hook) as server:
         link = Impairment(loss=0.1, delay=0.001, seed=7)
         async with ImpairedRelay(server.address, "127.0.0.66", link, "127.0.0.66") as relay:
             out = io.BytesIO()
-            options = ClientOptions(blksize=4096, windowsize=windowsize,
-                                    retransmit_timeout=0.05, max_retries=20,
-                                    local_host="127.0.0.66")
+            options = ClientOptions(
+                blksize=4096,
+                windowsize=windowsize,
+                retransmit_timeout=0.05,
+                max_retries=20,
+                local_host="127.0.0.66",
+            )
             size = await fetch_to(*relay.address, "image.tar", out, options)
         assert relay.dropped > 0 and relay.relayed > 0
     data = tree.files["image.tar"]

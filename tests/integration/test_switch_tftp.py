@@ -22,8 +22,9 @@ pytestmark = pytest.mark.timeout(30)
 async def test_transfers_leave_from_the_given_source_address(tmp_path: Path) -> None:
     tree = make_tree(tmp_path)
     hook = RecordingHook(approved={"sw.upload"})
-    config = TftpServerConfig(root=tree.root, host="127.0.0.1", port=0, upload_dir=tree.backups,
-                              max_upload_size=1 << 20)
+    config = TftpServerConfig(
+        root=tree.root, host="127.0.0.1", port=0, upload_dir=tree.backups, max_upload_size=1 << 20
+    )
     async with TftpServer(config, hook) as server:
         host, port = server.address
         out = io.BytesIO()
@@ -60,8 +61,13 @@ async def test_size_differing_from_tsize_is_refused() -> None:
     task = loop.create_task(liar())
     try:
         with pytest.raises(TftpClientError, match="announced 1000"):
-            await fetch_to("127.0.0.1", port, "image.tar", io.BytesIO(),
-                           ClientOptions(blksize=None, retransmit_timeout=0.5, max_retries=1))
+            await fetch_to(
+                "127.0.0.1",
+                port,
+                "image.tar",
+                io.BytesIO(),
+                ClientOptions(blksize=None, retransmit_timeout=0.5, max_retries=1),
+            )
         await asyncio.wait_for(task, 5)
     finally:
         task.cancel()
@@ -85,10 +91,11 @@ async def test_image_download_memory_does_not_grow_with_the_image(tmp_path: Path
     config = TftpServerConfig(root=root, host="127.0.0.1", port=0)
     async with TftpServer(config, RecordingHook()) as server:
         host, port = server.address
-        switch = Switch(SwitchConfig("WS-C2960X-48FPS-L", "0050.56dd.0001", "127.0.0.1",
-                                     tftp_port=port),
-                        Flash(tmp_path / "flash"),
-                        NetIo(NetConfig(("127.0.0.1", 9), 9, tftp_windowsize=16)))
+        switch = Switch(
+            SwitchConfig("WS-C2960X-48FPS-L", "0050.56dd.0001", "127.0.0.1", tftp_port=port),
+            Flash(tmp_path / "flash"),
+            NetIo(NetConfig(("127.0.0.1", 9), 9, tftp_windowsize=16)),
+        )
         tracemalloc.start()
         try:
             got = await switch._download_image(host, port, "big.tar")

@@ -40,8 +40,13 @@ async def _wait_ready(port: int) -> None:
     async with asyncio.timeout(10):
         while True:
             try:
-                await fetch_to("127.0.0.1", port, "probe-missing", io.BytesIO(),
-                               ClientOptions(retransmit_timeout=0.1, max_retries=0))
+                await fetch_to(
+                    "127.0.0.1",
+                    port,
+                    "probe-missing",
+                    io.BytesIO(),
+                    ClientOptions(retransmit_timeout=0.1, max_retries=0),
+                )
             except TftpClientError as exc:
                 if exc.code is not None:
                     return
@@ -53,14 +58,21 @@ async def tftpd(tree: Tree) -> AsyncIterator[int]:
     """in.tftpd (tftp-hpa) on a loopback port, serving the tree's root, creating files."""
     program = require_program("in.tftpd")
     port = free_udp_port()
-    args = [program, "--foreground", "--listen", "--address", f"127.0.0.1:{port}",
-            "--secure", "--create"]
+    args = [
+        program,
+        "--foreground",
+        "--listen",
+        "--address",
+        f"127.0.0.1:{port}",
+        "--secure",
+        "--create",
+    ]
     if os.geteuid() == 0:
         args += ["--user", "root"]
     os.chmod(tree.root, 0o777)
-    proc = await asyncio.create_subprocess_exec(*args, str(tree.root),
-                                                stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.DEVNULL)
+    proc = await asyncio.create_subprocess_exec(
+        *args, str(tree.root), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
     try:
         await _wait_ready(port)
         yield port
@@ -79,11 +91,16 @@ def test_parse_tftp_url() -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [ClientOptions(), ClientOptions(blksize=None, tsize=False), ClientOptions(blksize=8192),
-     ClientOptions(blksize=1468, windowsize=8, timeout=2)],
+    [
+        ClientOptions(),
+        ClientOptions(blksize=None, tsize=False),
+        ClientOptions(blksize=8192),
+        ClientOptions(blksize=1468, windowsize=8, timeout=2),
+    ],
 )
-async def test_fetch_from_tftp_hpa(tftpd: int, tree: Tree, tmp_path: Path,
-                                   options: ClientOptions) -> None:
+async def test_fetch_from_tftp_hpa(
+    tftpd: int, tree: Tree, tmp_path: Path, options: ClientOptions
+) -> None:
     dest = tmp_path / "image.tar"
     size = await fetch_url(f"tftp://127.0.0.1:{tftpd}/image.tar", dest, options)
     assert dest.read_bytes() == tree.files["image.tar"]
@@ -127,8 +144,13 @@ async def test_silent_server_times_out(tmp_path: Path) -> None:
         silent.bind(("127.0.0.1", 0))
         port = silent.getsockname()[1]
         with pytest.raises(TftpClientError, match="timed out"):
-            await fetch_to("127.0.0.1", port, "x", io.BytesIO(),
-                           ClientOptions(retransmit_timeout=0.05, max_retries=2))
+            await fetch_to(
+                "127.0.0.1",
+                port,
+                "x",
+                io.BytesIO(),
+                ClientOptions(retransmit_timeout=0.05, max_retries=2),
+            )
         silent.setblocking(False)
         requests = 0
         while True:
@@ -142,15 +164,20 @@ async def test_silent_server_times_out(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [ClientOptions(blksize=1468, windowsize=8), ClientOptions(blksize=512, windowsize=1),
-     ClientOptions(blksize=65464, windowsize=4),
-     ClientOptions(blksize=512, windowsize=2, mode=Mode.NETASCII)],
+    [
+        ClientOptions(blksize=1468, windowsize=8),
+        ClientOptions(blksize=512, windowsize=1),
+        ClientOptions(blksize=65464, windowsize=4),
+        ClientOptions(blksize=512, windowsize=2, mode=Mode.NETASCII),
+    ],
 )
-async def test_client_and_server_round_trip(tree: Tree, tmp_path: Path,
-                                            options: ClientOptions) -> None:
+async def test_client_and_server_round_trip(
+    tree: Tree, tmp_path: Path, options: ClientOptions
+) -> None:
     hook = RecordingHook(approved={"copy.bin"})
-    config = TftpServerConfig(root=tree.root, port=0, upload_dir=tree.backups,
-                              max_upload_size=1 << 20)
+    config = TftpServerConfig(
+        root=tree.root, port=0, upload_dir=tree.backups, max_upload_size=1 << 20
+    )
     async with TftpServer(config, hook) as server:
         host, port = server.address
         data = tree.files["image.tar"]

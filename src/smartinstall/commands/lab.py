@@ -19,16 +19,26 @@ HELP = "run a topology: the director and every switch on loopback, with live pro
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("topology", type=Path, help="topology file (YAML)")
-    parser.add_argument("--keep-running", action="store_true",
-                        help="leave the lab up at the end (Ctrl-C stops it)")
-    parser.add_argument("--timeout", type=float,
-                        help="seconds to wait for every switch (default: the topology's, or 300)")
-    parser.add_argument("--netns", action="store_true",
-                        help="root only: every switch in a network namespace of its own, cabled "
-                             "to the director's bridge, with real broadcast DHCP (no relay)")
-    parser.add_argument("--workdir", type=Path,
-                        help="where the director's data and the switches' flash go "
-                             "(default: a new temporary directory, removed at the end)")
+    parser.add_argument(
+        "--keep-running", action="store_true", help="leave the lab up at the end (Ctrl-C stops it)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds to wait for every switch (default: the topology's, or 300)",
+    )
+    parser.add_argument(
+        "--netns",
+        action="store_true",
+        help="root only: every switch in a network namespace of its own, cabled "
+        "to the director's bridge, with real broadcast DHCP (no relay)",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where the director's data and the switches' flash go "
+        "(default: a new temporary directory, removed at the end)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,8 +89,10 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    header = (f"Lab {args.topology}: director {lab.address} (data in {workdir}), "
-              f"{len(topology.switches)} switches")
+    header = (
+        f"Lab {args.topology}: director {lab.address} (data in {workdir}), "
+        f"{len(topology.switches)} switches"
+    )
     if args.netns:
         header += ", on a bridge of network namespaces (broadcast DHCP)"
     if topology.clock:
@@ -122,8 +134,11 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
         elapsed = time.monotonic() - start
         if not tty:
             out.write(render_table(lab.rows(), elapsed))
-        out.write("\n" + ("Every switch UPGRADED" if ok else "NOT every switch UPGRADED")
-                  + f" in {elapsed:.1f}s.\n\n")
+        out.write(
+            "\n"
+            + ("Every switch UPGRADED" if ok else "NOT every switch UPGRADED")
+            + f" in {elapsed:.1f}s.\n\n"
+        )
         director = topology.inventory.director_hostname
         out.write(f"{director}#show vstack status\n{lab.show_status()}\n")
         out.write(f"{director}#show vstack download-status\n{lab.show_download_status()}\n")

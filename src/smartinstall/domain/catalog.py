@@ -226,8 +226,17 @@ class _PidRule:
 
 _STYLES: Final = frozenset({"ports", "code", "fixed", "chassis"})
 _FAMILY_KEYS: Final = frozenset(
-    {"help", "pid_prefixes", "pid_style", "pid_fixed", "licenses", "uplinks", "kinds",
-     "sku_ids", "port_configs"}
+    {
+        "help",
+        "pid_prefixes",
+        "pid_style",
+        "pid_fixed",
+        "licenses",
+        "uplinks",
+        "kinds",
+        "sku_ids",
+        "port_configs",
+    }
 )
 
 
@@ -271,9 +280,9 @@ def _str_list(value: object, where: str) -> tuple[str, ...]:
     return items
 
 
-def _parse(doc: object) -> tuple[
-    dict[str, Family], dict[str, _PidRule], dict[str, Supervisor], dict[str, Chassis], str
-]:
+def _parse(
+    doc: object,
+) -> tuple[dict[str, Family], dict[str, _PidRule], dict[str, Supervisor], dict[str, Chassis], str]:
     root = _map(doc, "catalog")
     unknown = set(root) - {"families", "chassis", "supervisors", "all_chassis_help"}
     if unknown:
@@ -353,11 +362,13 @@ def _parse(doc: object) -> tuple[
             raise _DataError(f"{where}: licenses/uplinks/kinds only with pid_style ports")
         licenses = (
             _str_map(entry["licenses"], f"{where}.licenses", empty_values=True)
-            if "licenses" in entry else None
+            if "licenses" in entry
+            else None
         )
         uplinks = (
             _str_map(entry["uplinks"], f"{where}.uplinks", empty_values=True)
-            if "uplinks" in entry else None
+            if "uplinks" in entry
+            else None
         )
         kinds = _str_map(entry.get("kinds", {}), f"{where}.kinds", empty_values=True)
         fam = Family(
@@ -488,9 +499,7 @@ def builtin_key(family: str, port_config: str, chassis: str | None = None) -> Bu
             f"% Incomplete command: supervisor {sup.name} needs a chassis type or {ALL_CHASSIS}"
         )
     if chassis != ALL_CHASSIS and chassis not in sup.chassis:
-        raise CatalogError(
-            f"% Invalid chassis type {_quote(chassis)} for supervisor {sup.name}"
-        )
+        raise CatalogError(f"% Invalid chassis type {_quote(chassis)} for supervisor {sup.name}")
     return BuiltinKey(fam.name, sup.name, chassis)
 
 
@@ -558,10 +567,9 @@ def _from_sku_id(text: str) -> tuple[str, str] | None:
 
 def _power(kind: str) -> tuple[str, str] | None:
     """Generic type letters → (suffix, remaining uplink letters)."""
-    for letters, suffix in (("FP", "poe"), ("LP", "poe"), ("P", "poe"), ("U", "upoe"),
-                            ("T", "")):
+    for letters, suffix in (("FP", "poe"), ("LP", "poe"), ("P", "poe"), ("U", "upoe"), ("T", "")):
         if kind.startswith(letters):
-            return suffix, kind[len(letters):]
+            return suffix, kind[len(letters) :]
     if kind == "":
         return "", ""
     return None
@@ -623,7 +631,7 @@ def _classify(pid: str) -> tuple[str, str | None] | None:
         for prefix, name in _PREFIXES:
             if text.startswith(prefix) and len(text) > len(prefix):
                 rule = _RULES[name]
-                rest = text[len(prefix):]
+                rest = text[len(prefix) :]
                 if rule.style == "code":
                     return name, _code_config(rest)
                 return name, _ports_config(rule, prefix, rest)

@@ -90,125 +90,191 @@ _BACKUP_CHECK = (
 
 # (severity, mnemonic, text with {name:kind} fields, explanation, action), in the guide's order.
 _DEFINITIONS: Final[tuple[tuple[int, str, str, str, str], ...]] = (
-    (3, "IMAGELIST_FAILED",
-     "Default imagelist creation failed.",
-     "The director could not create the default image list file: no space left in its file "
-     "repository, a write error, or no default image configured.",
-     "Free space in the director repository (an image list needs about 100 bytes) and check "
-     "that a default image is configured."),
-    (3, "IMG_CFG_NOT_CONFIGURED",
-     "{device:chars} (IP Address :{ip:inet}) : The Director does not have a image list file or "
-     "a configuration file configured for this Product-ID",
-     "The director has neither an image list nor a configuration for the device, so it cannot "
-     "be upgraded. device is the Smart Install device reporting it (client or director; "
-     "redundant on the director), ip its address.",
-     "Put the device in a built-in group (vstack group built-in) or a custom group (vstack "
-     "group custom) and configure an image or a configuration for that group."),
-    (3, "INTERNAL_ERROR",
-     "{error:chars} - {code:dec}",
-     "An internal software error occurred on the director. error describes it, code is the "
-     "return code.",
-     _REPORT),
-    (3, "NOMEMORY",
-     "Smart Install memory allocation failure; could not allocate {table:chars}",
-     "The client could not allocate memory for a data table (the MIB tables allocated at "
-     "start-up). table names it.",
-     _REPORT),
-    (3, "SMI_CLIENT_BACKUP_FAILURE",
-     "Client Device startup configuration backup fail on repository",
-     "The client could not back up its startup configuration to the repository (logged by "
-     "the client only).",
-     _BACKUP_CHECK),
-    (3, "SMI_DIRECTOR_BACKUP_FAILURE",
-     "Client Device ({client_ip:inet}) startup configuration backup fail on repository: "
-     "{repository:chars} - reason: {reason:chars}",
-     "A client's startup configuration backup to the repository failed (logged by the "
-     "director only). client_ip is the client, repository the repository path, reason why.",
-     _BACKUP_CHECK),
-    (3, "TAILOR_FAILED",
-     "Legacy switches will not be upgraded",
-     "The director could not create the tailored configuration file that non-Smart-Install "
-     "(legacy) switches need: no space in its repository or a write error.",
-     "Free space in the director repository (a tailored configuration needs about 100 bytes) "
-     "and check the director configuration."),
-    (3, "UPGRD_FAILED",
-     "Device (IP address: {ip:inet}) {what:chars} upgrade failed",
-     "A client could not upgrade. ip is the client, what is image or config.",
-     "Check the director configuration, that the client reaches the TFTP server and that the "
-     "image or configuration file exists there under the configured name."),
-    (5, "DIRECTOR",
-     "Director is {status:chars}",
-     "The director changed state. status is Enabled or Disabled.",
-     _NO_ACTION),
-    (6, "AUTOINSTALL",
-     "{status:chars} AUTOINSTALL",
-     "The auto install and Smart Install processes stopped or continued. status is aborted "
-     "or continued.",
-     _NO_ACTION),
-    (6, "CLIENT_CONN_FAILED",
-     "Device (IP address: {client_ip:inet}) failed to connect to Director (IP address : "
-     "{director_ip:inet})",
-     "A client could not connect to the director: it does not know the director's address or "
-     "cannot reach it. client_ip is the client, director_ip the director.",
-     "Check the director address configured on the client (vstack director)."),
-    (6, "INCORRECT_CFG",
-     "No image and config configured for this {device_type:chars} {model:chars}",
-     "The director has no configuration for the device. device_type is switch, switch-stack "
-     "or sku type; for sku type, model is the model number.",
-     "Configure a group with a configuration for the device."),
-    (6, "SMI_CLIENT_BACKUP_SUCCESS",
-     "Client Device startup configuration backup successful on repository",
-     "The client backed up its startup configuration to the repository (logged by the client "
-     "only).",
-     _NO_ACTION),
-    (6, "SMI_DHCP_ERR",
-     "Device failed to {action:chars} DHCP {parameter:chars}",
-     "The director could not configure or remove a DHCP parameter (pool, subnet, pool "
-     "option). action is configure or remove, parameter names it.",
-     "Check that the DHCP parameter has a permitted value."),
-    (6, "SMI_DIRECTOR_BACKUP_SUCCESS",
-     "Client Device ({client_ip:inet}) startup configuration backup successful on repository: "
-     "{repository:chars}",
-     "A client's startup configuration was backed up to the repository (logged by the director "
-     "only). client_ip is the client, repository the repository path.",
-     _NO_ACTION),
-    (6, "SMI_INVALID_MESSAGE",
-     "Received invalid message from {device:chars} (IP Address : {ip:inet}), SMI Version : "
-     "{version:dec} Message Type : {message_type:dec}",
-     "A client or director received a message type it does not know, typically from a peer "
-     "speaking a newer Smart Install protocol version. device and ip identify the sender, "
-     "version its protocol version, message_type the message type.",
-     "Run the newest protocol version on the director: a newer director works with older "
-     "clients, not the other way around."),
-    (6, "SMI_JOIN_WINDOW_MESSAGE",
-     "SMI Join window {status:chars} on IBD(IP address: {ip:inet})",
-     "A join window opened or closed. status is Start or End, ip the director's address.",
-     _NO_ACTION),
-    (6, "SWITCH_ADD",
-     "New Device detected by Director with mac address: {mac:enet}",
-     "The director detected a new device and added it to its database. mac is its Ethernet "
-     "address.",
-     _NO_ACTION),
-    (6, "SWITCH_REMOVE",
-     "Device {mac:enet} removed from the Director Database",
-     "A device stopped communicating and was removed from the director database; it may have "
-     "left the Smart Install network. mac is its Ethernet address.",
-     _NO_ACTION),
-    (6, "SWITCH_REPLACE",
-     "Device {old_mac:enet} is being replaced by {new_mac:enet} Device",
-     "A device is being replaced by another in the Smart Install network (zero-touch "
-     "replacement). old_mac is the replaced device, new_mac the replacement.",
-     _NO_ACTION),
-    (6, "UPGRD_STARTED",
-     "Device (IP address: {ip:inet}) {what:chars} upgrade has started",
-     "An image or configuration upgrade started on a client. ip is the client, what the name "
-     "of the image or configuration file.",
-     _NO_ACTION),
-    (6, "UPGRD_SUCCESS",
-     "Device (IP address: {ip:inet}) {what:chars} has upgraded successfully",
-     "A client was upgraded with a new image or configuration file. ip is the client, what "
-     "the name of the file.",
-     _NO_ACTION),
+    (
+        3,
+        "IMAGELIST_FAILED",
+        "Default imagelist creation failed.",
+        "The director could not create the default image list file: no space left in its file "
+        "repository, a write error, or no default image configured.",
+        "Free space in the director repository (an image list needs about 100 bytes) and check "
+        "that a default image is configured.",
+    ),
+    (
+        3,
+        "IMG_CFG_NOT_CONFIGURED",
+        "{device:chars} (IP Address :{ip:inet}) : The Director does not have a image list file or "
+        "a configuration file configured for this Product-ID",
+        "The director has neither an image list nor a configuration for the device, so it cannot "
+        "be upgraded. device is the Smart Install device reporting it (client or director; "
+        "redundant on the director), ip its address.",
+        "Put the device in a built-in group (vstack group built-in) or a custom group (vstack "
+        "group custom) and configure an image or a configuration for that group.",
+    ),
+    (
+        3,
+        "INTERNAL_ERROR",
+        "{error:chars} - {code:dec}",
+        "An internal software error occurred on the director. error describes it, code is the "
+        "return code.",
+        _REPORT,
+    ),
+    (
+        3,
+        "NOMEMORY",
+        "Smart Install memory allocation failure; could not allocate {table:chars}",
+        "The client could not allocate memory for a data table (the MIB tables allocated at "
+        "start-up). table names it.",
+        _REPORT,
+    ),
+    (
+        3,
+        "SMI_CLIENT_BACKUP_FAILURE",
+        "Client Device startup configuration backup fail on repository",
+        "The client could not back up its startup configuration to the repository (logged by "
+        "the client only).",
+        _BACKUP_CHECK,
+    ),
+    (
+        3,
+        "SMI_DIRECTOR_BACKUP_FAILURE",
+        "Client Device ({client_ip:inet}) startup configuration backup fail on repository: "
+        "{repository:chars} - reason: {reason:chars}",
+        "A client's startup configuration backup to the repository failed (logged by the "
+        "director only). client_ip is the client, repository the repository path, reason why.",
+        _BACKUP_CHECK,
+    ),
+    (
+        3,
+        "TAILOR_FAILED",
+        "Legacy switches will not be upgraded",
+        "The director could not create the tailored configuration file that non-Smart-Install "
+        "(legacy) switches need: no space in its repository or a write error.",
+        "Free space in the director repository (a tailored configuration needs about 100 bytes) "
+        "and check the director configuration.",
+    ),
+    (
+        3,
+        "UPGRD_FAILED",
+        "Device (IP address: {ip:inet}) {what:chars} upgrade failed",
+        "A client could not upgrade. ip is the client, what is image or config.",
+        "Check the director configuration, that the client reaches the TFTP server and that the "
+        "image or configuration file exists there under the configured name.",
+    ),
+    (
+        5,
+        "DIRECTOR",
+        "Director is {status:chars}",
+        "The director changed state. status is Enabled or Disabled.",
+        _NO_ACTION,
+    ),
+    (
+        6,
+        "AUTOINSTALL",
+        "{status:chars} AUTOINSTALL",
+        "The auto install and Smart Install processes stopped or continued. status is aborted "
+        "or continued.",
+        _NO_ACTION,
+    ),
+    (
+        6,
+        "CLIENT_CONN_FAILED",
+        "Device (IP address: {client_ip:inet}) failed to connect to Director (IP address : "
+        "{director_ip:inet})",
+        "A client could not connect to the director: it does not know the director's address or "
+        "cannot reach it. client_ip is the client, director_ip the director.",
+        "Check the director address configured on the client (vstack director).",
+    ),
+    (
+        6,
+        "INCORRECT_CFG",
+        "No image and config configured for this {device_type:chars} {model:chars}",
+        "The director has no configuration for the device. device_type is switch, switch-stack "
+        "or sku type; for sku type, model is the model number.",
+        "Configure a group with a configuration for the device.",
+    ),
+    (
+        6,
+        "SMI_CLIENT_BACKUP_SUCCESS",
+        "Client Device startup configuration backup successful on repository",
+        "The client backed up its startup configuration to the repository (logged by the client "
+        "only).",
+        _NO_ACTION,
+    ),
+    (
+        6,
+        "SMI_DHCP_ERR",
+        "Device failed to {action:chars} DHCP {parameter:chars}",
+        "The director could not configure or remove a DHCP parameter (pool, subnet, pool "
+        "option). action is configure or remove, parameter names it.",
+        "Check that the DHCP parameter has a permitted value.",
+    ),
+    (
+        6,
+        "SMI_DIRECTOR_BACKUP_SUCCESS",
+        "Client Device ({client_ip:inet}) startup configuration backup successful on repository: "
+        "{repository:chars}",
+        "A client's startup configuration was backed up to the repository (logged by the director "
+        "only). client_ip is the client, repository the repository path.",
+        _NO_ACTION,
+    ),
+    (
+        6,
+        "SMI_INVALID_MESSAGE",
+        "Received invalid message from {device:chars} (IP Address : {ip:inet}), SMI Version : "
+        "{version:dec} Message Type : {message_type:dec}",
+        "A client or director received a message type it does not know, typically from a peer "
+        "speaking a newer Smart Install protocol version. device and ip identify the sender, "
+        "version its protocol version, message_type the message type.",
+        "Run the newest protocol version on the director: a newer director works with older "
+        "clients, not the other way around.",
+    ),
+    (
+        6,
+        "SMI_JOIN_WINDOW_MESSAGE",
+        "SMI Join window {status:chars} on IBD(IP address: {ip:inet})",
+        "A join window opened or closed. status is Start or End, ip the director's address.",
+        _NO_ACTION,
+    ),
+    (
+        6,
+        "SWITCH_ADD",
+        "New Device detected by Director with mac address: {mac:enet}",
+        "The director detected a new device and added it to its database. mac is its Ethernet "
+        "address.",
+        _NO_ACTION,
+    ),
+    (
+        6,
+        "SWITCH_REMOVE",
+        "Device {mac:enet} removed from the Director Database",
+        "A device stopped communicating and was removed from the director database; it may have "
+        "left the Smart Install network. mac is its Ethernet address.",
+        _NO_ACTION,
+    ),
+    (
+        6,
+        "SWITCH_REPLACE",
+        "Device {old_mac:enet} is being replaced by {new_mac:enet} Device",
+        "A device is being replaced by another in the Smart Install network (zero-touch "
+        "replacement). old_mac is the replaced device, new_mac the replacement.",
+        _NO_ACTION,
+    ),
+    (
+        6,
+        "UPGRD_STARTED",
+        "Device (IP address: {ip:inet}) {what:chars} upgrade has started",
+        "An image or configuration upgrade started on a client. ip is the client, what the name "
+        "of the image or configuration file.",
+        _NO_ACTION,
+    ),
+    (
+        6,
+        "UPGRD_SUCCESS",
+        "Device (IP address: {ip:inet}) {what:chars} has upgraded successfully",
+        "A client was upgraded with a new image or configuration file. ip is the client, what "
+        "the name of the file.",
+        _NO_ACTION,
+    ),
 )
 
 _FIELD = re.compile(r"\{([a-z][a-z0-9_]*):([a-z]+)\}")

@@ -172,9 +172,7 @@ def _switch(item: Any, index: int) -> InventorySwitch:
         if stack is not None:
             if not isinstance(stack, list) or not stack:
                 raise InventoryError(f"{where}: 'stack' must be a list of members")
-            members = tuple(
-                _member(_mapping(m, where), name, where) for m in stack
-            )
+            members = tuple(_member(_mapping(m, where), name, where) for m in stack)
         pid = _text(data, "pid", where)
         mac = _text(data, "mac", where)
         if members:

@@ -63,8 +63,9 @@ CLONE_NEWNET = 0x40000000
 NETNS_DIR = Path("/run/netns")
 BRIDGE = "br0"
 SWITCH_IF = "eth0"
-STANDARD_PORTS = DirectorPorts(dhcp=67, relay=67, tftp=69, smi=4786, client_smi=4786,
-                               client_telnet=23)
+STANDARD_PORTS = DirectorPorts(
+    dhcp=67, relay=67, tftp=69, smi=4786, client_smi=4786, client_telnet=23
+)
 _OURS = re.compile(r"^si(\d+)-(d|s\d+)$")  # a lab's director and switch namespaces
 
 
@@ -91,8 +92,12 @@ def _ip(*args: str) -> None:
 
 
 def _sysctl(namespace: str, *settings: str) -> None:
-    result = subprocess.run(["ip", "netns", "exec", namespace, "sysctl", "-qw", *settings],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["ip", "netns", "exec", namespace, "sysctl", "-qw", *settings],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise NetnsError(f"sysctl in {namespace}: {result.stderr.strip() or result.returncode}")
 
@@ -151,11 +156,13 @@ class Fabric:
         # lo keeps 127.0.0.1 only, so that the lab's other 127/8 addresses leave by eth0/br0
         _ip("-n", name, "addr", "del", "127.0.0.1/8", "dev", "lo")
         _ip("-n", name, "addr", "add", "127.0.0.1/32", "dev", "lo")
-        _sysctl(name, "net.ipv4.conf.all.route_localnet=1",
-                "net.ipv4.conf.default.route_localnet=1")
+        _sysctl(
+            name, "net.ipv4.conf.all.route_localnet=1", "net.ipv4.conf.default.route_localnet=1"
+        )
 
-    def create(self, director: str, network: ipaddress.IPv4Network,
-               switches: list[tuple[str, str]]) -> None:
+    def create(
+        self, director: str, network: ipaddress.IPv4Network, switches: list[tuple[str, str]]
+    ) -> None:
         """The director's namespace with the bridge, then one namespace per (name, MAC)."""
         try:
             self._namespace(self.director_ns)
@@ -169,11 +176,23 @@ class Fabric:
                 self._namespace(ns)
                 self.switch_ns[name] = ns
                 port = f"sw{index}"
-                _ip("-n", d, "link", "add", port, "type", "veth", "peer", "name", SWITCH_IF,
-                    "netns", ns)
+                _ip(
+                    "-n",
+                    d,
+                    "link",
+                    "add",
+                    port,
+                    "type",
+                    "veth",
+                    "peer",
+                    "name",
+                    SWITCH_IF,
+                    "netns",
+                    ns,
+                )
                 _ip("-n", d, "link", "set", port, "master", BRIDGE, "up")
                 raw = mac.replace(".", "")
-                colons = ":".join(raw[i:i + 2] for i in range(0, 12, 2))
+                colons = ":".join(raw[i : i + 2] for i in range(0, 12, 2))
                 _ip("-n", ns, "link", "set", SWITCH_IF, "address", colons, "up")
                 _sysctl(ns, f"net.ipv4.conf.{SWITCH_IF}.route_localnet=1")
         except BaseException:
@@ -197,8 +216,7 @@ class NamespaceLoop:
         self.loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name=f"netns {namespace}",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"netns {namespace}", daemon=True)
         self._thread.start()
         self._ready.wait(10)
         if self._error is not None:
@@ -224,6 +242,7 @@ class NamespaceLoop:
 
     async def close(self) -> None:
         if self._error is None and self._thread.is_alive():
+
             async def cancel_all() -> None:
                 tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
                 for task in tasks:
@@ -259,8 +278,14 @@ class BroadcastNetIo(LabNetIo):
             raise
         return sock
 
-    def _request(self, switch: Switch, kind: MessageType, xid: int,
-                 requested: str | None = None, server_id: bytes | None = None) -> DhcpPacket:
+    def _request(
+        self,
+        switch: Switch,
+        kind: MessageType,
+        xid: int,
+        requested: str | None = None,
+        server_id: bytes | None = None,
+    ) -> DhcpPacket:
         packet = super()._request(switch, kind, xid, requested, server_id)
         packet.giaddr = bytes(4)
         packet.hops = 0
@@ -271,8 +296,11 @@ class BroadcastNetIo(LabNetIo):
 
     async def _bound(self, switch: Switch, ack: DhcpPacket) -> None:
         mask = ack.get(Opt.SUBNET_MASK)
-        prefix = ipaddress.IPv4Network(f"0.0.0.0/{socket.inet_ntoa(mask)}").prefixlen \
-            if mask and len(mask) == 4 else 24
+        prefix = (
+            ipaddress.IPv4Network(f"0.0.0.0/{socket.inet_ntoa(mask)}").prefixlen
+            if mask and len(mask) == 4
+            else 24
+        )
         address = socket.inet_ntoa(ack.yiaddr)
         if switch.ip == address:
             return
@@ -282,8 +310,9 @@ class BroadcastNetIo(LabNetIo):
             ["ip", "-n", self.namespace, "-4", "addr", "flush", "dev", SWITCH_IF],
             ["ip", "-n", self.namespace, "addr", "add", f"{address}/{prefix}", "dev", SWITCH_IF],
         ):
-            result = await asyncio.to_thread(subprocess.run, command, capture_output=True,
-                                             text=True, check=False)
+            result = await asyncio.to_thread(
+                subprocess.run, command, capture_output=True, text=True, check=False
+            )
             if result.returncode != 0:
                 raise OSError(f"{' '.join(command)}: {result.stderr.strip()}")
 
@@ -295,7 +324,11 @@ class NetnsLab(Lab):
         super().__init__(topology, workdir, dhcp_retry=dhcp_retry)
         self.fabric = Fabric()
         self.director = DirectorRunner(
-            self.data_dir, self.address, STANDARD_PORTS, topology.keepalive, self.timezone,
+            self.data_dir,
+            self.address,
+            STANDARD_PORTS,
+            topology.keepalive,
+            self.timezone,
             wrapper=("ip", "netns", "exec", self.fabric.director_ns),
             extra=("--dhcp-interface", BRIDGE),
         )
@@ -318,7 +351,9 @@ class NetnsLab(Lab):
         remove_stale_namespaces()
         network = director_network(self.topology)
         await asyncio.to_thread(
-            self.fabric.create, self.address, network,
+            self.fabric.create,
+            self.address,
+            network,
             [(item.name, item.spec.mac) for item in self.topology.switches],
         )
         for item in self.topology.switches:

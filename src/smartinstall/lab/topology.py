@@ -154,13 +154,18 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
     try:
         director_config = inventory.config_path.read_text()
     except OSError as error:
-        raise TopologyError(f"director: config {inventory.config_path}: "
-                            f"{error.strerror or error}") from None
-    raw_switches = {str(item.get("name", "")): item for item in root.get("switches") or []
-                    if isinstance(item, dict)}
+        raise TopologyError(
+            f"director: config {inventory.config_path}: {error.strerror or error}"
+        ) from None
+    raw_switches = {
+        str(item.get("name", "")): item
+        for item in root.get("switches") or []
+        if isinstance(item, dict)
+    }
     switches = tuple(
-        LabSwitch(spec, _faults(raw_switches.get(spec.name, {}).get("faults"),
-                                f"switch {spec.name}"))
+        LabSwitch(
+            spec, _faults(raw_switches.get(spec.name, {}).get("faults"), f"switch {spec.name}")
+        )
         for spec in inventory.switches
     )
     if any(not item.spec.address for item in switches):

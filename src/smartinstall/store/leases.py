@@ -211,8 +211,12 @@ class LeaseStore:
     def _release_more(self, waiters: list[Callable[[], None]], start: int) -> None:
         self._releasing -= 1
         self._release(waiters, start)
-        if (not self._releasing and not self._inflight and not self._pending
-                and self._idle is not None):
+        if (
+            not self._releasing
+            and not self._inflight
+            and not self._pending
+            and self._idle is not None
+        ):
             self._idle.set()
 
     def _write(self, batch: bytes, snapshot: list[Lease] | None) -> None:

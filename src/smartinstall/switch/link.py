@@ -30,8 +30,13 @@ class Impairment:
 class ImpairedRelay:
     """Relays one client (the first to write) to ``server`` through an impaired link."""
 
-    def __init__(self, server: tuple[str, int], upstream_host: str,
-                 impairment: Impairment, listen_host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        server: tuple[str, int],
+        upstream_host: str,
+        impairment: Impairment,
+        listen_host: str = "127.0.0.1",
+    ) -> None:
         self.server = server
         self.impairment = impairment
         self.random = random.Random(impairment.seed)

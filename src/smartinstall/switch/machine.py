@@ -144,8 +144,9 @@ class SwitchIo(Protocol):
     async def dhcp(self, switch: Switch, refresh: str | None = None) -> Lease | None:
         """DISCOVER/REQUEST (or only REQUEST for ``refresh``, an address already leased)."""
 
-    async def fetch(self, switch: Switch, host: str, port: int, name: str,
-                    sink: Callable[[bytes], None]) -> int:
+    async def fetch(
+        self, switch: Switch, host: str, port: int, name: str, sink: Callable[[bytes], None]
+    ) -> int:
         """Download ``name`` from ``host:port``, handing each block to ``sink``; the size.
         Raises FetchError."""
 
@@ -287,10 +288,14 @@ class Switch:
 
     def hello(self) -> smi_client.Hello:
         image, version = image_facts(self.image)
-        stack = tuple(
-            smi_client.StackMember(number=m.number, pid=m.pid, mac=m.mac, serial=m.serial)
-            for m in self.config.members
-        ) if self.config.is_stack else ()
+        stack = (
+            tuple(
+                smi_client.StackMember(number=m.number, pid=m.pid, mac=m.mac, serial=m.serial)
+                for m in self.config.members
+            )
+            if self.config.is_stack
+            else ()
+        )
         return smi_client.Hello(
             sequence=self._next(), mac=self.mac, pid=self.config.pid,
             serial=self.config.serial_number, sw_version=version, image=image,
@@ -421,8 +426,11 @@ class Switch:
         if not await self.send(self.hello()):
             return False
         if self.config.neighbors:
-            await self.send(smi_client.NeighborReport(
-                sequence=self._next(), mac=self.mac, neighbors=self.config.neighbors))
+            await self.send(
+                smi_client.NeighborReport(
+                    sequence=self._next(), mac=self.mac, neighbors=self.config.neighbors
+                )
+            )
         return True
 
     async def send(self, message: smi_client.ClientMessage) -> bool:
@@ -441,8 +449,11 @@ class Switch:
         while True:
             await asyncio.sleep(period)
             uptime += period
-            await self.send(smi_client.Keepalive(
-                sequence=self._next(), mac=self.mac, ip=self.ip, uptime=int(uptime)))
+            await self.send(
+                smi_client.Keepalive(
+                    sequence=self._next(), mac=self.mac, ip=self.ip, uptime=int(uptime)
+                )
+            )
 
     # --- zero touch ------------------------------------------------------------------------
 
@@ -523,16 +534,16 @@ class Switch:
             return split_tftp_url(entry)
         return host, port, entry.split(":", 1)[-1].lstrip("/") if ":" in entry else entry
 
-    async def _download_images(self, host: str, port: int, imagelist: str
-                               ) -> dict[str, str]:
+    async def _download_images(self, host: str, port: int, imagelist: str) -> dict[str, str]:
         """The imagelist and its images; {member: image} of those verified, {} on failure."""
         await self.report(Operation.IMAGE, UpgradeState.STARTED, file=imagelist)
         try:
             where = self._locate(host, port, imagelist)
             names = parse_imagelist(await self._fetch_text(*where))
         except (FetchError, DomainError) as error:
-            await self.report(Operation.IMAGE, UpgradeState.FAILED, file=imagelist,
-                              reason=f"imagelist: {error}")
+            await self.report(
+                Operation.IMAGE, UpgradeState.FAILED, file=imagelist, reason=f"imagelist: {error}"
+            )
             return {}
         numbers = [m.number for m in self.config.members] if self.config.is_stack else [1]
         chosen = {str(n): names[min(i, len(names) - 1)] for i, n in enumerate(numbers)}
@@ -543,12 +554,18 @@ class Switch:
                 if name not in fetched:
                     fetched[name] = await self._download_image(host, port, name)
             except FetchError as error:
-                await self.report(Operation.IMAGE, UpgradeState.FAILED, file=name,
-                                  reason=str(error))
+                await self.report(
+                    Operation.IMAGE, UpgradeState.FAILED, file=name, reason=str(error)
+                )
                 return {}
             done[member] = PurePosixPath(name.split("://", 1)[-1]).name
-        await self.report(Operation.IMAGE, UpgradeState.DONE, file=",".join(chosen.values()),
-                          bytes_done=sum(fetched.values()), bytes_total=sum(fetched.values()))
+        await self.report(
+            Operation.IMAGE,
+            UpgradeState.DONE,
+            file=",".join(chosen.values()),
+            bytes_done=sum(fetched.values()),
+            bytes_total=sum(fetched.values()),
+        )
         return done
 
     async def _download_image(self, host: str, port: int, entry: str) -> int:
@@ -580,8 +597,15 @@ class Switch:
             await self.report(Operation.CONFIG, UpgradeState.FAILED, file=name, reason=str(error))
             return None
 
-    async def report(self, operation: int, state: int, file: str = "", reason: str = "",
-                     bytes_done: int = 0, bytes_total: int = 0) -> None:
+    async def report(
+        self,
+        operation: int,
+        state: int,
+        file: str = "",
+        reason: str = "",
+        bytes_done: int = 0,
+        bytes_total: int = 0,
+    ) -> None:
         if self.config.legacy or not self.director:
             return
         await self.send(smi_client.UpgradeStatus(
@@ -633,8 +657,10 @@ class Switch:
             self._install({"1": PurePosixPath(name).name}, None)
             if "/reload" in words:
                 self._later_reload(0.2)
-            return (f"examining image...\nInstalling {name} ({size} bytes)\n"
-                    "All software images installed.\n")
+            return (
+                f"examining image...\nInstalling {name} ({size} bytes)\n"
+                "All software images installed.\n"
+            )
         if len(words) == 3 and words[0] == "copy" and words[2] == "startup-config":
             try:
                 host, port, name = split_tftp_url(words[1])
@@ -648,9 +674,11 @@ class Switch:
             return "Proceed with reload? [confirm]\n"
         if words[:2] == ["show", "version"]:
             image, version = image_facts(self.image)
-            return (f"Cisco IOS Software, {image}, Version {version}\n"
-                    f"System image file is \"flash:{self.image}\"\n"
-                    f"Model number : {self.config.pid}\n")
+            return (
+                f"Cisco IOS Software, {image}, Version {version}\n"
+                f'System image file is "flash:{self.image}"\n'
+                f"Model number : {self.config.pid}\n"
+            )
         if words in (["write", "memory"], ["write"]):
             await self.write_memory()
             return "[OK]\n"
@@ -731,8 +759,9 @@ class Switch:
         try:
             text = await self._fetch_text(*split_tftp_url(command.config_url))
         except FetchError as error:
-            await self.report(Operation.CONFIG, UpgradeState.FAILED, file=command.config_url,
-                              reason=str(error))
+            await self.report(
+                Operation.CONFIG, UpgradeState.FAILED, file=command.config_url, reason=str(error)
+            )
             return
         self.flash.save_startup(text)
         self.note(f"configuration {command.config_url} saved to startup-config")
@@ -779,9 +808,15 @@ class Switch:
                 self.message("SMI_CLIENT_BACKUP_FAILURE")
             else:
                 self.message("SMI_CLIENT_BACKUP_SUCCESS")
-            await self.send(smi_client.BackupResult(
-                sequence=self._next(), mac=self.mac, success=not reason,
-                file=url[:200], reason=reason[:200]))
+            await self.send(
+                smi_client.BackupResult(
+                    sequence=self._next(),
+                    mac=self.mac,
+                    success=not reason,
+                    file=url[:200],
+                    reason=reason[:200],
+                )
+            )
 
     # --- console ---------------------------------------------------------------------------
 
@@ -803,14 +838,23 @@ class Switch:
         self.flash_state.director = self.director
         self.flash.save_state(self.flash_state)
         if self.director and not self.config.legacy and self.flash_state.vstack_enabled:
-            await self.send(smi_client.WriteMemory(
-                sequence=self._next(), mac=self.mac, hostname=self.hostname, ip=self.ip))
+            await self.send(
+                smi_client.WriteMemory(
+                    sequence=self._next(), mac=self.mac, hostname=self.hostname, ip=self.ip
+                )
+            )
 
     def write_erase(self) -> None:
         """``write erase``: no startup-config (and zero touch again at the next reload)."""
         self.flash.erase_startup()
-        self.flash_state = replace(self.flash_state, autoinstall_aborted=False, ip="",
-                                   director="", pending_script="", vstack_enabled=True)
+        self.flash_state = replace(
+            self.flash_state,
+            autoinstall_aborted=False,
+            ip="",
+            director="",
+            pending_script="",
+            vstack_enabled=True,
+        )
         self.flash.save_state(self.flash_state)
 
     def disable_vstack(self) -> None:

@@ -122,8 +122,14 @@ class NetIo:
 
     # --- DHCP ----------------------------------------------------------------------------
 
-    def _request(self, switch: Switch, kind: MessageType, xid: int, requested: str | None = None,
-                 server_id: bytes | None = None) -> DhcpPacket:
+    def _request(
+        self,
+        switch: Switch,
+        kind: MessageType,
+        xid: int,
+        requested: str | None = None,
+        server_id: bytes | None = None,
+    ) -> DhcpPacket:
         config = switch.config
         options: list[tuple[int, bytes]] = [(Opt.MESSAGE_TYPE, bytes([kind]))]
         if requested:
@@ -139,8 +145,13 @@ class NetIo:
             info = encode_relay_agent_info(RelayAgentInfo(tuple(subs)))
             options.append((Opt.RELAY_AGENT_INFO, info))
         mac = bytes.fromhex(config.mac.replace(".", ""))
-        return DhcpPacket(xid=xid, chaddr=mac + bytes(10), giaddr=socket.inet_aton(config.address),
-                          hops=1, options=options)
+        return DhcpPacket(
+            xid=xid,
+            chaddr=mac + bytes(10),
+            giaddr=socket.inet_aton(config.address),
+            hops=1,
+            options=options,
+        )
 
     def _dhcp_socket(self, switch: Switch) -> socket.socket:
         """On loopback: the relay agent's socket, on the switch's own address."""
@@ -193,7 +204,8 @@ class NetIo:
                 # refresh (INIT-REBOOT, after a reload) does not
                 server_id = offer.get(Opt.SERVER_ID) or socket.inet_aton(self.net.dhcp_server[0])
             ack = await self._exchange(
-                sock, self._request(switch, MessageType.REQUEST, xid, requested, server_id))
+                sock, self._request(switch, MessageType.REQUEST, xid, requested, server_id)
+            )
             if ack is None or ack.message_type != MessageType.ACK:
                 return None
             await self._bound(switch, ack)
@@ -208,11 +220,15 @@ class NetIo:
 
     def _options(self, switch: Switch) -> tftp_client.ClientOptions:
         return tftp_client.ClientOptions(
-            blksize=self.net.tftp_blksize, windowsize=self.net.tftp_windowsize,
-            retransmit_timeout=self.net.tftp_timeout, local_host=switch.ip or None)
+            blksize=self.net.tftp_blksize,
+            windowsize=self.net.tftp_windowsize,
+            retransmit_timeout=self.net.tftp_timeout,
+            local_host=switch.ip or None,
+        )
 
-    async def fetch(self, switch: Switch, host: str, port: int, name: str,
-                    sink: Callable[[bytes], None]) -> int:
+    async def fetch(
+        self, switch: Switch, host: str, port: int, name: str, sink: Callable[[bytes], None]
+    ) -> int:
         def counted(data: bytes) -> None:
             self.tftp_bytes += len(data)
             sink(data)
@@ -224,8 +240,9 @@ class NetIo:
             local = switch.ip or "127.0.0.1"
             async with ImpairedRelay((host, port), local, self.net.tftp_link, local) as relay:
                 try:
-                    return await tftp_client.fetch_to(*relay.address, name, out,
-                                                      self._options(switch))
+                    return await tftp_client.fetch_to(
+                        *relay.address, name, out, self._options(switch)
+                    )
                 finally:
                     self.dropped += relay.dropped
         except (tftp_client.TftpClientError, OSError) as error:
@@ -241,8 +258,13 @@ class NetIo:
     # --- SMI -----------------------------------------------------------------------------
 
     async def send(self, switch: Switch, message: smi_client.ClientMessage) -> None:
-        sender = SmiClientSender(switch.director, switch.config.director_port, self.security,
-                                 timeout=self.net.smi_timeout, local_host=switch.ip or None)
+        sender = SmiClientSender(
+            switch.director,
+            switch.config.director_port,
+            self.security,
+            timeout=self.net.smi_timeout,
+            local_host=switch.ip or None,
+        )
         try:
             ack = await sender.send(message)
         except SmiSendError as error:
@@ -267,11 +289,13 @@ class NetIo:
     async def legacy_up(self, switch: Switch, director: str, trigger_port: int) -> None:
         if self.http is None:
             self.http = await asyncio.start_server(
-                lambda r, w: self._http(switch, r, w), switch.ip, self.net.http_port)
+                lambda r, w: self._http(switch, r, w), switch.ip, self.net.http_port
+            )
         try:
             async with asyncio.timeout(5):
                 _, writer = await asyncio.open_connection(
-                    director, trigger_port, local_addr=(switch.ip, 0))
+                    director, trigger_port, local_addr=(switch.ip, 0)
+                )
             writer.write(f"{HTTP_PORT_HINT} {self.net.http_port}\r\n".encode())
             await writer.drain()
             writer.close()
@@ -287,8 +311,9 @@ class NetIo:
                 await self.http.wait_closed()
             self.http = None
 
-    async def _http(self, switch: Switch, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter) -> None:
+    async def _http(
+        self, switch: Switch, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         try:
             async with asyncio.timeout(10):
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -296,9 +321,14 @@ class NetIo:
             writer.write(
                 f"HTTP/1.0 {status}\r\nContent-Type: text/plain\r\n"
                 f"Content-Length: {len(body)}\r\n".encode()
-                + (b'WWW-Authenticate: Basic realm="level_15_access"\r\n'
-                   if status.startswith("401") else b"")
-                + b"Connection: close\r\n\r\n" + body)
+                + (
+                    b'WWW-Authenticate: Basic realm="level_15_access"\r\n'
+                    if status.startswith("401")
+                    else b""
+                )
+                + b"Connection: close\r\n\r\n"
+                + body
+            )
             await writer.drain()
         except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
@@ -339,6 +369,6 @@ def parse_exec_request(head: bytes) -> tuple[str | None, str | None] | str:
     path = parts[1]
     if not path.startswith(EXEC_PREFIX):
         return None, password
-    rest = path[len(EXEC_PREFIX):].removesuffix("/CR")
+    rest = path[len(EXEC_PREFIX) :].removesuffix("/CR")
     command = " ".join(unquote(p) for p in rest.split("/") if p)
     return (command or None), password

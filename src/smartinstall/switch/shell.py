@@ -98,31 +98,40 @@ class SwitchCommands(CommandSet):
 
     def render_config(self) -> Sequence[str]:
         """Every line of the switch's configuration but the hostname and the frame."""
-        return [line for line in self.switch.running_config.splitlines()
-                if line.strip() not in ("", "!", "end") and not line.startswith("hostname ")]
+        return [
+            line
+            for line in self.switch.running_config.splitlines()
+            if line.strip() not in ("", "!", "end") and not line.startswith("hostname ")
+        ]
 
     def _version(self, ctx: Context) -> None:
         s = self.switch
         image, version = image_facts(s.image)
-        ctx.write(f"Cisco IOS Software, {image}, Version {version}, RELEASE SOFTWARE\n"
-                  f"{s.hostname} uptime is {s.boots} reloads\n"
-                  f'System image file is "flash:{s.image}"\n\n'
-                  f"Base ethernet MAC Address       : {s.mac}\n"
-                  f"Model number                    : {s.config.pid}\n"
-                  f"System serial number            : {s.config.serial_number}\n")
+        ctx.write(
+            f"Cisco IOS Software, {image}, Version {version}, RELEASE SOFTWARE\n"
+            f"{s.hostname} uptime is {s.boots} reloads\n"
+            f'System image file is "flash:{s.image}"\n\n'
+            f"Base ethernet MAC Address       : {s.mac}\n"
+            f"Model number                    : {s.config.pid}\n"
+            f"System serial number            : {s.config.serial_number}\n"
+        )
         for member in s.config.members:
             ctx.write(f"Switch {member.number:02d}: {member.pid} {member.mac}\n")
 
     def _vstack_config(self, ctx: Context) -> None:
         s = self.switch
         state = "enabled" if s.flash_state.vstack_enabled else "disabled"
-        ctx.write(f"Role: Client (SmartInstall {state})\n"
-                  f"Vstack Director IP address: {s.director or '0.0.0.0'}\n")
+        ctx.write(
+            f"Role: Client (SmartInstall {state})\n"
+            f"Vstack Director IP address: {s.director or '0.0.0.0'}\n"
+        )
 
     def _erase(self, ctx: Context) -> None:
         self.switch.write_erase()
-        ctx.write("Erasing the nvram filesystem will remove all configuration files! "
-                  "Continue? [confirm]\n[OK]\nErase of nvram: complete\n")
+        ctx.write(
+            "Erasing the nvram filesystem will remove all configuration files! "
+            "Continue? [confirm]\n[OK]\nErase of nvram: complete\n"
+        )
 
     def _reload(self, ctx: Context) -> None:
         ctx.write("Proceed with reload? [confirm]\n")
@@ -147,10 +156,15 @@ class SwitchCommands(CommandSet):
 
     def _set_line(self, head: str, line: str | None) -> None:
         """Replace the configuration line(s) starting with ``head`` (or ``no vstack``)."""
-        lines = [x for x in self.switch.running_config.splitlines()
-                 if not (x.startswith(head + " ") or x == "no vstack"
-                         or (head == "vstack" and x.startswith("vstack director")
-                             and line is None))]
+        lines = [
+            x
+            for x in self.switch.running_config.splitlines()
+            if not (
+                x.startswith(head + " ")
+                or x == "no vstack"
+                or (head == "vstack" and x.startswith("vstack director") and line is None)
+            )
+        ]
         if line is not None:
             end = lines.index("end") if "end" in lines else len(lines)
             lines.insert(end, line)
@@ -160,8 +174,11 @@ class SwitchCommands(CommandSet):
 def make_engine(switch: Switch) -> Engine:
     """The switch's command engine (hostname, write memory and its own commands)."""
     commands = SwitchCommands(switch)
-    engine = Engine(hostname=hostname_of(switch.running_config) or "Switch",
-                    store=_Store(switch, commands), hostname_holder=_Hostname(switch))
+    engine = Engine(
+        hostname=hostname_of(switch.running_config) or "Switch",
+        store=_Store(switch, commands),
+        hostname_holder=_Hostname(switch),
+    )
     engine.add(commands)
     return engine
 
@@ -237,8 +254,9 @@ class TelnetConsole:
                     writer.write(replies)
                 if text:
                     self.switch.console_keystroke()
-                    writer.write(editor.feed_bytes(text.replace(b"\r\n", b"\r")
-                                                   .replace(b"\r\x00", b"\r")))
+                    writer.write(
+                        editor.feed_bytes(text.replace(b"\r\n", b"\r").replace(b"\r\x00", b"\r"))
+                    )
                 await writer.drain()
         except (OSError, ConnectionError):
             pass

@@ -330,9 +330,23 @@ _ZERO128 = bytes(128)
 
 
 def encode_packet(
-    op: int, htype: int, hlen: int, hops: int, xid: int, secs: int, flags: int,
-    ciaddr: bytes, yiaddr: bytes, siaddr: bytes, giaddr: bytes, chaddr: bytes,
-    options: bytes, sname: bytes = _ZERO64, file: bytes = _ZERO128, *, min_size: int = 300,
+    op: int,
+    htype: int,
+    hlen: int,
+    hops: int,
+    xid: int,
+    secs: int,
+    flags: int,
+    ciaddr: bytes,
+    yiaddr: bytes,
+    siaddr: bytes,
+    giaddr: bytes,
+    chaddr: bytes,
+    options: bytes,
+    sname: bytes = _ZERO64,
+    file: bytes = _ZERO128,
+    *,
+    min_size: int = 300,
 ) -> bytes:
     """A packet from its fields and an already encoded options area (END is appended).
 
@@ -343,11 +357,29 @@ def encode_packet(
         raise ValueError("IPv4 address fields must be 4 bytes")
     if len(chaddr) > 16 or len(sname) > 64 or len(file) > 128:
         raise ValueError("chaddr, sname or file is too long")
-    body = b"".join((
-        _HEADER.pack(op, htype, hlen, hops, xid & 0xFFFFFFFF, secs, flags, ciaddr, yiaddr,
-                     siaddr, giaddr, chaddr, sname, file),
-        MAGIC_COOKIE, options, b"\xff",
-    ))
+    body = b"".join(
+        (
+            _HEADER.pack(
+                op,
+                htype,
+                hlen,
+                hops,
+                xid & 0xFFFFFFFF,
+                secs,
+                flags,
+                ciaddr,
+                yiaddr,
+                siaddr,
+                giaddr,
+                chaddr,
+                sname,
+                file,
+            ),
+            MAGIC_COOKIE,
+            options,
+            b"\xff",
+        )
+    )
     if len(body) < min_size:
         body += bytes(min_size - len(body))
     return body
@@ -390,8 +422,22 @@ class DhcpPacket:
             raise DhcpDecodeError(f"packet of {n} bytes is shorter than {MIN_PACKET_SIZE}")
         if n > MAX_PACKET_SIZE:
             raise DhcpDecodeError(f"packet of {n} bytes is longer than {MAX_PACKET_SIZE}")
-        (op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr,
-         sname, file) = _HEADER.unpack_from(data, 0)
+        (
+            op,
+            htype,
+            hlen,
+            hops,
+            xid,
+            secs,
+            flags,
+            ciaddr,
+            yiaddr,
+            siaddr,
+            giaddr,
+            chaddr,
+            sname,
+            file,
+        ) = _HEADER.unpack_from(data, 0)
         if op not in (BOOTREQUEST, BOOTREPLY):
             raise DhcpDecodeError(f"op {op} is neither BOOTREQUEST nor BOOTREPLY")
         if hlen > 16:
@@ -418,19 +464,46 @@ class DhcpPacket:
         if overload:
             pairs = [(c, v) for c, v in pairs if c != Opt.OVERLOAD]
         options = _join_repeats(pairs) if len({c for c, _ in pairs}) != len(pairs) else pairs
-        return cls(op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr,
-                   chaddr, sname, file, options)
+        return cls(
+            op,
+            htype,
+            hlen,
+            hops,
+            xid,
+            secs,
+            flags,
+            ciaddr,
+            yiaddr,
+            siaddr,
+            giaddr,
+            chaddr,
+            sname,
+            file,
+            options,
+        )
 
     # -- encoding
 
     def encode(self, *, min_size: int = 300) -> bytes:
         """Serialize; padded to ``min_size`` (BOOTP relays expect at least 300 bytes)."""
         return encode_packet(
-            self.op, self.htype, self.hlen, self.hops, self.xid, self.secs, self.flags,
-            self.ciaddr, self.yiaddr, self.siaddr, self.giaddr, self.chaddr,
-            encode_options(self.options, end=False), self.sname, self.file, min_size=min_size,
+            self.op,
+            self.htype,
+            self.hlen,
+            self.hops,
+            self.xid,
+            self.secs,
+            self.flags,
+            self.ciaddr,
+            self.yiaddr,
+            self.siaddr,
+            self.giaddr,
+            self.chaddr,
+            encode_options(self.options, end=False),
+            self.sname,
+            self.file,
+            min_size=min_size,
         )
-
 
     # -- option access
 

@@ -145,8 +145,9 @@ def decode_frame(data: bytes, max_payload: int) -> tuple[Header, bytes, bytes]:
         raise SmiDecodeError(f"length {header.length} exceeds maximum {max_payload}")
     end = HEADER_SIZE + header.length
     if len(data) < end:
-        raise SmiDecodeError(f"length {header.length} exceeds the {len(data) - HEADER_SIZE} "
-                             "payload bytes present")
+        raise SmiDecodeError(
+            f"length {header.length} exceeds the {len(data) - HEADER_SIZE} payload bytes present"
+        )
     return header, data[HEADER_SIZE:end], data[end:]
 
 
@@ -216,8 +217,9 @@ class Probe:
     PAYLOAD_SIZE: ClassVar[int] = 8
 
     def encode(self) -> bytes:
-        return frame(Sender.DIRECTOR, VERSION_COMMAND, MessageType.PROBE,
-                     _pack_u32(self.word_a, self.word_b))
+        return frame(
+            Sender.DIRECTOR, VERSION_COMMAND, MessageType.PROBE, _pack_u32(self.word_a, self.word_b)
+        )
 
     @classmethod
     def decode_payload(cls, payload: bytes) -> Probe:
@@ -237,15 +239,19 @@ class ProbeReply:
     word_b: int = 0
 
     def encode(self) -> bytes:
-        return frame(Sender.CLIENT, VERSION_REPLY, REPLY_TYPE_PROBE,
-                     _pack_u32(self.word_a, self.word_b))
+        return frame(
+            Sender.CLIENT, VERSION_REPLY, REPLY_TYPE_PROBE, _pack_u32(self.word_a, self.word_b)
+        )
 
     @classmethod
     def decode(cls, data: bytes) -> ProbeReply:
         header, payload, trailing = decode_frame(data, 8)
-        if (header.sender, header.version, header.msg_type) != (
-            Sender.CLIENT, VERSION_REPLY, REPLY_TYPE_PROBE
-        ) or len(payload) != 8 or trailing:
+        if (
+            (header.sender, header.version, header.msg_type)
+            != (Sender.CLIENT, VERSION_REPLY, REPLY_TYPE_PROBE)
+            or len(payload) != 8
+            or trailing
+        ):
             raise SmiDecodeError("not a probe reply")
         return cls(_u32(payload, 0), _u32(payload, 4))
 
@@ -263,9 +269,12 @@ class StatusReply:
     @classmethod
     def decode(cls, data: bytes) -> StatusReply:
         header, payload, trailing = decode_frame(data, 4)
-        if (header.sender, header.version, header.msg_type) != (
-            Sender.CLIENT, VERSION_REPLY, REPLY_TYPE_STATUS
-        ) or len(payload) != 4 or trailing:
+        if (
+            (header.sender, header.version, header.msg_type)
+            != (Sender.CLIENT, VERSION_REPLY, REPLY_TYPE_STATUS)
+            or len(payload) != 4
+            or trailing
+        ):
             raise SmiDecodeError("not a status reply")
         return cls(_u32(payload, 0))
 
@@ -312,8 +321,14 @@ class DownloadImage:
     def at(cls, imagelist_url: str, hour: int, minute: int) -> DownloadImage:
         """SIET's scheduled variant: reload at hh:mm."""
         _check_time(hour, minute)
-        return cls(imagelist_url, reload_now=0, reload_scheduled=1, reload_hour=hour,
-                   reload_minute=minute, flags=0x801)
+        return cls(
+            imagelist_url,
+            reload_now=0,
+            reload_scheduled=1,
+            reload_hour=hour,
+            reload_minute=minute,
+            flags=0x801,
+        )
 
     @property
     def reload_at(self) -> tuple[int, int] | None:
@@ -324,8 +339,16 @@ class DownloadImage:
         if not 0 <= self.trailer <= 0xFF:
             raise ValueError("trailer must be one byte")
         return (
-            _pack_u32(self.operation, self.flags, *self.reserved, self.reload_now,
-                      self.reload_scheduled, self.reload_hour, self.reload_minute, self.marker)
+            _pack_u32(
+                self.operation,
+                self.flags,
+                *self.reserved,
+                self.reload_now,
+                self.reload_scheduled,
+                self.reload_hour,
+                self.reload_minute,
+                self.marker,
+            )
             + _pad_text(self.imagelist_url, self.URL_SIZE, "imagelist URL")
             + bytes([self.trailer])
         )
@@ -340,9 +363,15 @@ class DownloadImage:
         _check_time_decoded(words[6], words[7])
         return cls(
             imagelist_url=_text_slot(payload, 36, cls.URL_SIZE, "imagelist URL"),
-            operation=words[0], flags=words[1], reserved=(words[2], words[3]),
-            reload_now=words[4], reload_scheduled=words[5], reload_hour=words[6],
-            reload_minute=words[7], marker=words[8], trailer=payload[451],
+            operation=words[0],
+            flags=words[1],
+            reserved=(words[2], words[3]),
+            reload_now=words[4],
+            reload_scheduled=words[5],
+            reload_hour=words[6],
+            reload_minute=words[7],
+            marker=words[8],
+            trailer=payload[451],
         )
 
 
@@ -384,8 +413,15 @@ class DownloadConfig:
     def encode_payload(self) -> bytes:
         _check_time(self.reload_hour, self.reload_minute)
         return (
-            _pack_u32(self.operation, *self.reserved, self.unknown, self.reserved2, self.reload,
-                      self.reload_hour, self.reload_minute)
+            _pack_u32(
+                self.operation,
+                *self.reserved,
+                self.unknown,
+                self.reserved2,
+                self.reload,
+                self.reload_hour,
+                self.reload_minute,
+            )
             + _pad_text(self.spare_slot, self.SLOT_SIZE, "spare slot")
             + _pad_text(self.config_url, self.SLOT_SIZE, "config URL")
         )
@@ -400,8 +436,13 @@ class DownloadConfig:
         _check_time_decoded(words[6], words[7])
         return cls(
             config_url=_text_slot(payload, 164, cls.SLOT_SIZE, "config URL"),
-            operation=words[0], reserved=(words[1], words[2]), unknown=words[3],
-            reserved2=words[4], reload=words[5], reload_hour=words[6], reload_minute=words[7],
+            operation=words[0],
+            reserved=(words[1], words[2]),
+            unknown=words[3],
+            reserved2=words[4],
+            reload=words[5],
+            reload_hour=words[6],
+            reload_minute=words[7],
             spare_slot=_text_slot(payload, 32, cls.SLOT_SIZE, "spare slot"),
         )
 
@@ -496,8 +537,10 @@ class BackupConfig:
     @classmethod
     def decode_payload(cls, payload: bytes) -> BackupConfig:
         _expect_size(payload, cls.PAYLOAD_SIZE, "backup config")
-        slots = [_text_slot(payload, 24 + i * cls.SLOT_SIZE, cls.SLOT_SIZE, f"command {i + 1}")
-                 for i in range(3)]
+        slots = [
+            _text_slot(payload, 24 + i * cls.SLOT_SIZE, cls.SLOT_SIZE, f"command {i + 1}")
+            for i in range(3)
+        ]
         return cls((slots[0], slots[1], slots[2]), preamble=payload[:24])
 
 
@@ -549,10 +592,12 @@ def decode_tlvs(data: bytes, limits: TlvLimits) -> tuple[Tlv, ...]:
         offset += _TLV_HEAD.size
         if length > limits.max_for(tlv_type):
             raise SmiDecodeError(
-                f"TLV {tlv_type} length {length} exceeds its limit {limits.max_for(tlv_type)}")
+                f"TLV {tlv_type} length {length} exceeds its limit {limits.max_for(tlv_type)}"
+            )
         if length > size - offset:
             raise SmiDecodeError(
-                f"TLV {tlv_type} length {length} runs past the payload ({size - offset} left)")
+                f"TLV {tlv_type} length {length} runs past the payload ({size - offset} left)"
+            )
         tlvs.append(Tlv(tlv_type, data[offset : offset + length]))
         offset += length
     return tuple(tlvs)
@@ -563,8 +608,9 @@ def decode_tlvs(data: bytes, limits: TlvLimits) -> tuple[Tlv, ...]:
 #: TLV type 1 of the init-discovery message is copied by unpatched IOS into a 0x58-byte stack
 #: buffer (CVE-2018-0171). We neither accept nor send a longer one.
 INIT_DISCOVERY_TLV1_MAX: Final = 0x58
-INIT_DISCOVERY_LIMITS: Final = TlvLimits(max_count=32, default_max=512,
-                                         per_type={1: INIT_DISCOVERY_TLV1_MAX})
+INIT_DISCOVERY_LIMITS: Final = TlvLimits(
+    max_count=32, default_max=512, per_type={1: INIT_DISCOVERY_TLV1_MAX}
+)
 
 
 @dataclass(frozen=True)
@@ -599,8 +645,9 @@ class InitDiscovery:
 
 Command = DownloadImage | DownloadConfig | Execute | BackupConfig | InitDiscovery | Probe
 
-_COMMANDS: Final[dict[int, type[DownloadImage | DownloadConfig | Execute | BackupConfig |
-                                  InitDiscovery | Probe]]] = {
+_COMMANDS: Final[
+    dict[int, type[DownloadImage | DownloadConfig | Execute | BackupConfig | InitDiscovery | Probe]]
+] = {
     MessageType.DOWNLOAD_IMAGE: DownloadImage,
     MessageType.DOWNLOAD_CONFIG: DownloadConfig,
     MessageType.PROBE: Probe,
@@ -630,8 +677,9 @@ def decode_command(header: Header, payload: bytes) -> Command:
         raise SmiDecodeError(f"unsupported version {header.version}")
     expected_sender = Sender.DIRECTOR_V2 if cls is Execute else Sender.DIRECTOR
     if header.sender != expected_sender:
-        raise SmiDecodeError(f"sender word {header.sender} is not {int(expected_sender)} "
-                             f"for type {header.msg_type}")
+        raise SmiDecodeError(
+            f"sender word {header.sender} is not {int(expected_sender)} for type {header.msg_type}"
+        )
     if header.length != len(payload):
         raise SmiDecodeError("payload size differs from the header length")
     return cls.decode_payload(payload)

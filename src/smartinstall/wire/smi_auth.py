@@ -72,13 +72,15 @@ def seal(message: bytes, key: bytes, timestamp_ms: int, nonce: bytes) -> bytes:
     header = Header.decode(message)
     if header.length != len(message) - HEADER_SIZE:
         raise ValueError("frame length word does not match its payload")
-    new_header = Header(header.sender, header.version, header.msg_type,
-                        header.length + AUTH_TRAILER_SIZE)
+    new_header = Header(
+        header.sender, header.version, header.msg_type, header.length + AUTH_TRAILER_SIZE
+    )
     body = (
         new_header.encode()
         + message[HEADER_SIZE:]
         + _TS_TLV.pack(TLV_TIMESTAMP, 8, timestamp_ms)
-        + _TLV_HEAD.pack(TLV_NONCE, NONCE_SIZE) + nonce
+        + _TLV_HEAD.pack(TLV_NONCE, NONCE_SIZE)
+        + nonce
         + _TLV_HEAD.pack(TLV_HMAC, MAC_SIZE)
     )
     return body + hmac.new(key, body, hashlib.sha256).digest()
@@ -93,7 +95,13 @@ def has_auth_trailer(message: bytes) -> bool:
     n_type, n_len = _TLV_HEAD.unpack_from(message, start + _TS_TLV.size)
     m_type, m_len = _TLV_HEAD.unpack_from(message, len(message) - MAC_SIZE - 8)
     return (ts_type, ts_len, n_type, n_len, m_type, m_len) == (
-        TLV_TIMESTAMP, 8, TLV_NONCE, NONCE_SIZE, TLV_HMAC, MAC_SIZE)
+        TLV_TIMESTAMP,
+        8,
+        TLV_NONCE,
+        NONCE_SIZE,
+        TLV_HMAC,
+        MAC_SIZE,
+    )
 
 
 def unseal(message: bytes, key: bytes) -> Unsealed:
@@ -115,8 +123,9 @@ def unseal(message: bytes, key: bytes) -> Unsealed:
     start = len(message) - AUTH_TRAILER_SIZE
     _, _, timestamp_ms = _TS_TLV.unpack_from(message, start)
     nonce_at = start + _TS_TLV.size + 8
-    inner_header = Header(header.sender, header.version, header.msg_type,
-                          header.length - AUTH_TRAILER_SIZE)
+    inner_header = Header(
+        header.sender, header.version, header.msg_type, header.length - AUTH_TRAILER_SIZE
+    )
     return Unsealed(
         frame=inner_header.encode() + message[HEADER_SIZE:start],
         timestamp_ms=timestamp_ms,
@@ -153,8 +162,10 @@ class ReplayGuard:
     def check(self, timestamp_ms: int, nonce: bytes, now_ms: int) -> None:
         """Accept (and remember) a fresh message, or raise :class:`AuthError`."""
         if abs(timestamp_ms - now_ms) > self.max_skew_ms:
-            raise AuthError(f"timestamp is {(timestamp_ms - now_ms) / 1000:+.1f} s from local "
-                            "time, outside the allowed window")
+            raise AuthError(
+                f"timestamp is {(timestamp_ms - now_ms) / 1000:+.1f} s from local "
+                "time, outside the allowed window"
+            )
         self._expire(now_ms)
         if nonce in self._seen:
             raise AuthError("replayed message (nonce already seen)")

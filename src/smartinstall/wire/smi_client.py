@@ -125,19 +125,19 @@ class Capability(IntEnum):
     CLIENT = 0x01
     DIRECTOR = 0x02
     POST_INSTALL_SCRIPT = 0x04  # type 5 / post-install (15.2(2)E and later)
-    NON_VLAN1 = 0x08            # management on a VLAN other than 1
-    AUTHENTICATION = 0x10       # speaks the authenticated mode
+    NON_VLAN1 = 0x08  # management on a VLAN other than 1
+    AUTHENTICATION = 0x10  # speaks the authenticated mode
 
 
 class JoinState(IntEnum):
     """Where the client is in joining the Smart Install network (its own view)."""
 
     UNKNOWN = 0
-    NEW = 1          # no startup-config: waiting for the director's decision
+    NEW = 1  # no startup-config: waiting for the director's decision
     DOWNLOADING = 2  # image or configuration download in progress
-    JOINED = 3       # configured, member of the Smart Install network
-    ON_HOLD = 4      # told to wait (join window in manual mode)
-    DENIED = 5       # refused (join window closed)
+    JOINED = 3  # configured, member of the Smart Install network
+    ON_HOLD = 4  # told to wait (join window in manual mode)
+    DENIED = 5  # refused (join window closed)
 
 
 class Operation(IntEnum):
@@ -217,13 +217,13 @@ class _Kind:
 
 
 def _text(limit: int = MAX_TEXT) -> _Kind:
-    return _Kind(lambda v: _enc_text(v, limit), lambda r: _dec_text(r, limit), limit,
-                 lambda v: v == "")
+    return _Kind(
+        lambda v: _enc_text(v, limit), lambda r: _dec_text(r, limit), limit, lambda v: v == ""
+    )
 
 
 def _uint(size: int) -> _Kind:
-    return _Kind(lambda v: _enc_uint(v, size), lambda r: _dec_uint(r, size), size,
-                 lambda v: False)
+    return _Kind(lambda v: _enc_uint(v, size), lambda r: _dec_uint(r, size), size, lambda v: False)
 
 
 def _enc_mac(value: str) -> bytes:
@@ -292,8 +292,9 @@ def _encode_fields(obj: object) -> list[Tlv]:
     return out
 
 
-def _decode_fields(cls: type[T], tlvs: tuple[Tlv, ...], nested: dict[int, type[Any]],
-                   **extra: Any) -> T:
+def _decode_fields(
+    cls: type[T], tlvs: tuple[Tlv, ...], nested: dict[int, type[Any]], **extra: Any
+) -> T:
     by_type: dict[int, Any] = {}
     names: dict[int, tuple[str, _Kind | None]] = {}
     for f in fields(cls):  # type: ignore[arg-type]
@@ -378,8 +379,10 @@ class _Base:
             object.__setattr__(self, "mac", _canon_mac(mac))
 
     def encode_payload(self) -> bytes:
-        head = [Tlv(TlvType.PROTOCOL_VERSION, _enc_uint(PROTOCOL_VERSION, 4)),
-                Tlv(TlvType.SEQUENCE, _enc_uint(self.sequence, 4))]
+        head = [
+            Tlv(TlvType.PROTOCOL_VERSION, _enc_uint(PROTOCOL_VERSION, 4)),
+            Tlv(TlvType.SEQUENCE, _enc_uint(self.sequence, 4)),
+        ]
         return encode_tlvs(head + _encode_fields(self))
 
     def encode(self) -> bytes:
@@ -431,7 +434,7 @@ class Keepalive(_Base):
 
 @dataclass(frozen=True)
 class WriteMemory(_Base):
-    """"write memory happened": the director may now back up the startup-config (type 8)."""
+    """ "write memory happened": the director may now back up the startup-config (type 8)."""
 
     MSG_TYPE: ClassVar[int] = ClientMessageType.WRITE_MEMORY
     mac: str = _tlv_field(TlvType.MAC, MAC, "")
@@ -505,15 +508,19 @@ def decode_client_payload(header: Header, payload: bytes) -> ClientMessage:
     if cls is None:
         raise SmiVersionError(f"unknown message type {header.msg_type:#x}")
     if header.sender != cls.SENDER:
-        raise SmiDecodeError(f"sender word {header.sender} is not {cls.SENDER} "
-                             f"for type {header.msg_type:#x}")
+        raise SmiDecodeError(
+            f"sender word {header.sender} is not {cls.SENDER} for type {header.msg_type:#x}"
+        )
     if header.version != VERSION_COMMAND:
         raise SmiDecodeError(f"unsupported version {header.version}")
     if header.length != len(payload):
         raise SmiDecodeError("payload size differs from the header length")
     tlvs = decode_tlvs(payload, _LIMITS)
-    if len(tlvs) < 2 or tlvs[0].type != TlvType.PROTOCOL_VERSION or \
-            tlvs[1].type != TlvType.SEQUENCE:
+    if (
+        len(tlvs) < 2
+        or tlvs[0].type != TlvType.PROTOCOL_VERSION
+        or tlvs[1].type != TlvType.SEQUENCE
+    ):
         raise SmiDecodeError("message does not start with PROTOCOL_VERSION and SEQUENCE")
     version = _dec_uint(tlvs[0].value, 4)
     if version != PROTOCOL_VERSION:

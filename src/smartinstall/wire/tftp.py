@@ -323,9 +323,7 @@ def negotiate(
     return TransferOptions(blksize, windowsize, timeout, tsize), oack
 
 
-def accept_oack(
-    requested: dict[str, str], oack: dict[str, str]
-) -> TransferOptions:
+def accept_oack(requested: dict[str, str], oack: dict[str, str]) -> TransferOptions:
     """Client side: check a server's OACK against what was asked and return the values.
 
     Raises MalformedPacket(OPTION_REFUSED) when the server answers an option not asked for or
@@ -337,8 +335,9 @@ def accept_oack(
     tsize: int | None = None
     for name, raw in oack.items():
         if name not in requested:
-            raise MalformedPacket(f"server acknowledged option {name!r} not requested",
-                                  ErrorCode.OPTION_REFUSED)
+            raise MalformedPacket(
+                f"server acknowledged option {name!r} not requested", ErrorCode.OPTION_REFUSED
+            )
         value = _int_value(raw)
         asked = _int_value(requested[name])
         if value is None or asked is None:

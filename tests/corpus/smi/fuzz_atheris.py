@@ -28,9 +28,12 @@ with atheris.instrument_imports():
 
 
 def one_input(data: bytes) -> None:
-    for decode in (decode_command_bytes, decode_client_message,
-                   lambda b: decode_tlvs(b, INIT_DISCOVERY_LIMITS),
-                   lambda b: smi_auth.unseal(b, b"fuzzing-key-0001")):
+    for decode in (
+        decode_command_bytes,
+        decode_client_message,
+        lambda b: decode_tlvs(b, INIT_DISCOVERY_LIMITS),
+        lambda b: smi_auth.unseal(b, b"fuzzing-key-0001"),
+    ):
         with contextlib.suppress(SmiDecodeError):
             decode(data)
 

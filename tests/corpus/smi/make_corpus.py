@@ -51,7 +51,8 @@ def build() -> dict[str, bytes]:
     c["type3_hour_24.bin"] = type3(b"tftp://x/y", (3, 0, 0, 2, 0, 1, 24, 0))
     poc_value = b"\x41" * 36 + struct.pack(">I", 256) + b"\x42" * 176
     c["type7_tlv1_overflow_shape.bin"] = (
-        hdr(1, 1, 7, len(poc_value)) + tlv(1, poc_value) + b"\x43" * 32)
+        hdr(1, 1, 7, len(poc_value)) + tlv(1, poc_value) + b"\x43" * 32
+    )
     c["type7_tlv_length_past_payload.bin"] = hdr(1, 1, 7, 12) + struct.pack(">II", 2, 100) + b"abcd"
     c["type7_too_many_tlvs.bin"] = hdr(1, 1, 7, 8 * 33) + tlv(5, b"") * 33
     nested = HEAD + tlv(30, b"\xff\xff\xff\xff\x00\x00\x00\x10garbage")
@@ -63,7 +64,8 @@ def build() -> dict[str, bytes]:
     c["zero_length_mac.bin"] = hdr(4, 1, 0x103, len(HEAD) + 8) + HEAD + tlv(16, b"")
     c["nmap_http_get.bin"] = b"GET / HTTP/1.0\r\n\r\n"
     c["client_msg_wrong_version.bin"] = (
-        hdr(4, 1, 0x103, 24) + tlv(1, b"\0\0\0\x02") + tlv(2, b"\0\0\0\0"))
+        hdr(4, 1, 0x103, 24) + tlv(1, b"\0\0\0\x02") + tlv(2, b"\0\0\0\0")
+    )
     return c
 
 

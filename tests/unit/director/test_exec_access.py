@@ -40,10 +40,16 @@ def test_access_lines_render_hashes_only_and_replay_the_same() -> None:
     assert isinstance(access, CliAccess)
     session = engine.session(level=15)
     session.run("configure terminal")
-    for line in ("username admin secret Pa55word", "username op privilege 15 secret 9 "
-                 + CISCO_TYPE9, "enable secret 0 en", "ip ssh server port 2222",
-                 "ip telnet server port 2323", "ip cli session-limit 4",
-                 "ip cli idle-timeout 0", "banner login #Lab director#"):
+    for line in (
+        "username admin secret Pa55word",
+        "username op privilege 15 secret 9 " + CISCO_TYPE9,
+        "enable secret 0 en",
+        "ip ssh server port 2222",
+        "ip telnet server port 2323",
+        "ip cli session-limit 4",
+        "ip cli idle-timeout 0",
+        "banner login #Lab director#",
+    ):
         assert session.execute(line).ok, line
     text = engine.running_config()
     assert "Pa55word" not in text and "enable secret 9 $9$" in text
@@ -68,8 +74,14 @@ def test_no_enable_secret_means_enable_is_refused() -> None:
 
 
 def test_access_lines_are_recognised_for_the_director_reader() -> None:
-    for line in ("username a secret b", "no username a", "enable secret x", "ip cli idle-timeout 3",
-                 "ip ssh server port 22", "banner login ^x^"):
+    for line in (
+        "username a secret b",
+        "no username a",
+        "enable secret x",
+        "ip cli idle-timeout 3",
+        "ip ssh server port 22",
+        "banner login ^x^",
+    ):
         assert is_access_line(line)
     for line in ("ip helper-address 10.0.0.1", "vstack basic", "ip dhcp remember", ""):
         assert not is_access_line(line)
@@ -83,8 +95,10 @@ def test_login_guard_doubles_the_wait_and_logs(caplog: pytest.LogCaptureFixture)
         guard.failed("127.0.0.9", "admin", 22, "Login Authentication Failed")
         second = guard.delay("127.0.0.9")
     assert 0 < first <= 1.0 < second <= 2.0
-    assert "%SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: admin?[2J] [Source: 127.0.0.9]" \
+    assert (
+        "%SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: admin?[2J] [Source: 127.0.0.9]"
         in caplog.text
+    )
     assert guard.delay("127.0.0.8") == 0
     guard.succeeded("127.0.0.9", "admin", 22)
     assert guard.delay("127.0.0.9") == 0
@@ -92,8 +106,13 @@ def test_login_guard_doubles_the_wait_and_logs(caplog: pytest.LogCaptureFixture)
 
 def test_telnet_codec_takes_data_window_size_and_refuses_options() -> None:
     codec = TelnetCodec()
-    data = codec.decode(b"ab" + bytes([IAC, IAC]) + bytes([IAC, SB, NAWS, 0, 120, 0, 40, IAC, SE])
-                        + bytes([IAC, 253, 24]) + b"c")
+    data = codec.decode(
+        b"ab"
+        + bytes([IAC, IAC])
+        + bytes([IAC, SB, NAWS, 0, 120, 0, 40, IAC, SE])
+        + bytes([IAC, 253, 24])
+        + b"c"
+    )
     assert data == b"ab\xffc"
     assert codec.size == (120, 40)
     assert codec.take_replies() == bytes([IAC, 252, 24])  # DO TERMINAL-TYPE: WONT

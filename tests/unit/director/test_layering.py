@@ -65,7 +65,9 @@ def test_only_the_core_changes_the_state(path: str) -> None:
         return
     tree = ast.parse((SRC / path).read_text(), path)
     allowed = SET_UP.get(path, set())
-    wrong = [(line, call) for line, call in state_changes(tree) if call.split(".")[-1] not in allowed]
+    wrong = [
+        (line, call) for line, call in state_changes(tree) if call.split(".")[-1] not in allowed
+    ]
     assert wrong == [], f"{path} changes the director state outside its owner: {wrong}"
 
 

@@ -31,11 +31,44 @@ GUIDE = Path(__file__).resolve().parents[3] / ".." / "shared" / "spec" / "smart-
 
 # "Configuring a Group for Standalone Catalyst 4500 Series Switch": `vstack group built-in ?`
 GUIDE_FAMILIES = [
-    "1783", "1783BMS", "2918", "2960", "2960c", "2960cg", "2960g", "2960plus", "2960s",
-    "2960s-fe", "2960x", "2960xr", "2975", "3560", "3560c", "3560cg", "3560e", "3560g",
-    "3560x", "3650", "3750", "3750e", "3750g", "3750x", "3850", "4500", "4500x", "4900",
-    "IE2000", "IE3000", "IE3010", "nme-es", "sm-d-es2", "sm-d-es3", "sm-d-es3g", "sm-es2",
-    "sm-es3", "sm-es3g",
+    "1783",
+    "1783BMS",
+    "2918",
+    "2960",
+    "2960c",
+    "2960cg",
+    "2960g",
+    "2960plus",
+    "2960s",
+    "2960s-fe",
+    "2960x",
+    "2960xr",
+    "2975",
+    "3560",
+    "3560c",
+    "3560cg",
+    "3560e",
+    "3560g",
+    "3560x",
+    "3650",
+    "3750",
+    "3750e",
+    "3750g",
+    "3750x",
+    "3850",
+    "4500",
+    "4500x",
+    "4900",
+    "IE2000",
+    "IE3000",
+    "IE3010",
+    "nme-es",
+    "sm-d-es2",
+    "sm-d-es3",
+    "sm-d-es3g",
+    "sm-es2",
+    "sm-es3",
+    "sm-es3g",
 ]
 
 
@@ -71,7 +104,10 @@ def test_supervisors_of_vstack_group_built_in_4500_help() -> None:
     for name, sup in SUPERVISORS.items():
         assert sup.help == f"{name} supervisor"
     assert {s.part_numbers for s in SUPERVISORS.values()} == {
-        ("WS-X45-SUP6-E",), ("WS-X45-SUP6L-E",), ("WS-X45-SUP7-E",), ("WS-X45-SUP7L-E",),
+        ("WS-X45-SUP6-E",),
+        ("WS-X45-SUP6L-E",),
+        ("WS-X45-SUP7-E",),
+        ("WS-X45-SUP7L-E",),
         ("WS-X45-SUP8-E",),
     }
 
@@ -135,7 +171,10 @@ def test_all_expands_to_every_chassis_of_the_supervisor() -> None:
     # `show vst group built-in 4500 sup8-e de` lists the four sup8-e groups in this order
     key = builtin_key("4500", "sup8-e", "all")
     assert [k.label() for k in keys_matching(key)] == [
-        "sup8-e 4503", "sup8-e 4506", "sup8-e 4507r+e", "sup8-e 4510r+e",
+        "sup8-e 4503",
+        "sup8-e 4506",
+        "sup8-e 4507r+e",
+        "sup8-e 4510r+e",
     ]
     assert len(keys_matching(builtin_key("4500", "sup7-e", "all"))) == 6
 
@@ -380,12 +419,23 @@ def test_4500_supervisor_must_support_the_chassis() -> None:
 @pytest.mark.parametrize(
     "pid",
     [
-        "", "WS-C", "WS-C2960", "WS-C2960-", "WS-C9999-24TS", "WS-C2960-99TC-L",
+        "",
+        "WS-C",
+        "WS-C2960",
+        "WS-C2960-",
+        "WS-C9999-24TS",
+        "WS-C2960-99TC-L",
         "WS-C2960-24TC-Q",  # unknown 2960 license
         "WS-C3750-24FS-S",  # 100BASE-FX SFP model: no such port configuration
         "WS-C2960X-24TQ-L",  # unknown uplink letter
-        "3560_99", "9999_24", "3560__24", "IE-2000-", "IE-2000-G-L",
-        "WS-C3560E-24TD\nX", "WS-C3560E-24TD;reload", "WS-C3560E-24TD\x00",
+        "3560_99",
+        "9999_24",
+        "3560__24",
+        "IE-2000-",
+        "IE-2000-G-L",
+        "WS-C3560E-24TD\nX",
+        "WS-C3560E-24TD;reload",
+        "WS-C3560E-24TD\x00",
     ],
 )
 def test_unknown_product_ids_have_no_builtin_group(pid: str) -> None:
@@ -414,9 +464,7 @@ def test_family_for_pid_names_the_family_even_without_a_port_config() -> None:
         (("3750", "24\npoe"), "'24\\npoe'"),
     ],
 )
-def test_bad_keys_raise_catalog_error_naming_the_token(
-    args: tuple[str, ...], token: str
-) -> None:
+def test_bad_keys_raise_catalog_error_naming_the_token(args: tuple[str, ...], token: str) -> None:
     with pytest.raises(CatalogError) as info:
         builtin_key(*args)
     message = str(info.value)
@@ -497,9 +545,16 @@ def test_malformed_data_is_refused(path: tuple[str, ...], value: object) -> None
 @pytest.mark.parametrize(
     ("reported", "expected"),
     [
-        ("WS-X45-SUP6-E", "sup6-e"), ("WS-X45-SUP6L-E", "sup61-e"), ("WS-X45-SUP7-E", "sup7-e"),
-        ("WS-X45-SUP7L-E", "sup71-e"), ("WS-X45-SUP8-E", "sup8-e"), ("ws-x45-sup8-e ", "sup8-e"),
-        ("sup8-e", "sup8-e"), ("SUP7-E", "sup7-e"), ("WS-X45-SUP9-E", None), ("", None),
+        ("WS-X45-SUP6-E", "sup6-e"),
+        ("WS-X45-SUP6L-E", "sup61-e"),
+        ("WS-X45-SUP7-E", "sup7-e"),
+        ("WS-X45-SUP7L-E", "sup71-e"),
+        ("WS-X45-SUP8-E", "sup8-e"),
+        ("ws-x45-sup8-e ", "sup8-e"),
+        ("sup8-e", "sup8-e"),
+        ("SUP7-E", "sup7-e"),
+        ("WS-X45-SUP9-E", None),
+        ("", None),
         (None, None),
     ],
 )

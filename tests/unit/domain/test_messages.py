@@ -92,37 +92,65 @@ def test_definitions_are_complete() -> None:
 @pytest.mark.parametrize(
     ("mnemonic", "fields", "expected"),
     [
-        ("SWITCH_ADD", {"mac": "0000.FEED.00C0"},
-         "%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: 0000.FEED.00C0"),
-        ("SWITCH_REMOVE", {"mac": "0021.a1ab.9b80"},
-         "%SMI-6-SWITCH_REMOVE: Device 0021.a1ab.9b80 removed from the Director Database"),
-        ("SWITCH_REPLACE", {"old_mac": "0021.a1ab.9b80", "new_mac": "001f.2604.8980"},
-         "%SMI-6-SWITCH_REPLACE: Device 0021.a1ab.9b80 is being replaced by 001f.2604.8980 "
-         "Device"),
+        (
+            "SWITCH_ADD",
+            {"mac": "0000.FEED.00C0"},
+            "%SMI-6-SWITCH_ADD: New Device detected by Director with mac address: 0000.FEED.00C0",
+        ),
+        (
+            "SWITCH_REMOVE",
+            {"mac": "0021.a1ab.9b80"},
+            "%SMI-6-SWITCH_REMOVE: Device 0021.a1ab.9b80 removed from the Director Database",
+        ),
+        (
+            "SWITCH_REPLACE",
+            {"old_mac": "0021.a1ab.9b80", "new_mac": "001f.2604.8980"},
+            "%SMI-6-SWITCH_REPLACE: Device 0021.a1ab.9b80 is being replaced by 001f.2604.8980 "
+            "Device",
+        ),
         ("DIRECTOR", {"status": "Enabled"}, "%SMI-5-DIRECTOR: Director is Enabled"),
         ("AUTOINSTALL", {"status": "aborted"}, "%SMI-6-AUTOINSTALL: aborted AUTOINSTALL"),
         ("IMAGELIST_FAILED", {}, "%SMI-3-IMAGELIST_FAILED: Default imagelist creation failed."),
-        ("UPGRD_SUCCESS", {"ip": "172.20.249.91", "what": "c3750e-universalk9-tar.122-55.SE.tar"},
-         "%SMI-6-UPGRD_SUCCESS: Device (IP address: 172.20.249.91) "
-         "c3750e-universalk9-tar.122-55.SE.tar has upgraded successfully"),
-        ("CLIENT_CONN_FAILED", {"client_ip": "1.1.1.2", "director_ip": "1.1.1.1"},
-         "%SMI-6-CLIENT_CONN_FAILED: Device (IP address: 1.1.1.2) failed to connect to "
-         "Director (IP address : 1.1.1.1)"),
-        ("IMG_CFG_NOT_CONFIGURED", {"device": "Director", "ip": "1.1.1.20"},
-         "%SMI-3-IMG_CFG_NOT_CONFIGURED: Director (IP Address :1.1.1.20) : The Director does "
-         "not have a image list file or a configuration file configured for this Product-ID"),
-        ("SMI_INVALID_MESSAGE",
-         {"device": "client", "ip": "1.1.1.2", "version": 2, "message_type": 7},
-         "%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from client (IP Address : "
-         "1.1.1.2), SMI Version : 2 Message Type : 7"),
-        ("INTERNAL_ERROR", {"error": "db write", "code": "-1"},
-         "%SMI-3-INTERNAL_ERROR: db write - -1"),
-        ("SMI_JOIN_WINDOW_MESSAGE", {"status": "Start", "ip": "1.1.1.20"},
-         "%SMI-6-SMI_JOIN_WINDOW_MESSAGE: SMI Join window Start on IBD(IP address: 1.1.1.20)"),
-        ("SMI_DIRECTOR_BACKUP_FAILURE",
-         {"client_ip": "1.1.1.2", "repository": "flash:/vstack", "reason": "timeout"},
-         "%SMI-3-SMI_DIRECTOR_BACKUP_FAILURE: Client Device (1.1.1.2) startup configuration "
-         "backup fail on repository: flash:/vstack - reason: timeout"),
+        (
+            "UPGRD_SUCCESS",
+            {"ip": "172.20.249.91", "what": "c3750e-universalk9-tar.122-55.SE.tar"},
+            "%SMI-6-UPGRD_SUCCESS: Device (IP address: 172.20.249.91) "
+            "c3750e-universalk9-tar.122-55.SE.tar has upgraded successfully",
+        ),
+        (
+            "CLIENT_CONN_FAILED",
+            {"client_ip": "1.1.1.2", "director_ip": "1.1.1.1"},
+            "%SMI-6-CLIENT_CONN_FAILED: Device (IP address: 1.1.1.2) failed to connect to "
+            "Director (IP address : 1.1.1.1)",
+        ),
+        (
+            "IMG_CFG_NOT_CONFIGURED",
+            {"device": "Director", "ip": "1.1.1.20"},
+            "%SMI-3-IMG_CFG_NOT_CONFIGURED: Director (IP Address :1.1.1.20) : The Director does "
+            "not have a image list file or a configuration file configured for this Product-ID",
+        ),
+        (
+            "SMI_INVALID_MESSAGE",
+            {"device": "client", "ip": "1.1.1.2", "version": 2, "message_type": 7},
+            "%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from client (IP Address : "
+            "1.1.1.2), SMI Version : 2 Message Type : 7",
+        ),
+        (
+            "INTERNAL_ERROR",
+            {"error": "db write", "code": "-1"},
+            "%SMI-3-INTERNAL_ERROR: db write - -1",
+        ),
+        (
+            "SMI_JOIN_WINDOW_MESSAGE",
+            {"status": "Start", "ip": "1.1.1.20"},
+            "%SMI-6-SMI_JOIN_WINDOW_MESSAGE: SMI Join window Start on IBD(IP address: 1.1.1.20)",
+        ),
+        (
+            "SMI_DIRECTOR_BACKUP_FAILURE",
+            {"client_ip": "1.1.1.2", "repository": "flash:/vstack", "reason": "timeout"},
+            "%SMI-3-SMI_DIRECTOR_BACKUP_FAILURE: Client Device (1.1.1.2) startup configuration "
+            "backup fail on repository: flash:/vstack - reason: timeout",
+        ),
     ],
 )
 def test_render_examples(mnemonic: str, fields: dict[str, object], expected: str) -> None:

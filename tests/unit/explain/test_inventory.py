@@ -86,8 +86,7 @@ def test_a_switch_without_a_mac_gets_a_stable_generated_one() -> None:
 
 def test_more_than_seven_hops_is_refused() -> None:
     # Guide: clients up to seven hops from the director.
-    lines = ["director: {address: 1.1.1.1}", "switches:",
-             " - {name: h1, mac: 0050.5600.0001}"]
+    lines = ["director: {address: 1.1.1.1}", "switches:", " - {name: h1, mac: 0050.5600.0001}"]
     for n in range(2, 9):
         lines.append(f" - {{name: h{n}, mac: 0050.5600.{n:04x}, upstream: {{device: h{n - 1}}}}}")
     assert max(s.hops for s in parse_inventory("\n".join(lines[:-1])).switches) == 7

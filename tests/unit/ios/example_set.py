@@ -61,93 +61,211 @@ class ExampleSet(CommandSet):
         c = self.command
         c(CONFIG, "vstack", self._vstack)
         c(CONFIG, "no vstack", self._vstack)
-        c(CONFIG, "vstack startup-vlan <vlan>", self._startup_vlan,
-          help={"startup-vlan": "Configure vstack startup management vlan"},
-          args={"vlan": Arg(Number(1, 4094), "Startup Management Vlan")})
-        c(CONFIG, "vstack vlan <vlans>", self._vlans,
-          help={"vlan": "Configure vstack management vlan"},
-          args={"vlans": Arg(VlanRange(), "VLAN range")})
-        c(CONFIG, "vstack dhcp-localserver <pool>", self._pool,
-          help={"dhcp-localserver": "Configure vstack dhcp parameters"},
-          args={"pool": Arg(Word(), "Pool name")})
-        c(CONFIG, "vstack proxy ip-address <address> startup-vlan <vlan>", self._proxy,
-          help={"proxy": "Configure smi pnp proxy feature",
+        c(
+            CONFIG,
+            "vstack startup-vlan <vlan>",
+            self._startup_vlan,
+            help={"startup-vlan": "Configure vstack startup management vlan"},
+            args={"vlan": Arg(Number(1, 4094), "Startup Management Vlan")},
+        )
+        c(
+            CONFIG,
+            "vstack vlan <vlans>",
+            self._vlans,
+            help={"vlan": "Configure vstack management vlan"},
+            args={"vlans": Arg(VlanRange(), "VLAN range")},
+        )
+        c(
+            CONFIG,
+            "vstack dhcp-localserver <pool>",
+            self._pool,
+            help={"dhcp-localserver": "Configure vstack dhcp parameters"},
+            args={"pool": Arg(Word(), "Pool name")},
+        )
+        c(
+            CONFIG,
+            "vstack proxy ip-address <address> startup-vlan <vlan>",
+            self._proxy,
+            help={
+                "proxy": "Configure smi pnp proxy feature",
                 "ip-address": "IP address of the proxy",
-                "startup-vlan": "Startup vlan"},
-          args={"address": Arg(IPv4(), "IP address"),
-                "vlan": Arg(Number(1, 4094), "Startup Management Vlan")})
-        c(CONFIG, "vstack join-window start <date> <time> [end <end-date> <end-time>]",
-          self._window,
-          help={"join-window": "Configure join window", "start": "Start of the window",
-                "end": "End of the window"},
-          args={"date": Arg(Date(), "date"), "time": Arg(TimeOfDay(), "Start time (hh:mm)"),
+                "startup-vlan": "Startup vlan",
+            },
+            args={
+                "address": Arg(IPv4(), "IP address"),
+                "vlan": Arg(Number(1, 4094), "Startup Management Vlan"),
+            },
+        )
+        c(
+            CONFIG,
+            "vstack join-window start <date> <time> [end <end-date> <end-time>]",
+            self._window,
+            help={
+                "join-window": "Configure join window",
+                "start": "Start of the window",
+                "end": "End of the window",
+            },
+            args={
+                "date": Arg(Date(), "date"),
+                "time": Arg(TimeOfDay(), "Start time (hh:mm)"),
                 "end-date": Arg(Date(), "date"),
-                "end-time": Arg(TimeOfDay(), "End time (hh:mm)")})
-        c(CONFIG, "vstack group custom <name> mac", self._group,
-          help={"group": "Configure vstack group", "custom": "Custom group",
-                "mac": "Match on MAC address"},
-          args={"name": Arg(Word(), "Group name")})
-        c(CONFIG, "no vstack group custom <name> mac", self._group,
-          help={"group": "Configure vstack group", "custom": "Custom group",
-                "mac": "Match on MAC address"},
-          args={"name": Arg(Word(), "Group name")})
-        c(VSTACK_GROUP, "match mac <mac>", self._match_mac,
-          help={"match": "Match criteria", "mac": "MAC address"},
-          args={"mac": Arg(MacAddress(), "MAC address")})
-        c(VSTACK_GROUP, "image <url>", self._image,
-          help={"image": "Image to assign"},
-          args={"url": Arg(Url(), "Image location")})
+                "end-time": Arg(TimeOfDay(), "End time (hh:mm)"),
+            },
+        )
+        c(
+            CONFIG,
+            "vstack group custom <name> mac",
+            self._group,
+            help={
+                "group": "Configure vstack group",
+                "custom": "Custom group",
+                "mac": "Match on MAC address",
+            },
+            args={"name": Arg(Word(), "Group name")},
+        )
+        c(
+            CONFIG,
+            "no vstack group custom <name> mac",
+            self._group,
+            help={
+                "group": "Configure vstack group",
+                "custom": "Custom group",
+                "mac": "Match on MAC address",
+            },
+            args={"name": Arg(Word(), "Group name")},
+        )
+        c(
+            VSTACK_GROUP,
+            "match mac <mac>",
+            self._match_mac,
+            help={"match": "Match criteria", "mac": "MAC address"},
+            args={"mac": Arg(MacAddress(), "MAC address")},
+        )
+        c(
+            VSTACK_GROUP,
+            "image <url>",
+            self._image,
+            help={"image": "Image to assign"},
+            args={"url": Arg(Url(), "Image location")},
+        )
         c(VSTACK_GROUP, "no image", self._image, help={"image": "Image to assign"})
-        c(CONFIG, "ip helper-address <address>", self._helper,
-          help={"helper-address": "Specify a destination address for UDP broadcasts"},
-          args={"address": Arg(IPv4(), "IP destination address")})
-        c(CONFIG, "no ip helper-address <address>", self._helper,
-          help={"helper-address": "Specify a destination address for UDP broadcasts"},
-          args={"address": Arg(IPv4(), "IP destination address")})
-        c(CONFIG, "ip pool <network> <mask>", self._ip_pool,
-          help={"pool": "Example address pool"},
-          args={"network": Arg(IPv4(), "Network number"),
-                "mask": Arg(Mask(), "Network mask or prefix length")})
-        c(CONFIG, "banner motd <text>", self._banner,
-          help={"banner": "Define a login banner", "motd": "Set Message of the Day banner"},
-          args={"text": Arg(Line(), "c banner-text c, where 'c' is a delimiting character")})
-        show = {"config": "View configuration parameters under Vstack mode",
-                "download-status": "show the status of config or image download",
-                "proxy-db": "show the proxy database",
-                "status": "show the status of CDP database"}
+        c(
+            CONFIG,
+            "ip helper-address <address>",
+            self._helper,
+            help={"helper-address": "Specify a destination address for UDP broadcasts"},
+            args={"address": Arg(IPv4(), "IP destination address")},
+        )
+        c(
+            CONFIG,
+            "no ip helper-address <address>",
+            self._helper,
+            help={"helper-address": "Specify a destination address for UDP broadcasts"},
+            args={"address": Arg(IPv4(), "IP destination address")},
+        )
+        c(
+            CONFIG,
+            "ip pool <network> <mask>",
+            self._ip_pool,
+            help={"pool": "Example address pool"},
+            args={
+                "network": Arg(IPv4(), "Network number"),
+                "mask": Arg(Mask(), "Network mask or prefix length"),
+            },
+        )
+        c(
+            CONFIG,
+            "banner motd <text>",
+            self._banner,
+            help={"banner": "Define a login banner", "motd": "Set Message of the Day banner"},
+            args={"text": Arg(Line(), "c banner-text c, where 'c' is a delimiting character")},
+        )
+        show = {
+            "config": "View configuration parameters under Vstack mode",
+            "download-status": "show the status of config or image download",
+            "proxy-db": "show the proxy database",
+            "status": "show the status of CDP database",
+        }
         for word in show:
-            c(EXEC, f"show vstack {word}", self._show, output=True, level=PRIVILEGED_LEVEL,
-              help={**show, "vstack": "Show vstack information"})
-        c(EXEC, "vstack download-image built-in <family> <sup> <chassis> <password> "
-                "{issu [allow-reload] [in <time>] | override | reload}", self._download,
-          level=PRIVILEGED_LEVEL,
-          help={"download-image": "Download an image", "built-in": "Built-in group",
-                "issu": "Force ISSU Upgrade", "override": "Override the existing image",
+            c(
+                EXEC,
+                f"show vstack {word}",
+                self._show,
+                output=True,
+                level=PRIVILEGED_LEVEL,
+                help={**show, "vstack": "Show vstack information"},
+            )
+        c(
+            EXEC,
+            "vstack download-image built-in <family> <sup> <chassis> <password> "
+            "{issu [allow-reload] [in <time>] | override | reload}",
+            self._download,
+            level=PRIVILEGED_LEVEL,
+            help={
+                "download-image": "Download an image",
+                "built-in": "Built-in group",
+                "issu": "Force ISSU Upgrade",
+                "override": "Override the existing image",
                 "reload": "Reload the switch",
                 "allow-reload": "Allow Reloading the switch if ISSU fails to trigger",
-                "in": "Specify time in"},
-          args={"family": Arg(Word(), "Product family"), "sup": Arg(Word(), "Supervisor"),
+                "in": "Specify time in",
+            },
+            args={
+                "family": Arg(Word(), "Product family"),
+                "sup": Arg(Word(), "Supervisor"),
                 "chassis": Arg(Word(), "Chassis"),
                 "password": Arg(Word(), "password of remote switch or NONE"),
-                "time": Arg(TimeOfDay(), "Specify time in (hh:mm)")})
-        c(EXEC, "vstack download-config index <clients> <url>", self._index,
-          level=PRIVILEGED_LEVEL,
-          help={"download-config": "Download a configuration", "index": "Client index list"},
-          args={"clients": Arg(IndexList(), "Index list, for example 1,3-5,7"),
-                "url": Arg(Url(), "Configuration location")})
+                "time": Arg(TimeOfDay(), "Specify time in (hh:mm)"),
+            },
+        )
+        c(
+            EXEC,
+            "vstack download-config index <clients> <url>",
+            self._index,
+            level=PRIVILEGED_LEVEL,
+            help={"download-config": "Download a configuration", "index": "Client index list"},
+            args={
+                "clients": Arg(IndexList(), "Index list, for example 1,3-5,7"),
+                "url": Arg(Url(), "Configuration location"),
+            },
+        )
         # declared from data, as a catalogue of families and supervisors would be
-        chassis = {"4503": "4503 chassis type", "4506": "4506 chassis type",
-                   "4507r+e": "4507r+e chassis type", "4510r+e": "4510r+e chassis type"}
+        chassis = {
+            "4503": "4503 chassis type",
+            "4506": "4506 chassis type",
+            "4507r+e": "4507r+e chassis type",
+            "4510r+e": "4510r+e chassis type",
+        }
         sups = {"sup7-e": "sup7-e supervisor", "sup8-e": "sup8-e supervisor"}
-        c(EXEC, "show vstack group built-in [4500 {" + " | ".join(sups) + "} [{"
-                + " | ".join(chassis) + "}]] {detail | summary}", self._show_group,
-          level=PRIVILEGED_LEVEL, output=True,
-          help={"vstack": "Show vstack information", "group": "Show vstack groups",
-                "built-in": "Built-in groups", "4500": "4500 product family",
-                "detail": "Detailed view", "summary": "Summary view", **sups, **chassis})
-        c(EXEC, "show lines <count>", self._lines, output=True,
-          help={"lines": "Print numbered lines"},
-          args={"count": Arg(Number(1, 500), "How many")})
+        c(
+            EXEC,
+            "show vstack group built-in [4500 {"
+            + " | ".join(sups)
+            + "} [{"
+            + " | ".join(chassis)
+            + "}]] {detail | summary}",
+            self._show_group,
+            level=PRIVILEGED_LEVEL,
+            output=True,
+            help={
+                "vstack": "Show vstack information",
+                "group": "Show vstack groups",
+                "built-in": "Built-in groups",
+                "4500": "4500 product family",
+                "detail": "Detailed view",
+                "summary": "Summary view",
+                **sups,
+                **chassis,
+            },
+        )
+        c(
+            EXEC,
+            "show lines <count>",
+            self._lines,
+            output=True,
+            help={"lines": "Print numbered lines"},
+            args={"count": Arg(Number(1, 500), "How many")},
+        )
 
     # handlers
     def _vstack(self, ctx: Context) -> None:

@@ -44,21 +44,26 @@ def test_replay_then_render_is_identical() -> None:
 
 def test_replay_reports_each_failing_line_with_its_number() -> None:
     engine, example = make_engine()
-    text = ("hostname R2\n"
-            "vstack startup-vlan 5000\n"
-            "vstack frobnicate\n"
-            "vstack group custom g mac\n"
-            " image ftp://10.0.0.1/x.tar\n"
-            " image flash:ok.tar\n"
-            "ip helper-address 10.0.0.7\n")
+    text = (
+        "hostname R2\n"
+        "vstack startup-vlan 5000\n"
+        "vstack frobnicate\n"
+        "vstack group custom g mac\n"
+        " image ftp://10.0.0.1/x.tar\n"
+        " image flash:ok.tar\n"
+        "ip helper-address 10.0.0.7\n"
+    )
     report = engine.replay(text, "test-config")
     assert [(error.line_number, error.line) for error in report.errors] == [
-        (2, "vstack startup-vlan 5000"), (3, "vstack frobnicate"),
-        (5, " image ftp://10.0.0.1/x.tar")]
+        (2, "vstack startup-vlan 5000"),
+        (3, "vstack frobnicate"),
+        (5, " image ftp://10.0.0.1/x.tar"),
+    ]
     assert report.errors[0].message == "% Invalid input detected at '^' marker."
     assert report.errors[2].message == "% ftp: is not a supported location"
     assert str(report.errors[1]) == (
-        "line 3, column 8: vstack frobnicate: % Invalid input detected at '^' marker.")
+        "line 3, column 8: vstack frobnicate: % Invalid input detected at '^' marker."
+    )
     assert report.errors[0].column == 24  # under the last 0 of 5000
     assert report.errors[2].column is None
     # the rest of the file still applies
@@ -102,7 +107,8 @@ def test_show_running_config_header_counts_bytes() -> None:
     session.run("enable")
     body = engine.running_config()
     assert session.run("show running-config") == (
-        f"Building configuration...\n\nCurrent configuration : {len(body)} bytes\n{body}")
+        f"Building configuration...\n\nCurrent configuration : {len(body)} bytes\n{body}"
+    )
     assert session.run("sh run | i hostname") == "hostname Director\n"
 
 

@@ -35,10 +35,12 @@ OWNED = {"1.1.1.1", "1.1.1.20", "192.168.1.1", "127.20.0.1"}
 
 
 def make(store: Path | None = None) -> tuple[Engine, DirectorCommands]:
-    engine = Engine(hostname="Director",
-                    store=StartupConfig(store) if store is not None else None)
-    commands = engine.add(director_command_set(engine, owns_address=OWNED.__contains__,
-                                               show_config=render_show_vstack_config))
+    engine = Engine(hostname="Director", store=StartupConfig(store) if store is not None else None)
+    commands = engine.add(
+        director_command_set(
+            engine, owns_address=OWNED.__contains__, show_config=render_show_vstack_config
+        )
+    )
     assert isinstance(commands, DirectorCommands)
     return engine, commands
 
@@ -62,7 +64,7 @@ def replay_example(engine: Engine, text: str) -> list[str]:
         if number == 0 and found and found.group("mode"):
             session.run("configure terminal")  # an example that starts in configuration
         if found:
-            command = raw[found.end():]
+            command = raw[found.end() :]
             if (found.group("mode") or "exec") != _mode_of(session):
                 mismatches.append(raw)
         else:
@@ -90,7 +92,10 @@ def body(engine: Engine) -> str:
 def test_director_as_the_dhcp_server() -> None:
     # "Configuring the Director as the DHCP Server"
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.20
 Director(config)# vstack basic
@@ -101,7 +106,10 @@ Director(config-vstack-dhcp)# file-server 1.1.1.40
 Director(config-vstack-dhcp)# exit
 Director(config)# ip dhcp remember
 Director(config)# end
-""") == []
+""",
+        )
+        == []
+    )
     s = commands.settings
     pool = s.dhcp_pools["pool1"]
     assert pool.network == ipaddress.IPv4Network("1.1.1.0/24")
@@ -129,11 +137,17 @@ def test_director_as_the_tftp_server() -> None:
     # "Configuring the TFTP Server": the guide writes the script's location and file name
     # apart (`flash: post_install.txt`), as the syntax lines of chapter 3 do; one word results
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 vstack config flash:new_configuration_file
 vstack image flash:image_name.tar
 vstack script flash: post_install.txt
-""") == []
+""",
+        )
+        == []
+    )
     default = commands.settings.groups.default
     assert default.config == "flash:new_configuration_file"
     assert default.image == "flash:image_name.tar"
@@ -150,7 +164,10 @@ vstack script flash: post_install.txt
 def test_single_switch_type_with_the_files_in_flash() -> None:
     # "Configuring a Network That Includes a Single Switch Type", first example
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.20
 Director(config)# vstack basic
@@ -158,17 +175,25 @@ Director(config)# vstack image flash:c2960-lanbase-tar.122-52SE.tar
 Director(config)# vstack config flash:2960lanbase_config.txt
 Director(config)# vstack script flash:2960lanbase_post_install.txt
 Director(config)# end
-""") == []
+""",
+        )
+        == []
+    )
     default = commands.settings.groups.default
     assert (default.image, default.config, default.script) == (
-        "flash:c2960-lanbase-tar.122-52SE.tar", "flash:2960lanbase_config.txt",
-        "flash:2960lanbase_post_install.txt")
+        "flash:c2960-lanbase-tar.122-52SE.tar",
+        "flash:2960lanbase_config.txt",
+        "flash:2960lanbase_post_install.txt",
+    )
 
 
 def test_single_switch_type_with_a_tftp_server() -> None:
     # "Configuring a Network That Includes a Single Switch Type", second example
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.20
 Director(config)# vstack basic
@@ -176,7 +201,10 @@ Director(config)# vstack image tftp://101.122.33.10/c2960-lanbase-tar.122-52SE.t
 Director(config)# vstack config tftp://101.122.33.10/2960LANBase_config.txt
 Director(config)# vstack script tftp://101.122.33.10/2960LANBase_post_install.txt
 Director(config)# end
-""") == []
+""",
+        )
+        == []
+    )
     assert body(engine) == (
         "!\nhostname Director\n!\n"
         "vstack director 1.1.1.20\n"
@@ -187,13 +215,16 @@ Director(config)# end
         "!\nend\n"
     )
     assert commands.settings.groups.default.script == (
-        "tftp://101.122.33.10/2960LANBase_post_install.txt")
+        "tftp://101.122.33.10/2960LANBase_post_install.txt"
+    )
 
 
 def test_built_in_groups_for_two_switch_types() -> None:
     # "Using Built-In Groups to Configure a Mixed Network with Two Switch Types"
     engine, commands = make()
-    mismatches = replay_example(engine, """
+    mismatches = replay_example(
+        engine,
+        """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.20
 Director(config)# vstack basic
@@ -207,13 +238,15 @@ Director(config-vstack-group)# image tftp://101.122.33.10/c2960-lanbasek9-tar.12
 Director(config-vstack-group)# config tftp://101.122.33.10/2960-24-LANbase_config.txt
 Director(config-vstack-group)# script tftp://101.122.33.10/3560-24-ipbase_post_install.txt
 Director(config)# end
-""")
+""",
+    )
     # the guide shows `(config)#` before `exit` and `end` although the group mode is open
     assert mismatches == ["Director(config)# exit", "Director(config)# end"]
     groups = commands.settings.groups.builtin
     assert list(groups) == [builtin_key("3560", "24"), builtin_key("2960", "24")]
     assert groups[builtin_key("2960", "24")].files.config == (
-        "tftp://101.122.33.10/2960-24-LANbase_config.txt")
+        "tftp://101.122.33.10/2960-24-LANbase_config.txt"
+    )
     assert body(engine) == (
         "!\nhostname Director\n!\n"
         "vstack director 1.1.1.20\n"
@@ -234,7 +267,10 @@ Director(config)# end
 def test_custom_group_based_on_connectivity() -> None:
     # "Configuring Custom Group Based on Connectivity": the interface name has a space
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.20
 Director(config)# vstack basic
@@ -245,11 +281,13 @@ Director(config-vstack-group)# config tftp://101.122.33.10/3750-24-ipbase_config
 Director(config-vstack-group)# script tftp://101.122.33.10/3750-24-ipbase_post_install.txt
 Director(config-vstack-group)# exit
 Director(config)# end
-""") == []
+""",
+        )
+        == []
+    )
     group = commands.settings.groups.custom["testgroup2"]
     assert group.kind is GroupKind.CONNECTIVITY
-    assert [(h.host, h.interface) for h in group.hosts] == [
-        ("1.1.1.10", "GigabitEthernet1/0/3")]
+    assert [(h.host, h.interface) for h in group.hosts] == [("1.1.1.10", "GigabitEthernet1/0/3")]
     assert body(engine).endswith(
         "vstack group custom testgroup2 connectivity\n"
         " match host 1.1.1.10 interface GigabitEthernet1/0/3\n"
@@ -263,7 +301,10 @@ Director(config)# end
 def test_custom_group_based_on_mac_address() -> None:
     # "Configuring a Custom Group Based on MAC Address": three spellings of a MAC address
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.20
 Director(config)# vstack basic
@@ -276,7 +317,10 @@ Director(config-vstack-group)# config tftp://101.122.33.10/3750-24-ipbase_config
 Director(config-vstack-group)# script tftp://101.122.33.10/3750-24-ipbase_post_install.txt
 Director(config-vstack-group)# exit
 Director(config)# end
-""") == []
+""",
+        )
+        == []
+    )
     group = commands.settings.groups.custom["textgroup3"]
     assert group.macs == ["0023.34ca.c180", "001a.a1b4.ee00", "001b.5444.c600"]
     assert "\n".join(group.render()) == (
@@ -293,7 +337,10 @@ Director(config)# end
 def test_custom_group_based_on_a_stack_number() -> None:
     # "Configuring a Custom Group Based on a Stack Number"
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.20
 Director(config)# vstack basic
@@ -306,10 +353,14 @@ Director(config-vstack-group)# match 2 3750 24poe
 Director(config-vstack-group)# match 3 3750 24poe
 Director(config-vstack-group)# exit
 Director(config)# end
-""") == []
+""",
+        )
+        == []
+    )
     group = commands.settings.groups.custom["testgroup"]
     assert [(m.member, m.key) for m in group.stack] == [
-        (n, builtin_key("3750", "24poe")) for n in (1, 2, 3)]
+        (n, builtin_key("3750", "24poe")) for n in (1, 2, 3)
+    ]
     assert body(engine).endswith(
         "vstack group custom testgroup stack\n"
         " match 1 3750 24poe\n match 2 3750 24poe\n match 3 3750 24poe\n"
@@ -323,7 +374,10 @@ Director(config)# end
 def test_custom_group_based_on_product_id() -> None:
     # "Custom Group Based on Product ID"
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.20
 Director(config)# vstack basic
@@ -334,7 +388,10 @@ Director(config-vstack-group)# config tftp://101.122.33.10/c2960-lanbase_config.
 Director(config-vstack-group)# script tftp://101.122.33.10/c2960-lanbase_post_install.txt
 Director(config-vstack-group)# exit
 Director(config)# end
-""") == []
+""",
+        )
+        == []
+    )
     group = commands.settings.groups.custom["textgroup4"]
     assert group.kind is GroupKind.PRODUCT_ID and group.product_ids == ["WS-C2960-48TC-L"]
     assert " match WS-C2960-48TC-L\n" in body(engine)
@@ -343,11 +400,17 @@ Director(config)# end
 def test_client_hostname_prefix() -> None:
     # "Configuring a Client Hostname Prefix"
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director(config)# vstack hostname-prefix Cisco
 Director(config)# exit
 Director#
-""") == []
+""",
+        )
+        == []
+    )
     assert commands.settings.hostname_prefix == "Cisco"
     assert "vstack hostname-prefix Cisco\n" in body(engine)
 
@@ -355,13 +418,19 @@ Director#
 def test_additional_management_vlans_and_the_startup_vlan() -> None:
     # "Configuring Additional Smart Install Management VLANs": the steps of the procedure
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.20
 Director(config)# vstack basic
 Director(config)# vstack vlan 7
 Director(config)# vstack startup-vlan 7
-""") == []
+""",
+        )
+        == []
+    )
     s = commands.settings
     assert s.vlans == {7} and s.startup_vlan == 7 and s.management_vlan == 7
     replay_example(engine, "no vstack startup-vlan\nno vstack vlan")
@@ -373,7 +442,10 @@ def test_catalyst_4500_groups(tmp_path: Path) -> None:
     # including `wr`, which saves the startup configuration
     store = tmp_path / "startup-config"
     engine, commands = make(store)
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Switch# configure terminal
 Switch(config)# vstack group built-in 4500 sup6-e 4507r-e
 Switch(config-vstack-group)# exit
@@ -384,7 +456,10 @@ Switch(config-vstack-group)# script bootflash:mayagraw-4k-startup-post_install.t
 Switch(config-vstack-group)# exit
 Switch(config)# exit
 Switch# wr
-""") == []
+""",
+        )
+        == []
+    )
     groups = commands.settings.groups.builtin
     files = groups[builtin_key("4500", "sup8-e", "4506")].files
     assert files.image == "bootflash:k10.tar"
@@ -398,28 +473,47 @@ Switch# wr
 def test_post_install_scripts_for_default_built_in_and_custom_groups() -> None:
     # "Support for Post-install Operations": default, built-in and custom group examples
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Switch# config terminal
 Switch(config)# vstack script flash:post_install.txt
 Switch(config)# end
-""") == []
-    assert replay_example(engine, """
+""",
+        )
+        == []
+    )
+    assert (
+        replay_example(
+            engine,
+            """
 Switch# configure terminal
 Switch(config)# vstack group built-in 2960xr 24-2sfp-il
 switch(config-vstack-group)# script flash:post_install.txt
 switch(config-vstack-group)# end
-""") == []
-    assert replay_example(engine, """
+""",
+        )
+        == []
+    )
+    assert (
+        replay_example(
+            engine,
+            """
 Switch# config terminal
 Switch(config)# vstack group custom 3k-stack stack
 Switch(config-vstack-group)# script flash:post_install.txt
 Switch(config-vstack-group)# match 1 3750x 24
 Switch(config-vstack-group)# end
-""") == []
+""",
+        )
+        == []
+    )
     groups = commands.settings.groups
     assert groups.default.script == "flash:post_install.txt"
     assert groups.builtin[builtin_key("2960xr", "24-2sfp-il")].files.script == (
-        "flash:post_install.txt")
+        "flash:post_install.txt"
+    )
     stack = groups.custom["3k-stack"]
     assert stack.files.script == "flash:post_install.txt"
     assert [(m.member, m.key.label()) for m in stack.stack] == [(1, "3750x 24")]
@@ -432,9 +526,16 @@ def test_configuration_examples_director_as_dhcp_and_tftp_server(server: str) ->
     # the host's interface, which the director does not manage; the placeholders
     # network_ip_address and director_ip_address are given the example's 192.168.1.x values.
     engine, commands = make()
-    files = (f"Director(config)# vstack config {server}default_configuration.txt\n"
-             f"Director(config)# vstack image {server}IOS_image_file_name.tar\n")
-    assert replay_example(engine, "Director# configure terminal\n" + files + """
+    files = (
+        f"Director(config)# vstack config {server}default_configuration.txt\n"
+        f"Director(config)# vstack image {server}IOS_image_file_name.tar\n"
+    )
+    assert (
+        replay_example(
+            engine,
+            "Director# configure terminal\n"
+            + files
+            + """
 Director(config)# vstack dhcp-localserver smart_install_pool
 Director(config-vstack-dhcp)# address-pool 192.168.1.0 255.255.255.0
 Director(config-vstack-dhcp)# file-server 192.168.1.1
@@ -443,7 +544,10 @@ Director(config-vstack-dhcp)# exit
 Director(config)# ip dhcp remember
 Director(config)# vstack director 192.168.1.1
 Director(config)# vstack basic
-""") == []
+""",
+        )
+        == []
+    )
     s = commands.settings
     assert s.groups.default.config == f"{server}default_configuration.txt"
     assert str(s.dhcp_pools["smart_install_pool"].network) == "192.168.1.0/24"
@@ -456,7 +560,10 @@ Director(config)# vstack basic
 def test_match_command_reference_examples() -> None:
     # "match (Smart Install group configuration)"
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack group custom test connectivity
 Director(config-vstack-group)# match host 2.2.2.2 interface gigabitethernet0/1
@@ -471,7 +578,10 @@ Director(config-vstack-group)# match mac 0019.309d.5c80
 Director(config-vstack-group)# image tftp://101.122.33.10/c3750-ipbase-tar.122-52.SE.tar
 Director(config-vstack-group)# config tftp://101.122.33.10/3750-24-ipbase_config.txt
 Director(config-vstack-group)# script tftp://101.122.33.10/3560-24-post_install.txt
-""") == []
+""",
+        )
+        == []
+    )
     custom = commands.settings.groups.custom
     assert [h.interface for h in custom["test"].hosts] == ["GigabitEthernet0/1"]
     assert custom["testgroup3"].macs[-1] == "0019.309d.5c80"
@@ -486,8 +596,7 @@ def test_no_vstack_and_vstack() -> None:
     assert not s.enabled and s.director_ip == "1.1.1.1" and s.basic
     session = engine.session(PRIVILEGED_LEVEL)
     session.run("configure terminal")
-    refusal = ("Command Rejected: Smart Install is disabled; enter the vstack command to "
-               "enable it\n")
+    refusal = "Command Rejected: Smart Install is disabled; enter the vstack command to enable it\n"
     assert session.execute("vstack basic") == session.execute("vstack basic")
     assert session.run("vstack director 1.1.1.20") == refusal
     assert session.run("vstack basic") == refusal
@@ -504,8 +613,10 @@ def test_vstack_backup_examples() -> None:
     assert "no vstack backup\n" in body(engine)
     assert replay_example(engine, "Director(config)# vstack backup") == []
     assert commands.settings.backup.enabled
-    replay_example(engine, "vstack backup file-server tftp://10.0.0.9/backups\n"
-                           "vstack backup file-server flash:")
+    replay_example(
+        engine,
+        "vstack backup file-server tftp://10.0.0.9/backups\nvstack backup file-server flash:",
+    )
     assert commands.settings.backup.repository == "flash:"
     replay_example(engine, "vstack backup file-server usb:client-backups")
     assert "vstack backup file-server usb:client-backups\n" in body(engine)
@@ -521,7 +632,8 @@ def test_vstack_basic_examples_and_both_rejections() -> None:
     assert session.run("vstack basic") == "Command Rejected: Director IP is not configured\n"
     assert session.run("vstack director 10.9.9.9") == ""
     assert session.run("vstack basic") == (
-        "Command Rejected: The Director IP address does not match a switch IP address.\n")
+        "Command Rejected: The Director IP address does not match a switch IP address.\n"
+    )
     assert not commands.settings.basic
     assert session.run("vstack director 1.1.1.1") == ""
     assert session.run("vstack basic") == ""
@@ -546,14 +658,20 @@ def test_vstack_basic_asks_the_host_by_default() -> None:
 def test_vstack_config_image_script_examples() -> None:
     # "vstack config", "vstack image", "vstack script"
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack config flash:2960-24-lanbase-config.txt
 Director(config)# vstack config tftp://1.1.1.10/2960-24-lanbase-config.txt
 Director(config)# vstack image flash:c2960-lanbase-tar.122-53.SE.tar.
 Director(config)# vstack script flash:2960-24-lanbase-post_install.txt
 Director(config)# vstack script tftp://1.1.1.10/2960-24-lanbase-post_install.txt
-""") == []
+""",
+        )
+        == []
+    )
     default = commands.settings.groups.default
     assert default.config == "tftp://1.1.1.10/2960-24-lanbase-config.txt"
     assert default.image == "flash:c2960-lanbase-tar.122-53.SE.tar."
@@ -565,14 +683,20 @@ Director(config)# vstack script tftp://1.1.1.10/2960-24-lanbase-post_install.txt
 def test_vstack_dhcp_localserver_example_with_a_prefix_length() -> None:
     # "vstack dhcp-localserver": `address-pool 1.1.1.1 /22`
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack dhcp-localserver smart_install1
 Director(config-vstack-dhcp)# address-pool 1.1.1.1 /22
 Director(config-vstack-dhcp)# default-router 2.2.2.2
 Director(config-vstack-dhcp)# file-server 3.3.3.3
 Director(config-vstack-dhcp)# exit
-""") == []
+""",
+        )
+        == []
+    )
     pool = commands.settings.dhcp_pools["smart_install1"]
     assert pool.network == ipaddress.IPv4Network("1.1.0.0/22")
     assert body(engine) == (
@@ -590,11 +714,17 @@ Director(config-vstack-dhcp)# exit
 def test_vstack_director_example() -> None:
     # "vstack director" (the guide's last prompt lost its `#`)
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack director 1.1.1.1
 Director(config)# vstack basic
-""") == []
+""",
+        )
+        == []
+    )
     replay_example(engine, "no vstack director")
     assert commands.settings.director_ip is None and not commands.settings.basic
 
@@ -602,7 +732,10 @@ Director(config)# vstack basic
 def test_vstack_group_built_in_and_custom_examples() -> None:
     # "vstack group built-in" (3560 8poe) and "vstack group custom" (interface `finance`)
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack group built-in 3560 8poe
 Director(config-vstack-group)# image tftp://1.1.1.10/c3560-ipbase-mz.122-52.SE.tar
@@ -614,10 +747,14 @@ Director(config-vstack-group)# match host 2.2.2.2 interface finance
 Director(config-vstack-group)# image tftp://1.1.1.10/c3560-ipbase-mz.122-52.SE.tar
 Director(config-vstack-group)# config tftp://1.1.1.10/3560-24-ipbaseconfig.txt
 Director(config-vstack-group)# script tftp://1.1.1.10/3560-24-ipbase_post_install.txt
-""") == []
+""",
+        )
+        == []
+    )
     groups = commands.settings.groups
     assert groups.builtin[builtin_key("3560", "8poe")].files.image == (
-        "tftp://1.1.1.10/c3560-ipbase-mz.122-52.SE.tar")
+        "tftp://1.1.1.10/c3560-ipbase-mz.122-52.SE.tar"
+    )
     assert [h.interface for h in groups.custom["test"].hosts] == ["finance"]
     replay_example(engine, "no vstack group built-in 3560 8poe\nno vstack group custom test")
     assert not groups.builtin and not groups.custom
@@ -634,26 +771,50 @@ def test_join_window_examples() -> None:
     assert session.run("no vstack join-window mode") == "" and not window().auto
     assert session.run("vstack join-window mode auto") == "" and window().auto
     cases = {
-        "vstack join-window start 10:00 recurring":
-            (dt.time(10), None, None, None, True),
-        "vstack join-window start 04 july 2009 09:00":
-            (dt.time(9), dt.date(2009, 7, 4), None, None, False),
-        "vstack join-window start 04 july 2009 10:00 end 05 july 2009":
-            (dt.time(10), dt.date(2009, 7, 4), None, dt.date(2009, 7, 5), False),
-        "vstack join-window start 04 july 2009 10:00 04:00":
-            (dt.time(10), dt.date(2009, 7, 4), dt.timedelta(hours=4), None, False),
-        "vstack join-window start 07 july 2009 10:00 04:00 end 10 july 2009 recur":
-            (dt.time(10), dt.date(2009, 7, 7), dt.timedelta(hours=4), dt.date(2009, 7, 10),
-             True),
+        "vstack join-window start 10:00 recurring": (dt.time(10), None, None, None, True),
+        "vstack join-window start 04 july 2009 09:00": (
+            dt.time(9),
+            dt.date(2009, 7, 4),
+            None,
+            None,
+            False,
+        ),
+        "vstack join-window start 04 july 2009 10:00 end 05 july 2009": (
+            dt.time(10),
+            dt.date(2009, 7, 4),
+            None,
+            dt.date(2009, 7, 5),
+            False,
+        ),
+        "vstack join-window start 04 july 2009 10:00 04:00": (
+            dt.time(10),
+            dt.date(2009, 7, 4),
+            dt.timedelta(hours=4),
+            None,
+            False,
+        ),
+        "vstack join-window start 07 july 2009 10:00 04:00 end 10 july 2009 recur": (
+            dt.time(10),
+            dt.date(2009, 7, 7),
+            dt.timedelta(hours=4),
+            dt.date(2009, 7, 10),
+            True,
+        ),
     }
     for line, expected in cases.items():
         assert session.run(line) == "", line
         schedule = window().schedule
         assert schedule is not None
-        assert (schedule.start_time, schedule.start_date, schedule.interval,
-                schedule.end_date, schedule.recurring) == expected
+        assert (
+            schedule.start_time,
+            schedule.start_date,
+            schedule.interval,
+            schedule.end_date,
+            schedule.recurring,
+        ) == expected
     assert "vstack join-window start 07 Jul 2009 10:00 04:00 end 10 Jul 2009 recurring\n" in (
-        body(engine))
+        body(engine)
+    )
     assert session.run("vstack join-window start 29 feb 2012 10:00") == ""  # a leap day
     assert session.run("vstack join-window start 6:30 24:00") == ""
     assert "vstack join-window start 06:30 24:00\n" in body(engine)
@@ -663,12 +824,18 @@ def test_join_window_examples() -> None:
 def test_startup_vlan_and_vlan_examples() -> None:
     # "vstack startup-vlan", "vstack vlan"
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 Director# configure terminal
 Director(config)# vstack startup-vlan 10
 Director(config)# vstack vlan 10
 Director(config)# vstack vlan 10-12,100,200
-""") == []
+""",
+        )
+        == []
+    )
     s = commands.settings
     assert s.startup_vlan == 10 and s.vlans == {10, 11, 12, 100, 200}
     assert "vstack startup-vlan 10\nvstack vlan 10-12,100,200\n" in body(engine)
@@ -678,7 +845,10 @@ Director(config)# vstack vlan 10-12,100,200
 
 def test_ip_helper_spelled_as_in_the_guide_and_the_security_lines() -> None:
     engine, commands = make()
-    assert replay_example(engine, """
+    assert (
+        replay_example(
+            engine,
+            """
 ip helper 10.0.0.5
 ip helper-address 10.0.0.6
 logging host 10.0.0.7 transport tcp port 6514 rfc3164
@@ -686,11 +856,16 @@ logging host 10.0.0.8
 vstack tailored-config enable-password s3cret
 vstack authentication key 0123456789abcdef
 vstack allowed-clients 10.1.0.0/16 10.2.3.4/24
-""") == []
+""",
+        )
+        == []
+    )
     s = commands.settings
     assert s.helper_addresses == ["10.0.0.5", "10.0.0.6"]
     assert [t.render() for t in s.logging_hosts] == [
-        "logging host 10.0.0.7 transport tcp port 6514 rfc3164", "logging host 10.0.0.8"]
+        "logging host 10.0.0.7 transport tcp port 6514 rfc3164",
+        "logging host 10.0.0.8",
+    ]
     assert s.allowed_clients == ["10.1.0.0/16", "10.2.3.0/24"]
     text = body(engine)
     assert "vstack authentication key 0123456789abcdef\n" in text
@@ -698,12 +873,18 @@ vstack allowed-clients 10.1.0.0/16 10.2.3.4/24
     session = engine.session(PRIVILEGED_LEVEL)
     session.run("configure terminal")
     assert session.run("vstack authentication key short") == (
-        "% The authentication key needs 16 characters or more\n")
+        "% The authentication key needs 16 characters or more\n"
+    )
     assert session.run("vstack allowed-clients 10.1.0.0/16 10.300.0.0/8") == (
-        "% Invalid prefix: 10.300.0.0/8\n")
-    for line in ("no ip helper-address 10.0.0.5", "no logging host 10.0.0.8",
-                 "no vstack tailored-config", "no vstack authentication",
-                 "no vstack allowed-clients"):
+        "% Invalid prefix: 10.300.0.0/8\n"
+    )
+    for line in (
+        "no ip helper-address 10.0.0.5",
+        "no logging host 10.0.0.8",
+        "no vstack tailored-config",
+        "no vstack authentication",
+        "no vstack allowed-clients",
+    ):
         assert session.run(line) == "", line
     assert s.helper_addresses == ["10.0.0.6"] and len(s.logging_hosts) == 1
     assert s.tailored_password is None and s.smi_key is None and s.allowed_clients == []
@@ -716,10 +897,13 @@ def test_mixed_stack_group_takes_an_image_per_second_family() -> None:
     engine, commands = make()
     session = engine.session(PRIVILEGED_LEVEL)
     session.run("configure terminal")
-    for line in ("vstack group custom mixed stack",
-                 "match 1 3750x 24", "match 2 3750 24poe",
-                 "image flash:c3750e-universalk9-tar.152-2.E.tar",
-                 "image flash:c3750-ipbasek9-tar.122-55.SE12.tar family 3750"):
+    for line in (
+        "vstack group custom mixed stack",
+        "match 1 3750x 24",
+        "match 2 3750 24poe",
+        "image flash:c3750e-universalk9-tar.152-2.E.tar",
+        "image flash:c3750-ipbasek9-tar.122-55.SE12.tar family 3750",
+    ):
         assert session.run(line) == "", line
     files = commands.settings.groups.custom["mixed"].files
     assert files.image == "flash:c3750e-universalk9-tar.152-2.E.tar"
@@ -790,12 +974,16 @@ def test_everything_round_trips_and_matches_the_settings_model() -> None:
     assert report.errors == []
     first = body(engine)
     # the running configuration is exactly DirectorSettings.render(), framed by the engine
-    assert first == "!\n" + "".join(f"{line}\n" for line in commands.settings.render()) + (
-        "" if commands.settings.render()[-1] == "!" else "!\n") + "end\n"
+    assert (
+        first
+        == "!\n"
+        + "".join(f"{line}\n" for line in commands.settings.render())
+        + ("" if commands.settings.render()[-1] == "!" else "!\n")
+        + "end\n"
+    )
     assert "vstack config flash:default.txt\n" in first
     assert "vstack script tftp://10.0.0.2/post.txt\n" in first
-    assert "vstack join-window start 04 Jul 2026 06:30 12:00 end 31 Dec 2026 recurring\n" in (
-        first)
+    assert "vstack join-window start 04 Jul 2026 06:30 12:00 end 31 Dec 2026 recurring\n" in (first)
     again, _ = make()
     assert again.replay(first).errors == []
     assert body(again) == first
@@ -826,14 +1014,16 @@ def test_show_vstack_config_shows_the_role() -> None:
     engine, _ = make()
     session = engine.session(PRIVILEGED_LEVEL)
     assert session.run("show vstack config") == (
-        "Role: Client (SmartInstall enabled)\nVstack Director IP address: 0.0.0.0\n")
+        "Role: Client (SmartInstall enabled)\nVstack Director IP address: 0.0.0.0\n"
+    )
     replay_example(engine, "vstack director 1.1.1.20\nvstack basic\nvstack vlan 10-12")
     out = engine.session(PRIVILEGED_LEVEL).run("show vstack config | include Role|Vlans")
     assert out == "Role: Director\nVstack management Vlans: 10-12\n"
     user = engine.session()
     # privileged only: user EXEC has no `show vstack`
     assert user.run("show vstack config") == (
-        "              ^\n% Invalid input detected at '^' marker.\n\n")
+        "              ^\n% Invalid input detected at '^' marker.\n\n"
+    )
 
 
 # --- `?` help against the guide ----------------------------------------------------------------
@@ -955,19 +1145,22 @@ def caret(session: Session, line: str) -> int:
     return lines[0].index("^") - len(session.prompt())
 
 
-@pytest.mark.parametrize(("line", "token"), [
-    ("vstack group built-in 3751 24", "3751"),
-    ("vstack group built-in 3750 24pox", "24pox"),
-    ("vstack group built-in 4500 sup9-e all", "sup9-e"),
-    ("vstack group built-in 4500 sup61-e 4510r+e", "4510r+e"),
-    ("vstack join-window start 24:00", "24:00"),
-    ("vstack join-window start 10:00 24:01", "24:01"),
-    ("vstack join-window start 04 Jly 2010 10:00", "Jly"),
-    ("vstack startup-vlan 4095", "4095"),
-    ("vstack director 1.1.1.300", "1.1.1.300"),
-    ("vstack group custom bad/name mac", "bad/name"),
-    ("vstack image c2960.tar", "c2960.tar"),
-])
+@pytest.mark.parametrize(
+    ("line", "token"),
+    [
+        ("vstack group built-in 3751 24", "3751"),
+        ("vstack group built-in 3750 24pox", "24pox"),
+        ("vstack group built-in 4500 sup9-e all", "sup9-e"),
+        ("vstack group built-in 4500 sup61-e 4510r+e", "4510r+e"),
+        ("vstack join-window start 24:00", "24:00"),
+        ("vstack join-window start 10:00 24:01", "24:01"),
+        ("vstack join-window start 04 Jly 2010 10:00", "Jly"),
+        ("vstack startup-vlan 4095", "4095"),
+        ("vstack director 1.1.1.300", "1.1.1.300"),
+        ("vstack group custom bad/name mac", "bad/name"),
+        ("vstack image c2960.tar", "c2960.tar"),
+    ],
+)
 def test_bad_input_gets_a_caret_under_the_token(line: str, token: str) -> None:
     session = config_session()
     column = caret(session, line)
@@ -975,11 +1168,14 @@ def test_bad_input_gets_a_caret_under_the_token(line: str, token: str) -> None:
     assert start <= column <= start + len(token), (line, column)
 
 
-@pytest.mark.parametrize(("line", "token"), [
-    ("match mac 0023.34ca.c18g", "0023.34ca.c18g"),
-    ("match mac 0023.34ca", "0023.34ca"),
-    ("match 0023-34ca-c180-11", "0023-34ca-c180-11"),
-])
+@pytest.mark.parametrize(
+    ("line", "token"),
+    [
+        ("match mac 0023.34ca.c18g", "0023.34ca.c18g"),
+        ("match mac 0023.34ca", "0023.34ca"),
+        ("match 0023-34ca-c180-11", "0023-34ca-c180-11"),
+    ],
+)
 def test_wrong_macs_get_a_caret_under_the_token(line: str, token: str) -> None:
     session = config_session()
     session.run("vstack group custom g mac")
@@ -988,26 +1184,33 @@ def test_wrong_macs_get_a_caret_under_the_token(line: str, token: str) -> None:
     assert start <= column <= start + len(token), (line, column)
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("vstack vlan 5-3", "% Invalid VLAN range: 5-3 (the end is below the start)"),
-    ("vstack join-window start 31 Feb 2010 10:00", "% Invalid date: 31 Feb 2010"),
-    ("vstack join-window start 01 jan 2010 10:00 end 30 february 2011",
-     "% Invalid date: 30 Feb 2011"),
-    ("vstack vlan 10,5000", "% Invalid VLAN: 5000 (range 1 to 4094)"),
-    ("vstack image ftp:c2960.tar", "% ftp: is not supported for the image"),
-    ("vstack config http://10.0.0.1/x.txt", "% http: is not supported for the config"),
-    ("vstack script nvram:x", "% nvram: is not supported for the script"),
-    ("vstack image tftp:///x.tar", "% Invalid TFTP server in image location: tftp:///x.tar"),
-    ("vstack image flash:../x.tar", "% Invalid image location: flash:../x.tar"),
-    ("vstack backup file-server scp:", "% Invalid repository: scp:"),
-    ("vstack backup file-server ftp://10.0.0.1/b", "% Invalid repository: ftp://10.0.0.1/b"),
-    ("vstack image flash:x.tar y.tar", "% flash:x.tar is a file already"),
-    ("vstack hostname-prefix 9lives", "% Invalid hostname: 9lives"),
-    ("vstack join-window start 10 jul 2010 10:00 end 09 jul 2010",
-     "% Invalid end date: 09 Jul 2010 is before the start date"),
-    ("vstack group custom nosuch", "% Group nosuch does not exist; give its type"),
-    ("no vstack dhcp-localserver nosuch", "% DHCP pool nosuch does not exist"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("vstack vlan 5-3", "% Invalid VLAN range: 5-3 (the end is below the start)"),
+        ("vstack join-window start 31 Feb 2010 10:00", "% Invalid date: 31 Feb 2010"),
+        (
+            "vstack join-window start 01 jan 2010 10:00 end 30 february 2011",
+            "% Invalid date: 30 Feb 2011",
+        ),
+        ("vstack vlan 10,5000", "% Invalid VLAN: 5000 (range 1 to 4094)"),
+        ("vstack image ftp:c2960.tar", "% ftp: is not supported for the image"),
+        ("vstack config http://10.0.0.1/x.txt", "% http: is not supported for the config"),
+        ("vstack script nvram:x", "% nvram: is not supported for the script"),
+        ("vstack image tftp:///x.tar", "% Invalid TFTP server in image location: tftp:///x.tar"),
+        ("vstack image flash:../x.tar", "% Invalid image location: flash:../x.tar"),
+        ("vstack backup file-server scp:", "% Invalid repository: scp:"),
+        ("vstack backup file-server ftp://10.0.0.1/b", "% Invalid repository: ftp://10.0.0.1/b"),
+        ("vstack image flash:x.tar y.tar", "% flash:x.tar is a file already"),
+        ("vstack hostname-prefix 9lives", "% Invalid hostname: 9lives"),
+        (
+            "vstack join-window start 10 jul 2010 10:00 end 09 jul 2010",
+            "% Invalid end date: 09 Jul 2010 is before the start date",
+        ),
+        ("vstack group custom nosuch", "% Group nosuch does not exist; give its type"),
+        ("no vstack dhcp-localserver nosuch", "% DHCP pool nosuch does not exist"),
+    ],
+)
 def test_refused_values_get_a_message_naming_them(line: str, message: str) -> None:
     session = config_session()
     out = session.run(line)
@@ -1019,7 +1222,8 @@ def test_a_group_line_in_the_wrong_group_type_is_invalid_there() -> None:
     session = config_session()
     assert session.run("vstack group custom g1 stack") == ""
     assert session.run("vstack group custom g1 mac") == (
-        "% Group g1 is a stack group; remove it first\n")
+        "% Group g1 is a stack group; remove it first\n"
+    )
     assert session.run("no vstack group custom g1 mac") == "% Group g1 is a stack group\n"
     session.run("vstack group built-in 3750 24poe")
     assert session.run("match mac 0023.34ca.c180").splitlines()[1].startswith("% Invalid")
@@ -1051,8 +1255,17 @@ def test_help_of_a_location_lists_the_file_systems() -> None:
     listed = session.help("vstack image ")
     assert "  flash:      Image file on flash:\n" in listed
     assert "  tftp:       Image file on a TFTP server (tftp://server/file)\n" in listed
-    for refused in ("ftp:", "http:", "https:", "null:", "nvram:", "rcp:", "scp:", "system:",
-                    "tmpsys:"):
+    for refused in (
+        "ftp:",
+        "http:",
+        "https:",
+        "null:",
+        "nvram:",
+        "rcp:",
+        "scp:",
+        "system:",
+        "tmpsys:",
+    ):
         assert f"  {refused.ljust(10)}  Not supported\n" in listed
     session.run("vstack group built-in 3560 24")
     assert "  usb:        Configuration file on usb:\n" in session.help("config ")
@@ -1064,13 +1277,22 @@ def test_help_of_a_location_lists_the_file_systems() -> None:
 def test_show_vstack_config_says_whether_the_window_is_open_given_a_clock() -> None:
     moments = [dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC)]
     engine = Engine(hostname="Director")
-    engine.add(DirectorCommands(owns_address=OWNED.__contains__, now=lambda: moments[0],
-                                show_config=render_show_vstack_config))
-    replay_example(engine, "vstack director 1.1.1.20\nvstack basic\n"
-                           "vstack join-window start 05:00 16:00 recurring")
+    engine.add(
+        DirectorCommands(
+            owns_address=OWNED.__contains__,
+            now=lambda: moments[0],
+            show_config=render_show_vstack_config,
+        )
+    )
+    replay_example(
+        engine,
+        "vstack director 1.1.1.20\nvstack basic\nvstack join-window start 05:00 16:00 recurring",
+    )
     session = engine.session(PRIVILEGED_LEVEL)
     assert session.run("show vstack config | include  Window:") == (
-        "    Window: Open (scheduled)\n")
+        "    Window: Open (scheduled)\n"
+    )
     moments[0] = moments[0].replace(hour=23)
     assert session.run("show vstack config | include  Window:") == (
-        "    Window: Closed (scheduled)\n")
+        "    Window: Closed (scheduled)\n"
+    )

@@ -83,8 +83,10 @@ def test_failing_lines_are_reported_with_their_number_and_the_rest_replays() -> 
     result = replay_director_config(text, owns)
     assert [number for number, _, _ in result.errors] == [2, 4]
     assert result.errors[0] == (
-        2, "vstack basic",
-        "Command Rejected: The Director IP address does not match a switch IP address.")
+        2,
+        "vstack basic",
+        "Command Rejected: The Director IP address does not match a switch IP address.",
+    )
     assert result.errors[1][:2] == (4, "vstack image ftp:y.tar")
     assert "ftp: is not supported" in result.errors[1][2]
     assert result.settings.groups.default.image == "flash:x.tar"
@@ -104,8 +106,7 @@ def test_render_then_replay_is_identical() -> None:
 def test_a_caret_error_names_its_column() -> None:
     result = replay_director_config("vstack startup-vlan 5000\n  vstack frobnicate\n", owns)
     assert result.errors == [
-        (1, "vstack startup-vlan 5000",
-         "% Invalid input detected at '^' marker. (column 24)"),
+        (1, "vstack startup-vlan 5000", "% Invalid input detected at '^' marker. (column 24)"),
         (2, "vstack frobnicate", "% Invalid input detected at '^' marker. (column 8)"),
     ]
 

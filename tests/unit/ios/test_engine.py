@@ -63,7 +63,8 @@ def test_modes_and_prompts(session: Session) -> None:
     session.run("enable")
     assert session.prompt() == "Director#"
     assert session.run("conf t") == (
-        "Enter configuration commands, one per line.  End with CNTL/Z.\n")
+        "Enter configuration commands, one per line.  End with CNTL/Z.\n"
+    )
     assert session.prompt() == "Director(config)#"
     session.run("vstack group custom g1 mac")
     assert session.prompt() == "Director(config-vstack-group)#"
@@ -90,7 +91,8 @@ def test_hostname_drives_the_prompt(engine: Engine) -> None:
 def test_user_exec_hides_privileged_commands(session: Session) -> None:
     assert "configure" not in session.run("?")
     assert session.run("configure terminal") == (
-        "% Unknown command or computer name, or unable to find computer address\n")
+        "% Unknown command or computer name, or unable to find computer address\n"
+    )
     session.run("en")
     assert "configure" in session.run("?")
 
@@ -141,16 +143,16 @@ def test_help_matches_guide_vst_in_configuration(engine: Engine) -> None:
     expected = guide_answer("IBD(config)# vst ?")
     shown = session.run("vst ?").splitlines()
     # the guide's director lacks our example's group and join-window keywords
-    assert [line for line in shown if "group" not in line and "join-window" not in line
-            and line] == expected
+    assert [
+        line for line in shown if "group" not in line and "join-window" not in line and line
+    ] == expected
 
 
 def test_help_matches_guide_download_image_issu(engine: Engine) -> None:
     session = privileged(engine)
     line = "vstack download-image built-in 4500 sup8-e 4507r+e NONE"
     assert session.run(line + " ?").splitlines()[:-1] == guide_answer(f"Switch# {line} ?")
-    assert session.run(line + " issu ?").splitlines()[:-1] == \
-        guide_answer(f"Switch# {line} issu ?")
+    assert session.run(line + " issu ?").splitlines()[:-1] == guide_answer(f"Switch# {line} issu ?")
 
 
 def test_help_layout_of_arguments_and_cr(engine: Engine) -> None:
@@ -158,7 +160,8 @@ def test_help_layout_of_arguments_and_cr(engine: Engine) -> None:
     assert session.run("vstack startup-vlan ?") == "  <1-4094>  Startup Management Vlan\n\n"
     assert session.run("vstack ?").endswith("  <cr>\n\n")
     assert session.run("ip pool 10.0.0.0 ?") == (
-        "  /nn or A.B.C.D  Network mask or prefix length\n\n")
+        "  /nn or A.B.C.D  Network mask or prefix length\n\n"
+    )
     assert session.run("vstack join-window start ?") == "  <1-31>  Day of the month\n\n"
     assert session.run("vstack startup-vlan 10 ?") == "  <cr>\n\n"
 
@@ -175,8 +178,8 @@ def test_partial_word_help_lists_completions(engine: Engine) -> None:
 def test_help_on_a_bad_prefix_shows_the_caret(engine: Engine) -> None:
     session = configuring(engine)
     assert session.run("vstack bogus ?") == (
-        " " * len("Director(config)#vstack ") + "^\n"
-        "% Invalid input detected at '^' marker.\n\n")
+        " " * len("Director(config)#vstack ") + "^\n% Invalid input detected at '^' marker.\n\n"
+    )
 
 
 def test_help_in_user_exec(session: Session) -> None:
@@ -186,7 +189,8 @@ def test_help_in_user_exec(session: Session) -> None:
         "  exit      Exit from the EXEC\n"
         "  logout    Exit from the EXEC\n"
         "  show      Show running system information\n"
-        "  terminal  Set terminal line parameters\n\n")
+        "  terminal  Set terminal line parameters\n\n"
+    )
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -195,11 +199,13 @@ def test_invalid_input_caret_counts_the_prompt(engine: Engine) -> None:
     assert transcript(session, "vstack startup-vlan 5000") == (
         "Director(config)#vstack startup-vlan 5000\n"
         "                                        ^\n"
-        "% Invalid input detected at '^' marker.\n\n")
+        "% Invalid input detected at '^' marker.\n\n"
+    )
     assert transcript(session, "vstack startp-vlan 10") == (
         "Director(config)#vstack startp-vlan 10\n"
         "                             ^\n"
-        "% Invalid input detected at '^' marker.\n\n")
+        "% Invalid input detected at '^' marker.\n\n"
+    )
 
 
 def test_incomplete_ambiguous_unknown(engine: Engine) -> None:
@@ -209,9 +215,11 @@ def test_incomplete_ambiguous_unknown(engine: Engine) -> None:
     assert session.run("e") == '% Ambiguous command:  "e"\n'  # enable, exit
     assert session.run("sh r") == session.run("show running-config")
     assert session.run("zzz") == (
-        "% Unknown command or computer name, or unable to find computer address\n")
+        "% Unknown command or computer name, or unable to find computer address\n"
+    )
     assert session.run("zzz yyy") == (
-        "% Unknown command or computer name, or unable to find computer address\n")
+        "% Unknown command or computer name, or unable to find computer address\n"
+    )
     session.run("conf t")
     assert session.run("zzz") == "                 ^\n% Invalid input detected at '^' marker.\n\n"
     assert session.run("vstack group custom g1") == "% Incomplete command.\n\n"
@@ -256,16 +264,23 @@ def test_filters(engine: Engine) -> None:
         "  begin    Begin with the line that matches",
         "  exclude  Exclude lines that match",
         "  include  Include lines that match",
-        "  section  Filter a section of output"]
+        "  section  Filter a section of output",
+    ]
 
 
 def test_section_filter_on_running_config(engine: Engine) -> None:
     session = configuring(engine)
-    for line in ("vstack group custom g1 mac", "match mac 001b.5444.c600", "image flash:a.tar",
-                 "exit", "ip helper-address 10.0.0.1"):
+    for line in (
+        "vstack group custom g1 mac",
+        "match mac 001b.5444.c600",
+        "image flash:a.tar",
+        "exit",
+        "ip helper-address 10.0.0.1",
+    ):
         session.run(line)
     assert session.run("do show running-config | section group") == (
-        "vstack group custom g1 mac\n match mac 001b.5444.c600\n image flash:a.tar\n")
+        "vstack group custom g1 mac\n match mac 001b.5444.c600\n image flash:a.tar\n"
+    )
     assert session.run("do sh run | include helper") == "ip helper-address 10.0.0.1\n"
 
 
@@ -285,8 +300,9 @@ def test_declarations_are_checked() -> None:
     with pytest.raises(SyntaxDeclarationError):
         Engine().add(undeclared)
     unbalanced = CommandSet("unbalanced")
-    unbalanced.command(CONFIG, "name [<x>", lambda ctx: None, help={"name": "n"},
-                       args={"x": Arg(Word(), "x")})
+    unbalanced.command(
+        CONFIG, "name [<x>", lambda ctx: None, help={"name": "n"}, args={"x": Arg(Word(), "x")}
+    )
     with pytest.raises(SyntaxDeclarationError):
         Engine().add(unbalanced)
 
@@ -318,15 +334,20 @@ def test_question_flow_of_copy(tmp_path: Path) -> None:
 
 def test_guide_abbreviations_of_show_vstack_group(engine: Engine) -> None:
     session = privileged(engine)
-    for line in ("show vst group built-in 4500 sup8-e de",       # guide chapter 3
-                 "show vst group built-in 4500 sup8-e 4503 de",
-                 "sh vst gr bu 4500 sup8 4507 su"):
+    for line in (
+        "show vst group built-in 4500 sup8-e de",  # guide chapter 3
+        "show vst group built-in 4500 sup8-e 4503 de",
+        "sh vst gr bu 4500 sup8 4507 su",
+    ):
         outcome = session.execute(line)
         assert outcome.ok and outcome.output.startswith("-----\n"), line
     assert session.run("show vst group built-in 4500 sup8-e 45 de") == (
-        '% Ambiguous command:  "show vst group built-in 4500 sup8-e 45 de"\n')
+        '% Ambiguous command:  "show vst group built-in 4500 sup8-e 45 de"\n'
+    )
     assert session.run("show vst group built-in 4500 sup8-e ?").splitlines()[:2] == [
-        "  4503     4503 chassis type", "  4506     4506 chassis type"]
+        "  4503     4503 chassis type",
+        "  4506     4506 chassis type",
+    ]
 
 
 def test_help_for_an_unknown_first_word_and_for_do(engine: Engine) -> None:
@@ -350,7 +371,8 @@ def test_ios_underscore_in_filters() -> None:
     assert apply_filter("include", "_10$", text) == "vstack vlan 1,10\nvstack startup-vlan 10\n"
     assert apply_filter("include", "sw\\_10", text) == "hostname sw_10\n"
     assert apply_filter("include", "^vstack_", text) == (
-        "vstack vlan 1,10\nvstack startup-vlan 10\n")
+        "vstack vlan 1,10\nvstack startup-vlan 10\n"
+    )
     assert apply_filter("include", "\\", text) == ""  # a lone backslash matches nothing here
 
 

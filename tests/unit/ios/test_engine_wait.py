@@ -67,9 +67,12 @@ class Choices(CommandSet):
     def __init__(self) -> None:
         super().__init__()
         self.seen: list[tuple[str, ...]] = []
-        self.command(EXEC, "pick {red | green} [bright]", self._pick,
-                     help={"pick": "Pick a colour", "red": "Red", "green": "Green",
-                           "bright": "Brighter"})
+        self.command(
+            EXEC,
+            "pick {red | green} [bright]",
+            self._pick,
+            help={"pick": "Pick a colour", "red": "Red", "green": "Green", "bright": "Brighter"},
+        )
 
     def _pick(self, ctx: Context) -> None:
         self.seen.append(ctx.keywords)

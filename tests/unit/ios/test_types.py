@@ -25,21 +25,26 @@ from smartinstall.ios import (
 from smartinstall.ios.types import ArgType, Month, RangeList
 
 
-@pytest.mark.parametrize("text", ["00:1B:54:44:C6:00", "001b.5444.c600", "001B-5444-C600",
-                                  "00-1b-54-44-c6-00", "001B5444C600"])
+@pytest.mark.parametrize(
+    "text",
+    ["00:1B:54:44:C6:00", "001b.5444.c600", "001B-5444-C600", "00-1b-54-44-c6-00", "001B5444C600"],
+)
 def test_mac_spellings_give_one_value(text: str) -> None:
     assert MacAddress().parse(text) == "001b.5444.c600"
 
 
-@pytest.mark.parametrize("text", ["00:1B:54:44:C6", "001b.5444", "00:1B:54:44:C6:0G",
-                                  "00:1b-54:44:c6:00x", "", "0"])
+@pytest.mark.parametrize(
+    "text", ["00:1B:54:44:C6", "001b.5444", "00:1B:54:44:C6:0G", "00:1b-54:44:c6:00x", "", "0"]
+)
 def test_mac_refuses(text: str) -> None:
     with pytest.raises(ArgError):
         MacAddress().parse(text)
 
 
-@pytest.mark.parametrize(("text", "value"), [("6:30", (6, 30)), ("06:30", (6, 30)),
-                                             ("00:00", (0, 0)), ("23:59", (23, 59))])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("6:30", (6, 30)), ("06:30", (6, 30)), ("00:00", (0, 0)), ("23:59", (23, 59))],
+)
 def test_time_of_day(text: str, value: tuple[int, int]) -> None:
     assert TimeOfDay().parse(text) == datetime.time(*value)
 
@@ -54,15 +59,15 @@ def test_date_combines_parts_and_refuses_31_february() -> None:
     date = Date()
     parts = date.parts()
     day, month, year = (kind for kind, _ in parts)
-    assert date.combine([day.parse("04"), month.parse("Jul"), year.parse("2009")]) == \
-        datetime.date(2009, 7, 4)
+    assert date.combine([day.parse("04"), month.parse("Jul"), year.parse("2009")]) == datetime.date(
+        2009, 7, 4
+    )
     assert date.combine([4, month.parse("july"), 2009]) == datetime.date(2009, 7, 4)
     with pytest.raises(ArgError):
         date.combine([31, month.parse("Feb"), 2009])
 
 
-@pytest.mark.parametrize(("text", "number"), [("jan", 1), ("JANUARY", 1), ("sept", 9),
-                                              ("Dec", 12)])
+@pytest.mark.parametrize(("text", "number"), [("jan", 1), ("JANUARY", 1), ("sept", 9), ("Dec", 12)])
 def test_month_names(text: str, number: int) -> None:
     assert Month().parse(text) == number
 
@@ -116,8 +121,18 @@ def test_url_and_word() -> None:
     assert Word(pattern=r"[a-z]+").partial("abc1") == 3
 
 
-TYPES: list[ArgType] = [Number(1, 4094), IPv4(), Mask(), MacAddress(), Url(), TimeOfDay(),
-                        Month(), VlanRange(), IndexList(), Word()]
+TYPES: list[ArgType] = [
+    Number(1, 4094),
+    IPv4(),
+    Mask(),
+    MacAddress(),
+    Url(),
+    TimeOfDay(),
+    Month(),
+    VlanRange(),
+    IndexList(),
+    Word(),
+]
 
 
 @given(st.sampled_from(TYPES), st.text(max_size=40))

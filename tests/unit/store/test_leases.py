@@ -14,8 +14,12 @@ from smartinstall.store.leases import JOURNAL_NAME, Lease, LeaseStore
 
 
 def lease(n: int, address: int | None = None, expires: float = 2e9) -> Lease:
-    return Lease(b"\x01" + n.to_bytes(6, "big"), address if address is not None else 0x0A000000 + n,
-                 expires, n.to_bytes(6, "big"))
+    return Lease(
+        b"\x01" + n.to_bytes(6, "big"),
+        address if address is not None else 0x0A000000 + n,
+        expires,
+        n.to_bytes(6, "big"),
+    )
 
 
 async def test_bindings_survive_a_restart(tmp_path: Path) -> None:

@@ -57,8 +57,9 @@ class ScriptedNet:
             return self.refresh_lease
         return self.lease
 
-    async def fetch(self, switch: Switch, host: str, port: int, name: str,
-                    sink: Callable[[bytes], None]) -> int:
+    async def fetch(
+        self, switch: Switch, host: str, port: int, name: str, sink: Callable[[bytes], None]
+    ) -> int:
         self.fetched.append(name)
         data = self.files.get((host, name))
         if data is None:
@@ -76,8 +77,11 @@ class ScriptedNet:
         if self.director_down:
             raise SendError("cannot reach director")
         self.sent.append(message)
-        if isinstance(message, smi_client.Hello) and self.script_on_hello and (
-                self.script_on_every_hello or not message.has_startup_config):
+        if (
+            isinstance(message, smi_client.Hello)
+            and self.script_on_hello
+            and (self.script_on_every_hello or not message.has_startup_config)
+        ):
             await switch.command(Execute(self.script_on_hello))
 
     async def listen(self, switch: Switch) -> None:
@@ -93,34 +97,52 @@ class ScriptedNet:
         return None
 
     def statuses(self) -> list[tuple[int, int]]:
-        return [(m.operation, m.state) for m in self.sent
-                if isinstance(m, smi_client.UpgradeStatus)]
+        return [
+            (m.operation, m.state) for m in self.sent if isinstance(m, smi_client.UpgradeStatus)
+        ]
 
 
 DIRECTOR = "10.0.0.1"
-LEASE = Lease("10.0.0.20", imagelist="vstack/imagelist-default.txt", director=DIRECTOR,
-              config="seed.txt", tftp_server=DIRECTOR, hostname="STORE-01.0020")
+LEASE = Lease(
+    "10.0.0.20",
+    imagelist="vstack/imagelist-default.txt",
+    director=DIRECTOR,
+    config="seed.txt",
+    tftp_server=DIRECTOR,
+    hostname="STORE-01.0020",
+)
 
 
 def network(lease: Lease | None = LEASE, image_size: int = 5000) -> ScriptedNet:
-    return ScriptedNet(lease, files={
-        (DIRECTOR, "vstack/imagelist-default.txt"): f"{IMAGE}\n".encode(),
-        (DIRECTOR, IMAGE): bytes(image_size),
-        (DIRECTOR, "seed.txt"): b"hostname Switch\n!\nend\n",
-        (DIRECTOR, "post.txt"): b'"vlan 12" "name TEST" "exit"\n',
-    })
+    return ScriptedNet(
+        lease,
+        files={
+            (DIRECTOR, "vstack/imagelist-default.txt"): f"{IMAGE}\n".encode(),
+            (DIRECTOR, IMAGE): bytes(image_size),
+            (DIRECTOR, "seed.txt"): b"hostname Switch\n!\nend\n",
+            (DIRECTOR, "post.txt"): b'"vlan 12" "name TEST" "exit"\n',
+        },
+    )
 
 
 def make(tmp_path: Path, net: ScriptedNet, **kw: object) -> Switch:
-    config = SwitchConfig(pid="WS-C2960X-48FPS-L", mac="0050.5601.0020", address="10.0.0.250",
-                          keepalive=0.05, dhcp_retry=0.01, **kw)  # type: ignore[arg-type]
+    config = SwitchConfig(
+        pid="WS-C2960X-48FPS-L",
+        mac="0050.5601.0020",
+        address="10.0.0.250",
+        keepalive=0.05,
+        dhcp_retry=0.01,
+        **kw,
+    )  # type: ignore[arg-type]
     return Switch(config, Flash(tmp_path / "flash"), net)
 
 
 async def up(switch: Switch) -> None:
     switch.power_on()
-    assert await switch.wait_for(lambda s: s.state is State.RUNNING and s.boots >= 2, 5), \
-        (switch.state, switch.console)
+    assert await switch.wait_for(lambda s: s.state is State.RUNNING and s.boots >= 2, 5), (
+        switch.state,
+        switch.console,
+    )
 
 
 async def test_zero_touch_installs_and_reloads(tmp_path: Path) -> None:
@@ -168,8 +190,9 @@ async def test_missing_image_reports_failure_and_keeps_the_old_image(tmp_path: P
     switch = make(tmp_path, net)
     await up(switch)
     await switch.shutdown()
-    failed = [m for m in net.sent if isinstance(m, smi_client.UpgradeStatus)
-              and m.state == St.FAILED]
+    failed = [
+        m for m in net.sent if isinstance(m, smi_client.UpgradeStatus) and m.state == St.FAILED
+    ]
     assert len(failed) == 1 and "File not found" in failed[0].reason
     assert switch.image != IMAGE and switch.flash.startup_config() is not None
 
@@ -190,10 +213,16 @@ async def test_missing_configuration_boots_with_the_default(tmp_path: Path) -> N
 async def test_stack_takes_one_image_per_member(tmp_path: Path) -> None:
     net = network()
     stack_list = "vstack/imagelist-stk-0050.5601.0020.txt"
-    net.refresh_lease = Lease("10.0.0.20", imagelist=stack_list, director=DIRECTOR,
-                              config="seed.txt", tftp_server=DIRECTOR)
+    net.refresh_lease = Lease(
+        "10.0.0.20",
+        imagelist=stack_list,
+        director=DIRECTOR,
+        config="seed.txt",
+        tftp_server=DIRECTOR,
+    )
     net.files[(DIRECTOR, stack_list)] = (
-        b"a-universalk9-tar.122-55.SE9.tar\nb-ipbase-tar.122-55.SE9.tar\n")
+        b"a-universalk9-tar.122-55.SE9.tar\nb-ipbase-tar.122-55.SE9.tar\n"
+    )
     net.files[(DIRECTOR, "a-universalk9-tar.122-55.SE9.tar")] = b"a" * 700
     net.files[(DIRECTOR, "b-ipbase-tar.122-55.SE9.tar")] = b"b" * 900
     members = tuple(Member(n, "WS-C3750E-24PD-S", f"0050.5601.01{n:02d}") for n in (1, 2, 3))
@@ -253,8 +282,13 @@ async def test_bad_script_reports_failure(tmp_path: Path) -> None:
     await up(switch)
     assert not await switch.run_script(f"tftp://{DIRECTOR}/bad.txt")
     await switch.shutdown()
-    failed = [m for m in net.sent if isinstance(m, smi_client.UpgradeStatus)
-              and m.operation == Op.SCRIPT and m.state == St.FAILED]
+    failed = [
+        m
+        for m in net.sent
+        if isinstance(m, smi_client.UpgradeStatus)
+        and m.operation == Op.SCRIPT
+        and m.state == St.FAILED
+    ]
     assert failed and "command group" in failed[0].reason
 
 
@@ -367,8 +401,10 @@ async def test_director_unreachable_is_logged(tmp_path: Path) -> None:
     switch = make(tmp_path, net)
     await up(switch)
     await switch.shutdown()
-    assert ("%SMI-6-CLIENT_CONN_FAILED: Device (IP address: 10.0.0.20) failed to connect to "
-            "Director (IP address : 10.0.0.1)") in switch.console
+    assert (
+        "%SMI-6-CLIENT_CONN_FAILED: Device (IP address: 10.0.0.20) failed to connect to "
+        "Director (IP address : 10.0.0.1)"
+    ) in switch.console
 
 
 async def test_no_vstack_closes_the_port(tmp_path: Path) -> None:
@@ -387,10 +423,17 @@ async def test_no_vstack_closes_the_port(tmp_path: Path) -> None:
 
 
 async def test_legacy_applies_the_tailored_configuration(tmp_path: Path) -> None:
-    tailored = (b"!\nenable password s3cret\n!\nip http server\nip http authentication enable\n"
-                b"!\ndo telnet 10.0.0.1 19140\n!\nvstack director 10.0.0.1\n!\nend\n")
-    lease = Lease("10.0.0.21", imagelist="vstack/imagelist-default.txt", director=DIRECTOR,
-                  config="vstack/tailored-0050.5601.0020.txt", tftp_server=DIRECTOR)
+    tailored = (
+        b"!\nenable password s3cret\n!\nip http server\nip http authentication enable\n"
+        b"!\ndo telnet 10.0.0.1 19140\n!\nvstack director 10.0.0.1\n!\nend\n"
+    )
+    lease = Lease(
+        "10.0.0.21",
+        imagelist="vstack/imagelist-default.txt",
+        director=DIRECTOR,
+        config="vstack/tailored-0050.5601.0020.txt",
+        tftp_server=DIRECTOR,
+    )
     net = network(lease)
     net.files[(DIRECTOR, "vstack/tailored-0050.5601.0020.txt")] = tailored
     switch = make(tmp_path, net, legacy=True)
@@ -411,7 +454,9 @@ async def test_legacy_applies_the_tailored_configuration(tmp_path: Path) -> None
 def test_image_facts() -> None:
     assert image_facts(IMAGE) == ("C2960X-UNIVERSALK9-M", "15.2(7)E9")
     assert image_facts("tftp://1.2.3.4/x/c3750e-universalk9-tar.122-55.SE9.tar") == (
-        "C3750E-UNIVERSALK9-M", "12.2(55)SE9")
+        "C3750E-UNIVERSALK9-M",
+        "12.2(55)SE9",
+    )
     assert image_facts("odd.bin") == ("ODD.BIN", "unknown")
 
 
@@ -441,15 +486,19 @@ def test_flash_state_survives_and_bad_state_is_ignored(tmp_path: Path) -> None:
     assert not list((tmp_path / "f").glob(".*.tmp"))
 
 
-@pytest.mark.parametrize("members", [
-    tuple(Member(n, "WS-C3750E-24PD-S", f"0050.5601.01{n:02d}") for n in range(1, 11)),
-    (Member(1, "A", "0050.5601.0101"), Member(1, "A", "0050.5601.0102")),
-    (Member(0, "A", "0050.5601.0101"),),
-])
+@pytest.mark.parametrize(
+    "members",
+    [
+        tuple(Member(n, "WS-C3750E-24PD-S", f"0050.5601.01{n:02d}") for n in range(1, 11)),
+        (Member(1, "A", "0050.5601.0101"), Member(1, "A", "0050.5601.0102")),
+        (Member(0, "A", "0050.5601.0101"),),
+    ],
+)
 def test_stack_members_are_one_to_nine(members: tuple[Member, ...]) -> None:
     with pytest.raises(ValueError):
-        SwitchConfig(pid="WS-C3750E-24PD-S", mac="0050.5601.0101", address="10.0.0.9",
-                     members=members)
+        SwitchConfig(
+            pid="WS-C3750E-24PD-S", mac="0050.5601.0101", address="10.0.0.9", members=members
+        )
 
 
 async def test_reboot_fault_during_an_on_demand_download(tmp_path: Path) -> None:

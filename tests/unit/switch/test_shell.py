@@ -27,7 +27,8 @@ async def test_show_commands_and_configuration(tmp_path: Path) -> None:
     assert "Version 15.2(7)E9" in version and f'"flash:{IMAGE}"' in version
     assert "Model number                    : WS-C2960X-48FPS-L" in version
     assert session.run("show vstack config") == (
-        "Role: Client (SmartInstall enabled)\nVstack Director IP address: 10.0.0.1\n")
+        "Role: Client (SmartInstall enabled)\nVstack Director IP address: 10.0.0.1\n"
+    )
     session.run("configure terminal")
     session.run("hostname branch-7")
     assert session.prompt() == "branch-7(config)#"
@@ -57,8 +58,13 @@ async def test_show_commands_and_configuration(tmp_path: Path) -> None:
 
 
 def test_strip_telnet() -> None:
-    text, replies = strip_telnet(bytes((IAC, 253, 24)) + b"ab" + bytes((IAC, IAC)) +
-                                 bytes((IAC, 250, 31, 0, 80, IAC, 240)) + b"c")
+    text, replies = strip_telnet(
+        bytes((IAC, 253, 24))
+        + b"ab"
+        + bytes((IAC, IAC))
+        + bytes((IAC, 250, 31, 0, 80, IAC, 240))
+        + b"c"
+    )
     assert text == b"ab\xffc"
     assert replies == bytes((IAC, 252, 24))
     assert strip_telnet(bytes((IAC,))) == (b"", b"")

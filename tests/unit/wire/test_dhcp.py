@@ -47,9 +47,20 @@ def vector(name: str) -> bytes:
 def header(op: int = BOOTREQUEST, **fields: bytes) -> bytes:
     """A 236-byte BOOTP header with chaddr 00:11:22:33:44:55 and xid 0x1234."""
     return struct.pack(
-        "!BBBBIHH4s4s4s4s16s64s128s", op, 1, 6, 0, 0x1234, 0, 0,
-        fields.get("ciaddr", bytes(4)), bytes(4), bytes(4), fields.get("giaddr", bytes(4)),
-        bytes.fromhex("001122334455") + bytes(10), fields.get("sname", bytes(64)),
+        "!BBBBIHH4s4s4s4s16s64s128s",
+        op,
+        1,
+        6,
+        0,
+        0x1234,
+        0,
+        0,
+        fields.get("ciaddr", bytes(4)),
+        bytes(4),
+        bytes(4),
+        fields.get("giaddr", bytes(4)),
+        bytes.fromhex("001122334455") + bytes(10),
+        fields.get("sname", bytes(64)),
         fields.get("file", bytes(128)),
     )
 
@@ -98,8 +109,12 @@ def test_director_ip_is_sub_option_16() -> None:
 
 def full_packet() -> DhcpPacket:
     return DhcpPacket(
-        op=BOOTREPLY, xid=0xDEADBEEF, flags=0x8000,
-        yiaddr=bytes([10, 0, 0, 5]), siaddr=bytes([10, 0, 0, 40]), giaddr=bytes([10, 0, 0, 1]),
+        op=BOOTREPLY,
+        xid=0xDEADBEEF,
+        flags=0x8000,
+        yiaddr=bytes([10, 0, 0, 5]),
+        siaddr=bytes([10, 0, 0, 40]),
+        giaddr=bytes([10, 0, 0, 1]),
         chaddr=bytes.fromhex("0021d7aefc00") + bytes(10),
         options=[
             (Opt.MESSAGE_TYPE, bytes([MessageType.ACK])),
@@ -154,8 +169,11 @@ def test_long_option_is_split_and_joined_rfc3396() -> None:
 def test_option_overload_reads_file_then_sname() -> None:
     file_field = encode_options([(Opt.BOOTFILE_NAME, b"from-file")]).ljust(128, b"\0")
     sname_field = encode_options([(Opt.HOSTNAME, b"from-sname")]).ljust(64, b"\0")
-    raw = (header(file=file_field, sname=sname_field) + MAGIC_COOKIE
-           + encode_options([(Opt.MESSAGE_TYPE, b"\x01"), (Opt.OVERLOAD, b"\x03")]))
+    raw = (
+        header(file=file_field, sname=sname_field)
+        + MAGIC_COOKIE
+        + encode_options([(Opt.MESSAGE_TYPE, b"\x01"), (Opt.OVERLOAD, b"\x03")])
+    )
     packet = DhcpPacket.decode(raw)
     assert packet.get(Opt.BOOTFILE_NAME) == b"from-file"
     assert packet.get(Opt.HOSTNAME) == b"from-sname"
@@ -167,8 +185,11 @@ def test_option_overload_inside_overloaded_field_does_not_loop() -> None:
     # The file field claims overload again (and sname); it must be ignored, not followed.
     file_field = encode_options([(Opt.OVERLOAD, b"\x03"), (Opt.HOSTNAME, b"x")]).ljust(128, b"\0")
     sname_field = encode_options([(Opt.OVERLOAD, b"\x01")]).ljust(64, b"\0")
-    raw = (header(file=file_field, sname=sname_field) + MAGIC_COOKIE
-           + encode_options([(Opt.MESSAGE_TYPE, b"\x01"), (Opt.OVERLOAD, b"\x01")]))
+    raw = (
+        header(file=file_field, sname=sname_field)
+        + MAGIC_COOKIE
+        + encode_options([(Opt.MESSAGE_TYPE, b"\x01"), (Opt.OVERLOAD, b"\x01")])
+    )
     packet = DhcpPacket.decode(raw)
     assert packet.get(Opt.HOSTNAME) == b"x"
     assert packet.sname == sname_field  # not overloaded: left as is
@@ -213,8 +234,13 @@ def test_ten_thousand_options_are_refused() -> None:
 
 def test_option_limit_counts_overloaded_fields() -> None:
     file_field = bytes([224, 0]) * 64
-    raw = (header(file=file_field) + MAGIC_COOKIE + bytes([53, 1, 1, 52, 1, 1])
-           + bytes([225, 0]) * (MAX_OPTIONS - 2) + b"\xff")
+    raw = (
+        header(file=file_field)
+        + MAGIC_COOKIE
+        + bytes([53, 1, 1, 52, 1, 1])
+        + bytes([225, 0]) * (MAX_OPTIONS - 2)
+        + b"\xff"
+    )
     with pytest.raises(DhcpDecodeError):
         DhcpPacket.decode(raw)
 
@@ -244,10 +270,15 @@ def test_bad_header_fields_are_errors() -> None:
         DhcpPacket.decode(bytes(good) + bytes(70_000))
 
 
-@pytest.mark.parametrize("value", [
-    b"\x00\x00\x00", b"\x00\x00\x00\x09\x05\x05", b"\x00\x00\x00\x09\x02\x05",
-    b"\x00\x00\x00\x09\x03\x05\x04ab",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"\x00\x00\x00",
+        b"\x00\x00\x00\x09\x05\x05",
+        b"\x00\x00\x00\x09\x02\x05",
+        b"\x00\x00\x00\x09\x03\x05\x04ab",
+    ],
+)
 def test_bad_option_125_is_an_error(value: bytes) -> None:
     with pytest.raises(DhcpDecodeError):
         decode_vivso(value)
@@ -288,8 +319,9 @@ def test_set_and_remove_keep_lookup_consistent() -> None:
 # ------------------------------------------------------------------- hypothesis
 
 option_pairs = st.lists(
-    st.tuples(st.integers(1, 254).filter(lambda c: c != Opt.OVERLOAD),
-              st.binary(min_size=0, max_size=300)),
+    st.tuples(
+        st.integers(1, 254).filter(lambda c: c != Opt.OVERLOAD), st.binary(min_size=0, max_size=300)
+    ),
     max_size=20,
 )
 
@@ -333,8 +365,11 @@ def test_options_round_trip(pairs: list[tuple[int, bytes]]) -> None:
 @given(
     st.integers(0, 0xFFFFFFFF),
     st.binary(min_size=6, max_size=6),
-    st.lists(st.tuples(st.integers(1, 254), st.binary(min_size=1, max_size=40)),
-             max_size=10, unique_by=lambda p: p[0]),
+    st.lists(
+        st.tuples(st.integers(1, 254), st.binary(min_size=1, max_size=40)),
+        max_size=10,
+        unique_by=lambda p: p[0],
+    ),
 )
 def test_packet_round_trip(xid: int, mac: bytes, pairs: list[tuple[int, bytes]]) -> None:
     pairs = [(c, v) for c, v in pairs if c != Opt.OVERLOAD]
@@ -344,8 +379,15 @@ def test_packet_round_trip(xid: int, mac: bytes, pairs: list[tuple[int, bytes]])
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 0xFFFFFFFF), st.lists(
-    st.tuples(st.integers(0, 255), st.binary(max_size=30)), max_size=5)), max_size=4))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 0xFFFFFFFF),
+            st.lists(st.tuples(st.integers(0, 255), st.binary(max_size=30)), max_size=5),
+        ),
+        max_size=4,
+    )
+)
 def test_vivso_round_trip(blocks: list[tuple[int, list[tuple[int, bytes]]]]) -> None:
     typed = [VendorBlock(e, tuple(subs)) for e, subs in blocks]
     assert decode_vivso(encode_vivso(typed)) == typed

@@ -39,13 +39,22 @@ from smartinstall.wire.smi_client import (
 )
 
 HELLO = Hello(
-    sequence=7, mac="0018.7363.4200", pid="WS-C3750X-48P", serial="FDO1234X0AB",
-    sw_version="15.2(2)E3", image="c3750e-universalk9-tar.152-2.E3.tar", hostname="Switch",
+    sequence=7,
+    mac="0018.7363.4200",
+    pid="WS-C3750X-48P",
+    serial="FDO1234X0AB",
+    sw_version="15.2(2)E3",
+    image="c3750e-universalk9-tar.152-2.E3.tar",
+    hostname="Switch",
     ip="192.0.2.44",
-    stack=(StackMember(1, "WS-C3750X-48P", "0018.7363.4200", "FDO1234X0AB"),
-           StackMember(2, "WS-C3750X-24T", "0018.7363.4280")),
-    smi_version=2, capabilities=Capability.CLIENT | Capability.AUTHENTICATION,
-    has_startup_config=False, join_state=JoinState.NEW,
+    stack=(
+        StackMember(1, "WS-C3750X-48P", "0018.7363.4200", "FDO1234X0AB"),
+        StackMember(2, "WS-C3750X-24T", "0018.7363.4280"),
+    ),
+    smi_version=2,
+    capabilities=Capability.CLIENT | Capability.AUTHENTICATION,
+    has_startup_config=False,
+    join_state=JoinState.NEW,
 )
 
 
@@ -67,32 +76,70 @@ def test_catalyst_4500_hello_carries_supervisor_and_chassis() -> None:
     assert (decoded.supervisor, decoded.chassis) == ("sup7-e", "4506")
 
 
-@pytest.mark.parametrize("message", [
-    NeighborReport(sequence=1, mac="0018.7363.4200", neighbors=(
-        Neighbor("Gi1/0/1", "0021.a1ab.9b80", "Switch", "", "Gi0/1", "WS-C2960-48TC-S"),
-        Neighbor("Gi1/0/2", device_id="legacy.example", ip="192.0.2.9", remote_port="Fa0/24",
-                 platform="cisco WS-C2950-24"),
-    )),
-    Keepalive(sequence=2, mac="0018.7363.4200", ip="192.0.2.44", uptime=3600,
-              join_state=JoinState.JOINED),
-    WriteMemory(sequence=3, mac="0018.7363.4200", hostname="SwitchA", ip="192.0.2.44"),
-    UpgradeStatus(sequence=4, mac="0018.7363.4200", operation=Operation.IMAGE,
-                  state=UpgradeState.PROGRESS, file="c2960-lanbasek9-tar.150-2.SE.tar",
-                  bytes_done=1 << 33, bytes_total=(1 << 33) + 5),
-    UpgradeStatus(sequence=5, mac="0018.7363.4200", operation=Operation.CONFIG,
-                  state=UpgradeState.FAILED, file="x.cfg", reason="TFTP: File not found"),
-    BackupResult(sequence=6, mac="0018.7363.4200", success=True,
-                 repository="tftp://192.0.2.1/vstack", file="SwitchA-0018.7363.4200.REV2"),
-    Ack(sequence=0, acked_type=ClientMessageType.HELLO, acked_sequence=7, status=0),
-])
+@pytest.mark.parametrize(
+    "message",
+    [
+        NeighborReport(
+            sequence=1,
+            mac="0018.7363.4200",
+            neighbors=(
+                Neighbor("Gi1/0/1", "0021.a1ab.9b80", "Switch", "", "Gi0/1", "WS-C2960-48TC-S"),
+                Neighbor(
+                    "Gi1/0/2",
+                    device_id="legacy.example",
+                    ip="192.0.2.9",
+                    remote_port="Fa0/24",
+                    platform="cisco WS-C2950-24",
+                ),
+            ),
+        ),
+        Keepalive(
+            sequence=2,
+            mac="0018.7363.4200",
+            ip="192.0.2.44",
+            uptime=3600,
+            join_state=JoinState.JOINED,
+        ),
+        WriteMemory(sequence=3, mac="0018.7363.4200", hostname="SwitchA", ip="192.0.2.44"),
+        UpgradeStatus(
+            sequence=4,
+            mac="0018.7363.4200",
+            operation=Operation.IMAGE,
+            state=UpgradeState.PROGRESS,
+            file="c2960-lanbasek9-tar.150-2.SE.tar",
+            bytes_done=1 << 33,
+            bytes_total=(1 << 33) + 5,
+        ),
+        UpgradeStatus(
+            sequence=5,
+            mac="0018.7363.4200",
+            operation=Operation.CONFIG,
+            state=UpgradeState.FAILED,
+            file="x.cfg",
+            reason="TFTP: File not found",
+        ),
+        BackupResult(
+            sequence=6,
+            mac="0018.7363.4200",
+            success=True,
+            repository="tftp://192.0.2.1/vstack",
+            file="SwitchA-0018.7363.4200.REV2",
+        ),
+        Ack(sequence=0, acked_type=ClientMessageType.HELLO, acked_sequence=7, status=0),
+    ],
+)
 def test_every_message_round_trips(message: object) -> None:
     data = message.encode()  # type: ignore[attr-defined]
     assert decode_client_message(data) == message
 
 
 def test_mac_forms() -> None:
-    assert parse_mac("00:18:73:63:42:00") == parse_mac("0018.7363.4200") == \
-        parse_mac("00-18-73-63-42-00") == bytes.fromhex("001873634200")
+    assert (
+        parse_mac("00:18:73:63:42:00")
+        == parse_mac("0018.7363.4200")
+        == parse_mac("00-18-73-63-42-00")
+        == bytes.fromhex("001873634200")
+    )
     assert format_mac(bytes.fromhex("001873634200")) == "0018.7363.4200"
     assert Hello(mac="00:18:73:63:42:0A").mac == "0018.7363.420a"
     with pytest.raises(ValueError):
@@ -114,21 +161,27 @@ def test_unknown_tlvs_are_skipped_duplicates_refused() -> None:
         decode_client_message(_raw(0x103, [*_HEAD, mac, mac]))
 
 
-@pytest.mark.parametrize("tlvs, match", [
-    ([], "PROTOCOL_VERSION"),
-    ([_HEAD[1], _HEAD[0]], "PROTOCOL_VERSION"),
-    ([Tlv(TlvType.PROTOCOL_VERSION, b"\0\0\0\2"), _HEAD[1]], "protocol version 2"),
-    ([*_HEAD, Tlv(TlvType.MAC, b"")], "MAC is 0 bytes"),
-    ([*_HEAD, Tlv(TlvType.IP, b"\1\2\3")], "IPv4"),
-    ([*_HEAD, Tlv(TlvType.UPTIME, b"\0\0\0\0\0")], "too long|expected 4"),
-    ([*_HEAD, Tlv(TlvType.PID, b"a\0b")], "NUL"),
-    ([*_HEAD, Tlv(TlvType.PID, b"\xff\xfe")], "UTF-8"),
-    ([*_HEAD, Tlv(TlvType.PID, b"h" * 256)], "too long"),
-    ([*_HEAD, Tlv(TlvType.JOIN_STATE, b"\0\0\0")], "expected 4"),
-])
+@pytest.mark.parametrize(
+    "tlvs, match",
+    [
+        ([], "PROTOCOL_VERSION"),
+        ([_HEAD[1], _HEAD[0]], "PROTOCOL_VERSION"),
+        ([Tlv(TlvType.PROTOCOL_VERSION, b"\0\0\0\2"), _HEAD[1]], "protocol version 2"),
+        ([*_HEAD, Tlv(TlvType.MAC, b"")], "MAC is 0 bytes"),
+        ([*_HEAD, Tlv(TlvType.IP, b"\1\2\3")], "IPv4"),
+        ([*_HEAD, Tlv(TlvType.UPTIME, b"\0\0\0\0\0")], "too long|expected 4"),
+        ([*_HEAD, Tlv(TlvType.PID, b"a\0b")], "NUL"),
+        ([*_HEAD, Tlv(TlvType.PID, b"\xff\xfe")], "UTF-8"),
+        ([*_HEAD, Tlv(TlvType.PID, b"h" * 256)], "too long"),
+        ([*_HEAD, Tlv(TlvType.JOIN_STATE, b"\0\0\0")], "expected 4"),
+    ],
+)
 def test_malformed_fields_are_refused(tlvs: list[Tlv], match: str) -> None:
-    msg_type = ClientMessageType.KEEPALIVE if tlvs[-1:] and tlvs[-1].type == TlvType.UPTIME \
+    msg_type = (
+        ClientMessageType.KEEPALIVE
+        if tlvs[-1:] and tlvs[-1].type == TlvType.UPTIME
         else ClientMessageType.HELLO
+    )
     with pytest.raises(SmiDecodeError, match=match):
         decode_client_message(_raw(msg_type, tlvs))
 

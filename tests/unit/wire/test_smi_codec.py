@@ -55,8 +55,12 @@ def test_trailing_bytes_are_split_off() -> None:
 
 @pytest.mark.parametrize(
     "message",
-    [DownloadImage.now("tftp://a/b"), DownloadConfig("tftp://a/b"), Execute("tftp://a/b"),
-     BackupConfig.of("copy a b")],
+    [
+        DownloadImage.now("tftp://a/b"),
+        DownloadConfig("tftp://a/b"),
+        Execute("tftp://a/b"),
+        BackupConfig.of("copy a b"),
+    ],
 )
 def test_fixed_layouts_refuse_wrong_sizes(message: DownloadImage) -> None:
     data = message.encode()
@@ -66,8 +70,7 @@ def test_fixed_layouts_refuse_wrong_sizes(message: DownloadImage) -> None:
         with pytest.raises(SmiDecodeError):
             decode_command(Header(header.sender, 1, header.msg_type, size), payload[:size])
     with pytest.raises(SmiDecodeError):
-        decode_command(Header(header.sender, 1, header.msg_type, len(payload) + 1),
-                       payload + b"\0")
+        decode_command(Header(header.sender, 1, header.msg_type, len(payload) + 1), payload + b"\0")
 
 
 def test_sender_and_version_words_are_checked() -> None:

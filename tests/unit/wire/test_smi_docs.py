@@ -39,32 +39,65 @@ EXAMPLE_NONCE = bytes(range(16))
 
 EXAMPLES: dict[str, object] = {
     "hello": Hello(
-        sequence=1, mac=MAC, pid="WS-C2960X-48FPD-L", serial="FOC1234X5YZ",
-        sw_version="15.2(2)E3", image="c2960x-universalk9-mz.152-2.E3.bin", hostname="Switch",
+        sequence=1,
+        mac=MAC,
+        pid="WS-C2960X-48FPD-L",
+        serial="FOC1234X5YZ",
+        sw_version="15.2(2)E3",
+        image="c2960x-universalk9-mz.152-2.E3.bin",
+        hostname="Switch",
         ip="192.0.2.21",
         stack=(StackMember(1, "WS-C2960X-48FPD-L", MAC, "FOC1234X5YZ"),),
         smi_version=2,
         capabilities=Capability.CLIENT | Capability.POST_INSTALL_SCRIPT | Capability.AUTHENTICATION,
-        has_startup_config=False, join_state=JoinState.NEW),
+        has_startup_config=False,
+        join_state=JoinState.NEW,
+    ),
     "hello-4500": Hello(
-        sequence=1, mac="0000.0c9f.f001", pid="WS-C4506-E", serial="FOX1111A2BC",
-        supervisor="sup7-e", chassis="4506", smi_version=2, capabilities=Capability.CLIENT,
-        has_startup_config=True, join_state=JoinState.JOINED),
+        sequence=1,
+        mac="0000.0c9f.f001",
+        pid="WS-C4506-E",
+        serial="FOX1111A2BC",
+        supervisor="sup7-e",
+        chassis="4506",
+        smi_version=2,
+        capabilities=Capability.CLIENT,
+        has_startup_config=True,
+        join_state=JoinState.JOINED,
+    ),
     "neighbor-report": NeighborReport(
-        sequence=2, mac=MAC,
-        neighbors=(Neighbor("Gi1/0/1", "0021.a1ab.9b80", "", "", "Gi0/1", "WS-C2960-24TT-L"),)),
-    "keepalive": Keepalive(sequence=3, mac=MAC, ip="192.0.2.21", uptime=86400,
-                           join_state=JoinState.JOINED),
+        sequence=2,
+        mac=MAC,
+        neighbors=(Neighbor("Gi1/0/1", "0021.a1ab.9b80", "", "", "Gi0/1", "WS-C2960-24TT-L"),),
+    ),
+    "keepalive": Keepalive(
+        sequence=3, mac=MAC, ip="192.0.2.21", uptime=86400, join_state=JoinState.JOINED
+    ),
     "write-memory": WriteMemory(sequence=4, mac=MAC, hostname="SwitchA", ip="192.0.2.21"),
     "upgrade-progress": UpgradeStatus(
-        sequence=5, mac=MAC, operation=Operation.IMAGE, state=UpgradeState.PROGRESS,
-        file="c2960x.tar", bytes_done=4_194_304, bytes_total=26_214_400),
+        sequence=5,
+        mac=MAC,
+        operation=Operation.IMAGE,
+        state=UpgradeState.PROGRESS,
+        file="c2960x.tar",
+        bytes_done=4_194_304,
+        bytes_total=26_214_400,
+    ),
     "upgrade-failed": UpgradeStatus(
-        sequence=6, mac=MAC, operation=Operation.CONFIG, state=UpgradeState.FAILED,
-        file="SwitchA.cfg", reason="TFTP: File not found"),
+        sequence=6,
+        mac=MAC,
+        operation=Operation.CONFIG,
+        state=UpgradeState.FAILED,
+        file="SwitchA.cfg",
+        reason="TFTP: File not found",
+    ),
     "backup-result": BackupResult(
-        sequence=7, mac=MAC, success=True, repository="tftp://192.0.2.1/vstack",
-        file="SwitchA-0018.7363.4200.REV2"),
+        sequence=7,
+        mac=MAC,
+        success=True,
+        repository="tftp://192.0.2.1/vstack",
+        file="SwitchA-0018.7363.4200.REV2",
+    ),
     "ack": Ack(sequence=0, acked_type=ClientMessageType.HELLO, acked_sequence=1, status=0),
 }
 
@@ -117,7 +150,8 @@ def test_doc_hex_is_what_the_code_sends(name: str) -> None:
     assert data == example_bytes(name)
     if name == "sealed-download-config":
         assert decode_command_bytes(unseal(data, EXAMPLE_KEY).frame) == DownloadConfig.at(
-            "tftp://192.0.2.1/SwitchA.cfg", 0, 1)
+            "tftp://192.0.2.1/SwitchA.cfg", 0, 1
+        )
     else:
         assert decode_client_message(data) == EXAMPLES[name]
 

@@ -74,17 +74,24 @@ _TYPES = st.sampled_from([2, 3, 4, 5, 7, 8, *[int(t) for t in ClientMessageType]
 
 
 @FUZZ
-@given(sender=st.sampled_from([1, 2, 4, 0xFFFFFFFF]), version=st.sampled_from([0, 1, 0x13]),
-       msg_type=_TYPES, payload=st.binary(max_size=1100), lie=st.integers(-8, 8))
-def test_plausible_header_random_payload(sender: int, version: int, msg_type: int,
-                                         payload: bytes, lie: int) -> None:
+@given(
+    sender=st.sampled_from([1, 2, 4, 0xFFFFFFFF]),
+    version=st.sampled_from([0, 1, 0x13]),
+    msg_type=_TYPES,
+    payload=st.binary(max_size=1100),
+    lie=st.integers(-8, 8),
+)
+def test_plausible_header_random_payload(
+    sender: int, version: int, msg_type: int, payload: bytes, lie: int
+) -> None:
     length = max(0, len(payload) + lie)
     _only_decode_errors(Header(sender, version, msg_type, length).encode() + payload)
 
 
 _TLV_LIST = st.lists(
-    st.builds(Tlv, st.sampled_from([0, 1, 2, 16, 17, 22, 23, 30, 0xFFFFFFFF]),
-              st.binary(max_size=40)),
+    st.builds(
+        Tlv, st.sampled_from([0, 1, 2, 16, 17, 22, 23, 30, 0xFFFFFFFF]), st.binary(max_size=40)
+    ),
     max_size=12,
 )
 
@@ -105,18 +112,40 @@ _minute = st.integers(0, 59)
 _word = st.integers(0, 0xFFFFFFFF)
 
 _COMMANDS = st.one_of(
-    st.builds(DownloadImage, imagelist_url=_slot_text, reload_now=_word, reload_scheduled=_word,
-              reload_hour=_hour, reload_minute=_minute, flags=_word, marker=_word,
-              trailer=st.integers(0, 255)),
-    st.builds(DownloadConfig, config_url=_slot_text, reload=_word, reload_hour=_hour,
-              reload_minute=_minute, unknown=_word, spare_slot=_slot_text),
-    st.builds(Execute, script_url=_slot_text, word=_word, slot_a=_slot_text,
-              trailer=st.integers(0, 255)),
-    st.builds(BackupConfig, commands=st.tuples(_slot_text, _slot_text, _slot_text),
-              preamble=st.binary(min_size=24, max_size=24)),
-    st.builds(InitDiscovery, st.lists(
-        st.builds(Tlv, st.integers(0, 0xFFFFFFFF), st.binary(max_size=88)), max_size=8
-    ).map(tuple)),
+    st.builds(
+        DownloadImage,
+        imagelist_url=_slot_text,
+        reload_now=_word,
+        reload_scheduled=_word,
+        reload_hour=_hour,
+        reload_minute=_minute,
+        flags=_word,
+        marker=_word,
+        trailer=st.integers(0, 255),
+    ),
+    st.builds(
+        DownloadConfig,
+        config_url=_slot_text,
+        reload=_word,
+        reload_hour=_hour,
+        reload_minute=_minute,
+        unknown=_word,
+        spare_slot=_slot_text,
+    ),
+    st.builds(
+        Execute, script_url=_slot_text, word=_word, slot_a=_slot_text, trailer=st.integers(0, 255)
+    ),
+    st.builds(
+        BackupConfig,
+        commands=st.tuples(_slot_text, _slot_text, _slot_text),
+        preamble=st.binary(min_size=24, max_size=24),
+    ),
+    st.builds(
+        InitDiscovery,
+        st.lists(
+            st.builds(Tlv, st.integers(0, 0xFFFFFFFF), st.binary(max_size=88)), max_size=8
+        ).map(tuple),
+    ),
 )
 
 
@@ -127,32 +156,66 @@ def test_public_commands_round_trip(command: object) -> None:
     assert decode_command_bytes(data) == command
 
 
-_text = st.text(st.characters(blacklist_characters="\0", blacklist_categories=["Cs"]),
-                max_size=20)
-_mac = st.binary(min_size=6, max_size=6).map(lambda b: f"{b[:2].hex()}.{b[2:4].hex()}."
-                                               f"{b[4:].hex()}")
+_text = st.text(st.characters(blacklist_characters="\0", blacklist_categories=["Cs"]), max_size=20)
+_mac = st.binary(min_size=6, max_size=6).map(
+    lambda b: f"{b[:2].hex()}.{b[2:4].hex()}.{b[4:].hex()}"
+)
 _ip = st.one_of(st.just(""), st.ip_addresses(v=4).map(str))
 _u32 = st.integers(0, 0xFFFFFFFF)
 
 _CLIENT = st.one_of(
-    st.builds(Hello, sequence=_u32, mac=_mac, pid=_text, serial=_text, sw_version=_text,
-              image=_text, hostname=_text, ip=_ip,
-              stack=st.lists(st.builds(StackMember, st.integers(1, 16), _text, _mac, _text),
-                             max_size=9).map(tuple),
-              supervisor=_text, chassis=_text, smi_version=_u32, capabilities=_u32,
-              has_startup_config=st.booleans(), join_state=_u32),
-    st.builds(NeighborReport, sequence=_u32, mac=_mac, neighbors=st.lists(
-        st.builds(Neighbor, _text, st.one_of(st.just(""), _mac), _text, _ip, _text, _text),
-        max_size=20).map(tuple)),
+    st.builds(
+        Hello,
+        sequence=_u32,
+        mac=_mac,
+        pid=_text,
+        serial=_text,
+        sw_version=_text,
+        image=_text,
+        hostname=_text,
+        ip=_ip,
+        stack=st.lists(
+            st.builds(StackMember, st.integers(1, 16), _text, _mac, _text), max_size=9
+        ).map(tuple),
+        supervisor=_text,
+        chassis=_text,
+        smi_version=_u32,
+        capabilities=_u32,
+        has_startup_config=st.booleans(),
+        join_state=_u32,
+    ),
+    st.builds(
+        NeighborReport,
+        sequence=_u32,
+        mac=_mac,
+        neighbors=st.lists(
+            st.builds(Neighbor, _text, st.one_of(st.just(""), _mac), _text, _ip, _text, _text),
+            max_size=20,
+        ).map(tuple),
+    ),
     st.builds(Keepalive, sequence=_u32, mac=_mac, ip=_ip, uptime=_u32, join_state=_u32),
     st.builds(WriteMemory, sequence=_u32, mac=_mac, hostname=_text, ip=_ip),
-    st.builds(UpgradeStatus, sequence=_u32, mac=_mac, operation=_u32, state=_u32, file=_text,
-              bytes_done=st.integers(0, 2**64 - 1), bytes_total=st.integers(0, 2**64 - 1),
-              reason=_text),
-    st.builds(BackupResult, sequence=_u32, mac=_mac, success=st.booleans(), repository=_text,
-              file=_text, reason=_text),
-    st.builds(Ack, sequence=_u32, acked_type=_u32, acked_sequence=_u32, status=_u32,
-              reason=_text),
+    st.builds(
+        UpgradeStatus,
+        sequence=_u32,
+        mac=_mac,
+        operation=_u32,
+        state=_u32,
+        file=_text,
+        bytes_done=st.integers(0, 2**64 - 1),
+        bytes_total=st.integers(0, 2**64 - 1),
+        reason=_text,
+    ),
+    st.builds(
+        BackupResult,
+        sequence=_u32,
+        mac=_mac,
+        success=st.booleans(),
+        repository=_text,
+        file=_text,
+        reason=_text,
+    ),
+    st.builds(Ack, sequence=_u32, acked_type=_u32, acked_sequence=_u32, status=_u32, reason=_text),
 )
 
 
@@ -177,8 +240,9 @@ def test_mutated_client_messages(message: object, data: st.DataObject) -> None:
 
 @FUZZ
 @given(_COMMANDS, st.binary(min_size=16, max_size=16), st.data())
-def test_sealed_messages_resist_tampering(command: object, nonce: bytes,
-                                          data: st.DataObject) -> None:
+def test_sealed_messages_resist_tampering(
+    command: object, nonce: bytes, data: st.DataObject
+) -> None:
     key = b"k" * 16
     sealed = smi_auth.seal(command.encode(), key, 123, nonce)  # type: ignore[attr-defined]
     assert smi_auth.unseal(sealed, key).frame == command.encode()  # type: ignore[attr-defined]

@@ -42,17 +42,22 @@ BUILT = {
     "reply_type3_client": lambda: ProbeReply().encode(),
     "reply_type4_status1": lambda: StatusReply(1).encode(),
     "example_type2_download_image_0x821": lambda: DownloadImage.now(
-        f"{TFTP}/tar_imglist0.txt").encode(),
+        f"{TFTP}/tar_imglist0.txt"
+    ).encode(),
     "example_type2_download_image_0x801_0130": lambda: DownloadImage.at(
-        f"{TFTP}/tar_imglist0.txt", 1, 30).encode(),
+        f"{TFTP}/tar_imglist0.txt", 1, 30
+    ).encode(),
     "example_type3_download_config_reload_0001": lambda: DownloadConfig.at(
-        f"{TFTP}/new.conf", 0, 1).encode(),
+        f"{TFTP}/new.conf", 0, 1
+    ).encode(),
     "example_type3_download_config_noreload": lambda: DownloadConfig(
-        f"{TFTP}/random_file").encode(),
+        f"{TFTP}/random_file"
+    ).encode(),
     "example_type5_version_cmd_exec": lambda: Execute(f"{TFTP}/execute.txt").encode(),
     "example_type8_backup_config": lambda: BackupConfig.of(
         "copy system:running-config flash:/config.text",
-        f"copy flash:/config.text {TFTP}/198.51.100.20.conf").encode(),
+        f"copy flash:/config.text {TFTP}/198.51.100.20.conf",
+    ).encode(),
     "type8_backup_config_preamble": lambda: BackupConfig.of("x").encode()[:40],
 }
 # Inputs a client must refuse (and answer with the status reply): Greenbone's truncated type 3,

@@ -42,8 +42,9 @@ def test_rrq_bytes_are_exact() -> None:
 def test_wrq_mode_is_case_insensitive_and_option_names_lowercased() -> None:
     packet = b"\x00\x02conf.REV1\0NetASCII\0BLKSIZE\x00512\0TSize\x00100\0"
     req = tftp.parse(packet)
-    assert req == Request(Opcode.WRQ, "conf.REV1", Mode.NETASCII,
-                          {"blksize": "512", "tsize": "100"})
+    assert req == Request(
+        Opcode.WRQ, "conf.REV1", Mode.NETASCII, {"blksize": "512", "tsize": "100"}
+    )
     assert isinstance(req, Request) and not req.is_read
 
 
@@ -109,9 +110,13 @@ def test_too_many_options_refused() -> None:
 # -- option negotiation ---------------------------------------------------------------------
 
 
-def negotiate(opts: dict[str, str], *, read: bool = True, size: int | None = 1000,
-              limits: ServerLimits | None = None) -> tuple[tftp.TransferOptions,
-                                                                   dict[str, str]]:
+def negotiate(
+    opts: dict[str, str],
+    *,
+    read: bool = True,
+    size: int | None = 1000,
+    limits: ServerLimits | None = None,
+) -> tuple[tftp.TransferOptions, dict[str, str]]:
     req = Request(Opcode.RRQ if read else Opcode.WRQ, "f", Mode.OCTET, opts)
     return tftp.negotiate(req, limits or ServerLimits(), size)
 
@@ -124,8 +129,18 @@ def test_no_options_no_oack() -> None:
 
 @pytest.mark.parametrize(
     ("asked", "answered"),
-    [("8", "8"), ("1468", "1468"), ("65464", "65464"), ("70000", "65464"),
-     ("0", None), ("7", None), ("-1", None), ("abc", None), ("9" * 400, None), ("", None)],
+    [
+        ("8", "8"),
+        ("1468", "1468"),
+        ("65464", "65464"),
+        ("70000", "65464"),
+        ("0", None),
+        ("7", None),
+        ("-1", None),
+        ("abc", None),
+        ("9" * 400, None),
+        ("", None),
+    ],
 )
 def test_blksize_bounds(asked: str, answered: str | None) -> None:
     values, oack = negotiate({"blksize": asked})
@@ -140,8 +155,9 @@ def test_blksize_capped_by_server_limit_and_windowsize_capped() -> None:
     assert (values.blksize, values.windowsize) == (1468, 16)
 
 
-@pytest.mark.parametrize(("asked", "ok"), [("1", True), ("255", True), ("0", False),
-                                            ("256", False)])
+@pytest.mark.parametrize(
+    ("asked", "ok"), [("1", True), ("255", True), ("0", False), ("256", False)]
+)
 def test_timeout_range_and_echo(asked: str, ok: bool) -> None:
     values, oack = negotiate({"timeout": asked})
     assert ("timeout" in oack) is ok
@@ -165,11 +181,18 @@ def test_unknown_options_ignored() -> None:
 
 def test_client_accepts_valid_oack_and_refuses_bad_ones() -> None:
     asked = {"blksize": "1468", "windowsize": "8", "tsize": "0", "timeout": "2"}
-    got = tftp.accept_oack(asked, {"blksize": "1024", "windowsize": "4", "tsize": "99",
-                                   "timeout": "2"})
+    got = tftp.accept_oack(
+        asked, {"blksize": "1024", "windowsize": "4", "tsize": "99", "timeout": "2"}
+    )
     assert got == tftp.TransferOptions(1024, 4, 2.0, 99)
-    for bad in ({"blksize": "2000"}, {"windowsize": "9"}, {"timeout": "3"}, {"foo": "1"},
-                {"blksize": "x"}, {"blksize": "4"}):
+    for bad in (
+        {"blksize": "2000"},
+        {"windowsize": "9"},
+        {"timeout": "3"},
+        {"foo": "1"},
+        {"blksize": "x"},
+        {"blksize": "4"},
+    ):
         with pytest.raises(MalformedPacket) as info:
             tftp.accept_oack(asked, bad)
         assert info.value.code == ErrorCode.OPTION_REFUSED
@@ -229,11 +252,11 @@ def test_parse_any_body_of_every_opcode(opcode: int, body: bytes) -> None:
     st.sampled_from([Opcode.RRQ, Opcode.WRQ]),
     st.text(alphabet=st.characters(min_codepoint=1, codec="utf-8"), min_size=1, max_size=60),
     st.sampled_from(list(Mode)),
-    st.dictionaries(_option_text.filter(lambda s: s != "").map(str.lower), _option_text,
-                    max_size=5),
+    st.dictionaries(
+        _option_text.filter(lambda s: s != "").map(str.lower), _option_text, max_size=5
+    ),
 )
-def test_request_round_trip(opcode: Opcode, name: str, mode: Mode,
-                            options: dict[str, str]) -> None:
+def test_request_round_trip(opcode: Opcode, name: str, mode: Mode, options: dict[str, str]) -> None:
     packet = tftp.encode_request(opcode, name, mode, options)
     assert tftp.parse(packet) == Request(opcode, name, mode, options)
 
@@ -243,8 +266,12 @@ def test_data_round_trip(block: int, payload: bytes) -> None:
     assert tftp.parse(tftp.encode_data(block, payload)) == Data(block, payload)
 
 
-@given(st.dictionaries(st.sampled_from(["blksize", "windowsize", "timeout", "tsize", "x"]),
-                       st.text(alphabet="0123456789", max_size=25)))
+@given(
+    st.dictionaries(
+        st.sampled_from(["blksize", "windowsize", "timeout", "tsize", "x"]),
+        st.text(alphabet="0123456789", max_size=25),
+    )
+)
 def test_negotiated_oack_is_accepted_by_client(options: dict[str, str]) -> None:
     req = Request(Opcode.RRQ, "f", Mode.OCTET, options)
     values, oack = tftp.negotiate(req, ServerLimits(), 4096)
@@ -253,4 +280,7 @@ def test_negotiated_oack_is_accepted_by_client(options: dict[str, str]) -> None:
     assert tftp.parse(tftp.encode_oack(oack)) == OAck(oack)
     client = tftp.accept_oack(options, oack)
     assert (client.blksize, client.windowsize, client.timeout) == (
-        values.blksize, values.windowsize, values.timeout)
+        values.blksize,
+        values.windowsize,
+        values.timeout,
+    )
