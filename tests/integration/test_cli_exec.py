@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -16,6 +17,8 @@ from typing import TypeVar
 import asyncssh
 import pytest
 
+from smartinstall.director.daemon import default_tftp_workers
+from smartinstall.services.cli_local import run_lines
 from smartinstall.services.cli_telnet import IAC, TelnetCodec
 from smartinstall.wire.smi import DownloadConfig, DownloadImage
 from tests.integration.director_harness import (
@@ -101,6 +104,29 @@ def test_console_socket_is_private_and_runs_piped_lines(director: DirectorProces
     assert "Director#show vstack config\nRole: Director\n" in result.stdout
     assert f"vstack director {director.address}" in result.stdout  # kept from startup-config
     assert "Director#frobnicate\n% Unknown command" in result.stdout
+
+
+async def test_show_vstack_internal_tells_how_the_director_itself_is_doing(
+    director: DirectorProcess,
+) -> None:
+    client = await joined(director, "0050.5603.0009", PID_A)
+    try:
+        output, failed = await asyncio.to_thread(
+            run_lines, director.data_dir / "cli.sock", "show vstack internal\n"
+        )
+    finally:
+        await client.close()
+    assert failed == 0, output
+    lines = dict(re.findall(r"^(\S.*?)\s+: (.*)$", output, re.MULTILINE))
+    assert re.fullmatch(r"p50 [\d.]+ p99 [\d.]+ max [\d.]+ samples \d+ since start",
+                        lines["Event loop lag (ms)"])  # fmt: skip
+    assert lines["Director database entries"] == "2"  # the director and the client
+    assert lines["Store: SQL on the event loop"] == "0"
+    assert lines["Store: failed commits"] == "0"
+    # the client's DHCP ACK waited for its entry to be committed: a commit happened
+    assert int(lines["Store: commits"].split()[0]) >= 1
+    assert lines["TFTP workers"].startswith(f"{default_tftp_workers()} of ")
+    assert lines["Background tasks failed"] == "0"
 
 
 async def test_on_demand_image_and_config_reach_the_clients(
