@@ -16,8 +16,10 @@ RULES: dict[str, set[str]] = {
     "services": {"services", "wire", "domain", "store", "ios"},
     "switch": {"switch", "wire", "domain", "ios", "services"},
 }
-CORE = {"state", "base", "backups", "tracking", "provisioning", "holds", "core", "facts",
-        "tasks", "monitor", "internals"}  # fmt: skip
+CORE = {
+    "state", "state_tables", "state_devices", "state_records", "base", "backups", "tracking",
+    "provisioning", "holds", "core", "facts", "tasks", "monitor", "internals",
+}  # fmt: skip
 
 
 def allowed_for(path: Path) -> set[str] | None:
