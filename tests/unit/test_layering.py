@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.source import parse_source
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "smartinstall"
 SHARED = {"hostaddr"}  # small top-level helpers any layer may use
 RULES: dict[str, set[str]] = {
@@ -52,15 +54,26 @@ def test_each_layer_imports_only_what_is_below_it(path: str) -> None:
     allowed = allowed_for(SRC / path)
     if allowed is None:
         return
-    tree = ast.parse((SRC / path).read_text(), path)
+    tree = parse_source((SRC / path).read_text(), path)
     wrong = [(line, layer) for line, layer in imported_layers(tree)
              if layer not in allowed | SHARED]  # fmt: skip
     assert wrong == [], f"{path} imports from layers above it: {wrong}"
 
 
 def test_the_check_sees_an_upward_import() -> None:
-    tree = ast.parse(
+    tree = parse_source(
         "from smartinstall.director.core import Director\nimport smartinstall.wire.smi\n"
     )
     assert imported_layers(tree) == [(1, "director"), (2, "wire")]
     assert "director" not in (allowed_for(SRC / "domain" / "devices.py") or set())
+
+
+def test_a_broken_parser_is_replaced_by_a_fresh_interpreter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> ast.Module:
+        raise SystemError("AST constructor recursion depth mismatch (before=111, after=162)")
+
+    monkeypatch.setattr(ast, "parse", broken)
+    tree = parse_source("from smartinstall.domain import values\n", "x.py")
+    assert imported_layers(tree) == [(1, "domain")]

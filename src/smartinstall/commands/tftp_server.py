@@ -8,7 +8,7 @@ import logging
 import signal
 from pathlib import Path
 
-from smartinstall.services.tftp import Address, TftpServer, TftpServerConfig, TransferInfo
+from smartinstall.services.tftp import Address, NullHook, TftpServer, TftpServerConfig
 from smartinstall.wire.tftp import ServerLimits
 
 NAME = "tftp-server"
@@ -17,17 +17,8 @@ HELP = "serve a directory over TFTP (reads; writes only into --upload-dir)"
 log = logging.getLogger(__name__)
 
 
-class _OpenUploads:
+class _OpenUploads(NullHook):
     """Standalone policy: every name in the upload directory is welcome."""
-
-    def transfer_started(self, info: TransferInfo) -> None:
-        del info
-
-    def transfer_progress(self, info: TransferInfo, done: int) -> None:
-        del info, done
-
-    def transfer_finished(self, info: TransferInfo, done: int, error: str | None) -> None:
-        del info, done, error
 
     def approve_upload(self, peer: Address, name: str, size: int | None) -> bool:
         del peer, name, size

@@ -184,9 +184,11 @@ class DirectorBase:
         """Wait for background work (tests, shutdown)."""
         await self.tasks.drain()
 
-    async def cancel_background(self) -> None:
-        """Stop background work at shutdown; pending backups are in the state already."""
-        await self.tasks.close()
+    async def cancel_background(self, grace: float = 0.0) -> None:
+        """Stop background work at shutdown: what ends within ``grace`` seconds ends on its
+        own (a backup being stored), the rest is cancelled; pending backups are in the state
+        already."""
+        await self.tasks.close(grace)
 
     # --- shared reads ---------------------------------------------------------------------
 

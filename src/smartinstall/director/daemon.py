@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 STARTUP_CONFIG = "startup-config"
 FLASH = "flash"
 TICK_SECONDS = 1.0
+SHUTDOWN_GRACE = 2.0  # seconds background work may take to finish when the director stops
 
 
 def default_tftp_workers() -> int:
@@ -321,7 +322,7 @@ class DirectorDaemon:
             await self.smi.close()
         if self.tftp is not None:
             await self.tftp.close()
-        await self.director.cancel_background()
+        await self.director.cancel_background(grace=SHUTDOWN_GRACE)
         for sender in self.events.senders:
             await sender.close()
         await self.writer.close()

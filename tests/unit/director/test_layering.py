@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from smartinstall.director.state import DirectorState
+from tests.source import parse_source
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "smartinstall"
 OWNER_MODULES = (
@@ -61,7 +62,7 @@ def test_the_changing_methods_are_known() -> None:
 def test_only_the_core_changes_the_state(path: str) -> None:
     if path in OWNER:
         return
-    tree = ast.parse((SRC / path).read_text(), path)
+    tree = parse_source((SRC / path).read_text(), path)
     allowed = SET_UP.get(path, set())
     wrong = [
         (line, call) for line, call in state_changes(tree) if call.split(".")[-1] not in allowed
@@ -70,7 +71,7 @@ def test_only_the_core_changes_the_state(path: str) -> None:
 
 
 def test_the_check_finds_a_change_outside_the_owner() -> None:
-    sample = ast.parse(
+    sample = parse_source(
         "def f(host):\n"
         "    host.state.clear_all()\n"
         "    self.host.state.devices()\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import smartinstall.ios
+from tests.source import parse_source
 
 IOS = Path(smartinstall.ios.__file__).resolve().parent
 FORBIDDEN = (
@@ -35,7 +36,7 @@ def imported_names(source: str, package: str) -> list[tuple[int, str]]:
     (as `a` and `a.b`), relative imports resolved against `package`, and
     `importlib.import_module("a.b")` / `__import__("a.b")` with a literal name."""
     found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(source)):
+    for node in ast.walk(parse_source(source)):
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
