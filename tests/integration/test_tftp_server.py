@@ -511,6 +511,27 @@ async def test_window_loss_restarts_after_acked_block(server: TftpServer, tree: 
         ]
 
 
+async def test_an_ack_waiting_on_the_socket_is_read_before_a_retransmission(
+    server: TftpServer, tree: Tree, hook: RecordingHook
+) -> None:
+    """On a busy host the retransmission timer may come due while the last ACK already waits
+    on the socket; resending the window then would meet a client that has gone, and end a
+    finished transfer in error. The timer reads what is queued first."""
+    async with RawPeer(server.address) as peer:
+        peer.request("small.txt", {"blksize": "8", "windowsize": "4"})  # 25 bytes: 4 blocks
+        assert isinstance(await peer.expect(OAck), OAck)
+        peer.ack(0)
+        blocks = [await peer.expect(Data) for _ in range(4)]
+        assert b"".join(b.payload for b in blocks if isinstance(b, Data)) == tree.files["small.txt"]
+        (transfer,) = server.transfers.values()
+        transfer.last_mark = transfer.mark()  # the timer saw no progress since its last look
+        peer.ack(4)  # queued on the server's socket; the loop has not run since
+        transfer._on_timer()
+        assert transfer.closed
+        assert hook.finished[-1][2] is None
+        assert await peer.recv(timeout=0.3) is None  # nothing was sent again
+
+
 async def test_stalled_peer_and_garbage_do_not_stall_others(
     server: TftpServer, tree: Tree, tmp_path: Path
 ) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import socket
 from collections.abc import Callable
 from typing import Protocol
@@ -228,6 +229,14 @@ class Transfer:
         # or received) with the one it saw last, so a loss is noticed within one to two
         # timeouts.
         mark = self.mark()
+        if mark == self.last_mark:
+            # Before calling it a loss, read what already waits on the socket: on a busy host
+            # the peer's (last) ACK may be queued behind this timer, and a retransmission to a
+            # client that has finished and gone would end the transfer in error.
+            self._drain()
+            if self.closed:
+                return
+            mark = self.mark()
         if mark != self.last_mark:
             self.last_mark = mark
             self.timer = self.loop.call_later(self.rto, self._on_timer)
@@ -245,6 +254,19 @@ class Transfer:
             return
         if not self.closed:
             self.timer = self.loop.call_later(self.rto, self._on_timer)
+
+    def _drain(self, most: int = 64) -> None:
+        """Handle the datagrams already queued on the socket (a timer's look, not per packet)."""
+        for _ in range(most):
+            if self.closed:
+                return
+            try:
+                ready, _, _ = select.select([self.sock], [], [], 0)
+            except (OSError, ValueError):
+                return
+            if not ready:
+                return
+            self._readable()
 
     def mark(self) -> int:
         """A number that changes whenever the transfer makes progress."""
