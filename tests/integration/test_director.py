@@ -131,13 +131,15 @@ async def test_backup_after_write_memory_and_rotation(
     await client.listen()
     try:
         await client.hello("till-3", has_startup_config=False)
-        for revision in (1, 2, 3):
+        # the fourth write memory saves what the third did: nothing to rotate, REV1 keeps the
+        # previous configuration instead of becoming a copy of REV2
+        for save, revision in enumerate((1, 2, 3, 3), start=1):
             await client.send(
                 smi_client.WriteMemory(
                     sequence=client.next_sequence(), mac=client.mac, hostname="till-3"
                 )
             )
-            url = await client.backup_url(revision)
+            url = await client.backup_url(save)
             assert url.endswith("vstack/till-3-0050.5601.0003.upload")
             source = tmp_path / f"startup-{revision}"
             source.write_text(f"hostname till-3\n! revision {revision}\nend\n")
@@ -147,7 +149,7 @@ async def test_backup_after_write_memory_and_rotation(
                     sequence=client.next_sequence(), mac=client.mac, success=True
                 )
             )
-            await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=revision)
+            await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=save)
         backups = director.flash / "vstack"
         assert "revision 3" in (backups / "till-3-0050.5601.0003.REV2").read_text()
         assert "revision 2" in (backups / "till-3-0050.5601.0003.REV1").read_text()
@@ -156,6 +158,7 @@ async def test_backup_after_write_memory_and_rotation(
         try:
             record = db.latest_backup(client.mac)
             assert record is not None and record.file.endswith("till-3-0050.5601.0003.REV2")
+            assert len(db.backups(client.mac)) == 3  # the unchanged save added no record
         finally:
             db.close()
     finally:
@@ -351,11 +354,12 @@ async def test_backups_to_a_third_party_tftp_server(tmp_path: Path) -> None:
         await client.dhcp()
         await client.listen()
         await client.hello("till-b", has_startup_config=False)
-        for revision in (1, 2):
+        # the third save is the second again: the server's REV1 stays the first revision
+        for save, revision in enumerate((1, 2, 2), start=1):
             await client.send(
                 smi_client.WriteMemory(sequence=client.next_sequence(), mac=client.mac)
             )
-            url = await client.backup_url(revision)
+            url = await client.backup_url(save)
             source = tmp_path / f"cfg{revision}"
             source.write_text(f"hostname till-b\n! revision {revision}\nend\n")
             assert client.tftp_put(source, url)
@@ -364,7 +368,7 @@ async def test_backups_to_a_third_party_tftp_server(tmp_path: Path) -> None:
                     sequence=client.next_sequence(), mac=client.mac, success=True
                 )
             )
-            await process.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=revision)
+            await process.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=save)
         stored = server_root / "backups"
         assert "revision 2" in (stored / "till-b-0050.5601.000b.REV2").read_text()
         assert "revision 1" in (stored / "till-b-0050.5601.000b.REV1").read_text()

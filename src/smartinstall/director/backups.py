@@ -26,7 +26,7 @@ from smartinstall.domain.errors import DomainError
 from smartinstall.domain.joinwindow import Operation, Permission, permission
 from smartinstall.domain.locations import Location, parse_repository
 from smartinstall.domain.values import normalize_mac
-from smartinstall.store.repository import RepositoryError, StoredFile
+from smartinstall.store.repository import RepositoryError, StoredFile, md5_of
 
 log = logging.getLogger(__name__)
 
@@ -144,13 +144,19 @@ class Backups(DirectorBase):
         previous = self.state.latest_backup(device.mac)
         previous_hostname = previous.hostname if previous else None
         try:
-            stored = await asyncio.to_thread(
+            stored, rotated = await asyncio.to_thread(
                 self._rotate_in, device.hostname, device.mac, upload, previous_hostname
             )
         except (OSError, RepositoryError, DomainError) as error:
             self._backup_failed(device, str(error))
             return False
-        self.state.record_backup(device.mac, device.hostname, stored.path, stored.md5, stored.size)
+        if rotated or previous is None or previous.checksum != stored.md5:
+            self.state.record_backup(
+                device.mac, device.hostname, stored.path, stored.md5, stored.size
+            )
+        else:
+            self.state.remove_pending_backup(device.mac)
+            self.events.debug_line("backup", f"{device.mac}: configuration unchanged, REV2 kept")
         self.events.smi(
             "SMI_DIRECTOR_BACKUP_SUCCESS",
             client_ip=device.ip,
@@ -160,9 +166,18 @@ class Backups(DirectorBase):
 
     def _rotate_in(
         self, hostname: str, mac: str, upload: str, previous_hostname: str | None
-    ) -> StoredFile:
-        """(thread) The upload becomes REV2, the old REV2 REV1; the upload is removed."""
+    ) -> tuple[StoredFile, bool]:
+        """(thread) The upload becomes REV2, the old REV2 REV1; the upload is removed. An
+        upload equal to REV2 changes nothing: REV1 stays the previous configuration (a
+        ``write memory`` that changed nothing must not push the older revision out).
+        (stored REV2, whether the revisions rotated)."""
         directory = self.backup_dir
+        rev2 = f"{directory}/{backup_name(hostname, mac, 2)}".lstrip("/")
+        if (hostname == previous_hostname or previous_hostname is None) and self.repo.exists(rev2):
+            digest = self.repo.md5(upload)
+            if digest == self.repo.md5(rev2):
+                self.repo.delete(upload)
+                return StoredFile(rev2, self.repo.size(rev2), digest), False
         plan = plan_backup(
             hostname, mac, self.repo.names(directory), previous_hostname=previous_hostname
         )
@@ -170,7 +185,7 @@ class Backups(DirectorBase):
             plan, self.repo.iter_chunks(upload), directory=directory
         )
         self.repo.delete(upload)
-        return stored
+        return stored, True
 
     async def _store_remote(self, device: Device, upload: str, location: Location) -> bool:
         try:
@@ -199,15 +214,22 @@ class Backups(DirectorBase):
             if self.file_server is None:
                 raise RemoteFileError("no TFTP client for the repository")
             server = self.file_server
+            digest = await asyncio.to_thread(self.repo.md5, upload)
+            unchanged = False
             try:
                 await server.fetch(location.host, location.port, rev2, old)
             except RemoteFileError as error:
                 if not error.missing:
                     raise
             else:
-                await server.upload(location.host, location.port, rev1, old)
-            size = await server.upload(location.host, location.port, rev2, staging)
-            digest = await asyncio.to_thread(self.repo.md5, upload)
+                # the server's REV2 equal to the upload: nothing to rotate (REV1 stays)
+                unchanged = await asyncio.to_thread(_md5_of_file, old) == digest
+                if not unchanged:
+                    await server.upload(location.host, location.port, rev1, old)
+            if unchanged:
+                size = await asyncio.to_thread(self.repo.size, upload)
+            else:
+                size = await server.upload(location.host, location.port, rev2, staging)
         except (OSError, TimeoutError, RemoteFileError) as error:
             self._backup_failed(device, f"repository: {error}", str(error))
             return False
@@ -216,7 +238,11 @@ class Backups(DirectorBase):
         await asyncio.to_thread(self.repo.delete, upload)
         port = "" if location.port == 69 else f":{location.port}"
         url = f"tftp://{location.host}{port}/{rev2}"
-        self.state.record_backup(device.mac, device.hostname, url, digest, size)
+        latest = self.state.latest_backup(device.mac)
+        if unchanged and latest is not None and latest.checksum == digest and latest.file == url:
+            self.state.remove_pending_backup(device.mac)
+        else:
+            self.state.record_backup(device.mac, device.hostname, url, digest, size)
         self.events.smi(
             "SMI_DIRECTOR_BACKUP_SUCCESS",
             client_ip=device.ip,
@@ -242,3 +268,8 @@ class Backups(DirectorBase):
 
 def _unlink(path: Path) -> None:
     path.unlink(missing_ok=True)
+
+
+def _md5_of_file(path: Path) -> str:
+    with path.open("rb") as stream:
+        return md5_of(stream)
