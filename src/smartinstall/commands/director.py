@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import logging.handlers
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -56,6 +57,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timezone", default="UTC", help="time zone of the join window (UTC)")
     parser.add_argument("--log-file", type=Path, help="also write the log to this file")
     parser.add_argument(
+        "--ignore-config-errors",
+        action="store_true",
+        help="start even when startup-config has lines the director rejects (they are logged)",
+    )
+    parser.add_argument(
         "--commit-delay", type=float, default=1.0,
         help="longest time in seconds a change waits to be committed with others (1.0); "
         "acknowledged changes are committed at once",
@@ -63,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from smartinstall.director.daemon import DaemonOptions, DirectorDaemon
+    from smartinstall.director.daemon import ConfigError, DaemonOptions, DirectorDaemon
     from smartinstall.store.database import DatabaseError
     from smartinstall.store.port import StoreError
 
@@ -76,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.verbose:
         root.setLevel(logging.INFO)
     if args.log_file:
-        handler = logging.FileHandler(args.log_file)
+        # logrotate may move the file away: the handler notices and opens a new one
+        handler = logging.handlers.WatchedFileHandler(args.log_file)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root.addHandler(handler)
     options = DaemonOptions(
@@ -97,11 +104,15 @@ def run(args: argparse.Namespace) -> int:
         client_telnet_port=args.client_telnet_port,
         telnet_port=args.telnet_port,
         commit_delay=max(0.0, args.commit_delay),
+        ignore_config_errors=args.ignore_config_errors,
     )
     if args.tftp_workers is not None:
         options.tftp_workers = max(0, min(64, args.tftp_workers))
     try:
         daemon = DirectorDaemon(options)
+    except ConfigError as error:
+        sys.stderr.write(f"% Director not started: {error}\n")
+        return 1
     except OSError as error:
         sys.stderr.write(f"% Cannot start the director: {error}\n")
         return 1

@@ -250,6 +250,29 @@ class Backups(DirectorBase):
         )
         return True
 
+    def remove_leftovers(self) -> list[str]:
+        """(thread, at start) Files an interrupted backup left in the backup repository: the
+        staging uploads (``….upload``, ``….upload.rev2``) and the TFTP server's partial
+        uploads (``.….part``). No upload is under way at start, so none of them is needed; a
+        backup that did not finish is pending and is asked for again."""
+        removed: list[str] = []
+        folder = self.repo.resolve(self.backup_dir) if self.backup_dir else self.repo.root
+        if not folder.is_dir():
+            return removed
+        for path in sorted(folder.iterdir()):
+            name = path.name
+            stale = name.endswith((BACKUP_UPLOAD_SUFFIX, f"{BACKUP_UPLOAD_SUFFIX}.rev2")) or (
+                name.startswith(".") and name.endswith(".part")
+            )
+            if stale and path.is_file() and not path.is_symlink():
+                try:
+                    path.unlink()
+                except OSError as error:
+                    log.warning("backup repository: cannot remove %s: %s", path, error)
+                    continue
+                removed.append(name)
+        return removed
+
     def _backup_path(self, device: Device, hostname: str | None = None) -> str | None:
         """The repository path of a client's REV2 when it is there (or its URL on a
         third-party server, trusted to be there)."""

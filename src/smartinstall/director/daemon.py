@@ -71,6 +71,10 @@ TICK_SECONDS = 1.0
 SHUTDOWN_GRACE = 2.0  # seconds background work may take to finish when the director stops
 
 
+class ConfigError(Exception):
+    """startup-config has lines the director rejects (one line: which, and what to do)."""
+
+
 def default_tftp_workers() -> int:
     """One TFTP worker process per core (at most 4): more than the cores only adds CPU."""
     return max(1, min(4, os.cpu_count() or 1))
@@ -97,6 +101,7 @@ class DaemonOptions:
     telnet_port: int | None = None
     client_telnet_port: int = 23  # clients' telnet (vstack attach, show vstack client)
     commit_delay: float = COMMIT_DELAY  # longest wait of a change for the next commit
+    ignore_config_errors: bool = False  # start even when startup-config has rejected lines
     tftp_workers: int = field(default_factory=default_tftp_workers)  # 0: on the event loop
 
 
@@ -123,6 +128,15 @@ class DirectorDaemon:
         settings, errors = load_settings(self.data_dir / STARTUP_CONFIG)
         for number, line, message in errors:
             log.error("startup-config line %d rejected: %s: %s", number, line, message)
+        if errors and not options.ignore_config_errors:
+            # a director that starts on half its configuration may hand switches the wrong
+            # files, or be no director at all: refuse, naming the line
+            number, line, message = errors[0]
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            raise ConfigError(
+                f"{self.data_dir / STARTUP_CONFIG} line {number} rejected: {line}: "
+                f"{message}{more}; fix it, or start with --ignore-config-errors"
+            )
         self.events = EventLog(
             settings.hostname,
             tz=options.timezone,
@@ -246,6 +260,9 @@ class DirectorDaemon:
         flash = self.repo.root
         backup_dir = self.director.backup_dir
         (flash / backup_dir).mkdir(parents=True, exist_ok=True)
+        leftovers = await asyncio.to_thread(self.director.remove_leftovers)
+        if leftovers:
+            log.info("removed what interrupted backups left: %s", ", ".join(leftovers))
         self.tftp = TftpServer(
             TftpServerConfig(
                 root=flash,

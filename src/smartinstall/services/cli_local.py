@@ -209,6 +209,11 @@ def _int(word: str) -> int:
     return int(word) if word.isdigit() and len(word) <= 4 else 0
 
 
+def director_running(path: Path) -> bool:
+    """Does a director answer on this console socket?"""
+    return path.exists() and _alive(path)
+
+
 def _alive(path: Path) -> bool:
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

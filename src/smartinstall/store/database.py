@@ -98,6 +98,32 @@ def _sqlite_read_begin(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN")
 
 
+def sqlite_path(database_url: str | URL) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    url = normalize_url(database_url)
+    if not _is_sqlite(url) or _sqlite_memory(url):
+        return None
+    return Path(str(url.database))
+
+
+def check_openable(database_url: str | URL) -> None:
+    """Refuse a SQLite file that cannot be the director's database before opening it: one
+    that exists but is empty would otherwise start an empty director without a word."""
+    path = sqlite_path(database_url)
+    if path is not None and path.exists() and path.is_file() and path.stat().st_size == 0:
+        raise DatabaseError(
+            f"the director database {path} is empty (0 bytes): restore it from a backup "
+            "(smartinstall db restore), or move it aside to start with an empty database"
+        )
+
+
+def describe(error: BaseException) -> str:
+    """The driver's own words for a database error, on one line."""
+    cause = getattr(error, "orig", None) or error
+    text = str(cause).strip().splitlines()
+    return text[0] if text else type(cause).__name__
+
+
 def create_director_engine(database_url: str | URL) -> Engine:
     """An engine with the durability settings described in the module docstring."""
     url = normalize_url(database_url)

@@ -37,9 +37,12 @@ from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
 from smartinstall.domain.values import normalize_mac
 from smartinstall.store.database import (
     DatabaseError,
+    check_openable,
     create_director_engine,
     create_reader_engine,
+    describe,
     normalize_url,
+    sqlite_path,
     upgrade,
 )
 from smartinstall.store.models import (
@@ -282,6 +285,7 @@ class SqlStore:
         self._off_writer = 0
         self._children: dict[int, Children] = {}
         self._thread: int | None = None
+        check_openable(self.url)
         self._engine = create_director_engine(self.url)
         event.listen(self._engine, "before_cursor_execute", self._count)
         event.listen(self._engine, "commit", self._committed)
@@ -291,8 +295,15 @@ class SqlStore:
             except Exception as error:
                 self._engine.dispose()
                 # A database written by a newer release names a revision this one lacks.
+                where = sqlite_path(self.url) or self._shown
+                advice = (
+                    ": restore it from a backup (smartinstall db restore), or move it aside to "
+                    "start with an empty database"
+                    if sqlite_path(self.url) is not None and "not a database" in describe(error)
+                    else ""
+                )
                 raise DatabaseError(
-                    f"cannot open the director database {self._shown}: {error}"
+                    f"cannot open the director database {where}: {describe(error)}{advice}"
                 ) from error
         log.info("director database %s opened", self._shown)
         dialect = self._engine.dialect.name
