@@ -11,6 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from smartinstall.commands._args import port
+from smartinstall.logrepeat import RepeatFilter
 
 NAME = "director"
 HELP = "run the Smart Install director (DHCP, TFTP and SMI services) on a data directory"
@@ -86,6 +87,10 @@ def run(args: argparse.Namespace) -> int:
         handler = logging.handlers.WatchedFileHandler(args.log_file)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root.addHandler(handler)
+    # a flood of one error is said once a minute with its count (each handler decides for
+    # itself: a filter sees every record once per handler)
+    for each in root.handlers:
+        each.addFilter(RepeatFilter(level=logging.ERROR))
     options = DaemonOptions(
         data_dir=args.data_dir,
         address=args.address,
