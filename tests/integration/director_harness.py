@@ -15,7 +15,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smartinstall.lab.runner import wait_until_committed
+from smartinstall.lab.runner import read_internals, wait_until_committed
 from smartinstall.services.smi import (
     ClientOwner,
     CommandReceived,
@@ -130,6 +130,19 @@ class DirectorProcess:
                 return content
             await asyncio.sleep(0.05)
         raise AssertionError(f"{text!r} not logged within {timeout}s:\n{self.log()[-4000:]}")
+
+    async def until_background_idle(self, timeout: float = 10.0) -> None:
+        """Until no background task of the director runs (its backup requests, script sends
+        …), asked over its console (``show vstack internal``)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            internals = await asyncio.to_thread(read_internals, self.data_dir)
+            running = (internals or {}).get("Background tasks running", "")
+            if running.split(" ")[0] == "0":
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"background tasks still running: {running!r}")
+            await asyncio.sleep(0.02)
 
     def database(self) -> DatabaseReader:
         """The director's database, read-only, once the running director has committed what

@@ -183,7 +183,8 @@ async def test_a_write_memory_during_a_backup_gets_a_backup_of_its_own_after_it(
                 )
             )
         first = await client.backup_url(1)
-        await asyncio.sleep(1.0)
+        # both saves were acknowledged and their backup requests have run: one was sent
+        await director.until_background_idle()
         assert client.backup_count() == 1  # the second waits for the first
         for revision, url in ((1, first), (2, None)):
             url = url or await client.backup_url(2)
@@ -195,7 +196,7 @@ async def test_a_write_memory_during_a_backup_gets_a_backup_of_its_own_after_it(
                                         success=True)
             )  # fmt: skip
             await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=revision)
-        await asyncio.sleep(1.0)
+        await director.until_background_idle()  # no request left that could follow
         assert client.backup_count() == 2
         assert "BACKUP_FAILURE" not in director.log()
         backups = director.flash / "vstack"

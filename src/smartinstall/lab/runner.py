@@ -302,25 +302,30 @@ class LabSwitchRun:
     console: TelnetConsole | None = field(default=None, repr=False)
 
 
-_STORE_LINE = re.compile(r"^Store: changes (submitted|committed|pending)\s*:\s*(\d+)", re.MULTILINE)
+_INTERNAL_LINE = re.compile(r"^(\S.*?)\s+: (.*)$", re.MULTILINE)
+
+
+def read_internals(data_dir: Path, timeout: float = 10.0) -> dict[str, str] | None:
+    """``show vstack internal`` of a running director, asked through its console socket, as
+    {label: value}; None when the director cannot be asked."""
+    try:
+        output, _ = run_lines(data_dir / SOCKET_NAME, "show vstack internal\n", timeout)
+    except OSError:
+        return None
+    return dict(_INTERNAL_LINE.findall(output))
 
 
 def wait_until_committed(data_dir: Path, timeout: float = 10.0) -> bool:
-    """Until a running director has committed every change it made so far (asked through its
-    console socket, ``show vstack internal``), so that its database shows them. False when
-    the director cannot be asked or did not catch up in time."""
+    """Until a running director has committed every change it made so far, so that its
+    database shows them. False when the director cannot be asked or did not catch up."""
     deadline = time.monotonic() + timeout
     while True:
-        try:
-            output, _ = run_lines(data_dir / SOCKET_NAME, "show vstack internal\n", timeout)
-        except OSError:
+        internals = read_internals(data_dir, timeout)
+        if internals is None:
             return False
-        counts = dict(_STORE_LINE.findall(output))
-        if (
-            counts
-            and counts.get("pending") == "0"
-            and (counts.get("submitted") == counts.get("committed"))
-        ):
+        if internals.get("Store: changes pending") == "0" and internals.get(
+            "Store: changes submitted"
+        ) == internals.get("Store: changes committed"):
             return True
         if time.monotonic() > deadline:
             return False

@@ -442,6 +442,8 @@ class DhcpServer(_Endpoint):
         self.pools = [_Pool(p, reserved) for p in config.pools]
         self.offers: dict[int, tuple[bytes, float]] = {}  # address -> (client key, until)
         self.declined: dict[int, float] = {}  # address -> until
+        # lease expiry is wall-clock time (it survives restarts); tests turn this clock
+        self.wall_clock: Callable[[], float] = time.time
         self.stats.update({"offers": 0, "acks": 0, "naks": 0, "releases": 0, "declines": 0})
         self._head: dict[int, bytes] = {
             int(kind): encode_options(
@@ -576,7 +578,7 @@ class DhcpServer(_Endpoint):
                 del self.declined[address]
                 pool.returned.append(address)
         oldest: Lease | None = None
-        wall = time.time()  # lease expiry is wall-clock time (it survives restarts)
+        wall = self.wall_clock()
         for lease in self.leases:
             if (
                 pool.contains(lease.address)
@@ -744,7 +746,7 @@ class DhcpServer(_Endpoint):
         assert pool is not None
         self.offers.pop(address, None)
         reply = self._reply(packet, MessageType.ACK, address, pool, info)
-        lease = Lease(key, address, time.time() + pool.config.lease_time, packet.mac)
+        lease = Lease(key, address, self.wall_clock() + pool.config.lease_time, packet.mac)
 
         def acknowledge() -> None:
             self._send_reply(packet, MessageType.ACK, reply)
@@ -764,7 +766,7 @@ class DhcpServer(_Endpoint):
         if lease is None or lease.address != address:
             return
         # Remembered (same address next time) but no longer in use.
-        self.leases.bind(Lease(key, address, time.time(), lease.mac))
+        self.leases.bind(Lease(key, address, self.wall_clock(), lease.mac))
         self.stats["releases"] += 1
 
     def _decline(self, packet: DhcpPacket, info: DhcpClientInfo) -> None:
