@@ -50,9 +50,8 @@ def hook() -> RecordingHook:
     return RecordingHook(approved={"sw1-0011.2233.4455.REV1", "big.cfg"})
 
 
-@pytest.fixture
-async def server(tree: Tree, hook: RecordingHook) -> AsyncIterator[TftpServer]:
-    config = TftpServerConfig(
+def server_config(tree: Tree, workers: int) -> TftpServerConfig:
+    return TftpServerConfig(
         root=tree.root,
         port=0,
         upload_dir=tree.backups,
@@ -62,8 +61,26 @@ async def server(tree: Tree, hook: RecordingHook) -> AsyncIterator[TftpServer]:
         max_backoff=0.8,
         max_retries=3,
         progress_interval=64 * 1024,
+        workers=workers,
+        worker_nice=0,
     )
-    async with TftpServer(config, hook) as srv:
+
+
+# Every test that talks to the server from outside runs against both: transfers on the
+# server's own loop, and in worker processes beside it (tests/integration/test_tftp_workers.py
+# has what is particular to the workers).
+@pytest.fixture(params=[0, 2], ids=["loop", "workers"])
+async def server(
+    tree: Tree, hook: RecordingHook, request: pytest.FixtureRequest
+) -> AsyncIterator[TftpServer]:
+    async with TftpServer(server_config(tree, request.param), hook) as srv:
+        yield srv
+
+
+@pytest.fixture
+async def local_server(tree: Tree, hook: RecordingHook) -> AsyncIterator[TftpServer]:
+    """The server with its transfers on this loop (tests that look at a transfer object)."""
+    async with TftpServer(server_config(tree, 0), hook) as srv:
         yield srv
 
 
@@ -256,6 +273,8 @@ async def test_atftp_windowsize(
         f"blksize {blksize}",
         "--option",
         f"windowsize {window}",
+        "--option",
+        "tsize 0",
         "-g",
         "-r",
         "image.tar",
@@ -267,8 +286,10 @@ async def test_atftp_windowsize(
     assert status == 0, text
     assert out.read_bytes() == tree.files["image.tar"]
     await hook.wait_finished(1)
-    assert hook.started[0].options.windowsize == window
-    assert hook.finished[0][2] is None
+    options = hook.started[0].options
+    assert (options.blksize, options.windowsize) == (blksize, window)
+    assert options.tsize == len(tree.files["image.tar"])
+    assert hook.finished[0][1:] == (len(tree.files["image.tar"]), None)
 
 
 async def test_twenty_concurrent_downloads(
@@ -292,7 +313,7 @@ async def test_twenty_concurrent_downloads(
     for i in range(20):
         assert (tmp_path / f"o{i}").read_bytes() == tree.files["image.tar"]
     await hook.wait_finished(20)
-    assert not server.transfers
+    assert server.stats().transfers_running == 0
 
 
 # -- real clients: uploads ------------------------------------------------------------------
@@ -449,7 +470,7 @@ async def test_error_mid_transfer_ends_it(server: TftpServer, hook: RecordingHoo
         assert await peer.recv(timeout=0.5) is None  # no retransmission after the ERROR
     _, _, error = hook.finished[0]
     assert error is not None and "my disk is full" in error
-    assert not server.transfers
+    assert server.stats().transfers_running == 0
 
 
 async def test_lost_acks_retransmit_with_backoff_then_give_up(
@@ -512,24 +533,42 @@ async def test_window_loss_restarts_after_acked_block(server: TftpServer, tree: 
 
 
 async def test_an_ack_waiting_on_the_socket_is_read_before_a_retransmission(
-    server: TftpServer, tree: Tree, hook: RecordingHook
+    local_server: TftpServer, tree: Tree, hook: RecordingHook
 ) -> None:
     """On a busy host the retransmission timer may come due while the last ACK already waits
     on the socket; resending the window then would meet a client that has gone, and end a
     finished transfer in error. The timer reads what is queued first."""
-    async with RawPeer(server.address) as peer:
+    async with RawPeer(local_server.address) as peer:
         peer.request("small.txt", {"blksize": "8", "windowsize": "4"})  # 25 bytes: 4 blocks
         assert isinstance(await peer.expect(OAck), OAck)
         peer.ack(0)
         blocks = [await peer.expect(Data) for _ in range(4)]
         assert b"".join(b.payload for b in blocks if isinstance(b, Data)) == tree.files["small.txt"]
-        (transfer,) = server.transfers.values()
+        (transfer,) = local_server.transfers.values()
         transfer.last_mark = transfer.mark()  # the timer saw no progress since its last look
         peer.ack(4)  # queued on the server's socket; the loop has not run since
         transfer._on_timer()
         assert transfer.closed
         assert hook.finished[-1][2] is None
         assert await peer.recv(timeout=0.3) is None  # nothing was sent again
+
+
+async def test_a_window_resent_to_a_peer_that_left_does_not_fail_a_finished_transfer(
+    local_server: TftpServer, tree: Tree, hook: RecordingHook
+) -> None:
+    """A windowed peer that acknowledges an early block (asking for the rest again), then the
+    last one, and leaves: the resent blocks meet a closed port ("connection refused"), yet its
+    last ACK is already queued here; the transfer ends without error."""
+    async with RawPeer(local_server.address) as peer:
+        peer.request("small.txt", {"blksize": "8", "windowsize": "4"})  # 25 bytes: 4 blocks
+        assert isinstance(await peer.expect(OAck), OAck)
+        peer.ack(0)
+        for _ in range(4):
+            assert isinstance(await peer.expect(Data), Data)
+        peer.ack(2)  # "3 was lost": blocks 3 and 4 go out again
+        peer.ack(4)  # and yet the peer has it all, and leaves
+    await hook.wait_finished(1)
+    assert hook.finished[-1][2] is None
 
 
 async def test_stalled_peer_and_garbage_do_not_stall_others(
@@ -556,8 +595,10 @@ async def test_repeated_request_does_not_start_a_second_transfer(server: TftpSer
     async with RawPeer(server.address) as peer:
         peer.request("image.tar")
         peer.request("image.tar")
-        assert isinstance(await peer.expect(Data), Data)
-        assert len(server.transfers) == 1
+        first = await peer.expect(Data)
+        again = await peer.expect(Data)  # unacknowledged: the one transfer resends block 1
+        assert first == again and isinstance(first, Data) and first.block == 1
+        assert server.stats().transfers_started == 1
 
 
 async def test_partial_raw_upload_never_replaces(

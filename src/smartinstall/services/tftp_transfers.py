@@ -78,6 +78,7 @@ class Transfer:
         "opts",
         "peer",
         "rbuf",
+        "refused",
         "retries",
         "rto",
         "rview",
@@ -97,6 +98,7 @@ class Transfer:
         self.server = server
         self.loop = server.loop
         self.sock = sock
+        self.refused = False  # the peer's port answered "unreachable": it may be done and gone
         self.peer = peer
         self.info = info
         self.oack = oack
@@ -175,13 +177,50 @@ class Transfer:
         self.finish(message)
 
     def send(self, packet: bytes | memoryview) -> None:
+        if self.refused:
+            return
         try:
             self.sock.send(packet)
         except (BlockingIOError, InterruptedError):
             pass  # treated as a loss; the timer retransmits
         except OSError as exc:
-            if not self.closed:
-                self.finish(f"send failed: {exc}")
+            self.send_failed(exc)
+
+    def send_failed(self, exc: OSError) -> None:
+        """A send failed. "Connection refused" is the ICMP answer to an earlier packet: the
+        peer may have finished and gone, its last ACK still queued here (a windowed peer that
+        acknowledged an early block gets blocks resent after it left). Sending stops; once
+        the handler under way has returned, what the peer sent is read, and only then is the
+        transfer failed."""
+        if self.closed:
+            return
+        if isinstance(exc, ConnectionRefusedError):
+            self._refused(f"send failed: {exc}")
+            return
+        self.finish(f"send failed: {exc}")
+
+    def receive_failed(self, exc: OSError) -> None:
+        """A receive failed; "connection refused" as in :meth:`send_failed` (the error is
+        reported once, the peer's queued datagrams can still be read)."""
+        if self.closed:
+            return
+        if isinstance(exc, ConnectionRefusedError):
+            self._refused(f"receive failed: {exc}")
+            return
+        self.finish(f"receive failed: {exc}")
+
+    def _refused(self, error: str) -> None:
+        if self.refused:
+            return
+        self.refused = True
+        self.loop.call_later(0, lambda: self._after_refusal(error))
+
+    def _after_refusal(self, error: str) -> None:
+        if self.closed:
+            return
+        self._drain()
+        if not self.closed:
+            self.finish(error)
 
     def progress(self) -> None:
         self.next_progress = self.done + self.server.config.progress_interval
@@ -194,7 +233,7 @@ class Transfer:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:  # ICMP port unreachable and the like: the peer went away
-            self.finish(f"receive failed: {exc}")
+            self.receive_failed(exc)
             return
         try:
             self.on_packet(n)
@@ -392,7 +431,7 @@ class ReadTransfer(Transfer):
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:  # ICMP port unreachable and the like: the peer went away
-            self.finish(f"receive failed: {exc}")
+            self.receive_failed(exc)
             return
         rbuf = self.rbuf
         try:
@@ -456,12 +495,14 @@ class ReadTransfer(Transfer):
         packet = self.packets[i]
         if b == self.last_block:
             packet = packet[: 4 + self.last_len]
+        if self.refused:
+            return
         try:
             self.sock.send(packet)
         except (BlockingIOError, InterruptedError):
             pass  # a loss; the timer retransmits
         except OSError as exc:
-            self.finish(f"send failed: {exc}")
+            self.send_failed(exc)
 
     def netascii_block(self, b: int) -> bytes | None:
         """Block b of the converted file (b is never more than one past the cache)."""
