@@ -80,7 +80,7 @@ class Backups(DirectorBase):
         upload = upload.lstrip("/")
         self._backup_requests[device.mac] = upload
         self._backup_asked_at[device.mac] = time.monotonic()
-        url = f"tftp://{self.settings.director_ip or self.address}:{self.tftp_port}/{upload}"
+        url = self.tftp_prefix + upload
         request = CommandRequest(
             device.ip,
             self._client_port(device.mac),

@@ -291,16 +291,21 @@ class DirectorBase:
     def _client_port(self, mac: str) -> int:
         return self._client_ports.get(mac, self.client_smi_port)
 
-    def _tftp_url(self, location: str) -> str:
+    @property
+    def tftp_prefix(self) -> str:
+        """``tftp://<director>[:port]/``: what every file of flash: is fetched under."""
+        port = "" if self.tftp_port == 69 else f":{self.tftp_port}"
+        return f"tftp://{self.settings.director_ip or self.address}{port}/"
+
+    def tftp_url(self, location: str) -> str:
         """A location as the client fetches it: flash: files from the director's TFTP server."""
         parsed = parse_location(location)
         if not parsed.local:
             return parsed.text
-        port = "" if self.tftp_port == 69 else f":{self.tftp_port}"
-        return f"tftp://{self.settings.director_ip or self.address}{port}/{parsed.path}"
+        return self.tftp_prefix + parsed.path
 
     def _tftp_url_of(self, served: str) -> str:
         """A file the director serves (relative to flash:) as a tftp:// URL."""
         if served.startswith("tftp://"):
             return served
-        return self._tftp_url(f"flash:{served}")
+        return self.tftp_prefix + served

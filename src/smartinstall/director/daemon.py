@@ -173,9 +173,9 @@ class DirectorDaemon:
         self.started_at = dt.datetime.now(options.timezone)
         self.terminals: DirectorTerminals | None = None
         self.client_telnet_port = options.client_telnet_port
-        self._stop = asyncio.Event()
-        self._reload = asyncio.Event()
-        self._changed = asyncio.Event()
+        # what serve() has to do, and one event that wakes it for any of them
+        self._stopping = self._reloading = self._changed = False
+        self._wake = asyncio.Event()
         self._applied = self._snapshot()
 
     @property
@@ -184,7 +184,13 @@ class DirectorDaemon:
         return self.director.settings
 
     def _settings_changed(self) -> None:
-        self._changed.set()
+        self._changed = True
+        self._wake.set()
+
+    def request_reload(self) -> None:
+        """SIGHUP: replay startup-config."""
+        self._reloading = True
+        self._wake.set()
 
     def internals(self) -> Internals:
         """What ``show vstack internal`` shows."""
@@ -397,9 +403,9 @@ class DirectorDaemon:
         """The director until SIGTERM/SIGINT: start, serve, stop."""
         loop = asyncio.get_running_loop()
         for signum, handler in (
-            (signal.SIGTERM, self._stop.set),
-            (signal.SIGINT, self._stop.set),
-            (signal.SIGHUP, self._reload.set),
+            (signal.SIGTERM, self.request_stop),
+            (signal.SIGINT, self.request_stop),
+            (signal.SIGHUP, self.request_reload),
         ):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, handler)
@@ -412,7 +418,8 @@ class DirectorDaemon:
             log.info("director stopped")
 
     def request_stop(self) -> None:
-        self._stop.set()
+        self._stopping = True
+        self._wake.set()
 
     async def serve(self) -> None:
         """The director's timers until stopped: every second the join window and health
@@ -420,33 +427,25 @@ class DirectorDaemon:
         configuration commands tell the core, the core tells us)."""
         next_tick = 0.0
         loop = asyncio.get_running_loop()
-        while not self._stop.is_set():
+        while not self._stopping:
             if loop.time() >= next_tick:
                 next_tick = loop.time() + TICK_SECONDS
                 try:
                     self.director.tick()
                 except Exception:
                     log.exception("director tick failed")
-            if self._reload.is_set():
-                self._reload.clear()
-                self._changed.clear()
+            if self._reloading:
+                self._reloading = self._changed = False
                 await self.reload()
-            elif self._changed.is_set():
-                self._changed.clear()
+            elif self._changed:
+                self._changed = False
                 if self._snapshot() != self._applied:
                     await self.apply_settings()
-            wake = [
-                asyncio.ensure_future(e.wait()) for e in (self._stop, self._reload, self._changed)
-            ]
-            try:
-                await asyncio.wait(
-                    wake,
-                    timeout=max(0.0, next_tick - loop.time()),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-            finally:
-                for waiter in wake:
-                    waiter.cancel()
+            self._wake.clear()
+            if self._stopping or self._reloading or self._changed:
+                continue  # asked for meanwhile
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, next_tick - loop.time()))
 
 
 def _tftp_load(server: TftpServer | None) -> TftpLoad | None:

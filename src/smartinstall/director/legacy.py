@@ -34,7 +34,6 @@ from smartinstall.domain.artifacts import TRIGGER_PORT
 from smartinstall.domain.devices import UpgradeKind
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.groups import ClientFacts, resolve
-from smartinstall.domain.locations import parse_location
 
 log = logging.getLogger(__name__)
 
@@ -221,14 +220,6 @@ class CoreLegacyBridge:
     def __init__(self, director: Director) -> None:
         self.director = director
 
-    def _url(self, location: str) -> str:
-        parsed = parse_location(location)
-        if not parsed.local:
-            return parsed.text
-        core = self.director
-        port = "" if core.tftp_port == 69 else f":{core.tftp_port}"
-        return f"tftp://{core.settings.director_ip or core.address}{port}/{parsed.path}"
-
     def plan(self, ip: str, http_port: int) -> LegacyPlan | None:
         core = self.director
         if not core.is_director:
@@ -240,8 +231,8 @@ class CoreLegacyBridge:
         facts = ClientFacts.of_device(device)
         assignment = resolve(core.settings.groups, facts)
         try:
-            image = self._url(assignment.images[0]) if assignment.images else None
-            config = self._url(assignment.config) if assignment.config else None
+            image = core.tftp_url(assignment.images[0]) if assignment.images else None
+            config = core.tftp_url(assignment.config) if assignment.config else None
         except DomainError as error:
             log.warning("legacy client %s: %s", ip, error)
             return None

@@ -199,15 +199,6 @@ def select_targets(director: Director, request: OnDemandRequest) -> Selection:
     return selection
 
 
-def tftp_url(director: Director, location: str) -> str:
-    """A location as a client fetches it: ``flash:`` files from the director's TFTP server."""
-    parsed = parse_location(location)
-    if not parsed.local:
-        return parsed.text
-    port = "" if director.tftp_port == 69 else f":{director.tftp_port}"
-    return f"tftp://{director.settings.director_ip or director.address}{port}/{parsed.path}"
-
-
 def publish_imagelist(director: Director, images: Sequence[str], label: str) -> str:
     """Write an imagelist for ``images`` in ``flash:vstack/`` and return its URL."""
     try:
@@ -218,14 +209,13 @@ def publish_imagelist(director: Director, images: Sequence[str], label: str) -> 
     path = f"{ONDEMAND_DIR}/imagelist-ondemand-{label}-{digest}.txt"
     # written on a thread; execute() waits for it before any client is told the URL
     director.publish(path, text.encode(), "IMAGELIST_FAILED")
-    return tftp_url(director, f"flash:{path}")
+    return director.tftp_url(f"flash:{path}")
 
 
 async def _published(director: Director, url: str) -> str | None:
     """Wait until a file the director is publishing for ``url`` is on flash:; the error
     line when the write failed, else None."""
-    marker = tftp_url(director, f"flash:{ONDEMAND_DIR}/x")
-    prefix = marker[: -len(f"{ONDEMAND_DIR}/x")]
+    prefix = director.tftp_prefix
     if not url.startswith(prefix):
         return None
     path = url[len(prefix) :]
@@ -249,7 +239,7 @@ def source_url(director: Director, request: OnDemandRequest) -> str:
             return publish_imagelist(director, [files.image], label)
         if not files.config:
             raise OnDemandError("% No configuration file configured for this built-in group")
-        return tftp_url(director, files.config)
+        return director.tftp_url(files.config)
     assert request.url is not None
     try:
         parse_location(request.url)
@@ -257,7 +247,7 @@ def source_url(director: Director, request: OnDemandRequest) -> str:
         raise OnDemandError(str(error)) from None
     if request.kind is UpgradeKind.IMAGE:
         return publish_imagelist(director, [request.url], "tar")
-    return tftp_url(director, request.url)
+    return director.tftp_url(request.url)
 
 
 def plan(director: Director, request: OnDemandRequest) -> tuple[str, Selection]:

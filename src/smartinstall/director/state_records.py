@@ -38,10 +38,8 @@ class Records(Tables):
     # --- download status ------------------------------------------------------------------
 
     def _numbered(self, entry: DownloadEntry) -> DownloadEntry:
-        position = 0
-        for position, entry_id in enumerate(self._downloads, start=1):  # noqa: B007
-            if entry_id == entry.id:
-                break
+        """The entry with the number it is shown with now (its position, at most 255)."""
+        position = list(self._downloads).index(entry.id) + 1
         return entry if entry.number == position else replace(entry, number=position)
 
     def add_download(

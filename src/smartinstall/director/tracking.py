@@ -187,7 +187,7 @@ class Tracking(Backups):
         script = resolve(self.settings.groups, client).script
         if not script or not device.ip:
             return
-        url = self._tftp_url(script)
+        url = self.tftp_url(script)
         request = CommandRequest(device.ip, self._client_port(device.mac), "execute", url=url)
         self._spawn("script", self._send_quietly(request))
 
