@@ -3,7 +3,9 @@
 It connects to the director's local console socket (``DIR/cli.sock``, mode 0600, so only the
 director's user and root can) — no SSH client or user account needed on the host. On a
 terminal the keys behave as on IOS; with standard input from a pipe or a file each line is
-run and printed with its prompt, and the exit status is 1 when a line was rejected.
+run and printed with its prompt, and the exit status is 1 when a line was rejected. The exit
+status is 2 when there is no session: the director cannot be reached, or it refuses one
+(``% Too many sessions``, on standard error when piped), so scripts can tell.
 """
 
 from __future__ import annotations

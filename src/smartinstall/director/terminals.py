@@ -9,6 +9,9 @@ commands, the EXEC commands (`ExecCommands`), the access lines (`CliAccess`) and
 * the telnet server when ``--telnet-port`` or ``ip telnet server port N`` gives one,
 * the local console socket ``DATA/cli.sock`` (mode 0600) for ``smartinstall console``.
 
+Failed and successful logins (``%SEC_LOGIN-…``) go where the ``%SMI`` messages go: the log,
+``show logging`` and the ``logging host`` syslog servers.
+
 Lines of ``startup-config`` that none of the engine's sets takes (the ``vstack …`` lines until
 the configuration command set is added) are kept verbatim and written back by ``write
 memory``, so saving from the CLI never loses configuration.
@@ -16,12 +19,14 @@ memory``, so saving from the CLI never loses configuration.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from smartinstall.director.eventlog import LoggedLine
 from smartinstall.director.exec_commands import DirectorHost, ExecCommands
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.ios import CommandSet, Engine, StartupConfig
@@ -124,11 +129,21 @@ class DirectorTerminals:
         self.engine, self.access, self.exec_set, self.preserved = build_engine(host, store)
         self._load(store)
         self.hub = TerminalHub(self.engine, self.access, lines=self.exec_set)
+        self.hub.guard.on_message = self._login_message
         self.ssh_port = ssh_port if ssh_port is not None else self.access.ssh_port
         self.telnet_port = telnet_port if telnet_port is not None else self.access.telnet_port
         self.ssh: SshCliServer | None = None
         self.telnet: TelnetCliServer | None = None
         self.local: LocalConsoleServer | None = None
+
+    def _login_message(self, severity: int, mnemonic: str, text: str) -> None:
+        """A ``%SEC_LOGIN`` line (already in the Python log): into ``show logging`` and to
+        every syslog host, as the event log does for ``%SMI`` lines."""
+        events = self.host.events
+        when = dt.datetime.now(events.tz)
+        events.buffer.append(LoggedLine(when, severity, mnemonic, text))
+        for sender in events.senders:
+            sender.send(severity, events.hostname, mnemonic, text, when)
 
     def _load(self, store: StartupConfig) -> None:
         try:

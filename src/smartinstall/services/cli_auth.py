@@ -11,26 +11,29 @@ Configuration lines (global configuration mode; `show running-config` renders th
     ip telnet server port <1-65535>     start the telnet server on this port
     ip cli session-limit <1-64>         terminal sessions at once (default 16)
     ip cli idle-timeout <0-1440>        minutes without input before a session ends (10; 0: never)
+    ip cli login-timeout <1-300>        seconds a connection has to log in (30)
+    ip cli login-slots <2-256>          connections logging in at once, SSH and telnet (32)
     banner login LINE                   shown before the login (first character = delimiter)
 
 Secrets are stored only as Cisco type 9 hashes (scrypt, N=16384, r=1, p=1, a 14-character
 salt, Cisco's base64 alphabet) — the same hashes IOS writes, so a line can be copied between a
-switch and the director. With no `username` configured every login is refused.
+switch and the director. With no `username` configured every login is refused. How logins
+are slowed down and how connections still logging in share their slots: `cli_guard`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
 import logging
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from smartinstall.ios import CONFIG, Arg, CommandError, CommandSet, Context, Line, Number, Word
+from smartinstall.services.cli_guard import DEFAULT_LOGIN_SLOTS, DEFAULT_LOGIN_TIMEOUT
+from smartinstall.services.cli_guard import LoginGuard as LoginGuard
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,8 @@ class CliAccess(CommandSet):
         self.telnet_port: int | None = None
         self.session_limit = DEFAULT_SESSION_LIMIT
         self.idle_minutes = DEFAULT_IDLE_MINUTES
+        self.login_timeout = DEFAULT_LOGIN_TIMEOUT
+        self.login_slots = DEFAULT_LOGIN_SLOTS
         self.banner = ""
         self.keyword_help.update({
             "username": "Establish User Name Authentication",
@@ -113,6 +118,8 @@ class CliAccess(CommandSet):
             "cli": "Command line sessions",
             "session-limit": "Terminal sessions at once",
             "idle-timeout": "Minutes without input before a session ends (0: never)",
+            "login-timeout": "Seconds a connection has to log in",
+            "login-slots": "Connections logging in at once (SSH and telnet)",
             "banner": "Define a login banner",
             "login": "Set login banner",
         })  # fmt: skip
@@ -160,6 +167,20 @@ class CliAccess(CommandSet):
         c(CONFIG, "no ip cli idle-timeout", self._idle)
         c(
             CONFIG,
+            "ip cli login-timeout <seconds>",
+            self._login_timeout,
+            args={"seconds": Arg(Number(1, 300), "Seconds")},
+        )
+        c(CONFIG, "no ip cli login-timeout", self._login_timeout)
+        c(
+            CONFIG,
+            "ip cli login-slots <slots>",
+            self._login_slots,
+            args={"slots": Arg(Number(2, 256), "Connections")},
+        )
+        c(CONFIG, "no ip cli login-slots", self._login_slots)
+        c(
+            CONFIG,
             "banner login <text>",
             self._banner,
             args={
@@ -177,6 +198,8 @@ class CliAccess(CommandSet):
         self.ssh_port = self.telnet_port = None
         self.session_limit = DEFAULT_SESSION_LIMIT
         self.idle_minutes = DEFAULT_IDLE_MINUTES
+        self.login_timeout = DEFAULT_LOGIN_TIMEOUT
+        self.login_slots = DEFAULT_LOGIN_SLOTS
         self.banner = ""
 
     # --- handlers ------------------------------------------------------------------------------
@@ -220,6 +243,12 @@ class CliAccess(CommandSet):
     def _idle(self, ctx: Context) -> None:
         self.idle_minutes = DEFAULT_IDLE_MINUTES if ctx.negated else int(str(ctx.args["minutes"]))
 
+    def _login_timeout(self, ctx: Context) -> None:
+        self.login_timeout = DEFAULT_LOGIN_TIMEOUT if ctx.negated else int(str(ctx.args["seconds"]))
+
+    def _login_slots(self, ctx: Context) -> None:
+        self.login_slots = DEFAULT_LOGIN_SLOTS if ctx.negated else int(str(ctx.args["slots"]))
+
     def _banner(self, ctx: Context) -> None:
         if ctx.negated:
             self.banner = ""
@@ -246,6 +275,10 @@ class CliAccess(CommandSet):
             lines.append(f"ip cli session-limit {self.session_limit}")
         if self.idle_minutes != DEFAULT_IDLE_MINUTES:
             lines.append(f"ip cli idle-timeout {self.idle_minutes}")
+        if self.login_timeout != DEFAULT_LOGIN_TIMEOUT:
+            lines.append(f"ip cli login-timeout {self.login_timeout}")
+        if self.login_slots != DEFAULT_LOGIN_SLOTS:
+            lines.append(f"ip cli login-slots {self.login_slots}")
         if self.banner:
             delimiter = next(c for c in "^#%&@~" if c not in self.banner)
             lines.append(f"banner login {delimiter}{self.banner}{delimiter}")
@@ -271,58 +304,6 @@ class CliAccess(CommandSet):
 
 
 _DUMMY = hash_secret("unused", "AAAAAAAAAAAAAA")
-
-
-class LoginGuard:
-    """Slows down wrong passwords: after each failure from an address, the next attempt from
-    it waits twice as long (1 s, 2 s, 4 s … at most `cap`); a success clears it. Every failure
-    is logged as IOS logs it (``%SEC_LOGIN-4-LOGIN_FAILED``)."""
-
-    def __init__(self, cap: float = 30.0, first: float = 1.0, max_peers: int = 4096) -> None:
-        self.cap = cap
-        self.first = first
-        self.max_peers = max_peers
-        self._failures: dict[str, tuple[int, float]] = {}  # peer -> (count, not before)
-
-    def delay(self, peer: str) -> float:
-        count, not_before = self._failures.get(peer, (0, 0.0))
-        return max(0.0, not_before - time.monotonic()) if count else 0.0
-
-    async def wait(self, peer: str) -> None:
-        pause = self.delay(peer)
-        if pause > 0:
-            await asyncio.sleep(pause)
-
-    def failed(self, peer: str, user: str, port: int, reason: str) -> None:
-        count, _ = self._failures.get(peer, (0, 0.0))
-        count += 1
-        pause = min(self.cap, self.first * 2 ** (count - 1))
-        if len(self._failures) >= self.max_peers and peer not in self._failures:
-            self._failures.pop(next(iter(self._failures)))
-        self._failures[peer] = (count, time.monotonic() + pause)
-        log.warning(
-            "%%SEC_LOGIN-4-LOGIN_FAILED: Login failed [user: %s] [Source: %s] [localport: %d] "
-            "[Reason: %s] (%d failures; next attempt in %.0f s)",
-            _printable(user),
-            peer,
-            port,
-            reason,
-            count,
-            pause,
-        )
-
-    def succeeded(self, peer: str, user: str, port: int) -> None:
-        self._failures.pop(peer, None)
-        log.info(
-            "%%SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: %s] [Source: %s] [localport: %d]",
-            _printable(user),
-            peer,
-            port,
-        )
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else "?" for c in text[:64])
 
 
 _ACCESS_PREFIXES = (

@@ -2,7 +2,10 @@
 
 Only the director's own user (and root) may connect: the socket is created with mode 0600 and
 the peer's credentials (SO_PEERCRED) are checked. A console session starts in privileged
-EXEC, as the host's operator already owns the director's data.
+EXEC, as the host's operator already owns the director's data. Console sessions have a pool
+of their own (`CONSOLE_SESSIONS`): SSH and telnet clients, logged in or not, never use it.
+When the pool is full the server answers ``% Too many sessions; try again later`` and closes;
+`smartinstall console` then exits with status 2 (as when it cannot connect).
 
 Protocol: the client sends one header line, then bytes.
 
@@ -32,6 +35,7 @@ from pathlib import Path
 from smartinstall.ios import PRIVILEGED_LEVEL, Session
 from smartinstall.services.cli_terminal import (
     READ_CHUNK,
+    TOO_MANY,
     TerminalHub,
     TerminalIO,
     close_server,
@@ -43,6 +47,7 @@ log = logging.getLogger(__name__)
 MAGIC = "SMARTINSTALL-CONSOLE"
 MAX_HEADER = 128
 MAX_PIPED_LINE = 8192
+REFUSED = 2  # exit status: no session (cannot connect, or the director refused)
 _RESIZE = re.compile(r"\x1b\[8;(\d{1,4});(\d{1,4})t")
 
 
@@ -128,9 +133,9 @@ class LocalConsoleServer:
             if len(words) < 3 or words[0] != MAGIC or words[1] != "1":
                 writer.write(b"% Not a smartinstall console client\n")
                 return
-            admitted = self.hub.admit("console", "local")
+            admitted = self.hub.admit_console()
             if not admitted:
-                writer.write(b"% Too many sessions; try again later\n")
+                writer.write(TOO_MANY.encode() + b"\n")
                 return
             user = f"uid{uid}" if uid is not None else "local"
             if words[2] == "pipe":
@@ -155,7 +160,7 @@ class LocalConsoleServer:
             log.exception("local console session failed")
         finally:
             if admitted:
-                self.hub.release()
+                self.hub.release_console()
             with contextlib.suppress(Exception):
                 await writer.drain()
             writer.close()
@@ -233,7 +238,7 @@ def run_client(path: Path) -> int:
         sock.connect(str(path))
     except OSError as error:
         sys.stderr.write(f"% Cannot connect to the director at {path}: {error.strerror}\n")
-        return 2
+        return REFUSED
     with sock:
         if sys.stdin.isatty() and sys.stdout.isatty():
             return _interactive(sock)
@@ -241,31 +246,41 @@ def run_client(path: Path) -> int:
 
 
 def _exchange(sock: socket.socket, data: bytes) -> tuple[bytes, int]:
-    """Send piped lines, read the whole answer: (output, number of rejected lines)."""
-    sock.sendall(f"{MAGIC} 1 pipe\n".encode())
+    """Send piped lines, read the whole answer: (output, number of rejected lines). Raises
+    `Refused` when the director gave no session (its answer ends without the count)."""
     if data and not data.endswith(b"\n"):
         data += b"\n"
-    sock.sendall(data)
-    sock.shutdown(socket.SHUT_WR)
+    try:
+        sock.sendall(f"{MAGIC} 1 pipe\n".encode() + data)
+        sock.shutdown(socket.SHUT_WR)
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # a director that refused the session stops reading: its answer says why
     received = bytearray()
     while True:
-        chunk = sock.recv(65536)
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            break
         if not chunk:
             break
         received += chunk
-    failed = 0
     marker = received.rfind(b"\x00")
-    if marker >= 0:
-        tail = received[marker + 1 :].strip()
-        failed = int(tail) if tail.isdigit() else 0
-        received = received[:marker]
-    return bytes(received), failed
+    if marker < 0:  # a refusal, or a director that went away in the middle
+        lines = bytes(received).decode("utf-8", errors="replace").strip().splitlines()
+        raise Refused(lines[-1][:200] if lines else "% The director closed the session")
+    tail = received[marker + 1 :].strip()
+    failed = int(tail) if tail.isdigit() else 0
+    return bytes(received[:marker]), failed
+
+
+class Refused(ConnectionRefusedError):
+    """The director answered without giving a session (``% Too many sessions``)."""
 
 
 def run_lines(path: Path, lines: str, timeout: float = 30.0) -> tuple[str, int]:
     """Run command lines on a running director through its console socket, as a pipe:
     (everything it printed, the number of lines it rejected). Raises OSError when the
-    director cannot be reached."""
+    director cannot be reached or refuses the session (`Refused`)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(path))
@@ -274,7 +289,11 @@ def run_lines(path: Path, lines: str, timeout: float = 30.0) -> tuple[str, int]:
 
 
 def _pipe(sock: socket.socket) -> int:
-    output, failed = _exchange(sock, sys.stdin.buffer.read())
+    try:
+        output, failed = _exchange(sock, sys.stdin.buffer.read())
+    except Refused as refusal:
+        sys.stderr.write(f"{refusal}\n")
+        return REFUSED
     sys.stdout.buffer.write(output)
     sys.stdout.flush()
     return 1 if failed else 0
@@ -299,6 +318,7 @@ def _interactive(sock: socket.socket) -> int:
 
     previous = signal.signal(signal.SIGWINCH, resize)
     selector = selectors.DefaultSelector()
+    first = bytearray()  # the answer's start: a refusal is one line, then the end
     selector.register(stdin, selectors.EVENT_READ)
     selector.register(sock, selectors.EVENT_READ)
     try:
@@ -313,7 +333,9 @@ def _interactive(sock: socket.socket) -> int:
                 else:
                     data = sock.recv(65536)
                     if not data:
-                        return 0
+                        return REFUSED if bytes(first).startswith(TOO_MANY.encode()) else 0
+                    if len(first) < len(TOO_MANY):
+                        first += data[: len(TOO_MANY) - len(first)]
                     while data:
                         written = os.write(stdout, data)
                         data = data[written:]

@@ -4,6 +4,10 @@
 * Host key: ``DATA/ssh/ssh_host_ed25519_key``, generated (mode 0600) on first start.
 * Passwords: the ``username … secret`` lines (Cisco type 9 hashes); wrong ones are slowed
   down and logged by the hub's `LoginGuard`. No user configured: every login is refused.
+  Three wrong passwords end the connection.
+* Before it logs in, a connection holds one of the hub's login slots and has
+  ``ip cli login-timeout`` seconds to log in; once logged in it counts against
+  ``ip cli session-limit`` (over it: ``% Too many sessions``, exit status 1).
 * Public keys: ``DATA/ssh/authorized_keys`` (OpenSSH format); a key logs in as the user name
   the client gives, which must be a configured user (its privilege applies).
 * A shell request gets an interactive session; an exec request (``ssh director 'show
@@ -22,13 +26,21 @@ from typing import Any
 import asyncssh
 
 from smartinstall.services.cli_auth import User
-from smartinstall.services.cli_terminal import READ_CHUNK, TerminalHub, TerminalIO, run_terminal
+from smartinstall.services.cli_guard import LoginSlot
+from smartinstall.services.cli_terminal import (
+    READ_CHUNK,
+    TOO_MANY,
+    TerminalHub,
+    TerminalIO,
+    run_terminal,
+)
 
 log = logging.getLogger(__name__)
 
 HOST_KEY = "ssh_host_ed25519_key"
 AUTHORIZED_KEYS = "authorized_keys"
-LOGIN_TIMEOUT = 60.0
+LOGIN_TIMEOUT = 300.0  # the library's own deadline, behind the hub's login timeout
+LOGIN_ATTEMPTS = 3
 
 
 def load_host_key(directory: Path) -> asyncssh.SSHKey:
@@ -58,17 +70,44 @@ class _Server(asyncssh.SSHServer):
         self.port = owner.port
         self.user: User | None = None
         self.admitted = False
+        self.refused = False
+        self.failures = 0
+        self.slot: LoginSlot | None = None
+        self.deadline: asyncio.TimerHandle | None = None
         self.conn: asyncssh.SSHServerConnection | None = None
 
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self.conn = conn
         peer = conn.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else "?"
+        self.slot = self.hub.login_slot("SSH", self.peer, conn.abort)
+        if self.slot is None:
+            conn.abort()
+            return
+        self.deadline = asyncio.get_running_loop().call_later(
+            self.hub.login_timeout, self._too_late
+        )
+
+    def _too_late(self) -> None:
+        self.deadline = None
+        if self.slot is not None and self.conn is not None:
+            log.info("SSH connection from %s closed: not logged in in time", self.peer)
+            self.conn.abort()
+
+    def _login_over(self) -> None:
+        self.hub.login_done(self.slot)
+        self.slot = None
+        if self.deadline is not None:
+            self.deadline.cancel()
+            self.deadline = None
+
+    def auth_completed(self) -> None:
+        self._login_over()
         self.admitted = self.hub.admit("SSH", self.peer)
-        if not self.admitted:
-            conn.close()
+        self.refused = not self.admitted
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._login_over()
         if self.admitted:
             self.hub.release()
             self.admitted = False
@@ -86,13 +125,18 @@ class _Server(asyncssh.SSHServer):
         return True
 
     async def validate_password(self, username: str, password: str) -> bool:
-        await self.hub.guard.wait(self.peer)
-        # scrypt takes tens of milliseconds: off the event loop, which serves DHCP and SMI
-        user = await asyncio.to_thread(self.hub.access.check_user, username, password)
+        access = self.hub.access
+
+        async def check() -> User | None:
+            # scrypt takes tens of milliseconds: off the event loop, which serves DHCP and SMI
+            return await asyncio.to_thread(access.check_user, username, password)
+
+        user = await self.hub.guard.attempt(self.peer, username, self.port, check)
         if user is None:
-            self.hub.guard.failed(self.peer, username, self.port, "Login Authentication Failed")
+            self.failures += 1
+            if self.failures >= LOGIN_ATTEMPTS and self.conn is not None:
+                asyncio.get_running_loop().call_soon(self.conn.close)
             return False
-        self.hub.guard.succeeded(self.peer, username, self.port)
         self.user = user
         return True
 
@@ -193,6 +237,10 @@ class SshCliServer:
         user = owner.user if isinstance(owner, _Server) else None
         peer = owner.peer if isinstance(owner, _Server) else "?"
         if user is None:
+            process.exit(1)
+            return
+        if isinstance(owner, _Server) and owner.refused:
+            process.stderr.write(TOO_MANY + "\r\n")
             process.exit(1)
             return
         try:

@@ -2,9 +2,11 @@
 
 The server says WILL ECHO and WILL SUPPRESS-GO-AHEAD (character at a time, as IOS), DO NAWS
 (window size, RFC 1073), asks ``Username:`` and ``Password:`` (no echo), then hands the
-keystrokes to the engine's line editor. Option negotiation is parsed with strict bounds:
-unknown options are refused, subnegotiations longer than 64 bytes are dropped. Telnet sends
-passwords in clear: use it only on a management network or the loopback.
+keystrokes to the engine's line editor. Until it logs in, a connection holds one of the hub's
+login slots and has ``ip cli login-timeout`` seconds; three wrong passwords end it; once
+logged in it counts against ``ip cli session-limit``. Option negotiation is parsed with
+strict bounds: unknown options are refused, subnegotiations longer than 64 bytes are dropped.
+Telnet sends passwords in clear: use it only on a management network or the loopback.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 from smartinstall.services.cli_auth import User
 from smartinstall.services.cli_terminal import (
     READ_CHUNK,
+    TOO_MANY,
     TerminalHub,
     TerminalIO,
     close_server,
@@ -29,7 +32,6 @@ IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 ECHO, SGA, NAWS, LINEMODE = 1, 3, 31, 34
 MAX_SUBNEGOTIATION = 64
 LOGIN_ATTEMPTS = 3
-LOGIN_TIMEOUT = 60.0
 
 
 class TelnetCodec:
@@ -174,16 +176,35 @@ class TelnetCliServer:
             self._tasks.add(task)
         peer_info = writer.get_extra_info("peername")
         peer = str(peer_info[0]) if peer_info else "?"
-        admitted = self.hub.admit("telnet", peer)
+        admitted = False
+
+        def evict() -> None:
+            if task is not None:
+                task.cancel()
+            else:
+                writer.close()
+
+        slot = self.hub.login_slot("telnet", peer, evict)
         try:
-            if not admitted:
-                writer.write(b"% Too many sessions; try again later\r\n")
+            if slot is None:
+                writer.write(TOO_MANY.encode() + b"\r\n")
                 return
             codec = TelnetCodec()
             writer.write(codec.greeting())
             io = _TelnetIO(reader, writer, codec)
-            user = await asyncio.wait_for(self._login(io, peer), LOGIN_TIMEOUT)
+            try:
+                user = await asyncio.wait_for(self._login(io, peer), self.hub.login_timeout)
+            except TimeoutError:
+                log.info("telnet connection from %s closed: not logged in in time", peer)
+                writer.write(b"\r\n% Login timed out\r\n")
+                return
+            self.hub.login_done(slot)
+            slot = None
             if user is None:
+                return
+            admitted = self.hub.admit("telnet", peer)
+            if not admitted:
+                writer.write(TOO_MANY.encode() + b"\r\n")
                 return
             width, height = codec.size or (80, 24)
             await run_terminal(
@@ -201,6 +222,7 @@ class TelnetCliServer:
         except Exception:
             log.exception("telnet session from %s failed", peer)
         finally:
+            self.hub.login_done(slot)
             if admitted:
                 self.hub.release()
             with contextlib.suppress(Exception):
@@ -245,16 +267,17 @@ class TelnetCliServer:
             password = await self._line(io, secret=True)
             if password is None:
                 return None
-            await self.hub.guard.wait(peer)
             reason = self.hub.no_users_reason()
-            user = await asyncio.to_thread(access.check_user, name, password)
+
+            async def check(name: str = name, password: str = password) -> User | None:
+                return await asyncio.to_thread(access.check_user, name, password)
+
+            user = await self.hub.guard.attempt(peer, name, self.port, check)
             if user is not None:
-                self.hub.guard.succeeded(peer, name, self.port)
                 io.write("\r\n")
                 return user
             if reason is not None:
                 log.warning("telnet login of %r from %s refused: %s", name[:64], peer, reason)
-            self.hub.guard.failed(peer, name, self.port, "Login Authentication Failed")
             io.write("% Login invalid\r\n\r\n")
         io.write("% Bad passwords\r\n")
         return None

@@ -1,8 +1,11 @@
 """What the director's terminal front ends (SSH, telnet, local console) share.
 
 A `TerminalHub` holds the engine, the access settings (users, secrets, limits), the login
-guard and the EXEC command set that lists sessions. `run_terminal` drives one session: the
-engine's `LineEditor` turns keystrokes into IOS behaviour; the transport only moves text.
+guard, the slots of connections still logging in and the EXEC command set that lists
+sessions. Network sessions (SSH, telnet) count against ``ip cli session-limit`` once logged
+in; the local console has a pool of its own (`CONSOLE_SESSIONS`), so no network client can
+take the operator's console away. `run_terminal` drives one session: the engine's `LineEditor`
+turns keystrokes into IOS behaviour; the transport only moves text.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from typing import Any
 
 from smartinstall.ios import Engine
 from smartinstall.ios.editor import LineEditor
-from smartinstall.services.cli_auth import CliAccess, LoginGuard
+from smartinstall.services.cli_auth import CliAccess
+from smartinstall.services.cli_guard import LoginGuard, LoginSlot, LoginSlots
 from smartinstall.services.telnet_client import strip_negotiation
 
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 4096
+CONSOLE_SESSIONS = 16  # local console sessions at once, apart from the network's
+TOO_MANY = "% Too many sessions; try again later"
 
 
 @dataclass
@@ -32,10 +38,26 @@ class TerminalHub:
     #: the EXEC set (``ExecCommands``) with attach/detach/touch, when there is one
     lines: Any = None
     active: int = 0
+    console: int = 0
+    slots: LoginSlots = field(init=False)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
+    def __post_init__(self) -> None:
+        self.slots = LoginSlots(self.guard.known_source, self.guard.clock)
+
+    def login_slot(self, kind: str, peer: str, close: Callable[[], None]) -> LoginSlot | None:
+        """A slot for a network connection that is about to log in (see `LoginSlots`)."""
+        return self.slots.take(kind, peer, close, self.access.login_slots)
+
+    def login_done(self, slot: LoginSlot | None) -> None:
+        self.slots.release(slot)
+
+    @property
+    def login_timeout(self) -> float:
+        return float(self.access.login_timeout)
+
     def admit(self, kind: str, peer: str) -> bool:
-        """One more session, unless the session limit is reached (logged)."""
+        """One more network session once logged in, unless the session limit is reached."""
         if self.active >= self.access.session_limit:
             log.warning(
                 "%s session from %s refused: session limit %d reached",
@@ -49,6 +71,17 @@ class TerminalHub:
 
     def release(self) -> None:
         self.active = max(0, self.active - 1)
+
+    def admit_console(self) -> bool:
+        """One more local console session: its own pool, never the network's."""
+        if self.console >= CONSOLE_SESSIONS:
+            log.warning("local console session refused: %d console sessions", self.console)
+            return False
+        self.console += 1
+        return True
+
+    def release_console(self) -> None:
+        self.console = max(0, self.console - 1)
 
     def no_users_reason(self) -> str | None:
         if not self.access.users:
