@@ -9,6 +9,14 @@ files are kept on a third-party TFTP server instead.
 
 File work (listing, copying with fsync, hashing) runs on a thread; the backup's record is
 durable before the client's result is acknowledged.
+
+A full disk: a backup is not asked for while the repository lacks room for it
+(``BACKUP_ROOM`` and the size of the client's last backup): the guide's
+``%SMI-3-SMI_DIRECTOR_BACKUP_FAILURE`` says so, the backup stays pending, and it is asked for
+as soon as there is room again (the free space is looked at every ``ROOM_POLL`` seconds, for
+``ROOM_WAIT`` at most; after that, at the client's next hello). A store that fails half-way
+leaves no partial file: REV1/REV2 are replaced atomically or not at all, and the upload is
+removed.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from smartinstall.domain.errors import DomainError
 from smartinstall.domain.joinwindow import Operation, Permission, permission
 from smartinstall.domain.locations import Location, parse_repository
 from smartinstall.domain.values import normalize_mac
+from smartinstall.store.port import StoreError
 from smartinstall.store.repository import RepositoryError, StoredFile, md5_of
 
 log = logging.getLogger(__name__)
@@ -34,6 +43,12 @@ BACKUP_UPLOAD_SUFFIX = ".upload"
 # How long a backup request waits for the client's result before another request replaces it
 # (a client that was asked and then vanished must not block its backups forever).
 BACKUP_RESULT_WAIT = 120.0
+# Free space a backup needs besides the size of the client's last one: the upload, its record
+# in the database, and room to spare for what the director must still write.
+BACKUP_ROOM = 256 * 1024
+ROOM_POLL = 2.0  # seconds between two looks at the free space while backups wait for room
+ROOM_WAIT = 3600.0  # how long they wait for it, at most
+MAX_UNACKED = 10_000  # backup results kept while their commit fails
 
 
 class Backups(DirectorBase):
@@ -42,12 +57,18 @@ class Backups(DirectorBase):
     _backup_requests: dict[str, str]  # mac -> approved upload name
     _backup_asked_at: dict[str, float]  # mac -> asked at (monotonic), until stored
     _backup_again: set[str]  # asked again while one was under way
+    _backup_no_room: set[str]  # refused for want of space, asked again once there is room
+    _room_watch: bool  # a task looks at the free space for them
+    _backup_unacked: dict[str, bool]  # results taken whose commit failed (mac -> stored)
 
     def _init_part(self) -> None:
         super()._init_part()
         self._backup_requests = {}
         self._backup_asked_at = {}
         self._backup_again = set()
+        self._backup_no_room = set()
+        self._room_watch = False
+        self._backup_unacked = {}
 
     def _backup_failed(self, device: Device, why: str, reason: str | None = None) -> None:
         self.state.add_pending_backup(device.mac, why)
@@ -69,6 +90,9 @@ class Backups(DirectorBase):
         if not device.ip or not device.hostname:
             self.state.add_pending_backup(device.mac, "client address or hostname unknown")
             return False
+        if not await self._room_for_backup(device):
+            return False
+        device = self.state.device_by_mac(device.mac) or device
         asked = self._backup_asked_at.get(device.mac)
         if asked is not None and time.monotonic() - asked < BACKUP_RESULT_WAIT:
             # One upload at a time per client (they share the staging name): this request is
@@ -103,6 +127,42 @@ class Backups(DirectorBase):
         """Request a backup in the background."""
         self._spawn("backup", self.request_backup(mac))
 
+    async def _room_for_backup(self, device: Device) -> bool:
+        """Is there room on flash: for this client's backup? When not, the backup is refused
+        (the guide's failure message, pending) and asked for again once there is."""
+        previous = self.state.latest_backup(device.mac)
+        needed = BACKUP_ROOM + (previous.size if previous is not None else 0)
+        free = await asyncio.to_thread(self.repo.free_space, self.backup_dir)
+        if free is None or free >= needed:
+            return True
+        self._backup_failed(
+            device,
+            f"no space left on flash: ({free // 1024} KB free, {needed // 1024} KB needed)",
+            "no space left on device",
+        )
+        self._backup_no_room.add(device.mac)
+        if not self._room_watch:
+            self._room_watch = True
+            self._spawn("backup waits for room", self._watch_room(needed))
+        return False
+
+    async def _watch_room(self, needed: int) -> None:
+        """Ask again for the backups refused for want of space once there is room."""
+        try:
+            for _ in range(int(ROOM_WAIT / ROOM_POLL)):
+                await asyncio.sleep(ROOM_POLL)
+                free = await asyncio.to_thread(self.repo.free_space, self.backup_dir)
+                if free is None or free >= needed:
+                    break
+            else:
+                return  # still pending: asked for at the client's next hello
+        finally:
+            self._room_watch = False
+        waiting, self._backup_no_room = self._backup_no_room, set()
+        for mac in sorted(waiting):
+            if self.state.has_pending_backup(mac):
+                self.backup_later(mac)
+
     async def client_backup_result(
         self, mac: str, success: bool, file: str = "", reason: str = ""
     ) -> bool:
@@ -114,12 +174,14 @@ class Backups(DirectorBase):
         if device is None:
             return False
         upload = self._backup_requests.pop(device.mac, None)
+        if upload is None and device.mac in self._backup_unacked:
+            # the same result again, refused because its commit failed: answered from it
+            return await self._acknowledge(device.mac, self._backup_unacked[device.mac])
         if not success or upload is None or not self.repo.exists(upload):
             why = reason or ("no upload received" if success else "client failed")
             self._backup_failed(device, why)
             self._backup_done(device.mac)
-            await self.flush()
-            return False
+            return await self._acknowledge(device.mac, False)
         location = parse_repository(self.settings.backup.location)
         if not location.local:
             self._spawn(
@@ -131,7 +193,20 @@ class Backups(DirectorBase):
             stored = await self._store_local(device, upload)
         finally:
             self._backup_done(device.mac)
-        await self.flush()
+        return await self._acknowledge(device.mac, stored)
+
+    async def _acknowledge(self, mac: str, stored: bool) -> bool:
+        """The result is durable before the client hears it was taken. When the commit fails
+        (a full disk) the client is refused and reports again; the result is kept meanwhile,
+        so that the report again is answered from it, not taken for one without an upload."""
+        try:
+            await self.flush()
+        except StoreError:
+            if len(self._backup_unacked) >= MAX_UNACKED:
+                self._backup_unacked.clear()
+            self._backup_unacked[mac] = stored
+            raise
+        self._backup_unacked.pop(mac, None)
         return stored
 
     def _backup_done(self, mac: str) -> None:
@@ -149,6 +224,8 @@ class Backups(DirectorBase):
             )
         except (OSError, RepositoryError, DomainError) as error:
             self._backup_failed(device, str(error))
+            # nothing half-done stays: REV1/REV2 are as they were, and the upload goes
+            await asyncio.to_thread(self._discard, upload)
             return False
         if rotated or previous is None or previous.checksum != stored.md5:
             self.state.record_backup(
@@ -163,6 +240,13 @@ class Backups(DirectorBase):
             repository=self.settings.backup.location,
         )
         return True
+
+    def _discard(self, path: str) -> None:
+        """(thread) Remove a file of a backup that failed; a failure to remove is logged."""
+        try:
+            self.repo.delete(path)
+        except (OSError, RepositoryError) as error:
+            log.warning("backup: cannot remove %s: %s", path, error)
 
     def _rotate_in(
         self, hostname: str, mac: str, upload: str, previous_hostname: str | None

@@ -3,7 +3,9 @@
 * :class:`DhcpServer` answers DISCOVER/REQUEST/DECLINE/RELEASE/INFORM from its pools
   (RFC 2131), broadcast or relayed (``giaddr``). With a data directory it remembers bindings
   (`ip dhcp remember`) in a group-committed journal (:mod:`smartinstall.store.leases`); an ACK
-  leaves only once its binding is on disk. ``only_smart_install`` makes it coexist with a
+  leaves only once its binding is on disk, and what the hook needs durable too — or not at
+  all when that cannot be written (a full disk): the client asks again
+  (:mod:`smartinstall.services.dhcp_gate`). ``only_smart_install`` makes it coexist with a
   third-party server: it answers Smart Install switches only and stays silent for the rest.
 * :class:`DhcpRelay` relays between clients and a third-party server (RFC 3046 style,
   `ip helper-address`), inserting the Smart Install options into the OFFER and ACK on the way
@@ -27,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from smartinstall.services.dhcp_gate import HeldAcks, after_gate
 from smartinstall.store.leases import Lease, LeaseStore
 from smartinstall.wire.dhcp import (
     BOOTREPLY,
@@ -302,7 +305,9 @@ class _Endpoint:
             "sent": 0,
             "send_errors": 0,
             "ignored": 0,
+            "held_back": 0,
         }
+        self.held = HeldAcks(name, self.stats)
 
     def _open(
         self, address: str, port: int, interface: str | None, recv_buffer: int | None
@@ -755,7 +760,7 @@ class DhcpServer(_Endpoint):
 
         # The ACK leaves once the binding is durable, and what the hook needs durable too.
         bound = ipaddress.IPv4Address(address)
-        self.leases.bind(lease, _after_gate(self.hook, info, bound, acknowledge))
+        self.leases.bind(lease, after_gate(self.hook, info, bound, acknowledge, self.held))
 
     def _release(self, packet: DhcpPacket, info: DhcpClientInfo) -> None:
         assert self.leases is not None
@@ -906,47 +911,9 @@ class DhcpRelay(_Endpoint):
             self.stats["to_client"] += 1
 
         if kind == MessageType.ACK and yiaddr != _ZERO4:
-            _after_gate(self.hook, info, ipaddress.IPv4Address(yiaddr), forward)()
+            after_gate(self.hook, info, ipaddress.IPv4Address(yiaddr), forward, self.held)()
         else:
             forward()
-
-
-def _after_gate(
-    hook: object,
-    info: DhcpClientInfo,
-    address: ipaddress.IPv4Address,
-    send: Callable[[], None],
-) -> Callable[[], None]:
-    """``send`` wrapped so that it runs once the hook's ACK gate (if any) is open: call the
-    result when the server's own condition holds (the lease is durable)."""
-    gate = getattr(hook, "ready_to_ack", None)
-    waiting: asyncio.Future[None] | None = None
-    if gate is not None:
-        try:
-            waiting = gate(info, address)
-        except Exception:
-            log.exception("DHCP hook failed to say when to acknowledge")
-    if waiting is None:
-        return send
-    pending = 2
-
-    def one() -> None:
-        nonlocal pending
-        pending -= 1
-        if pending == 0:
-            send()
-
-    def opened(future: asyncio.Future[None]) -> None:
-        if future.cancelled():
-            return
-        error = future.exception()
-        if error is not None:
-            log.warning("DHCP ACK to %s held back: %s", info.mac_text, error)
-            return
-        one()
-
-    waiting.add_done_callback(opened)
-    return one
 
 
 def make_pool(

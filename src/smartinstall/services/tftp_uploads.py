@@ -4,6 +4,7 @@ and renamed into place only when complete. See tftp_transfers for the shared mac
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import socket
 import tempfile
@@ -106,12 +107,21 @@ class WriteTransfer(Transfer):
             if self.done > self.cap:
                 self.abort(ErrorCode.DISK_FULL, "Upload exceeds the size limit")
                 return
-            self.file.write(payload)
+            try:
+                self.file.write(payload)
+                if size < self.opts.blksize:
+                    self.commit()
+            except OSError as exc:
+                self.write_failed(exc)
+                return
             self.received += 1
             self.since_ack += 1
             self.made_progress()
-            if size < self.opts.blksize:
-                self.commit()
+            if self.complete:
+                self.ack()
+                # Dally: stay to re-ACK a retransmitted last DATA, then finish from the timer.
+                self.server.call_hook("transfer_progress", self.info, self.done)
+                self.rto = self.base_rto
                 return
             if self.since_ack >= self.opts.windowsize:
                 self.ack()
@@ -137,17 +147,33 @@ class WriteTransfer(Transfer):
         finally:
             os.close(dir_fd)
         self.complete = True
-        self.ack()
-        # Dally: stay to re-ACK a retransmitted last DATA, then finish from the timer.
-        self.server.call_hook("transfer_progress", self.info, self.done)
-        self.rto = self.base_rto
+
+    def write_failed(self, exc: OSError) -> None:
+        """The file cannot be written (a full disk): the peer is told, nothing stays."""
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            self.abort(ErrorCode.DISK_FULL, "Disk full or allocation exceeded")
+        else:
+            self.abort(ErrorCode.ACCESS_VIOLATION, f"Cannot write: {exc.strerror or exc}")
+
+    def abort(self, code: ErrorCode, message: str) -> None:
+        # the partial file is gone before the peer hears of the failure
+        with contextlib.suppress(OSError):
+            self.cleanup(False)
+        super().abort(code, message)
 
     def cleanup(self, ok: bool) -> None:
-        if not self.file.closed:
-            self.file.close()
-        if not self.complete:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.temp_path)
+        try:
+            if not self.file.closed:
+                self.file.close()
+        except OSError:
+            # what was still buffered could not be written (a full disk): an upload that did
+            # not complete is removed anyway
+            if self.complete:
+                raise
+        finally:
+            if not self.complete:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.temp_path)
 
     def finish(self, error: str | None) -> None:
         # Once the file is in place, a late error or a lost last ACK changes nothing.

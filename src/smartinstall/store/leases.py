@@ -10,12 +10,19 @@ lines than there are bindings, it is compacted: all bindings are written to a te
 
 Loading replays the journal, skipping lines whose checksum fails (a torn last write after a
 crash), then compacts so that appends start on a clean line.
+
+A write that fails (a full disk) leaves no half line behind: the journal is cut back to where
+the batch began, its waiters are dropped (no ACK: the clients ask again), and the next write
+rewrites the whole journal from memory, so nothing the failed batch held is missing once the
+disk has room again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import errno
 import logging
 import os
 import time
@@ -91,6 +98,7 @@ class LeaseStore:
         self._waiters: list[Callable[[], None]] = []
         self._inflight = False
         self._lines = 0
+        self._resync = False  # a write failed: the next one rewrites the whole journal
         self._closed = False
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
         self._idle: asyncio.Event | None = None
@@ -166,13 +174,14 @@ class LeaseStore:
         self._waiters = []
         snapshot: list[Lease] | None = None
         self._lines += count
-        if self._lines > max(self.compact_min_lines, 4 * len(self._by_key)):
+        if self._resync or self._lines > max(self.compact_min_lines, 4 * len(self._by_key)):
             # Memory already holds this batch, so the snapshot covers it; the batch is still
             # appended after it (replaying a line twice is harmless). Leases are replaced,
             # never mutated, so this list of references is a consistent snapshot; it is
             # encoded in the journal thread to keep the loop free.
             snapshot = list(self._by_key.values())
             self._lines = len(snapshot) + count
+            self._resync = False
         self._inflight = True
         if self._idle is not None:
             self._idle.clear()
@@ -184,8 +193,10 @@ class LeaseStore:
         self._inflight = False
         error = future.exception()
         if error is not None:
-            # Not on disk: the waiters (ACKs) are dropped; the clients will retry.
+            # Not on disk: the waiters (ACKs) are dropped; the clients will retry. What the
+            # batch held is in memory: the next write rewrites the journal from it.
             log.error("lease journal write failed: %s", error)
+            self._resync = True
         else:
             self.commits += 1
             self._release(waiters, 0)
@@ -224,19 +235,37 @@ class LeaseStore:
         if snapshot is not None:
             self._replace(b"".join(_line("b", lease) for lease in snapshot))
         assert self._file is not None
-        self._file.write(batch)
-        if self.fsync:
-            os.fsync(self._file.fileno())
+        fd = self._file.fileno()
+        start = os.lseek(fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(batch)
+            while view:  # a full disk may take part of a write before it refuses the rest
+                written = os.write(fd, view)
+                if written <= 0:  # no progress: as good as refused
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
+            if self.fsync:
+                os.fsync(fd)
+        except OSError:
+            # no half line may stay for the next append to be glued onto
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise
 
     def _replace(self, content: bytes) -> None:
         """Atomically replace the journal with ``content`` and reopen it for appends."""
         assert self.path is not None and self.directory is not None
         tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as out:
-            out.write(content)
-            out.flush()
-            if self.fsync:
-                os.fsync(out.fileno())
+        try:
+            with open(tmp, "wb") as out:
+                out.write(content)
+                out.flush()
+                if self.fsync:
+                    os.fsync(out.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
         os.replace(tmp, self.path)
         if self.fsync:
             fd = os.open(self.directory, os.O_RDONLY)
