@@ -33,6 +33,7 @@ from tests.e2e.lab_kit import (
     topology,
     until_upgraded,
 )
+from tests.turned_clock import TurnedClock
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -142,23 +143,28 @@ async def test_on_demand_image_to_an_index_range_and_config_to_a_built_in_group(
 async def test_recurring_window_opens_and_the_waiting_switch_joins(tmp_path: Path) -> None:
     # Guide: a recurring window; a switch that asks before it opens is denied (d), and is let
     # in when the window opens (state a), without anyone touching it.
+    # The director's clock is turned to the window's start instead of waiting for it.
     prefix = lab_prefix()
     clock = "10:00"
     from smartinstall.lab.topology import pinned_zone
 
     zone = ZoneInfo(pinned_zone(clock))
-    now = dt.datetime.now(zone)
-    later = now + dt.timedelta(minutes=1 if now.second < 40 else 2)
-    start = later.replace(second=0, microsecond=0)
+    start = (dt.datetime.now(zone) + dt.timedelta(minutes=2)).replace(second=0, microsecond=0)
     config = director_config(prefix, f"vstack join-window start {start:%H:%M} 00:10 recurring\n")
     topo = topology(tmp_path, prefix, config, [switch("early", 140, prefix)], clock=clock)
-    async with Lab(topo, tmp_path / "lab", dhcp_retry=0.5) as lab:
+    async with Lab(topo, tmp_path / "lab", dhcp_retry=0.5, director_in_process=True) as lab:
+        director = core(lab)
+        ahead = [dt.timedelta(0)]  # how far the director's clock runs ahead of the wall clock
+        director._clock = lambda: dt.datetime.now(director.tz) + ahead[0]
         sw = lab.switch("early")
         assert await sw.wait_for(lambda s: s.state is State.WAITING, 20)
         assert status_line(lab, "early").split()[-1] == "d"
-        await until_upgraded(lab, timeout=150)
+        assert entry(lab, "early") is None
+        opened_at = dt.datetime.now(dt.UTC)
+        ahead[0] = start - dt.datetime.now(director.tz)  # the window's start is now
+        await until_upgraded(lab, timeout=60)
         e = entry(lab, "early")
-        assert e is not None and e.created_at >= start  # offered only once the window opened
+        assert e is not None and e.created_at >= opened_at  # offered only once it opened
         # the director's tick (every second) announces the opening
         assert await lab.wait_until(lambda: "SMI Join window Opened" in lab.director.log(), 5)
         assert status_line(lab, "early").split()[5:8] == ["S", "A", "a"]
@@ -182,6 +188,7 @@ async def test_on_demand_config_with_reload_in_reloads_after_the_delay(tmp_path:
         await until_upgraded(lab)
         sw = lab.switch("till")
         boots, hostname = sw.boots, sw.hostname
+        sw.reload_timer = clock = TurnedClock()  # the minute passes when the test says so
         url = f"tftp://{lab.address}:{lab.director.ports.tftp}/till-new.txt"
         command = f"vstack download-config {url} {sw.ip} NONE startup reload in 00:01\n"
         result = await asyncio.to_thread(
@@ -194,13 +201,13 @@ async def test_on_demand_config_with_reload_in_reloads_after_the_delay(tmp_path:
         scheduled = "Reload scheduled in 0 hours and 1 minutes by the director"
         assert await sw.wait_for(lambda s: scheduled in s.console, 20), sw.console[-5:]
         assert "TILL-NEW" in (sw.flash.startup_config() or "")
-        asked = asyncio.get_running_loop().time()
-        await asyncio.sleep(5)
-        assert (sw.boots, sw.hostname) == (boots, hostname)  # not yet: in one minute
-        assert await sw.wait_for(lambda s: s.boots == boots + 1 and s.state is State.RUNNING, 90), (
+        assert clock.waiting == [60.0]  # in one minute
+        assert clock.advance(59) == 0  # not yet
+        assert (sw.boots, sw.hostname) == (boots, hostname)
+        assert clock.advance(1) == 1  # the minute is up: it reloads into the new configuration
+        assert await sw.wait_for(lambda s: s.boots == boots + 1 and s.state is State.RUNNING, 30), (
             sw.console[-5:]
         )
-        assert asyncio.get_running_loop().time() - asked >= 50
         assert sw.hostname == "TILL-NEW"
         assert await lab.wait_until(lambda: "TILL-NEW" in status_line(lab, "till"), 30), (
             lab.show_status()

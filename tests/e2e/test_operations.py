@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -114,6 +116,27 @@ async def test_director_restarted_mid_install_finishes_the_install(tmp_path: Pat
         assert download_line(lab, "slow").split()[4:6] == ["UPGRADED", "UPGRADED"]
 
 
+@contextlib.contextmanager
+def refusals_logged() -> Iterator[asyncio.Event]:
+    """An event set when an SMI listener of this process (a lab switch's) refuses a message."""
+    refused = asyncio.Event()
+
+    class Refusals(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if getattr(record, "smi_problem", None) == "invalid message":
+                refused.set()
+
+    logger = logging.getLogger("smartinstall.services.smi")
+    handler, level = Refusals(logging.INFO), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield refused
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 async def test_authenticated_mode_and_an_unauthenticated_type_3_refused(tmp_path: Path) -> None:
     prefix = lab_prefix()
     key = "branch-key-0123456789"
@@ -138,10 +161,13 @@ async def test_authenticated_mode_and_an_unauthenticated_type_3_refused(tmp_path
         request = CommandRequest(
             sw.ip, ports.client_smi, "download-config", url=url, reload_now=True
         )
-        # An attacker's type 3 without the key (CVE-2018-0171 style): refused.
-        with contextlib.suppress(Exception):
-            await SmiCommandSender(SmiSecurity())(request)
-        await asyncio.sleep(2)
+        # An attacker's type 3 without the key (CVE-2018-0171 style): refused, as the switch's
+        # listener logs (%SMI-6-SMI_INVALID_MESSAGE), and nothing changed.
+        with refusals_logged() as refused:
+            with contextlib.suppress(Exception):
+                await SmiCommandSender(SmiSecurity())(request)
+            async with asyncio.timeout(10):
+                await refused.wait()
         assert (sw.boots, sw.flash.startup_config()) == before
         assert sw.hostname != "PWNED"
         # The same command sealed with the key is obeyed (the refusal was the key's doing).

@@ -56,6 +56,64 @@ def test_an_empty_or_corrupt_database_is_refused_with_one_line(tmp_path: Path, d
     assert database.read_bytes() == (b"" if damage == "empty" else b"\x13not a database\x00" * 300)
 
 
+def test_a_missing_database_in_a_used_data_dir_is_refused_unless_told_to_begin_afresh(
+    tmp_path: Path,
+) -> None:
+    process = director(tmp_path)
+    database = process.data_dir / "director.db"
+    marker = process.data_dir / "director.db.created"
+    assert not marker.exists()
+    process.start()  # a brand-new data directory starts, and is marked once it has a database
+    try:
+        assert f"{marker} written" in process.wait_for_log("director ready")
+    finally:
+        process.stop()
+    for name in ("director.db", "director.db-wal", "director.db-shm"):
+        (process.data_dir / name).unlink(missing_ok=True)  # lost while stopped
+    done = start_alone(process)
+    assert done.returncode == 1
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("%")]
+    assert f"{database} is missing" in error and "director.db.created" in error, error
+    assert "smartinstall db restore" in error and "--new-database" in error
+    assert "Traceback" not in done.stderr
+    assert not database.exists()  # refused before anything was created
+    # told to, it begins with an empty database, and the new one is guarded in its turn
+    proc = subprocess.Popen(
+        [*_command(process), "--new-database"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    process.process = proc
+    try:
+        log = process.wait_for_log("director ready", timeout=30, count=2)
+        assert f"{database} is missing: the director begins with an empty database" in log
+        assert "director state loaded: 0 entries" in log.rsplit("director ready", 2)[1]
+    finally:
+        process.stop()
+    assert database.is_file() and marker.is_file()
+
+
+def test_new_database_moves_a_damaged_database_aside(tmp_path: Path) -> None:
+    process = director(tmp_path)
+    damaged = b"\x13not a database\x00" * 300
+    (process.data_dir / "director.db").write_bytes(damaged)
+    proc = subprocess.Popen(
+        [*_command(process), "--new-database"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    process.process = proc
+    try:
+        log = process.wait_for_log("director ready", timeout=30)
+        assert "is not a SQLite database: moved to director.db.damaged-" in log
+    finally:
+        process.stop()
+    (aside,) = process.data_dir.glob("director.db.damaged-*")
+    assert aside.read_bytes() == damaged
+
+
 def test_a_damaged_startup_config_is_refused_unless_told_to_ignore_it(tmp_path: Path) -> None:
     process = director(tmp_path, CONFIG + "vstack frobnicate 7\n")
     done = start_alone(process)

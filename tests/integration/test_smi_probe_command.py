@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 
 import pytest
@@ -45,9 +46,12 @@ async def test_probe_reports_client_and_director(key: str | None) -> None:
 
 async def test_probe_reports_something_else_and_unreachable() -> None:
     async def banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # as an SSH server: its banner, then the peer's bytes are no SSH version, and it closes
         writer.write(b"SSH-2.0-OpenSSH_9.6\r\n")
         await writer.drain()
-        await asyncio.sleep(1)
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            async with asyncio.timeout(10):
+                await reader.read(64)
         writer.close()
 
     server = await asyncio.start_server(banner, "127.0.0.1", 0)

@@ -23,8 +23,10 @@ from smartinstall.store.database import (
     DatabaseError,
     alembic_config,
     create_reader_engine,
+    created_marker,
     current_revision,
     describe,
+    mark_created,
     sqlite_path,
 )
 
@@ -65,7 +67,9 @@ def check(database_url: str) -> CheckReport:
     report = CheckReport(str(path) if path is not None else database_url, head=head_revision())
     if path is not None:
         if not path.exists():
-            report.problems.append(f"{path} does not exist")
+            marker = created_marker(path)
+            lost = f" (but {marker.name} shows it did: restore a backup)"
+            report.problems.append(f"{path} does not exist{lost if marker.exists() else ''}")
             return report
         if path.stat().st_size == 0:
             report.problems.append(f"{path} is empty (0 bytes)")
@@ -180,5 +184,6 @@ def restore(database_url: str, source: Path) -> CheckReport:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
+    mark_created(database_url)  # a database is here now: losing it is refused at start
     report.database = str(path)
     return report
