@@ -246,6 +246,7 @@ class ScriptedClient:
                     vendor_class=vc,
                     requested=offer.address,
                     server_id=self.director.address,
+                    extra=extra,  # a relay adds option 82 to every packet it relays
                 ),
                 server,
                 timeout=5,

@@ -474,19 +474,26 @@ async def test_kill_9_during_a_backup_leaves_a_complete_rev2(
 async def test_backups_are_readable_only_by_their_client(
     director: DirectorProcess, tmp_path: Path
 ) -> None:
-    # Cisco's director serves all of flash: to anyone; configuration backups hold secrets.
+    # Cisco's director serves all of flash: to anyone; configuration backups hold secrets. A
+    # backup is served only to the address the DHCP exchange that offered it leased.
     backups_dir = director.flash / "vstack"
     backups_dir.mkdir(exist_ok=True)
     (backups_dir / "sw-0050.5601.000f.REV2").write_text("enable secret 5 $1$abc$xyz\n")
     owner = ScriptedClient(director, "0050.5601.000f", PID)
     stranger = ScriptedClient(director, "0050.5601.0010", PID)
-    await owner.dhcp()
+    offer, _ = await owner.dhcp()
     await stranger.dhcp()
     got = tmp_path / "got"
+    assert offer.config != "vstack/sw-0050.5601.000f.REV2"
+    assert owner.tftp_get("vstack/sw-0050.5601.000f.REV2", got).returncode != 0  # not offered
+    assert (await owner.hello("sw", has_startup_config=False)).status == 0
+    offer, _ = await owner.dhcp()  # write erase and reload: its backup comes back
+    assert offer.config == "vstack/sw-0050.5601.000f.REV2"
     assert stranger.tftp_get("vstack/sw-0050.5601.000f.REV2", got).returncode != 0
     assert owner.tftp_get("vstack/sw-0050.5601.000f.REV2", got).returncode == 0
     assert "enable secret" in got.read_text()
     assert stranger.tftp_get("seed.txt", got).returncode == 0  # the rest of flash: is served
+    await director.await_log("TFTP read of backup vstack/sw-0050.5601.000f.REV2 from")
 
 
 async def test_unauthenticated_messages_are_refused_and_logged(tmp_path: Path) -> None:

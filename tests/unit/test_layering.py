@@ -10,7 +10,7 @@ import pytest
 from tests.source import parse_source
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "smartinstall"
-SHARED = {"hostaddr"}  # small top-level helpers any layer may use
+SHARED = {"hostaddr", "crashpoints"}  # small top-level helpers any layer may use
 RULES: dict[str, set[str]] = {
     "domain": {"domain"},
     "wire": {"wire", "domain"},
@@ -20,7 +20,7 @@ RULES: dict[str, set[str]] = {
 }
 CORE = {
     "state", "state_tables", "state_devices", "state_records", "base", "backups", "tracking",
-    "provisioning", "holds", "core", "facts", "tasks", "monitor", "internals",
+    "provisioning", "holds", "recovery", "core", "facts", "tasks", "monitor", "internals",
 }  # fmt: skip
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import logging.handlers
 import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from smartinstall import crashpoints
 from smartinstall.commands._args import port
+from smartinstall.logfile import LogFile, parse_size
 from smartinstall.logrepeat import RepeatFilter
 
 NAME = "director"
@@ -56,17 +57,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--keepalive", type=float, default=60.0, help="client keepalive period in seconds (60)"
     )
     parser.add_argument("--timezone", default="UTC", help="time zone of the join window (UTC)")
-    parser.add_argument("--log-file", type=Path, help="also write the log to this file")
+    parser.add_argument(
+        "--log-file", type=Path,
+        help="also write the log to this file (reopened when logrotate moves it away)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--log-max-bytes", type=_size, default=0, metavar="SIZE",
+        help="roll the log file over before it grows past SIZE bytes (k, M, G allowed: 10M): "
+        "FILE becomes FILE.1, FILE.1 FILE.2 and so on (default 0: no limit, leave it to "
+        "logrotate; the two can be used together)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--log-backups", type=int, default=5, metavar="K",
+        help="rolled-over log files kept with --log-max-bytes (5; 0: the file starts again "
+        "empty)",
+    )  # fmt: skip
     parser.add_argument(
         "--ignore-config-errors",
         action="store_true",
         help="start even when startup-config has lines the director rejects (they are logged)",
     )
     parser.add_argument(
+        "--new-database",
+        action="store_true",
+        help="begin with an empty database when the data directory's is missing, empty or "
+        "damaged (a damaged file is moved aside, never deleted); without it the director "
+        "refuses to start",
+    )
+    parser.add_argument(
         "--commit-delay", type=float, default=1.0,
         help="longest time in seconds a change waits to be committed with others (1.0); "
         "acknowledged changes are committed at once",
     )  # fmt: skip
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -79,14 +108,22 @@ def run(args: argparse.Namespace) -> int:
     except (ZoneInfoNotFoundError, ValueError):
         sys.stderr.write(f"% Unknown time zone: {args.timezone}\n")
         return 1
+    try:
+        crash_at = crashpoints.armed()
+    except ValueError as error:
+        sys.stderr.write(f"% Director not started: {error}\n")
+        return 1
     root = logging.getLogger()
     if not args.verbose:
         root.setLevel(logging.INFO)
     if args.log_file:
-        # logrotate may move the file away: the handler notices and opens a new one
-        handler = logging.handlers.WatchedFileHandler(args.log_file)
+        # logrotate may move the file away: the handler notices and opens a new one; with
+        # --log-max-bytes it also rolls the file over itself
+        handler = LogFile(args.log_file, args.log_max_bytes, args.log_backups)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
         root.addHandler(handler)
+    if crash_at:
+        logging.getLogger(__name__).warning("armed to die at crash point %s", crash_at)
     # a flood of one error is said once a minute with its count (each handler decides for
     # itself: a filter sees every record once per handler)
     for each in root.handlers:
@@ -110,12 +147,13 @@ def run(args: argparse.Namespace) -> int:
         telnet_port=args.telnet_port,
         commit_delay=max(0.0, args.commit_delay),
         ignore_config_errors=args.ignore_config_errors,
+        new_database=args.new_database,
     )
     if args.tftp_workers is not None:
         options.tftp_workers = max(0, min(64, args.tftp_workers))
     try:
         daemon = DirectorDaemon(options)
-    except ConfigError as error:
+    except (ConfigError, DatabaseError) as error:
         sys.stderr.write(f"% Director not started: {error}\n")
         return 1
     except OSError as error:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -84,9 +84,13 @@ class DirectorBase:
         self.tasks = TaskSupervisor()
         self._published: dict[str, bytes] = {}  # flash: path -> content known to be on disk
         self._publishing: dict[str, asyncio.Future[bool]] = {}
+        # flash: paths whose last write failed (no space left, say): (failed writes since
+        # one succeeded, why); a DHCP answer naming one waits, its %SMI message is said once
+        self._unwritten: dict[str, tuple[int, str]] = {}
         # clients whose DHCP exchange made a change that must be durable before their ACK
         # (a new entry, a new download-status row, a join-state change)
         self._durable_before_ack: set[str] = set()
+        self._watching_since: dt.datetime | None = None  # the first health check
         self._init_part()
 
     def _init_part(self) -> None:
@@ -149,9 +153,15 @@ class DirectorBase:
         self.check_health(now)
 
     def check_health(self, now: dt.datetime | None = None) -> list[Device]:
-        """Active while keepalives arrive; Inactive after three missed periods."""
+        """Active while keepalives arrive; Inactive after three missed periods *of this run*:
+        a director that was stopped did not hear the keepalives sent meanwhile, so a client
+        is judged only once the director has listened for three periods."""
         now = now or self.now()
         limit = now - dt.timedelta(seconds=self.keepalive_period * KEEPALIVE_MISSES)
+        if self._watching_since is None:
+            self._watching_since = now
+        if self._watching_since > limit:
+            return []
         gone = []
         for device in self.state.stale_devices(limit):
             gone.append(self.state.set_health(device.mac, Health.INACTIVE))
@@ -213,7 +223,9 @@ class DirectorBase:
     def publish(self, path: str, data: bytes, failure: str) -> None:
         """Have ``path`` on flash: hold ``data`` (imagelists, tailored configurations). The
         write (atomic, fsynced) runs on a thread; a TFTP read of the file waits for it. When
-        it fails, the ``%SMI`` message ``failure`` is logged."""
+        it fails, the ``%SMI`` message ``failure`` is logged — once, until a write of the file
+        succeeds again (the next answers that name it write it again: each failure is
+        counted, and the DHCP ACKs that name it wait, :meth:`wait_published`)."""
         if self._published.get(path) == data:
             return
         running = self._publishing.get(path)
@@ -223,10 +235,7 @@ class DirectorBase:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:  # no loop (a synchronous caller): write here
-            if self._write_if_changed(path, data):
-                self._published[path] = data
-            else:
-                self.events.smi(failure)
+            self._publish_done(path, data, self._write_if_changed(path, data), failure)
             return
         future: asyncio.Future[bool] = loop.create_future()
         self._publishing[path] = future
@@ -236,30 +245,58 @@ class DirectorBase:
         self, path: str, data: bytes, failure: str, done: asyncio.Future[bool]
     ) -> None:
         try:
-            ok = await asyncio.to_thread(self._write_if_changed, path, data)
+            error = await asyncio.to_thread(self._write_if_changed, path, data)
+            ok = error is None
         except BaseException:
             ok = False
             raise
         else:
-            if ok:
-                self._published[path] = data
-            else:
-                self.events.smi(failure)
+            self._publish_done(path, data, error, failure)
         finally:
             if self._publishing.get(path) is done:
                 del self._publishing[path]
             done.set_result(ok)
 
-    def _write_if_changed(self, path: str, data: bytes) -> bool:
-        """(thread) Write unless the file holds ``data`` already; False when it failed."""
+    def _publish_done(self, path: str, data: bytes, error: str | None, failure: str) -> None:
+        if error is None:
+            self._published[path] = data
+            failed, _ = self._unwritten.pop(path, (0, ""))
+            if failed:
+                log.warning("flash:%s written after %d failed attempts", path, failed)
+            return
+        failed = self._unwritten.get(path, (0, ""))[0] + 1
+        self._unwritten[path] = (failed, error)
+        if failed == 1:  # the attempts that follow are counted, not said again
+            self.events.smi(failure)
+
+    def _write_if_changed(self, path: str, data: bytes) -> str | None:
+        """(thread) Write unless the file holds ``data`` already; why it failed, else None."""
         try:
             if self.repo.exists(path) and self.repo.read_bytes(path, limit=len(data) + 1) == data:
-                return True
+                return None
             self.repo.write(path, data)
         except OSError as error:
             log.error("publishing %s failed: %s", path, error)
-            return False
-        return True
+            return str(error)
+        return None
+
+    def unwritten(self, path: str) -> str | None:
+        """Why the last write of ``path`` failed, when it did and none succeeded since."""
+        found = self._unwritten.get(path.lstrip("/"))
+        return found[1] if found is not None else None
+
+    async def wait_published(self, paths: Sequence[str]) -> str | None:
+        """Wait for the writes of ``paths`` under way; None when each is on flash: (or is not
+        one the director writes), else what failed — a DHCP answer must not name it."""
+        for path in paths:
+            running = self.publication(path)
+            if running is not None:
+                await asyncio.shield(running)
+        for path in paths:
+            why = self.unwritten(path)
+            if why is not None:
+                return f"flash:{path.lstrip('/')} not written: {why}"
+        return None
 
     def publication(self, path: str) -> asyncio.Future[bool] | None:
         """The write of ``path`` under way, if any (a TFTP read waits for it)."""

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
 
+from smartinstall.crashpoints import crashpoint
 from smartinstall.director.core import (
     CommandRequest,
     DhcpFacts,
@@ -36,6 +37,7 @@ from smartinstall.wire.smi import BackupConfig, DownloadConfig, DownloadImage, E
 log = logging.getLogger(__name__)
 
 MAX_BACKUP_SIZE = 4 * 1024 * 1024
+MAX_CLIENTS_REMEMBERED = 10_000  # per-client notes kept between a DHCP answer and its ACK
 
 
 def _text(value: bytes | None) -> str:
@@ -49,6 +51,10 @@ class DirectorDhcpHook:
 
     def __init__(self, director: Director) -> None:
         self.director = director
+        # the flash: files each client's last answer named (its imagelist, a tailored config)
+        self._named: dict[str, tuple[str, ...]] = {}
+        # clients whose last ACK was held back: the next one waits for the commit again
+        self._held: set[str] = set()
 
     def _facts(self, client: DhcpClientInfo) -> DhcpFacts:
         relay = client.relay_info
@@ -67,8 +73,13 @@ class DirectorDhcpHook:
         except (DomainError, StateError) as error:
             log.warning("DHCP %s: %s", client.mac_text, error)
             return ()
+        mac = normalize_mac(client.mac_text)
         if offer is None or not offer.has_options:
+            self._named.pop(mac, None)
             return ()
+        if len(self._named) >= MAX_CLIENTS_REMEMBERED:  # a flood of new MACs
+            self._named.clear()
+        self._named[mac] = tuple(f for f in (offer.imagelist_file, offer.config_file) if f)
         options: list[tuple[int, bytes]] = []
         options.append((Opt.VIVSO, smart_install_vivso(offer.imagelist_file, offer.director_ip)))
         if offer.config_file:
@@ -89,12 +100,39 @@ class DirectorDhcpHook:
     ) -> asyncio.Future[None] | None:
         """The binding is the director's before the ACK confirms it: a new client's entry,
         its download-status row and its address are committed first (a crash after the ACK
-        must not lose them). A client whose records did not change waits for nothing."""
+        must not lose them). The files the answer names are on flash: first too. A client
+        whose records did not change, and whose files are written, waits for nothing.
+
+        When the commit or a write fails (a full disk), the ACK is held back — no answer, the
+        client asks again — and the client's next ACK waits for the commit again."""
         mac = normalize_mac(client.mac_text)
         moved = self.director.dhcp_bound(mac, str(address), _text(client.hostname))
-        if not (self.director.durable_before_ack(mac) or moved):
+        durable = self.director.durable_before_ack(mac) or moved or mac in self._held
+        director = self.director
+        files = tuple(
+            f
+            for f in self._named.pop(mac, ())
+            if director.publication(f) is not None or director.unwritten(f) is not None
+        )
+        if not (durable or files):
             return None
-        return asyncio.ensure_future(self.director.flush())
+        return asyncio.ensure_future(self._committed(mac, durable, files))
+
+    async def _committed(self, mac: str, durable: bool, files: tuple[str, ...]) -> None:
+        try:
+            unwritten = await self.director.wait_published(files) if files else None
+            if unwritten is not None:
+                raise OSError(unwritten)
+            if durable:
+                await self.director.flush()
+        except BaseException:
+            if len(self._held) >= MAX_CLIENTS_REMEMBERED:
+                self._held.clear()
+            self._held.add(mac)
+            raise
+        self._held.discard(mac)
+        if durable:
+            crashpoint("dhcp-ack-committed")
 
     def observe(self, event: DhcpEvent) -> None:
         return None
@@ -108,9 +146,13 @@ class DirectorTftpHook:
 
     def transfer_started(self, info: TransferInfo) -> None:
         self.director.tftp_transfer(info.peer[0], info.filename, info.is_read, False, None)
+        if not info.is_read:
+            crashpoint("backup-upload")
 
     def transfer_progress(self, info: TransferInfo, done: int) -> None:
-        return None
+        image = info.filename.endswith((".tar", ".bin"))
+        if image and info.is_read and info.size and done * 2 >= info.size:
+            crashpoint("image-transfer")
 
     def transfer_finished(self, info: TransferInfo, done: int, error: str | None) -> None:
         self.director.tftp_transfer(info.peer[0], info.filename, info.is_read, True, error)
@@ -156,16 +198,30 @@ class DirectorSmiOwner:
         message = received.message
         core = self.director
         peer_ip = received.peer.host
+        mac = getattr(message, "mac", "")
+        if mac and not core.accepts_report(mac, peer_ip, received.authenticated):
+            return smi_client.Ack(
+                acked_type=int(message.MSG_TYPE),
+                acked_sequence=message.sequence,
+                status=1,
+                reason="not from the client's address",
+            )
+        # without the key, a message speaks for the address it comes from
+        claimed = peer_ip if not received.authenticated else ""
         durable = False
+        image_done = False
         try:
             if isinstance(message, smi_client.Hello):
-                core.client_hello(_hello(message, peer_ip))
+                core.client_hello(_hello(message, peer_ip, claimed))
+                crashpoint("hello")
             elif isinstance(message, smi_client.Keepalive):
-                core.client_keepalive(message.mac, message.ip or peer_ip)
+                core.client_keepalive(message.mac, claimed or message.ip or peer_ip)
             elif isinstance(message, smi_client.NeighborReport):
                 core.client_neighbors(message.mac, _neighbors(message.neighbors))
             elif isinstance(message, smi_client.WriteMemory):
-                core.client_write_memory(message.mac, message.hostname, message.ip or peer_ip)
+                core.client_write_memory(
+                    message.mac, message.hostname, claimed or message.ip or peer_ip
+                )
             elif isinstance(message, smi_client.UpgradeStatus):
                 kind = _OPERATIONS.get(smi_client.Operation(message.operation))
                 if kind is not None:
@@ -173,6 +229,11 @@ class DirectorSmiOwner:
                         smi_client.UpgradeState.DONE,
                         smi_client.UpgradeState.FAILED,
                     )
+                    image_done = (
+                        kind is UpgradeKind.IMAGE and message.state == smi_client.UpgradeState.DONE
+                    )
+                    if image_done:
+                        crashpoint("image-done")
                     core.client_upgrade(
                         UpgradeReport(
                             message.mac,
@@ -189,6 +250,8 @@ class DirectorSmiOwner:
                 )
             if durable:
                 await core.flush()
+                if image_done:
+                    crashpoint("image-done-committed")
         except (DomainError, ValueError, StoreError, StateError) as error:
             log.warning("SMI %s from %s: %s", type(message).__name__, received.peer, error)
             return smi_client.Ack(
@@ -200,7 +263,7 @@ class DirectorSmiOwner:
         return None
 
 
-def _hello(message: smi_client.Hello, peer_ip: str) -> HelloFacts:
+def _hello(message: smi_client.Hello, peer_ip: str, claimed: str = "") -> HelloFacts:
     members = []
     for member in message.stack:
         try:
@@ -214,7 +277,7 @@ def _hello(message: smi_client.Hello, peer_ip: str) -> HelloFacts:
         capability.append("Authenticated Smart Install")
     return HelloFacts(
         mac=message.mac,
-        ip=message.ip or peer_ip,
+        ip=claimed or message.ip or peer_ip,
         pid=message.pid,
         serial=message.serial,
         version=message.sw_version,

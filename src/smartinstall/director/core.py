@@ -15,6 +15,7 @@ The core is built in parts, one concern each, each part extending the one before
 * :mod:`~smartinstall.director.tracking` — TFTP reads, SMI reports, neighbours, health;
 * :mod:`~smartinstall.director.provisioning` — the DHCP answer of zero touch;
 * :mod:`~smartinstall.director.holds` — join-window states and the hold list;
+* :mod:`~smartinstall.director.recovery` — installs interrupted by a restart, seen through;
 * this module — on-demand downloads and the operator's changes (clear, settings).
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from smartinstall.crashpoints import crashpoint
 from smartinstall.director.facts import (
     CommandRequest,
     DhcpFacts,
@@ -34,7 +36,7 @@ from smartinstall.director.facts import (
     UpgradeReport,
     what,
 )
-from smartinstall.director.holds import Holds
+from smartinstall.director.recovery import Recovery, request_text
 from smartinstall.domain.devices import Device, UpgradeKind
 from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
 from smartinstall.domain.settings import DirectorSettings
@@ -55,7 +57,7 @@ __all__ = [
 ]
 
 
-class Director(Holds):
+class Director(Recovery):
     """The Smart Install director's core (see the module docstring)."""
 
     _settings_listeners: list[Callable[[], None]]
@@ -115,16 +117,8 @@ class Director(Holds):
             else DownloadMethod.CONFIG_UPGRADE
         )
         na = DownloadStatus.NOT_APPLICABLE
+        requests = []
         for device in targets:
-            entry = self.state.add_download(
-                device.mac,
-                method,
-                ip=device.ip,
-                hostname=device.hostname,
-                image=DownloadStatus.NOT_STARTED if kind is UpgradeKind.IMAGE else na,
-                config=DownloadStatus.NOT_STARTED if kind is UpgradeKind.CONFIG else na,
-                script=na,
-            )
             request = CommandRequest(
                 device.ip,
                 self._client_port(device.mac),
@@ -133,6 +127,21 @@ class Director(Holds):
                 reload_at=reload_at,
                 reload_now=reload_now,
             )
+            entry = self.state.add_download(
+                device.mac,
+                method,
+                ip=device.ip,
+                hostname=device.hostname,
+                image=DownloadStatus.NOT_STARTED if kind is UpgradeKind.IMAGE else na,
+                config=DownloadStatus.NOT_STARTED if kind is UpgradeKind.CONFIG else na,
+                script=na,
+                request=request_text(request),
+            )
+            requests.append((device, entry, request))
+        # the rows are committed before any client is asked: a director that stops after a
+        # command left knows what it asked, and asks again when it is back
+        await self.flush()
+        for device, entry, request in requests:
             try:
                 await self._send(request)
             except (OSError, TimeoutError) as error:
@@ -140,6 +149,7 @@ class Director(Holds):
                 result.failed += 1
                 result.lines.append(f"{device.ip}: unreachable ({error})")
                 continue
+            crashpoint("on-demand-sent")
             result.ok += 1
             result.lines.append(f"{device.ip}: {what(kind)} download requested")
         return result

@@ -58,10 +58,10 @@ from smartinstall.services.dhcp import (
 from smartinstall.services.smi import InvalidMessage, SmiDirectorServer, SmiSecurity
 from smartinstall.services.syslog import SyslogSender, SyslogTarget
 from smartinstall.services.tftp import TftpServer, TftpServerConfig
-from smartinstall.store.database import default_url
+from smartinstall.store.database import check_openable, default_url, mark_created, start_afresh
 from smartinstall.store.repository import Repository
 from smartinstall.store.sqlstore import SqlStore
-from smartinstall.store.writer import COMMIT_DELAY, StoreWriter
+from smartinstall.store.writer import COMMIT_DELAY, StoreTrouble, StoreWriter
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ class DaemonOptions:
     client_telnet_port: int = 23  # clients' telnet (vstack attach, show vstack client)
     commit_delay: float = COMMIT_DELAY  # longest wait of a change for the next commit
     ignore_config_errors: bool = False  # start even when startup-config has rejected lines
+    new_database: bool = False  # begin with an empty database when it is missing or damaged
     tftp_workers: int = field(default_factory=default_tftp_workers)  # 0: on the event loop
 
 
@@ -143,8 +144,14 @@ class DirectorDaemon:
             sender_factory=lambda target: SyslogSender(target),  # type: ignore[arg-type]
         )
         self.events.set_targets(_targets(settings))
-        url = options.database or default_url(self.data_dir)
+        url = self.database_url = options.database or default_url(self.data_dir)
+        if options.new_database:
+            for done in start_afresh(url):
+                log.warning("%s: the director begins with an empty database", done)
+        # a missing, empty or damaged database is refused here, before anything starts
+        check_openable(url)
         self.writer = StoreWriter(lambda: SqlStore(url), commit_delay=options.commit_delay)
+        self.writer.on_trouble = self._store_trouble
         self.state = DirectorState()
         self.repo = Repository(self.data_dir / FLASH)
         self.address = options.address or settings.director_ip or "127.0.0.1"
@@ -206,6 +213,8 @@ class DirectorDaemon:
             tasks_failed=dict(tasks.failed),
             failures=tuple(tasks.failures),
             tftp=_tftp_load(self.tftp),
+            interrupted=self.director.interrupted_count(),
+            notes=_dhcp_notes(self.dhcp),
         )
 
     # --- services ----------------------------------------------------------------------------
@@ -257,12 +266,17 @@ class DirectorDaemon:
         # makes goes to the writer.
         self.state.restore(await self.writer.start())
         self.state.set_sink(self.writer.submit)
+        # from now on this directory has a database: losing it is refused at the next start
+        marker = await asyncio.to_thread(mark_created, self.database_url)
+        if marker is not None:
+            log.info("%s written: a missing database is refused from now on", marker)
         log.info(
             "director state loaded: %d entries, %d download-status rows",
             len(self.state),
             len(self.state.downloads()),
         )
         self.director.refresh_role()
+        self.director.recover_interrupted()
         flash = self.repo.root
         backup_dir = self.director.backup_dir
         (flash / backup_dir).mkdir(parents=True, exist_ok=True)
@@ -323,6 +337,20 @@ class DirectorDaemon:
             for device in self.state.devices():
                 if not device.is_director and device.ip:
                     self.director.backup_later(device.mac)
+
+    def _store_trouble(self, trouble: StoreTrouble) -> None:
+        """Commits that fail (a full disk, a database gone) are a system message, to the log
+        and to syslog: when they begin, then with their count once a minute while they last
+        (the writer keeps the changes and retries; its log says when commits succeed again)."""
+        if not trouble.failing:
+            return
+        count = f"; {trouble.failures} failed commits" if trouble.failures > 1 else ""
+        self.events.smi(
+            "INTERNAL_ERROR",
+            error=f"director database: changes not committed, kept and retried "
+            f"({trouble.reason}{count})",
+            code=trouble.code,
+        )
 
     def _invalid_message(self, invalid: InvalidMessage) -> None:
         """Refused Smart Install messages are system messages (%SMI-6-SMI_INVALID_MESSAGE)."""
@@ -446,6 +474,13 @@ class DirectorDaemon:
                 continue  # asked for meanwhile
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, next_tick - loop.time()))
+
+
+def _dhcp_notes(dhcp: DhcpServer | DhcpRelay | None) -> tuple[str, ...]:
+    """DHCP ACKs held back because what they confirm could not be committed (a full disk)."""
+    if dhcp is None:
+        return ()
+    return (f"DHCP ACKs held back           : {dhcp.stats.get('held_back', 0)}",)
 
 
 def _tftp_load(server: TftpServer | None) -> TftpLoad | None:

@@ -40,6 +40,7 @@ class Internals:
     tasks_failed: dict[str, int]
     failures: tuple[TaskFailure, ...]
     tftp: TftpLoad | None = None
+    interrupted: int = 0  # installs a restart interrupted, still open
     notes: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -57,6 +58,7 @@ def show_vstack_internal(info: Internals) -> str:
         f"Director uptime               : {_uptime(info.uptime)}",
         f"Director database entries     : {info.entries}",
         f"Download status entries       : {info.downloads}",
+        f"Installs resumed after restart: {info.interrupted} open",
         f"Event loop lag (ms)           : {info.lag.render()} since start",
         f"Event loop lag, last minute   : {info.lag_recent.render()}",
         f"Store: changes submitted      : {w.submitted}",

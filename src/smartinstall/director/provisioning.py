@@ -14,6 +14,8 @@ import datetime as dt
 import logging
 from dataclasses import replace
 
+from smartinstall.crashpoints import crashpoint
+from smartinstall.director.base import MAX_AWAITING_ACK
 from smartinstall.director.facts import DhcpFacts
 from smartinstall.director.tracking import Tracking
 from smartinstall.domain.artifacts import TailoredConfig
@@ -41,6 +43,12 @@ log = logging.getLogger(__name__)
 class Provisioning(Tracking):
     """The DHCP part of the director core."""
 
+    _elsewhere: set[str]
+
+    def _init_part(self) -> None:
+        super()._init_part()
+        self._elsewhere = set()  # MACs whose exchange was refused: their address stays
+
     def dhcp_offer(self, facts: DhcpFacts) -> Offer | None:
         """The decision for a client's DHCP OFFER/ACK; None when the director stays out."""
         if not self.is_director:
@@ -52,14 +60,66 @@ class Provisioning(Tracking):
         now = self.now()
         replacing_backup: str | None = None
         replacing = False
+        own_backup = True
+        if facts.circuit_id:  # this exchange says where it comes from: judged again below
+            self._elsewhere.discard(mac)
         if device is None:
             device, replacing, replacing_backup = self._new_client(mac, facts, now)
         else:
+            where = self._arrives_elsewhere(device, facts)
+            if where and device.health is Health.ACTIVE:
+                # the client is up where it is known: this is another host with its MAC
+                if len(self._elsewhere) >= MAX_AWAITING_ACK:
+                    self._elsewhere.clear()
+                self._elsewhere.add(mac)
+                self._refused(
+                    facts.giaddr or mac,
+                    f"DHCP for {mac} {where} answered without Smart Install options: that "
+                    f"client is active on {device.upstream_port or '?'} of "
+                    f"{device.upstream_mac or device.upstream_ip or '?'}",
+                )
+                return None
+            if where:
+                # an inactive client back on another port: it moved; its backup stays where
+                # it was (a backup goes only to the same port: "Client Replacement")
+                own_backup = False
+                device = self._moved(device, facts)
             if facts.pid and not device.pid:
                 device = self.state.upsert_device(replace(device, pid=facts.pid))
             device = self._rejoin(device, now)
             replacing, replacing_backup = self._replacement_of(mac)
-        return self._decide(device, replacing, replacing_backup)
+        return self._decide(device, replacing, replacing_backup, own_backup=own_backup)
+
+    def _arrives_elsewhere(self, device: Device, facts: DhcpFacts) -> str:
+        """Where this exchange comes from ("via port P of S"), when the relay's option 82
+        says another port or upstream switch than the client is known on; else ""."""
+        if not facts.circuit_id:
+            return ""
+        try:
+            port = canonical_interface(facts.circuit_id)
+        except DomainError:
+            port = facts.circuit_id
+        try:
+            remote = normalize_mac(facts.remote_id) if facts.remote_id else ""
+        except DomainError:
+            remote = ""
+        other_port = bool(device.upstream_port) and port != device.upstream_port
+        other_switch = bool(device.upstream_mac and remote) and remote != device.upstream_mac
+        if other_port or other_switch:
+            return f"via port {port} of {remote or facts.giaddr or '?'}"
+        return ""
+
+    def _moved(self, device: Device, facts: DhcpFacts) -> Device:
+        upstream_mac, upstream_ip, port, hop = self._upstream_of(device.mac, facts)
+        return self.state.upsert_device(
+            replace(
+                device,
+                upstream_mac=upstream_mac,
+                upstream_ip=upstream_ip,
+                upstream_port=port,
+                hop=hop,
+            )
+        )
 
     def _rejoin(self, device: Device, now: dt.datetime) -> Device:
         """A known client asks DHCP again: its join state follows the window.
@@ -93,6 +153,8 @@ class Provisioning(Tracking):
         replacing: bool = False,
         replacing_backup: str | None = None,
         join_state: JoinState | None = None,
+        *,
+        own_backup: bool = True,
     ) -> Offer:
         """Resolve the group, decide the offer and publish its files (imagelist, tailored
         configuration, download-status entry) when it installs."""
@@ -100,7 +162,7 @@ class Provisioning(Tracking):
         client = ClientFacts.of_device(device)
         assignment = resolve(self.settings.groups, client)
         last_backup = None
-        if self.settings.backup.enabled and not replacing:
+        if self.settings.backup.enabled and not replacing and own_backup:
             last_backup = self._backup_path(device)
         context = ClientContext(
             mac=mac,
@@ -171,6 +233,7 @@ class Provisioning(Tracking):
             device = replace(device, join_state=JoinState.ALLOWED)
         stored = self.state.upsert_device(device)
         self._mark_durable(stored.mac)
+        crashpoint("dhcp-new-client")
         self.events.smi("SWITCH_ADD", mac=mac)
         self.events.debug_line(
             "director-db",
@@ -228,8 +291,13 @@ class Provisioning(Tracking):
             self.publish(offer.config_file, text.encode(), "TAILOR_FAILED")
 
     def _start_zero_touch(self, device: Device, offer: Offer) -> None:
+        # the row remembers the configuration offered: a backup among them is served over
+        # TFTP only to the address this exchange leases (see Tracking.approve_read)
+        request = f"zero-touch config {offer.config_file}" if offer.config_file else ""
         latest = self.state.latest_download(device.mac)
         if latest is not None and not latest.finished:
+            if latest.request != request:
+                self.state.set_download_client(latest.id, request=request)
             # The same zero touch asks again (a stack, once its members are known, gets its
             # stack group's offer): a column the new offer has nothing for is not awaited.
             needed = {
@@ -251,6 +319,7 @@ class Provisioning(Tracking):
             image=DownloadStatus.NOT_STARTED if offer.imagelist_file else na,
             config=DownloadStatus.NOT_STARTED if offer.config_file else na,
             script=DownloadStatus.NOT_STARTED if offer.script else na,
+            request=request,
         )
         if offer.script:
             # the script is sent after the client's hello; the mark outlives the row, which a
@@ -282,7 +351,7 @@ class Provisioning(Tracking):
     def dhcp_bound(self, mac: str, ip: str, hostname: str = "") -> bool:
         """The client gets its address (the ACK is about to confirm it): remember it for the
         tables and TFTP matching. True when the client's address changed."""
-        if not self.is_director:
+        if not self.is_director or mac in self._elsewhere:
             return False
         device = self.state.device_by_mac(mac)
         if device is None or device.is_director:

@@ -52,8 +52,10 @@ class Records(Tables):
         image: DownloadStatus = DownloadStatus.NOT_STARTED,
         config: DownloadStatus = DownloadStatus.NOT_STARTED,
         script: DownloadStatus = DownloadStatus.NOT_APPLICABLE,
+        request: str = "",
     ) -> DownloadEntry:
-        """A new entry at the end of the download-status table."""
+        """A new entry at the end of the download-status table (``request``: what the client
+        was asked to do, for an on-demand download)."""
         mac = _mac(mac)
         now = self._now()
         while len(self._downloads) >= MAX_DOWNLOADS:
@@ -76,6 +78,7 @@ class Records(Tables):
             script_at=None,
             created_at=now,
             updated_at=now,
+            request=request,
         )
         self._next_download += 1
         self._downloads[entry.id] = entry
@@ -131,15 +134,23 @@ class Records(Tables):
         return self._put_download(replace(entry, **changes))  # type: ignore[arg-type]
 
     def set_download_client(
-        self, entry_id: int, *, ip: str | None = None, hostname: str | None = None
+        self,
+        entry_id: int,
+        *,
+        ip: str | None = None,
+        hostname: str | None = None,
+        request: str | None = None,
     ) -> DownloadEntry:
-        """Correct the client IP or hostname of an entry (learned after it was added)."""
+        """Correct the client IP or hostname of an entry (learned after it was added), or
+        what the client was offered (a zero touch asked again)."""
         entry = self._download_by_id(entry_id)
         changes: dict[str, object] = {"updated_at": self._now()}
         if ip is not None:
             changes["ip"] = ip.strip()
         if hostname is not None:
             changes["hostname"] = hostname
+        if request is not None:
+            changes["request"] = request
         return self._put_download(replace(entry, **changes))  # type: ignore[arg-type]
 
     def downloads(self) -> list[DownloadEntry]:

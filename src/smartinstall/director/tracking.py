@@ -13,9 +13,12 @@ replaces it), an upload is accepted only under the name the client was given.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import logging
 from dataclasses import replace
 from pathlib import PurePosixPath
 
+from smartinstall.crashpoints import crashpoint
 from smartinstall.director.backups import BACKUP_UPLOAD_SUFFIX, Backups
 from smartinstall.director.facts import (
     CommandRequest,
@@ -34,13 +37,37 @@ from smartinstall.domain.devices import (
     UpgradeKind,
 )
 from smartinstall.domain.downloads import DownloadStatus
+from smartinstall.domain.errors import DomainError
 from smartinstall.domain.groups import ClientFacts, resolve
 from smartinstall.domain.joinwindow import joining_state
 from smartinstall.domain.values import normalize_mac
 
+log = logging.getLogger(__name__)
+
+
+def offered_config(request: str) -> str:
+    """The configuration a download-status row's request names: ``zero-touch config <file>``
+    (what DHCP offered) or ``download-config <url> …`` (on demand); "" for anything else."""
+    words = request.split()
+    if len(words) >= 3 and words[:2] == ["zero-touch", "config"]:
+        location = words[2]
+    elif len(words) >= 2 and words[0] == "download-config":
+        location = words[1]
+    else:
+        return ""
+    if "://" in location:
+        location = location.split("://", 1)[1].partition("/")[2]
+    return location.split(":", 1)[-1] if location.startswith("flash:") else location
+
 
 class Tracking(Backups):
     """The tracking part of the director core."""
+
+    _refusals: dict[str, tuple[dt.datetime, int]]
+
+    def _init_part(self) -> None:
+        super()._init_part()
+        self._refusals = {}  # source address -> (first refusal of the minute, count)
 
     # --- TFTP ------------------------------------------------------------------------------
 
@@ -76,6 +103,7 @@ class Tracking(Backups):
                 self.state.update_download(entry.id, kind, DownloadStatus.UPGRADING)
                 self.state.set_upgrade(device.mac, kind, Progress.IN_PROGRESS)
                 self.events.smi("UPGRD_STARTED", ip=peer_ip, what=what(kind))
+            crashpoint("image-started" if kind is UpgradeKind.IMAGE else "config-transfer")
             return
         if error:
             self._upgrade_failed(device, entry.id, kind, f"download of {path} failed: {error}")
@@ -86,6 +114,7 @@ class Tracking(Backups):
         elif device.device_type is DeviceType.NON_SMART_INSTALL or kind is UpgradeKind.CONFIG:
             # Legacy clients send no reports; a configuration is in place once downloaded.
             self._upgrade_done(device, entry.id, kind)
+            crashpoint("config-done")
 
     def _kind_of(self, device: Device, path: str) -> UpgradeKind | None:
         name = PurePosixPath(path).name
@@ -99,10 +128,13 @@ class Tracking(Backups):
         return UpgradeKind.CONFIG
 
     def approve_read(self, peer_ip: str, name: str) -> bool:
-        """TFTP RRQ: a backup (``…REV1/.REV2``, uploads) is readable only by the client it
-        belongs to, or by the switch that replaces it; everything else on flash: is served.
+        """TFTP RRQ: a backup (``…REV1/.REV2``, uploads) is served only to the address a DHCP
+        exchange leased when it offered that backup (the client's own, or the one of the
+        switch it replaces), while that install is open, or to the client an on-demand
+        ``download-config`` sent it to; everything else on flash: is served.
 
-        Cisco's director serves its whole flash to anyone; backups hold secrets."""
+        Cisco's director serves its whole flash to anyone; backups hold secrets, and a MAC
+        is easily borrowed: knowing a client's MAC and its backup's name is not enough."""
         wanted = PurePosixPath(name.lstrip("/"))
         backup_dir = PurePosixPath(self.backup_dir) if self.backup_dir else None
         if backup_dir is None or wanted.parent != backup_dir:
@@ -112,12 +144,17 @@ class Tracking(Backups):
         ):
             return True
         device = self.state.device_by_ip(peer_ip)
-        if device is None:
-            return False
-        if f"-{device.mac}." in wanted.name:
-            return True
-        replacing, backup = self._replacement_of(device.mac)
-        return replacing and backup is not None and PurePosixPath(backup).name == wanted.name
+        entry = self.state.latest_download(device.mac) if device is not None else None
+        if entry is not None and not entry.finished and entry.ip == peer_ip:
+            offered = offered_config(entry.request)
+            if offered and PurePosixPath(offered).name == wanted.name:
+                return True
+        self._refused(
+            peer_ip,
+            f"TFTP read of backup {wanted} from {peer_ip} refused: no install open for that "
+            "address was offered it",
+        )
+        return False
 
     async def approve_read_when_ready(self, peer_ip: str, name: str) -> bool:
         """``approve_read``, after a file the director is publishing has been written."""
@@ -136,6 +173,41 @@ class Tracking(Backups):
         return False
 
     # --- SMI client messages ---------------------------------------------------------------
+
+    def accepts_report(self, mac: str, source: str, authenticated: bool) -> bool:
+        """Is a client's SMI message (hello, keepalive, write memory, reports) to be taken?
+
+        In legacy (unauthenticated) mode anyone can write any MAC into a message: a report is
+        taken only from the address DHCP (or the relay, or the client's first hello) bound to
+        that MAC, so a forged keepalive or hello cannot move a client's address, after which
+        its backups and on-demand commands would go to the forger. An authenticated message
+        carries the key and is taken from anywhere."""
+        if authenticated or not source:
+            return True
+        try:
+            device = self.state.device_by_mac(normalize_mac(mac))
+        except DomainError:
+            return True  # the handler refuses it with its own reason
+        if device is None or not device.ip or device.ip == source:
+            return True
+        self._refused(
+            source,
+            f"SMI message for {device.mac} from {source} refused: that client's address is "
+            f"{device.ip} (bound by DHCP); only an authenticated message may move it",
+        )
+        return False
+
+    def _refused(self, source: str, why: str) -> None:
+        """Log a refusal: the first one of each source a minute, then their count."""
+        now = self.now()
+        first, count = self._refusals.get(source, (now, 0))
+        if count and (now - first).total_seconds() < 60:
+            self._refusals[source] = (first, count + 1)
+            return
+        if len(self._refusals) >= 10_000:
+            self._refusals.clear()
+        self._refusals[source] = (now, 1)
+        log.warning("%s%s", why, f" ({count - 1} more since)" if count > 1 else "")
 
     def client_hello(self, hello: HelloFacts) -> Device:
         mac = normalize_mac(hello.mac)
@@ -189,7 +261,11 @@ class Tracking(Backups):
             return
         url = self.tftp_url(script)
         request = CommandRequest(device.ip, self._client_port(device.mac), "execute", url=url)
-        self._spawn("script", self._send_quietly(request))
+        self._spawn("script", self._send_script(request))
+
+    async def _send_script(self, request: CommandRequest) -> None:
+        if await self._send_quietly(request):
+            crashpoint("script-sent")
 
     def client_keepalive(self, mac: str, ip: str = "") -> None:
         device = self.state.device_by_mac(normalize_mac(mac))

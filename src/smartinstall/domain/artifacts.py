@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from smartinstall.domain.devices import validate_ipv4
 from smartinstall.domain.errors import DomainError
@@ -166,3 +167,33 @@ def parse_post_install(text: str) -> list[ScriptLine]:
                 )
         result.append(ScriptLine(number, tuple(commands), group))
     return result
+
+
+# --- what a switch running an image reports -----------------------------------------------
+
+_TAR = re.compile(
+    r"^(?P<plat>[a-z0-9]+)-(?P<feat>[a-z0-9_]+)-(?:tar|mz)\.(?P<ver>\d{3,4})-(?P<build>\d+)"
+    r"\.(?P<tail>[A-Za-z0-9]+)\.(?:tar|bin)$",
+    re.IGNORECASE,
+)
+
+
+def image_facts(name: str) -> tuple[str, str]:
+    """(image, version) a switch running ``name`` reports: ``c2960x-universalk9-tar.152-7.E9.tar``
+    → (``C2960X-UNIVERSALK9-M``, ``15.2(7)E9``). Unknown names are reported as they are."""
+    base = PurePosixPath(name.split("://", 1)[-1]).name
+    match = _TAR.match(base)
+    if not match:
+        return base.upper(), "unknown"
+    ver = match["ver"]
+    version = f"{ver[:2]}.{ver[2:]}({match['build']}){match['tail']}"
+    return f"{match['plat']}-{match['feat']}-M".upper(), version
+
+
+def runs_image(reported_image: str, reported_version: str, location: str) -> bool:
+    """Does a client that reports (``image``, ``version``) in its hello run the image file
+    ``location`` (a tar or bin name, any URL form)? Unknown names never match."""
+    image, version = image_facts(location.split(":", 1)[-1] if "://" not in location else location)
+    if version == "unknown":
+        return False
+    return image == reported_image.upper() and version == reported_version

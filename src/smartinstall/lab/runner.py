@@ -117,6 +117,7 @@ class DirectorRunner(_DirectorLog):
     starts: int = 0
     wrapper: tuple[str, ...] = ()  # e.g. ("ip", "netns", "exec", <namespace>)
     extra: tuple[str, ...] = ()  # more `smartinstall director` options
+    env: dict[str, str] = field(default_factory=dict)  # more environment (e.g. a crash point)
 
     async def start(self, timeout: float = 30.0) -> None:
         before = self.log().count(READY)
@@ -131,7 +132,11 @@ class DirectorRunner(_DirectorLog):
             "--timezone", self.timezone, "--log-file", str(self.log_file), *self.extra,
         ]  # fmt: skip
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            env={**os.environ, **self.env} if self.env else None,
         )
         self.starts += 1
         deadline = time.monotonic() + timeout
@@ -145,6 +150,20 @@ class DirectorRunner(_DirectorLog):
                     f"the director was not ready within {timeout:.0f}s; see {self.log_file}"
                 )
             await asyncio.sleep(0.05)
+
+    async def until_exit(self, timeout: float) -> int | None:
+        """Wait for the process to end by itself (a crash point); its return code, or None
+        when it still runs after ``timeout`` seconds."""
+        process = self.process
+        if process is None:
+            return None
+        deadline = time.monotonic() + timeout
+        while process.poll() is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if process.poll() is None:
+            return None
+        self.process = None
+        return process.returncode
 
     async def stop(self, sig: int = signal.SIGTERM) -> int | None:
         process, self.process = self.process, None

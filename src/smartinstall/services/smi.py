@@ -391,6 +391,10 @@ class _SmiListener:
             self._tasks.add(task)
         try:
             await self._guarded(reader, writer)
+        except asyncio.CancelledError:
+            # the server closes (shutdown): the connection ends here; a cancellation left to
+            # asyncio's stream callback is logged as an error with a traceback
+            writer.transport.abort()
         finally:
             if task is not None:
                 self._tasks.discard(task)

@@ -180,6 +180,7 @@ class DownloadRow(Base):
     script_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    request: Mapped[str] = mapped_column(Text, default="")
 
 
 class BackupRow(Base):

@@ -45,6 +45,9 @@ class DownloadEntry:
     script_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    # what the director asked the client to do, so that it can ask again after a restart
+    # (an on-demand download: the URL and the reload; "" for zero touch)
+    request: str = ""
 
     def status(self, kind: UpgradeKind) -> DownloadStatus:
         if kind is UpgradeKind.IMAGE:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from smartinstall.crashpoints import crashpoint
 from smartinstall.domain.backups import BackupPlan, StepKind
 
 log = logging.getLogger(__name__)
@@ -224,6 +225,18 @@ class Repository:
         except RepositoryError:
             return []
 
+    def free_space(self, directory: str = "") -> int | None:
+        """Bytes the director may still write in ``directory`` (the root when it does not
+        exist yet); None when the file system cannot tell."""
+        try:
+            folder = self.resolve(directory) if directory else self.root
+            if not folder.is_dir():
+                folder = self.root
+            info = os.statvfs(folder)
+        except (OSError, RepositoryError):
+            return None
+        return info.f_bavail * info.f_frsize
+
     # --- writing ----------------------------------------------------------------------------------
 
     def write(self, path: str, data: bytes | Iterable[bytes]) -> StoredFile:
@@ -313,6 +326,12 @@ class Repository:
 
     def _link_over(self, source: Path, target: Path) -> None:
         """Make ``target`` a complete copy of ``source`` atomically, leaving ``source``."""
+        with contextlib.suppress(OSError):
+            if os.path.samefile(source, target):
+                # one file under both names already (a rotation a crash interrupted): a
+                # rename between two links of one file does nothing and would leave the
+                # temporary link behind
+                return
         temp = self._temp_for(target)
         try:
             os.link(source, temp, follow_symlinks=False)
@@ -362,6 +381,7 @@ class Repository:
                         log.warning("backup: %s is gone, nothing to rotate", step.source)
                         continue
                     self._link_over(source, target)
+                    crashpoint("backup-rotated")
                     if step.kind is StepKind.MOVE and source != write_target:
                         moved_sources.append(source)
                 elif step.kind is StepKind.WRITE:

@@ -185,6 +185,7 @@ def _download_values(entry: DownloadEntry) -> dict[str, Any]:
         "script_at": entry.script_at,
         "created_at": entry.created_at,
         "updated_at": entry.updated_at,
+        "request": entry.request,
     }
 
 
@@ -207,6 +208,7 @@ def _download(row: Any, number: int) -> DownloadEntry:
         script_at=row.script_at,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        request=row.request,
     )
 
 
@@ -313,6 +315,11 @@ class SqlStore:
     def engine(self) -> Engine:
         return self._engine
 
+    @property
+    def _where(self) -> str:
+        path = sqlite_path(self.url)
+        return str(path) if path is not None else self._shown
+
     def _count(self, *_args: object) -> None:
         self._statements += 1
         if _on_loop_thread():
@@ -360,7 +367,9 @@ class SqlStore:
         except DatabaseError:
             raise
         except Exception as error:
-            raise StoreError(f"cannot read the director database {self._shown}: {error}") from error
+            raise StoreError(
+                f"cannot read the director database {self._where}: {describe(error)}"
+            ) from error
         self._children = {r.key: (r.device.members, r.device.neighbors) for r in devices}
         return Snapshot(devices, downloads, backups, pending, replacements, state)
 
@@ -444,7 +453,11 @@ class SqlStore:
                 self._upsert(conn, STATE, ["key"], named)
                 self._delete(conn, STATE, "key", gone_named)
         except Exception as error:
-            raise StoreError(f"{self._shown}: {error}") from error
+            # one line, the driver's own words ("database or disk is full"): it is what the
+            # log, the system message and a refused client's acknowledgement say
+            raise StoreError(
+                f"cannot write the director database {self._where}: {describe(error)}"
+            ) from error
         self._children.update(children)
         for key in gone_devices:
             self._children.pop(key, None)

@@ -20,13 +20,12 @@ import asyncio
 import contextlib
 import enum
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 from typing import Protocol
 
-from smartinstall.domain.artifacts import parse_imagelist, parse_post_install
+from smartinstall.domain.artifacts import image_facts, parse_imagelist, parse_post_install
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.messages import render
 from smartinstall.switch.flash import Flash, FlashState
@@ -56,7 +55,12 @@ class State(enum.Enum):
 
 
 class FetchError(Exception):
-    """A TFTP download that failed (missing file, timeout, size mismatch)."""
+    """A TFTP download that failed (missing file, timeout, size mismatch). ``transient``: the
+    server did not answer or went away (a later try may succeed), as opposed to a refusal."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 class SendError(Exception):
@@ -169,24 +173,6 @@ class SwitchIo(Protocol):
 
 # --- helpers -----------------------------------------------------------------------------
 
-_TAR = re.compile(
-    r"^(?P<plat>[a-z0-9]+)-(?P<feat>[a-z0-9_]+)-(?:tar|mz)\.(?P<ver>\d{3,4})-(?P<build>\d+)"
-    r"\.(?P<tail>[A-Za-z0-9]+)\.(?:tar|bin)$",
-    re.IGNORECASE,
-)
-
-
-def image_facts(name: str) -> tuple[str, str]:
-    """(image, version) a switch running ``name`` reports: ``c2960x-universalk9-tar.152-7.E9.tar``
-    → (``C2960X-UNIVERSALK9-M``, ``15.2(7)E9``). Unknown names are reported as they are."""
-    base = PurePosixPath(name.split("://", 1)[-1]).name
-    match = _TAR.match(base)
-    if not match:
-        return base.upper(), "unknown"
-    ver = match["ver"]
-    version = f"{ver[:2]}.{ver[2:]}({match['build']}){match['tail']}"
-    return f"{match['plat']}-{match['feat']}-M".upper(), version
-
 
 def hostname_of(config: str) -> str | None:
     for line in config.splitlines():
@@ -208,6 +194,18 @@ def split_tftp_url(url: str) -> tuple[str, int, str]:
         return parse_tftp_url(url)
     except ValueError as error:
         raise FetchError(str(error)) from None
+
+
+class Cancellable(Protocol):
+    def cancel(self) -> None: ...
+
+
+#: Runs a callback after a delay in seconds: the loop's ``call_later`` by default.
+Timer = Callable[[float, Callable[[], None]], Cancellable]
+
+
+def loop_timer(delay: float, callback: Callable[[], None]) -> Cancellable:
+    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 def reload_delay(hours: int, minutes: int) -> float:
@@ -247,9 +245,14 @@ class Switch:
         self.boots = 0
         self._boot_task: asyncio.Task[None] | None = None
         self._keepalive_task: asyncio.Task[None] | None = None
-        self._reload_handle: asyncio.TimerHandle | None = None
+        self._reload_handle: Cancellable | None = None
+        # the clock of a "reload in hh:mm": tests put one they turn themselves here, so a
+        # reload minutes or hours away is not waited for
+        self.reload_timer: Timer = loop_timer
         self._rebooted_once = False
         self._zero_touch = False
+        self._unanswered = False  # a download of this zero touch went unanswered
+        self._hello_taken = False  # the director took this boot's hello
         self._script_this_boot = ""
         self._commands: set[asyncio.Task[None]] = set()
         self.changed = asyncio.Event()
@@ -408,7 +411,8 @@ class Switch:
         self._script_this_boot = script  # the director may send it again on this hello
         await self._listen()
         if self.director:
-            await self._say_hello()
+            # a hello the director did not take is said again with the next keepalives
+            self._hello_taken = await self._say_hello()
         self._set_state(State.RUNNING)
         if self.director:
             if script:
@@ -449,6 +453,9 @@ class Switch:
         while True:
             await asyncio.sleep(period)
             uptime += period
+            if not self._hello_taken:
+                self._hello_taken = await self._say_hello()
+                continue
             await self.send(
                 smi_client.Keepalive(
                     sequence=self._next(), mac=self.mac, ip=self.ip, uptime=int(uptime)
@@ -458,7 +465,22 @@ class Switch:
     # --- zero touch ------------------------------------------------------------------------
 
     async def _zero_touch_run(self) -> None:
+        """Zero touch until it installs. A download the server did not answer (the director
+        restarting, a link down) installs nothing: the switch asks DHCP again and starts over,
+        as IOS does ("the client can go into an infinite loop"); only a file the server
+        refuses is given up (a missing configuration: the default one)."""
+        attempt = 1
+        while not await self._zero_touch_once():
+            attempt += 1
+            self.note(
+                f"zero touch did not complete: attempt {attempt} in {self.config.dhcp_retry:g}s"
+            )
+            await asyncio.sleep(self.config.dhcp_retry)
+
+    async def _zero_touch_once(self) -> bool:
+        """One zero touch; False when a download went unanswered and nothing was installed."""
         self._zero_touch = True
+        self._unanswered = False
         self.running_config = DEFAULT_CONFIG
         lease = None
         while lease is None or not (lease.smart_install or lease.config):
@@ -473,7 +495,7 @@ class Switch:
         self.ip = lease.ip
         if self.config.legacy:
             await self._legacy_zero_touch(lease)
-            return
+            return True
         if lease.director:
             self.director = lease.director
             await self._listen()
@@ -491,14 +513,17 @@ class Switch:
         if lease.imagelist:
             images = await self._download_images(server, self.config.tftp_port, lease.imagelist)
         config_text = None
-        if lease.config:
+        if lease.config and not self._unanswered:
             config_text = await self._download_config(server, self.config.tftp_port, lease.config)
+        if self._unanswered:
+            return False
         if config_text is None:
             config_text = DEFAULT_CONFIG
         if lease.hostname and hostname_of(config_text) in (None, "Switch"):
             config_text = with_hostname(config_text, lease.hostname)
         self._install(images, config_text)
         self.reload()
+        return True
 
     def _install(self, images: dict[str, str], config_text: str | None) -> None:
         self._set_state(State.INSTALLING)
@@ -541,6 +566,7 @@ class Switch:
             where = self._locate(host, port, imagelist)
             names = parse_imagelist(await self._fetch_text(*where))
         except (FetchError, DomainError) as error:
+            self._unanswered |= isinstance(error, FetchError) and error.transient
             await self.report(
                 Operation.IMAGE, UpgradeState.FAILED, file=imagelist, reason=f"imagelist: {error}"
             )
@@ -554,6 +580,7 @@ class Switch:
                 if name not in fetched:
                     fetched[name] = await self._download_image(host, port, name)
             except FetchError as error:
+                self._unanswered |= error.transient
                 await self.report(
                     Operation.IMAGE, UpgradeState.FAILED, file=name, reason=str(error)
                 )
@@ -594,6 +621,7 @@ class Switch:
             return await self._fetch_text(*self._locate(host, port, name))
         except FetchError as error:
             # "If the configuration it is sent is missing it reloads with the default one."
+            self._unanswered |= error.transient
             await self.report(Operation.CONFIG, UpgradeState.FAILED, file=name, reason=str(error))
             return None
 
@@ -684,11 +712,10 @@ class Switch:
             return "[OK]\n"
         return f"% Invalid input detected: {command}\n"
 
-    def _later_reload(self, delay: float) -> None:
-        loop = asyncio.get_running_loop()
+    def _later_reload(self, delay: float, timer: Timer = loop_timer) -> None:
         if self._reload_handle is not None:
             self._reload_handle.cancel()
-        self._reload_handle = loop.call_later(delay, self.reload)
+        self._reload_handle = timer(delay, self.reload)
 
     # --- director commands -----------------------------------------------------------------
 
@@ -739,7 +766,7 @@ class Switch:
             return
         hours, minutes = after or (0, 0)
         self.note(f"Reload scheduled in {hours} hours and {minutes} minutes by the director")
-        self._later_reload(delay)
+        self._later_reload(delay, self.reload_timer)
 
     async def _on_download_image(self, command: DownloadImage) -> None:
         try:
@@ -773,6 +800,8 @@ class Switch:
         try:
             lines = parse_post_install(await self._fetch_text(*split_tftp_url(url)))
         except (FetchError, DomainError) as error:
+            if self._script_this_boot == url:
+                self._script_this_boot = ""  # the director may send it again: run it then
             await self.report(Operation.SCRIPT, UpgradeState.FAILED, file=url, reason=str(error))
             return False
         added: list[str] = []

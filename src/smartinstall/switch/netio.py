@@ -42,6 +42,7 @@ from smartinstall.wire.dhcp import (
     decode_vivso,
     encode_relay_agent_info,
 )
+from smartinstall.wire.tftp import ErrorCode
 
 log = logging.getLogger(__name__)
 
@@ -245,8 +246,13 @@ class NetIo:
                     )
                 finally:
                     self.dropped += relay.dropped
-        except (tftp_client.TftpClientError, OSError) as error:
-            raise FetchError(f"{name}: {error}") from None
+        except tftp_client.TftpClientError as error:
+            # no answer, or "not defined" (a server shutting down): worth another try; a
+            # missing file or an access violation is the server's answer
+            transient = error.code in (None, ErrorCode.NOT_DEFINED)
+            raise FetchError(f"{name}: {error}", transient=transient) from None
+        except OSError as error:  # unreachable, connection refused
+            raise FetchError(f"{name}: {error}", transient=True) from None
 
     async def upload(self, switch: Switch, url: str, data: bytes) -> None:
         try:

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Coroutine, Sequence
 from typing import Any
 
+from smartinstall.domain.artifacts import image_facts
 from smartinstall.ios import (
     CONFIG,
     EXEC,
@@ -28,7 +29,7 @@ from smartinstall.ios import (
     StartupConfig,
 )
 from smartinstall.ios.editor import LineEditor
-from smartinstall.switch.machine import Switch, hostname_of, image_facts, with_hostname
+from smartinstall.switch.machine import Switch, hostname_of, with_hostname
 
 log = logging.getLogger(__name__)
 

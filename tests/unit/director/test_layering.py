@@ -14,7 +14,7 @@ from tests.source import parse_source
 SRC = Path(__file__).resolve().parents[3] / "src" / "smartinstall"
 OWNER_MODULES = (
     "state", "state_tables", "state_devices", "state_records",
-    "base", "backups", "tracking", "provisioning", "holds", "core",
+    "base", "backups", "tracking", "provisioning", "holds", "recovery", "core",
 )  # fmt: skip
 OWNER = {f"director/{name}.py" for name in OWNER_MODULES}
 # the daemon loads the state at start and hands its changes to the store writer

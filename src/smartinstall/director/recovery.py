@@ -1,0 +1,298 @@
+"""Installs interrupted by a director restart: resumed, re-driven or reconciled.
+
+When the director stops (``kill -9``, power loss, an upgrade of the host) while clients
+install, the download-status rows it committed are the installs under way. At the next start
+every unfinished row is *interrupted*, and the director sees each one through:
+
+* **zero touch** — the client's downloads failed while the director was away; it asks DHCP
+  again and starts over (IOS loops until it installs), and the same row follows it to the end.
+  A failure it reports meanwhile is the director's absence, not the install's: the row stays
+  open for the retry. A client that comes up with a configuration before its row closed (its
+  last report was lost) is reconciled from its hello: the image it runs and the configuration
+  it has complete the row;
+* **on demand** — the director asks again: on the client's first hello or keepalive, and
+  after a failure it reports (at most :data:`REDRIVE_LIMIT` times), it sends the command the
+  row remembers (``DownloadEntry.request``);
+* **a client that does not return** — after the resume window (:data:`RESUME_PERIODS`
+  keepalive periods, at least :data:`RESUME_MINIMUM`) without a word from it, its unfinished
+  columns fail with the reason, so that no row stays ``UPGRADING`` and no later hop waits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from smartinstall.director.facts import CommandRequest, HelloFacts, UpgradeReport, what
+from smartinstall.director.holds import Holds
+from smartinstall.domain.artifacts import runs_image
+from smartinstall.domain.devices import Device, UpgradeKind
+from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
+from smartinstall.domain.groups import ClientFacts, resolve
+from smartinstall.domain.values import normalize_mac
+from smartinstall.store.records import DownloadEntry
+
+log = logging.getLogger(__name__)
+
+RESUME_PERIODS = 10  # keepalive periods a client has to come back after a restart
+RESUME_MINIMUM = dt.timedelta(minutes=5)
+REDRIVE_LIMIT = 3  # on-demand commands sent again per interrupted row
+INTERRUPTED = "interrupted by a director restart"
+
+_COMMANDS = {"download-image", "download-config"}
+
+
+def request_text(request: CommandRequest) -> str:
+    """What an on-demand row remembers of its command: ``download-image <url> [reload [in
+    hh:mm]]``."""
+    words = [request.kind, request.url]
+    if request.reload_at is not None:
+        words += ["reload", "in", f"{request.reload_at[0]:02d}:{request.reload_at[1]:02d}"]
+    elif request.reload_now:
+        words.append("reload")
+    return " ".join(words)
+
+
+def request_of(text: str, host: str, port: int) -> CommandRequest | None:
+    """The command of :func:`request_text` again, to ``host:port``; None when unreadable."""
+    words = text.split()
+    if len(words) < 2 or words[0] not in _COMMANDS:
+        return None
+    kind, url, rest = words[0], words[1], words[2:]
+    if not rest:
+        return CommandRequest(host, port, kind, url=url)
+    if rest == ["reload"]:
+        return CommandRequest(host, port, kind, url=url, reload_now=True)
+    if len(rest) == 3 and rest[:2] == ["reload", "in"]:
+        hours, _, minutes = rest[2].partition(":")
+        if hours.isdigit() and minutes.isdigit():
+            return CommandRequest(host, port, kind, url=url, reload_at=(int(hours), int(minutes)))
+    return None
+
+
+@dataclass
+class Interrupted:
+    """An unfinished row found at start."""
+
+    mac: str
+    last_heard: dt.datetime  # the restart, then the client's latest word
+    redrives: int = 0
+    redriven_this_visit: bool = False
+    last_failure: str = ""
+
+
+class Recovery(Holds):
+    """The part of the core that sees interrupted installs through (module docstring)."""
+
+    _interrupted: dict[int, Interrupted]
+
+    def _init_part(self) -> None:
+        super()._init_part()
+        self._interrupted = {}
+
+    @property
+    def resume_window(self) -> dt.timedelta:
+        return max(RESUME_MINIMUM, dt.timedelta(seconds=self.keepalive_period * RESUME_PERIODS))
+
+    def recover_interrupted(self) -> list[DownloadEntry]:
+        """At start, once the state is loaded: every unfinished row is an install the last
+        run left under way; follow each to its end."""
+        now = self.now()
+        found = [e for e in self.state.downloads() if not e.finished]
+        for entry in found:
+            self._interrupted[entry.id] = Interrupted(entry.mac, now)
+            columns = ", ".join(
+                f"{k.value} {entry.status(k).value}"
+                for k in UpgradeKind
+                if not entry.status(k).finished
+            )
+            self.events.debug_line(
+                "director-db", f"download {entry.number} of {entry.mac} {INTERRUPTED}: {columns}"
+            )
+        if found:
+            log.info(
+                "%d install(s) under way when the director stopped: resumed when the clients "
+                "return (within %d s), else failed",
+                len(found),
+                int(self.resume_window.total_seconds()),
+            )
+        return found
+
+    def interrupted_count(self) -> int:
+        """Interrupted installs still open (``show vstack internal``)."""
+        for entry_id in list(self._interrupted):
+            entry = self.state.download(entry_id)
+            if entry is None or entry.finished:
+                del self._interrupted[entry_id]
+        return len(self._interrupted)
+
+    # --- the client's words ---------------------------------------------------------------
+
+    def _interrupted_row(self, mac: str) -> tuple[DownloadEntry, Interrupted] | None:
+        if not self._interrupted:
+            return None
+        entry = self.state.latest_download(mac)
+        if entry is None:
+            return None
+        mark = self._interrupted.get(entry.id)
+        if mark is None:
+            return None
+        if entry.finished:
+            del self._interrupted[entry.id]
+            return None
+        mark.last_heard = self.now()
+        return entry, mark
+
+    def client_hello(self, hello: HelloFacts) -> Device:
+        device = super().client_hello(hello)
+        found = self._interrupted_row(device.mac)
+        if found is not None:
+            entry, mark = found
+            mark.redriven_this_visit = False  # a reload: the client is back, ask again
+            if entry.method is DownloadMethod.ZERO_TOUCH:
+                if hello.has_startup_config:
+                    self._reconcile(device, entry)
+            else:
+                self._redrive(device, entry, mark)
+        return device
+
+    def client_keepalive(self, mac: str, ip: str = "") -> None:
+        super().client_keepalive(mac, ip)
+        found = self._interrupted_row(normalize_mac(mac))
+        if found is None:
+            return
+        entry, mark = found
+        device = self.state.device_by_mac(entry.mac)
+        if device is not None and entry.method is not DownloadMethod.ZERO_TOUCH:
+            self._redrive(device, entry, mark)
+
+    def client_upgrade(self, report: UpgradeReport) -> None:
+        found = self._interrupted_row(normalize_mac(report.mac))
+        if found is None or report.state != "failed":
+            super().client_upgrade(report)
+            return
+        entry, mark = found
+        mark.last_failure = report.reason or "client failed"
+        device = self.state.device_by_mac(entry.mac)
+        if device is None:
+            return
+        if entry.method is DownloadMethod.ZERO_TOUCH:
+            # the director was away: the client retries its zero touch and this row follows it
+            self.events.debug_line(
+                "director-db",
+                f"{entry.mac}: {what(report.kind)} failed ({mark.last_failure}) during the "
+                "restart; waiting for the client's retry",
+            )
+            return
+        mark.redriven_this_visit = False
+        if not self._redrive(device, entry, mark):
+            super().client_upgrade(report)
+
+    def tftp_transfer(
+        self, peer_ip: str, path: str, is_read: bool, done: bool, error: str | None
+    ) -> None:
+        if self._interrupted:
+            device = self.state.device_by_ip(peer_ip)
+            if device is not None:
+                self._interrupted_row(device.mac)  # heard from: the window starts again
+        super().tftp_transfer(peer_ip, path, is_read, done, error)
+
+    def dhcp_bound(self, mac: str, ip: str, hostname: str = "") -> bool:
+        moved = super().dhcp_bound(mac, ip, hostname)
+        self._interrupted_row(mac)
+        return moved
+
+    # --- seeing them through --------------------------------------------------------------
+
+    def _reconcile(self, device: Device, entry: DownloadEntry) -> None:
+        """A zero-touch client up with a configuration: its install ended while the director
+        was away. What it runs decides the open columns."""
+        assignment = resolve(self.settings.groups, ClientFacts.of_device(device))
+        if not entry.image.finished:
+            if any(runs_image(device.image, device.version, i) for i in assignment.images):
+                self._upgrade_done(device, entry.id, UpgradeKind.IMAGE)
+            else:
+                running = f"{device.image} {device.version}".strip() or "another image"
+                self._upgrade_failed(
+                    device,
+                    entry.id,
+                    UpgradeKind.IMAGE,
+                    f"{INTERRUPTED}; the client came up running {running}",
+                )
+        if not entry.config.finished:
+            self._upgrade_done(device, entry.id, UpgradeKind.CONFIG)
+        current = self.state.download(entry.id)
+        if current is not None and current.script is DownloadStatus.UPGRADING:
+            # the script was under way: the client runs it again (its lines are idempotent
+            # configuration commands)
+            self.state.update_download(entry.id, UpgradeKind.SCRIPT, DownloadStatus.NOT_STARTED)
+            self._offer_script(device)
+
+    def _redrive(self, device: Device, entry: DownloadEntry, mark: Interrupted) -> bool:
+        """Send an interrupted on-demand command again; False when it cannot be."""
+        if mark.redriven_this_visit:
+            return True
+        request = request_of(entry.request, device.ip, self._client_port(device.mac))
+        if request is None or not device.ip or mark.redrives >= REDRIVE_LIMIT:
+            return False
+        mark.redrives += 1
+        mark.redriven_this_visit = True
+        log.info(
+            "%s of %s %s: sent again (%d of %d)",
+            request.kind,
+            device.mac,
+            INTERRUPTED,
+            mark.redrives,
+            REDRIVE_LIMIT,
+        )
+        self._spawn("re-drive", self._send_again(entry.id, request))
+        return True
+
+    async def _send_again(self, entry_id: int, request: CommandRequest) -> None:
+        try:
+            await self._send(request)
+        except (OSError, TimeoutError) as error:
+            entry = self.state.download(entry_id)
+            if entry is None or entry.finished:
+                return
+            mark = self._interrupted.get(entry_id)
+            if mark is not None:
+                mark.redriven_this_visit = False  # the next keepalive tries again
+                mark.last_failure = f"unreachable ({error})"
+
+    def expire_interrupted(self, now: dt.datetime | None = None) -> list[DownloadEntry]:
+        """Rows whose clients said nothing for the resume window: their open columns fail."""
+        if not self._interrupted:
+            return []
+        now = now or self.now()
+        window = self.resume_window
+        ended = []
+        for entry_id, mark in list(self._interrupted.items()):
+            entry = self.state.download(entry_id)
+            if entry is None or entry.finished:
+                del self._interrupted[entry_id]
+                continue
+            if now - mark.last_heard < window:
+                continue
+            del self._interrupted[entry_id]
+            reason = f"{INTERRUPTED}; the client did not return within {window}"
+            if mark.last_failure:
+                reason = f"{mark.last_failure} ({reason})"
+            device = self.state.device_by_mac(entry.mac)
+            for kind in UpgradeKind:
+                if entry.status(kind).finished:
+                    continue
+                if device is not None:
+                    self._upgrade_failed(device, entry.id, kind, reason[:200])
+                else:
+                    self.state.update_download(
+                        entry.id, kind, DownloadStatus.FAILED, reason=reason[:200]
+                    )
+            ended.append(entry)
+        return ended
+
+    def tick(self) -> None:
+        super().tick()
+        if self.is_director:
+            self.expire_interrupted()

@@ -1,0 +1,107 @@
+"""Forged Smart Install reports against the real director process (legacy, unauthenticated
+mode): a KEEPALIVE, HELLO or WRITE_MEMORY carrying a victim's MAC from another address does not
+move the victim's address in the director, so its backups stay out of the forger's reach and
+its commands keep going to the switch; the victim's own messages keep working meanwhile.
+
+Threat: docs/security.md ("Backup theft and address spoofing"); the guide's legacy mode has no
+authentication at all, which is how CVE-2018-0171-era tools rewrote clients.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from smartinstall.services.smi import SmiClientSender
+from smartinstall.wire import smi_client
+from tests.integration.director_harness import DirectorProcess, ScriptedClient, lab_prefix
+from tests.integration.test_director import IMAGE, PID, config
+from tests.tools import require_program
+
+VICTIM = "0050.5601.0041"
+SECRET = "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0"
+
+
+@pytest.fixture
+def director(tmp_path: Path) -> Iterator[DirectorProcess]:
+    require_program("curl")
+    prefix = lab_prefix()
+    process = DirectorProcess(tmp_path / "director", prefix, config(prefix), keepalive=1.0)
+    (process.flash / IMAGE).write_bytes(os.urandom(20_000))
+    (process.flash / "seed.txt").write_text("hostname seed\n!\nend\n")
+    (process.flash / "post.txt").write_text('"vlan 12" "name TEST" "exit"\n')
+    backups = process.flash / "vstack"
+    backups.mkdir()
+    (backups / f"victim-{VICTIM}.REV2").write_text(f"hostname victim\n{SECRET}\nend\n")
+    process.start()
+    yield process
+    process.stop()
+
+
+def tftp_from(director: DirectorProcess, source: str, name: str, dest: Path) -> bool:
+    url = f"tftp://{director.address}:{director.ports['tftp']}/{name}"
+    result = subprocess.run(
+        ["curl", "-s", "-S", "--interface", source, "-o", str(dest), url],
+        capture_output=True, timeout=30, check=False,
+    )  # fmt: skip
+    return result.returncode == 0 and dest.exists()
+
+
+async def test_forged_reports_neither_move_a_client_nor_reach_its_backup(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
+    victim = ScriptedClient(director, VICTIM, PID)
+    await victim.dhcp()
+    assert (await victim.hello("victim")).status == 0
+    forger = f"{director.prefix}.66"
+    sender = SmiClientSender(director.address, director.ports["smi"], local_host=forger)
+    forged: list[smi_client.ClientMessage] = [
+        smi_client.Keepalive(sequence=1, mac=VICTIM, ip=forger, uptime=5),
+        smi_client.Hello(
+            sequence=2, mac=VICTIM, pid=PID, serial="FOC1234X0AB", sw_version="15.2(7)E9",
+            image="C2960X-UNIVERSALK9-M", hostname="victim", ip=forger, has_startup_config=True,
+        ),
+        smi_client.WriteMemory(sequence=3, mac=VICTIM, hostname="victim", ip=forger),
+    ]  # fmt: skip
+    for message in forged:
+        ack = await sender.send(message)
+        assert ack.status == 1 and "address" in ack.reason, type(message).__name__
+    device = director.database().device_by_mac(VICTIM)
+    assert device is not None and device.ip == victim.ip  # not moved to the forger
+    await director.await_log(f"SMI message for {VICTIM} from {forger} refused")
+    # the backup (with its enable secret) is the victim's alone
+    name = f"vstack/victim-{VICTIM}.REV2"
+    assert not tftp_from(director, forger, name, tmp_path / "stolen")
+    offer, _ = await victim.dhcp()  # the victim reinstalls: its backup is offered to it
+    assert offer.config == name
+    assert not tftp_from(director, forger, name, tmp_path / "stolen")
+    assert tftp_from(director, victim.ip, name, tmp_path / "own")
+    assert SECRET in (tmp_path / "own").read_text()
+    # the victim goes on as before
+    keepalive = smi_client.Keepalive(sequence=victim.next_sequence(), mac=VICTIM, ip=victim.ip)
+    assert (await victim.send(keepalive)).status == 0
+
+
+async def test_a_known_mac_from_another_port_gets_no_backup_and_moves_nothing(
+    director: DirectorProcess,
+) -> None:
+    # Guide, "Client Replacement": a backup goes to the switch on the failed one's upstream
+    # port; the same MAC arriving through another port while the client is up is another host.
+    port = ("GigabitEthernet1/0/5", "0023.5e32.3780")
+    victim = ScriptedClient(director, VICTIM, PID)
+    await victim.dhcp(upstream=port)
+    assert (await victim.hello("victim", has_startup_config=True)).status == 0
+    offer, _ = await victim.dhcp(upstream=port)  # the client itself: its backup is offered
+    assert offer.config == f"vstack/victim-{VICTIM}.REV2"
+    forger = ScriptedClient(director, VICTIM, PID)
+    offer, _ = await forger.dhcp(upstream=("GigabitEthernet1/0/9", "0023.5e32.3780"))
+    assert offer.config is None and offer.imagelist is None  # a plain lease, nothing more
+    await director.await_log(f"DHCP for {VICTIM} via port GigabitEthernet1/0/9")
+    device = director.database().device_by_mac(VICTIM)
+    assert device is not None and device.upstream_port == "GigabitEthernet1/0/5"
+    offer, _ = await victim.dhcp(upstream=port)  # the honest client is still served
+    assert offer.config == f"vstack/victim-{VICTIM}.REV2"
