@@ -105,3 +105,36 @@ async def test_a_known_mac_from_another_port_gets_no_backup_and_moves_nothing(
     assert device is not None and device.upstream_port == "GigabitEthernet1/0/5"
     offer, _ = await victim.dhcp(upstream=port)  # the honest client is still served
     assert offer.config == f"vstack/victim-{VICTIM}.REV2"
+
+
+async def test_a_backup_comes_only_from_its_client_and_security_changes_are_logged(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
+    victim = ScriptedClient(director, VICTIM, PID)
+    await victim.dhcp()
+    await victim.listen()
+    try:
+        assert (await victim.hello("victim", has_startup_config=False)).status == 0
+        write = smi_client.WriteMemory(sequence=victim.next_sequence(), mac=VICTIM)
+        assert (await victim.send(write)).status == 0
+        url = await victim.backup_url(1)
+        planted = tmp_path / "planted"
+        planted.write_text("hostname victim\nusername pwn privilege 15 password 0 x\nend\n")
+        forger = ScriptedClient(director, "0050.5601.0099", PID)
+        forger.ip = f"{director.prefix}.66"
+        assert not forger.tftp_put(planted, url)  # not the address the request went to
+        await director.await_log(f"TFTP upload of victim-{VICTIM}.upload from {forger.ip}")
+        saved = tmp_path / "saved"
+        saved.write_text(
+            f"hostname victim\n{SECRET}\nusername ops privilege 15 secret 5 $1$a$b\nend\n"
+        )
+        assert victim.tftp_put(saved, url)
+        result = smi_client.BackupResult(sequence=victim.next_sequence(), mac=VICTIM, success=True)
+        assert (await victim.send(result)).status == 0
+        log = await director.await_log("BACKUP_SECURITY_CHANGE")
+        assert "+ username ops privilege 15 secret …" in log and "$1$a$b" not in log
+        backups = director.flash / "vstack"
+        assert "username ops" in (backups / f"victim-{VICTIM}.REV2").read_text()
+        assert "username" not in (backups / f"victim-{VICTIM}.REV1").read_text()  # kept
+    finally:
+        await victim.close()

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from smartinstall.director.base import DirectorBase
 from smartinstall.director.facts import CommandRequest, RemoteFileError
-from smartinstall.domain.backups import backup_name, plan_backup
+from smartinstall.domain.backups import backup_name, plan_backup, security_changes
 from smartinstall.domain.devices import Device
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.joinwindow import Operation, Permission, permission
@@ -219,6 +219,9 @@ class Backups(DirectorBase):
         previous = self.state.latest_backup(device.mac)
         previous_hostname = previous.hostname if previous else None
         try:
+            changes = await asyncio.to_thread(
+                self._security_changes, device.mac, upload, previous_hostname or device.hostname
+            )
             stored, rotated = await asyncio.to_thread(
                 self._rotate_in, device.hostname, device.mac, upload, previous_hostname
             )
@@ -239,7 +242,32 @@ class Backups(DirectorBase):
             client_ip=device.ip,
             repository=self.settings.backup.location,
         )
+        if changes:
+            # REV1 keeps the previous configuration; the operator hears what changed
+            self.events.notice(
+                4,
+                "BACKUP_SECURITY_CHANGE",
+                f"Client Device ({device.ip}) startup configuration changed security lines "
+                f"since its last backup: {'; '.join(changes[:20])}"
+                + (f" (and {len(changes) - 20} more)" if len(changes) > 20 else ""),
+            )
         return True
+
+    def _security_changes(self, mac: str, upload: str, hostname: str) -> list[str]:
+        """(thread) The security-relevant lines the upload changes against the current REV2."""
+        if not hostname:
+            return []
+        try:
+            rev2 = f"{self.backup_dir}/{backup_name(hostname, mac, 2)}".lstrip("/")
+            if not self.repo.exists(rev2):
+                return []
+            limit = 4 * 1024 * 1024
+            previous = self.repo.read_bytes(rev2, limit).decode("utf-8", "replace")
+            new = self.repo.read_bytes(upload, limit).decode("utf-8", "replace")
+        except (OSError, RepositoryError, DomainError) as error:
+            log.warning("backup of %s: not compared with the previous one: %s", mac, error)
+            return []
+        return security_changes(previous, new)
 
     def _discard(self, path: str) -> None:
         """(thread) Remove a file of a backup that failed; a failure to remove is logged."""

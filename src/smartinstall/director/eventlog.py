@@ -105,6 +105,12 @@ class EventLog:
         severity = messages.CATALOG[mnemonic].severity
         return self._emit(severity, mnemonic, text)
 
+    def notice(self, severity: int, mnemonic: str, text: str) -> LoggedLine:
+        """A message of the director's own (not in the guide's catalogue), in the guide's
+        form (``%SMI-4-MNEMONIC: text``), logged, kept for ``show logging`` and sent to the
+        syslog hosts like the guide's."""
+        return self._emit(severity, mnemonic, f"%{messages.FACILITY}-{severity}-{mnemonic}: {text}")
+
     def debug_line(self, area: str, text: str) -> LoggedLine | None:
         """``debug vstack <area>`` output; dropped unless the area (or ``all``) is on."""
         if area not in self.debug and "all" not in self.debug:

@@ -164,12 +164,21 @@ class Tracking(Backups):
         return self.approve_read(peer_ip, name)
 
     def approve_upload(self, peer_ip: str, name: str) -> bool:
-        """TFTP WRQ: only the backup a client was asked for, to the name it was given."""
+        """TFTP WRQ: only the backup a client was asked for, to the name it was given, from
+        the address the request went to (a forger elsewhere cannot make its configuration the
+        client's REV2)."""
         wanted = PurePosixPath(name).name
         for mac, upload in self._backup_requests.items():
             if PurePosixPath(upload).name == wanted:
                 device = self.state.device_by_mac(mac)
-                return device is not None and (not device.ip or device.ip == peer_ip)
+                if device is not None and device.ip and device.ip == peer_ip:
+                    return True
+                self._refused(
+                    peer_ip,
+                    f"TFTP upload of {wanted} from {peer_ip} refused: the backup was asked "
+                    f"of {device.ip if device is not None else 'another client'}",
+                )
+                return False
         return False
 
     # --- SMI client messages ---------------------------------------------------------------

@@ -200,3 +200,53 @@ def replacement_config(backup_exists: bool, rev2: str, seed: str | None) -> tupl
     if backup_exists:
         return rev2, "last backup of the replaced client"
     return seed, "backup missing: seed configuration"
+
+
+# --- what a new backup changes that matters for security ------------------------------------
+
+#: configuration lines whose change an operator must hear about: who can log in and with what,
+#: how the switch authenticates, who manages it (SNMP), and its Smart Install settings (an
+#: attacker's first edit: CVE-2018-0171 tools rewrite ``vstack`` and plant users)
+SECURITY_PREFIXES = (
+    "enable secret",
+    "enable password",
+    "username ",
+    "aaa ",
+    "tacacs",
+    "radius",
+    "snmp-server community",
+    "snmp-server user",
+    "vstack",
+    "no vstack",
+    "crypto key",
+    "ip ssh",
+    "password ",
+    "login",
+    "transport input",
+)
+
+
+def _security_lines(text: str) -> set[str]:
+    found = set()
+    for raw in text.splitlines()[:100_000]:
+        line = " ".join(raw.split())
+        if line.lower().startswith(SECURITY_PREFIXES):
+            found.add(line[:200])
+    return found
+
+
+def security_changes(previous: str, new: str) -> list[str]:
+    """The security-relevant lines a new backup adds (``+ …``) or drops (``- …``) against the
+    previous one, sorted; secrets are shown by their command only (``+ enable secret …``)."""
+
+    def shown(line: str) -> str:
+        words = line.split()
+        for i, word in enumerate(words):
+            if word in ("secret", "password", "key", "community") and i + 1 < len(words):
+                return " ".join(words[: i + 1]) + " …"
+        return line
+
+    old, now = _security_lines(previous), _security_lines(new)
+    added = sorted({shown(line) for line in now - old})
+    dropped = sorted({shown(line) for line in old - now})
+    return [f"+ {line}" for line in added] + [f"- {line}" for line in dropped]
