@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from smartinstall.services.tftp_limits import OVERLOAD_ERRNOS
 from smartinstall.wire import tftp
 from smartinstall.wire.tftp import ErrorCode, ServerLimits, TransferOptions
 
@@ -95,7 +96,10 @@ class TftpServerConfig:
     retransmit_timeout: float = 1.0  # first retransmission; doubles up to max_backoff
     max_backoff: float = 8.0
     max_retries: int = 5
-    max_transfers: int = 1000
+    max_transfers: int = 1000  # at once, over all sources (fewer if descriptors are short)
+    # Descriptors kept for the rest of the process when transfers run on its loop (workers=0);
+    # None: a quarter of the open files limit, between 32 and 512 (tftp_limits).
+    fd_reserve: int | None = None
     progress_interval: int = 1 << 20  # bytes between progress calls
     # Worker processes for the data transfers (docs/tftp.md, "Worker processes"). 0: every
     # transfer runs on the server's own event loop.
@@ -124,6 +128,10 @@ class TftpStats:
     transfers_failed: int  # ended with an error (including "worker exited")
     worker_restarts: int
     worker_pids: tuple[int, ...] = ()  # by worker slot; 0 while a slot has no process
+    capacity: int = 0  # transfers at once: max_transfers, or fewer for want of descriptors
+    sources: int = 0  # source addresses with transfers running or held
+    refused_busy: int = 0  # requests answered "Server busy" (full, a source over its share)
+    ended_for_room: int = 0  # transfers ended to make room for a source below its share
 
 
 class Refused(Exception):
@@ -133,6 +141,19 @@ class Refused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class Overloaded(Refused):
+    """Out of descriptors, buffers or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM), or the
+    server is full: refused "Server busy". `why` says which, for the log."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(ErrorCode.NOT_DEFINED, "Server busy")
+        self.why = why
+
+
+def overloaded(exc: OSError) -> Overloaded:
+    return Overloaded(exc.strerror or str(exc))
 
 
 # -- path policy ----------------------------------------------------------------------------
@@ -171,6 +192,8 @@ def open_for_read(root: Path, name: str) -> tuple[int, int, str]:
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EACCES, errno.EPERM):
             raise Refused(ErrorCode.ACCESS_VIOLATION, "Access violation") from None
+        if exc.errno in OVERLOAD_ERRNOS:
+            raise overloaded(exc) from None
         raise Refused(ErrorCode.FILE_NOT_FOUND, "File not found") from None
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
@@ -211,15 +234,27 @@ def bind_socket(
     return sock
 
 
-def reply_error(host: str, peer: Address, code: ErrorCode, message: str) -> None:
-    """Errors for refused requests come from a fresh TID, as a transfer would."""
+def reply_error(
+    host: str,
+    peer: Address,
+    code: ErrorCode,
+    message: str,
+    fallback: socket.socket | None = None,
+) -> OSError | None:
+    """Errors for refused requests come from a fresh TID, as a transfer would. Without a
+    socket to spare (out of descriptors) the error goes from `fallback` (the listening
+    socket) if given. Returns why no socket could be opened, for the caller to count."""
+    packet = tftp.encode_error(code, message)
     try:
         sock = bind_socket(host, 0, peer=peer)
     except OSError as exc:
-        log.warning("tftp: cannot open a socket to refuse %s: %s", peer, exc)
-        return
+        if fallback is not None:
+            with contextlib.suppress(OSError):
+                fallback.sendto(packet, peer)
+        return exc
     with sock, contextlib.suppress(OSError):
-        sock.send(tftp.encode_error(code, message))
+        sock.send(packet)
+    return None
 
 
 # -- several processes on one listening socket ----------------------------------------------

@@ -2,10 +2,11 @@
 
 One `socketpair(AF_UNIX, SOCK_SEQPACKET)` per worker; each message is one JSON array whose
 first element names it. Down (server to worker): `config` once, then one `start` per
-transfer. Up (worker to server): `ready`, then per transfer `started` or `refused`, any
-number of `progress`, and `finished`. Messages are per transfer and per MiB, never per
-packet. `decode` checks every field and raises only `ProtocolError`, whatever the bytes.
-Closing the server's end tells the worker to stop.
+transfer, and `cancel` for a transfer whose place went to another source. Up (worker to
+server): `ready`, then per transfer `started` or `refused`, any number of `progress`, at most
+two `unanswered` (its peer never answered; answered after all), and `finished`. Messages
+are per transfer and per MiB, never per packet. `decode` checks every field and raises only
+`ProtocolError`, whatever the bytes. Closing the server's end tells the worker to stop.
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ class StartJob:
 
 
 @dataclass(frozen=True, slots=True)
+class CancelJob:
+    """Server to worker: end this transfer with "Server busy" (its place went to another
+    source); the worker reports it finished as usual."""
+
+    transfer_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class Ready:
     pid: int
 
@@ -98,7 +107,26 @@ class JobFinished:
     error: str | None
 
 
-Message = Configure | StartJob | Ready | JobStarted | JobRefused | JobProgress | JobFinished
+@dataclass(frozen=True, slots=True)
+class JobUnanswered:
+    """The transfer's first retransmission is due and its peer never answered (True), or it
+    was answered after all (False)."""
+
+    transfer_id: int
+    unanswered: bool
+
+
+Message = (
+    Configure
+    | StartJob
+    | CancelJob
+    | Ready
+    | JobStarted
+    | JobRefused
+    | JobProgress
+    | JobFinished
+    | JobUnanswered
+)
 
 
 def _clip(text: str) -> str:
@@ -130,6 +158,8 @@ def encode(message: Message) -> bytes:
             m = message
             body = ["start", m.transfer_id, m.peer[0], m.peer[1], m.is_read, m.filename, m.mode]
             body.append(m.options)
+        case CancelJob(transfer_id=tid):
+            body = ["cancel", tid]
         case Ready(pid=pid):
             body = ["ready", pid]
         case JobStarted(transfer_id=tid, path=path, size=size, options=o):
@@ -140,6 +170,8 @@ def encode(message: Message) -> bytes:
             body = ["progress", tid, done]
         case JobFinished(transfer_id=tid, done=done, error=error):
             body = ["finished", tid, done, None if error is None else _clip(error)]
+        case JobUnanswered(transfer_id=tid, unanswered=flag):
+            body = ["unanswered", tid, flag]
     data = json.dumps(body, separators=(",", ":")).encode()
     if len(data) > MAX_MESSAGE:
         raise ProtocolError(f"message of {len(data)} bytes is too long")
@@ -253,6 +285,7 @@ def _start(f: list[object]) -> StartJob:
 _DECODERS: dict[str, tuple[int, Callable[[list[object]], Message]]] = {
     "config": (12, _configure),
     "start": (7, _start),
+    "cancel": (1, lambda f: CancelJob(_int(f[0]))),
     "ready": (1, lambda f: Ready(_int(f[0], 1))),
     "started": (7, _started),
     "refused": (
@@ -261,6 +294,7 @@ _DECODERS: dict[str, tuple[int, Callable[[list[object]], Message]]] = {
     ),
     "progress": (2, lambda f: JobProgress(_int(f[0]), _int(f[1]))),
     "finished": (3, lambda f: JobFinished(_int(f[0]), _int(f[1]), _opt_error(f[2]))),
+    "unanswered": (2, lambda f: JobUnanswered(_int(f[0]), _bool(f[1]))),
 }
 
 

@@ -23,7 +23,9 @@ from smartinstall.services.tftp_base import (
     TransferInfo,
     bind_socket,
     open_for_read,
+    overloaded,
 )
+from smartinstall.services.tftp_limits import is_overload
 from smartinstall.wire import tftp
 from smartinstall.wire.tftp import ErrorCode, MalformedPacket, Mode
 
@@ -60,6 +62,10 @@ class TransferHost(Protocol):
 
     def transfer_done(self, transfer: Transfer) -> None: ...
 
+    def transfer_unanswered(self, transfer: Transfer, unanswered: bool) -> None:
+        """The transfer's first retransmission is due and its peer never answered (True);
+        or such a transfer was answered after all (False). Once each, from its timer."""
+
 
 class Transfer:
     """State shared by downloads and uploads: socket, peer, timer, hook calls."""
@@ -70,6 +76,7 @@ class Transfer:
         "base_rto",
         "closed",
         "done",
+        "first_mark",
         "info",
         "last_mark",
         "loop",
@@ -85,6 +92,7 @@ class Transfer:
         "server",
         "sock",
         "timer",
+        "unanswered",
     )
 
     def __init__(
@@ -110,6 +118,8 @@ class Transfer:
         self.rto = self.base_rto
         self.retries = 0
         self.last_mark = -1
+        self.first_mark = -1
+        self.unanswered = False
         self.timer: Cancellable | None = None
         self.closed = False
         self.done = 0
@@ -122,7 +132,7 @@ class Transfer:
     def begin(self) -> None:
         self.server.call_hook("transfer_started", self.info)
         self.loop.add_reader(self.sock.fileno(), self._readable)
-        self.last_mark = self.mark()
+        self.last_mark = self.first_mark = self.mark()
         self.timer = self.loop.call_later(self.rto, self._on_timer)
         self.first_send()
 
@@ -162,7 +172,9 @@ class Transfer:
                 self.done,
             )
         else:
-            log.info(
+            # a failure before any byte (a flood's) is the host's to say, counted
+            log.log(
+                logging.INFO if self.done else logging.DEBUG,
                 "tftp %s %s: failed after %d bytes: %s",
                 self.peer[0],
                 self.info.filename,
@@ -278,8 +290,16 @@ class Transfer:
             mark = self.mark()
         if mark != self.last_mark:
             self.last_mark = mark
+            if self.unanswered:
+                self.unanswered = False
+                self.server.transfer_unanswered(self, False)
             self.timer = self.loop.call_later(self.rto, self._on_timer)
             return
+        if not self.unanswered and mark == self.first_mark:
+            self.unanswered = True
+            self.server.transfer_unanswered(self, True)
+            if self.closed:  # the host may end it there and then
+                return
         self.retries += 1
         if self.retries > self.server.config.max_retries:
             self.abort(ErrorCode.NOT_DEFINED, "Transfer timed out")
@@ -295,13 +315,16 @@ class Transfer:
             self.timer = self.loop.call_later(self.rto, self._on_timer)
 
     def _drain(self, most: int = 64) -> None:
-        """Handle the datagrams already queued on the socket (a timer's look, not per packet)."""
+        """Handle the datagrams already queued on the socket (a timer's look, not per packet).
+        poll, not select: descriptors above 1023 are common once the limit is raised."""
+        poller = select.poll()
+        poller.register(self.sock.fileno(), select.POLLIN)
         for _ in range(most):
             if self.closed:
                 return
             try:
-                ready, _, _ = select.select([self.sock], [], [], 0)
-            except (OSError, ValueError):
+                ready = poller.poll(0)
+            except OSError:
                 return
             if not ready:
                 return
@@ -603,6 +626,11 @@ def start_read(
             transfer_id, peer, request.filename, real, True, request.mode.value, size, opts
         )
         sock = bind_socket(config.host, 0, peer=peer)
+    except OSError as exc:
+        os.close(fd)
+        if is_overload(exc):
+            raise overloaded(exc) from None
+        raise
     except BaseException:
         os.close(fd)
         raise

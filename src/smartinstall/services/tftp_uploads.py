@@ -15,8 +15,10 @@ from smartinstall.services.tftp_base import (
     TftpServerConfig,
     TransferInfo,
     bind_socket,
+    overloaded,
     upload_target,
 )
+from smartinstall.services.tftp_limits import is_overload
 from smartinstall.services.tftp_transfers import Transfer, TransferHost
 from smartinstall.wire import tftp
 from smartinstall.wire.tftp import ErrorCode, Mode
@@ -209,6 +211,8 @@ def start_write(
         return WriteTransfer(host, sock, peer, info, oack, directory, name)
     except OSError as exc:
         sock.close()
+        if is_overload(exc):
+            raise overloaded(exc) from None
         raise Refused(ErrorCode.ACCESS_VIOLATION, f"Cannot write: {exc.strerror}") from None
     except BaseException:
         sock.close()

@@ -33,23 +33,35 @@ from collections.abc import Callable
 from pathlib import Path
 
 from smartinstall.services.tftp_base import (
+    Overloaded,
     Refused,
     TftpServerConfig,
     TransferInfo,
+    overloaded,
     reply_error,
 )
 from smartinstall.services.tftp_channel import (
+    CancelJob,
     Channel,
     Configure,
     JobFinished,
     JobProgress,
     JobRefused,
     JobStarted,
+    JobUnanswered,
     Message,
     ProtocolError,
     Ready,
     StartJob,
     decode,
+)
+from smartinstall.services.tftp_limits import (
+    WORKER_FDS,
+    RateLog,
+    fd_budget,
+    is_overload,
+    open_fds,
+    raise_fd_limit,
 )
 from smartinstall.services.tftp_transfers import Transfer, start_read
 from smartinstall.services.tftp_uploads import start_write
@@ -195,6 +207,11 @@ class WorkerEngine:
         self.config = TftpServerConfig(root=Path("/nonexistent"))
         self.configured = False
         self.transfers: dict[int, Transfer] = {}
+        # transfers this process has descriptors for (its soft limit is raised in main())
+        self.capacity = fd_budget(
+            resource.getrlimit(resource.RLIMIT_NOFILE)[0], open_fds(), WORKER_FDS // 2
+        )
+        self.errors = RateLog(log, loop.call_later)
         loop.add_reader(self.channel.fd, self._on_channel)
 
     # -- the channel -----------------------------------------------------------------------
@@ -217,6 +234,10 @@ class WorkerEngine:
     def _handle(self, message: Message) -> None:
         if isinstance(message, StartJob):
             self._start(message)
+        elif isinstance(message, CancelJob):
+            transfer = self.transfers.get(message.transfer_id)
+            if transfer is not None:
+                transfer.abort(ErrorCode.NOT_DEFINED, "Server busy")
         elif isinstance(message, Configure):
             if not self.configured:
                 if message.nice > 0:
@@ -233,17 +254,31 @@ class WorkerEngine:
             self.channel.send(JobRefused(job.transfer_id, 0, "worker not ready"))
             return
         try:
-            request = job.request()
-            if job.is_read:
-                transfer: Transfer = start_read(self, request, job.peer, job.transfer_id)
-            else:
-                transfer = start_write(self, request, job.peer, job.transfer_id)
+            if len(self.transfers) >= self.capacity:
+                raise Overloaded(f"this worker's {self.capacity} transfers are running")
+            try:
+                request = job.request()
+                if job.is_read:
+                    transfer: Transfer = start_read(self, request, job.peer, job.transfer_id)
+                else:
+                    transfer = start_write(self, request, job.peer, job.transfer_id)
+            except OSError as exc:
+                if not is_overload(exc):
+                    raise
+                raise overloaded(exc) from None
         except Refused as exc:
             reply_error(self.config.host, job.peer, exc.code, exc.message)
-            self.channel.send(JobRefused(job.transfer_id, int(exc.code), exc.message))
+            why = exc.why if isinstance(exc, Overloaded) else exc.message
+            self.channel.send(JobRefused(job.transfer_id, int(exc.code), why))
             return
         except Exception as exc:
-            log.exception("tftp worker: request from %s failed", job.peer)
+            self.errors.note(
+                ("failed", type(exc)),
+                logging.ERROR,
+                f"tftp worker: requests failed with {type(exc).__name__}",
+                f"tftp worker: request from {job.peer} failed",
+                exc,
+            )
             reply_error(self.config.host, job.peer, ErrorCode.NOT_DEFINED, "Internal error")
             self.channel.send(JobRefused(job.transfer_id, 0, f"internal error: {exc}"))
             return
@@ -283,6 +318,9 @@ class WorkerEngine:
         if self.transfers.get(transfer.info.transfer_id) is transfer:
             del self.transfers[transfer.info.transfer_id]
 
+    def transfer_unanswered(self, transfer: Transfer, unanswered: bool) -> None:
+        self.channel.send(JobUnanswered(transfer.info.transfer_id, unanswered))
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m smartinstall.services.tftp_worker")
@@ -291,11 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     # Ctrl-C in the server's terminal is for the server, which then stops us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Each transfer holds a socket and (for a download) the file: room for max_transfers.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+    raise_fd_limit()
     logging.basicConfig(
         level=logging.WARNING,
         format="%(asctime)s tftp-worker[%(process)d] %(levelname)s %(name)s: %(message)s",

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -21,12 +22,14 @@ from dataclasses import dataclass, replace
 
 from smartinstall.services.tftp_base import Address, Refused, TftpServerConfig, TransferInfo
 from smartinstall.services.tftp_channel import (
+    CancelJob,
     Channel,
     Configure,
     JobFinished,
     JobProgress,
     JobRefused,
     JobStarted,
+    JobUnanswered,
     Message,
     ProtocolError,
     Ready,
@@ -34,6 +37,7 @@ from smartinstall.services.tftp_channel import (
     decode,
     encode,
 )
+from smartinstall.services.tftp_limits import SlotTable, worker_capacity
 from smartinstall.wire import tftp
 from smartinstall.wire.tftp import ErrorCode
 
@@ -56,6 +60,7 @@ class _Job:
     is_read: bool
     info: TransferInfo | None = None  # once the worker has started it
     done: int = 0
+    cancelled: bool = False  # its place went to another source; the worker is ending it
 
 
 class _Worker:
@@ -67,6 +72,7 @@ class _Worker:
         self.channel: Channel | None = None
         self.pidfd: int | None = None
         self.jobs: dict[int, _Job] = {}
+        self.cancelling = 0  # jobs cancelled that the worker has not reported finished yet
         self.ready: asyncio.Future[None] | None = None
         self.exited: asyncio.Future[None] | None = None
         self.started_at = 0.0
@@ -79,13 +85,31 @@ class _Worker:
         return self.proc.pid if self.proc is not None and self.proc.returncode is None else 0
 
 
+Refusal = Callable[[Address, bool, str, int, str], None]  # peer, is_read, name, code, why
+
+
+def _log_refusal(peer: Address, is_read: bool, filename: str, code: int, why: str) -> None:
+    del code
+    log.info("tftp %s: %s %r refused: %s", peer, "RRQ" if is_read else "WRQ", filename, why)
+
+
 class WorkerPool:
     """N worker processes running the data transfers of one server."""
 
-    def __init__(self, config: TftpServerConfig, call_hook: Callable[..., None]) -> None:
+    def __init__(
+        self,
+        config: TftpServerConfig,
+        call_hook: Callable[..., None],
+        slots: SlotTable | None = None,
+        refused: Refusal = _log_refusal,
+    ) -> None:
         self.config = config
         self.call_hook = call_hook
+        self.slots = slots if slots is not None else SlotTable()  # the pending and running
+        self.refused = refused
         self.workers = [_Worker(slot) for slot in range(config.workers)]
+        # transfers each worker has descriptors for (it raises its soft limit to the hard one)
+        self.capacity_each = worker_capacity(resource.getrlimit(resource.RLIMIT_NOFILE)[1])
         self.by_peer: dict[Address, _Job] = {}
         self.restarts = 0
         self.closing = False
@@ -180,16 +204,27 @@ class WorkerPool:
 
     # -- what the server asks --------------------------------------------------------------
 
-    def dispatch(self, transfer_id: int, request: tftp.Request, peer: Address) -> bool:
-        """Send an approved request to the least busy worker; False if none is running.
+    def dispatch(
+        self, transfer_id: int, request: tftp.Request, peer: Address, prefer: int | None = None
+    ) -> bool:
+        """Send an approved request to the least busy worker with room (or to worker
+        `prefer`, which is ending a transfer to make room); False if none can take it.
         Raises Refused for a request the channel cannot carry."""
         best: _Worker | None = None
         count = len(self.workers)
         self._turn = (self._turn + 1) % count
-        for i in range(count):  # ties go round the workers
-            worker = self.workers[(self._turn + i) % count]
-            if worker.channel is not None and (best is None or len(worker.jobs) < len(best.jobs)):
-                best = worker
+        if prefer is not None and 0 <= prefer < count:
+            best = self.workers[prefer]
+        else:
+            for i in range(count):  # ties go round the workers
+                worker = self.workers[(self._turn + i) % count]
+                load = _load(worker)
+                if (
+                    worker.channel is not None
+                    and load < self.capacity_each
+                    and (best is None or load < _load(best))
+                ):
+                    best = worker
         if best is None or best.channel is None:
             return False
         mode = request.mode.value
@@ -201,8 +236,28 @@ class WorkerPool:
         entry = _Job(transfer_id, peer, request.filename, mode, request.is_read)
         best.jobs[transfer_id] = entry
         self.by_peer[peer] = entry
+        self.slots.add(peer)
         best.channel.send_bytes(data)
         return True
+
+    def cancel(self, peer: Address) -> int | None:
+        """End `peer`'s transfer to make room: the worker answers it "Server busy" and
+        reports it finished. Its place is free at once; the worker's slot is returned."""
+        job = self.by_peer.get(peer)
+        if job is None:
+            return None
+        self._forget(job)
+        for worker in self.workers:
+            if worker.jobs.get(job.transfer_id) is job and worker.channel is not None:
+                job.cancelled = True
+                worker.cancelling += 1
+                worker.channel.send(CancelJob(job.transfer_id))
+                return worker.slot
+        return None
+
+    def capacity(self) -> int:
+        """Transfers the workers have descriptors for, together."""
+        return self.capacity_each * len(self.workers)
 
     def has_peer(self, peer: Address) -> bool:
         return peer in self.by_peer
@@ -260,19 +315,21 @@ class WorkerPool:
             job = worker.jobs.pop(message.transfer_id, None)
             if job is not None:
                 self._forget(job)
+                if job.cancelled:
+                    worker.cancelling -= 1
                 job.done = message.done
                 self._finished(job, message.error)
+        elif isinstance(message, JobUnanswered):
+            job = worker.jobs.get(message.transfer_id)
+            if job is not None and self.by_peer.get(job.peer) is job:
+                self.slots.set_unanswered(job.peer, message.unanswered)
         elif isinstance(message, JobRefused):
             job = worker.jobs.pop(message.transfer_id, None)
             if job is not None:
                 self._forget(job)
-                log.info(
-                    "tftp %s: %s %r refused: %s",
-                    job.peer,
-                    "RRQ" if job.is_read else "WRQ",
-                    job.filename,
-                    message.message,
-                )
+                if job.cancelled:
+                    worker.cancelling -= 1
+                self.refused(job.peer, job.is_read, job.filename, message.code, message.message)
         elif isinstance(message, Ready):
             if worker.ready is not None and not worker.ready.done():
                 worker.ready.set_result(None)
@@ -285,7 +342,7 @@ class WorkerPool:
         if error is None:
             verb = "sent" if job.is_read else "received"
             log.info("tftp %s %s %s: %d bytes", job.peer[0], verb, job.filename, job.done)
-        else:
+        elif job.done:  # a failure before any byte (a flood's) is the server's to say, counted
             log.info(
                 "tftp %s %s: failed after %d bytes: %s", job.peer[0], job.filename, job.done, error
             )
@@ -294,6 +351,7 @@ class WorkerPool:
     def _forget(self, job: _Job) -> None:
         if self.by_peer.get(job.peer) is job:
             del self.by_peer[job.peer]
+            self.slots.remove(job.peer)
 
     # -- a worker's end --------------------------------------------------------------------
 
@@ -308,6 +366,7 @@ class WorkerPool:
         error = "Server shutting down" if self.closing else "worker exited"
         jobs = list(worker.jobs.values())
         worker.jobs.clear()
+        worker.cancelling = 0
         for job in jobs:
             self._forget(job)
             self._finished(job, error)
@@ -378,6 +437,10 @@ class WorkerPool:
             worker.restart = self.loop.call_later(worker.restart_delay, self._restart, worker)
             return
         self.restarts += 1
+
+
+def _load(worker: _Worker) -> int:
+    return len(worker.jobs) - worker.cancelling
 
 
 def _who(worker: _Worker) -> tuple[int, int]:
