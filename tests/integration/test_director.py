@@ -322,10 +322,14 @@ async def test_zero_touch_replacement_of_a_failed_switch(
         assert db.device_by_mac("0050.5601.0009") is not None
     finally:
         db.close()
-    # A switch of another product ID on that port would have been a new client.
+    # A switch of another product ID on that port would have been a new client: not the
+    # backup, and, a 3560 in a 2960-X network, not the default either ("Adding a Client Switch
+    # to the Network": only a switch of the network's default product ID gets the default).
     other = ScriptedClient(director, "0050.5601.000a", "WS-C3560-24TS-S")
     offer, _ = await other.dhcp(upstream=("Gi1/0/7", "0023.5e32.3780"))
-    assert offer.config == "seed.txt"
+    assert offer.config is None and offer.imagelist is None
+    await director.await_log("%SMI-3-IMG_CFG_NOT_CONFIGURED: WS-C3560-24TS-S")
+    assert "replaced by 0050.5601.000a" not in director.log()
 
 
 async def test_backups_to_a_third_party_tftp_server(tmp_path: Path) -> None:

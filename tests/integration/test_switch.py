@@ -180,7 +180,9 @@ async def test_switch_that_never_comes_back_goes_inactive(
 async def test_legacy_client_upgraded_through_http(tmp_path: Path) -> None:
     # A legacy switch hangs off a Smart Install switch, which reports it as a CDP neighbour
     # (the director enters a legacy client only then); it gets the tailored configuration,
-    # calls the director on TCP 19140 and is driven over its HTTP exec interface.
+    # calls the director on TCP 19140 and is driven over its HTTP exec interface. It is of the
+    # network's default product ID, so the default image is for it ("Adding a Client Switch to
+    # the Network").
     prefix = lab_prefix()
     extra = "vstack tailored-config enable-password s3cret\n"
     process = make_director(tmp_path, prefix, director_config(prefix, extra, script=False))
@@ -190,14 +192,14 @@ async def test_legacy_client_upgraded_through_http(tmp_path: Path) -> None:
         local_port="GigabitEthernet1/0/2",
         mac=legacy_mac,
         device_id="old-switch",
-        platform="cisco WS-C2960-24TT-L legacy",
+        platform="cisco WS-C2960X-24TS-L legacy",
     )
     upstream = make_switch(process, tmp_path, 209, neighbors=(neighbor,))
     old = make_switch(
         process,
         tmp_path,
         210,
-        "WS-C2960-24TT-L",
+        "WS-C2960X-24TS-L",
         legacy=True,
         http_port=free_port(f"{prefix}.210", socket.SOCK_STREAM),
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import OrderedDict
 from dataclasses import replace
 
 from smartinstall.crashpoints import crashpoint
@@ -40,14 +41,47 @@ from smartinstall.domain.values import normalize_mac
 log = logging.getLogger(__name__)
 
 
+UNCONFIRMED_FOR = dt.timedelta(minutes=2)  # a new client's entry waits this long for its REQUEST
+MAX_UNCONFIRMED = 10_000
+
+
 class Provisioning(Tracking):
     """The DHCP part of the director core."""
 
     _elsewhere: set[str]
+    _unconfirmed: OrderedDict[str, dt.datetime]
 
     def _init_part(self) -> None:
         super()._init_part()
         self._elsewhere = set()  # MACs whose exchange was refused: their address stays
+        # new clients offered but not yet bound: entries a flood of invented MACs would leave
+        self._unconfirmed = OrderedDict()
+
+    def tick(self) -> None:
+        super().tick()
+        if self.is_director:
+            self.expire_unconfirmed()
+
+    def expire_unconfirmed(self, now: dt.datetime | None = None) -> int:
+        """Entries of new clients that never requested their offer (a flood of invented MACs,
+        a client that chose another server) go after :data:`UNCONFIRMED_FOR`."""
+        now = now or self.now()
+        gone = 0
+        while self._unconfirmed:
+            mac, since = next(iter(self._unconfirmed.items()))
+            if now - since < UNCONFIRMED_FOR:
+                break
+            del self._unconfirmed[mac]
+            device = self.state.device_by_mac(mac)
+            if device is not None and not device.ip and device.device_type is DeviceType.PENDING:
+                latest = self.state.latest_download(mac)
+                if latest is not None and not latest.finished:
+                    self.state.clear_download(latest.number)
+                self.state.clear_device(device.number)
+                gone += 1
+        if gone:
+            self.events.debug_line("director-db", f"{gone} unconfirmed new client(s) forgotten")
+        return gone
 
     def dhcp_offer(self, facts: DhcpFacts) -> Offer | None:
         """The decision for a client's DHCP OFFER/ACK; None when the director stays out."""
@@ -164,6 +198,11 @@ class Provisioning(Tracking):
         last_backup = None
         if self.settings.backup.enabled and not replacing and own_backup:
             last_backup = self._backup_path(device)
+        # a stack answered as a standalone switch before its hello: the zero touch then opened
+        # goes when the stack turns out to match no stack group
+        row = self.state.latest_download(mac) if client.is_stack and not assignment.ok else None
+        if row is not None and (row.finished or row.method is not DownloadMethod.ZERO_TOUCH):
+            row = None
         context = ClientContext(
             mac=mac,
             join_state=join_state or device.join_state,
@@ -175,6 +214,7 @@ class Provisioning(Tracking):
             # only a farther hop waits for nearer ones: a hop-1 client needs no look-up (the
             # look-up reads the download table, which a fleet's DHCP storm makes costly)
             busy_hops=self._busy_hops(exclude=mac) if (device.hop or 1) > 1 else frozenset(),
+            stack=client.is_stack,
         )
         pool = next(iter(self.settings.dhcp_pools.values()), None)
         offer = decide_offer(
@@ -189,13 +229,22 @@ class Provisioning(Tracking):
         if offer.action is OfferAction.INSTALL:
             self._publish(offer, device)
             self._start_zero_touch(device, offer)
-        elif offer.action is OfferAction.NOTHING and mac not in self._not_configured_logged:
-            self._not_configured_logged.add(mac)
-            self.events.smi(
-                "IMG_CFG_NOT_CONFIGURED", device=device.pid or mac, ip=device.ip or "0.0.0.0"
-            )
-            if device.pid:
-                self.events.smi("INCORRECT_CFG", device_type="Product-ID", model=device.pid)
+        elif offer.action is OfferAction.NOTHING:
+            if offer.has_options and row is not None:
+                # the earlier answer is withdrawn: its row goes, as if it had never been made
+                self._mark_durable(mac)
+                self.state.clear_download(row.number)
+                if device.upgrade.script is Progress.PENDING:
+                    self.state.set_upgrade(mac, UpgradeKind.SCRIPT, Progress.NONE)
+            if mac not in self._not_configured_logged:
+                self._not_configured_logged.add(mac)
+                self.events.smi(
+                    "IMG_CFG_NOT_CONFIGURED", device=device.pid or mac, ip=device.ip or "0.0.0.0"
+                )
+                if device.members:
+                    self.events.smi("INCORRECT_CFG", device_type="switch-stack", model=device.pid)
+                elif device.pid:
+                    self.events.smi("INCORRECT_CFG", device_type="Product-ID", model=device.pid)
         return offer
 
     def _new_client(
@@ -233,6 +282,9 @@ class Provisioning(Tracking):
             device = replace(device, join_state=JoinState.ALLOWED)
         stored = self.state.upsert_device(device)
         self._mark_durable(stored.mac)
+        if len(self._unconfirmed) >= MAX_UNCONFIRMED:
+            self._unconfirmed.popitem(last=False)
+        self._unconfirmed[stored.mac] = now
         crashpoint("dhcp-new-client")
         self.events.smi("SWITCH_ADD", mac=mac)
         self.events.debug_line(
@@ -353,6 +405,7 @@ class Provisioning(Tracking):
         tables and TFTP matching. True when the client's address changed."""
         if not self.is_director or mac in self._elsewhere:
             return False
+        self._unconfirmed.pop(mac, None)
         device = self.state.device_by_mac(mac)
         if device is None or device.is_director:
             return False

@@ -15,6 +15,22 @@ Guide: "Smart Install Groups", "Using Custom Groups …" and the command referen
    group"). Connectivity and product-id groups hold only standalone switches.
 4. Among groups of one kind, the first configured wins (configuration order), as IOS walks its
    list.
+5. The default image, configuration and script go only to a standalone switch of the network's
+   default product ID ("If not, the director determines if the switch matches the Smart Install
+   network default PID", "Adding a Client Switch to the Network"; "could use the default image,
+   configuration file, and post install file if they match the default product ID", "Using
+   Built-In Groups …"). That product ID is the platform the default image is built for, read
+   from its name (:mod:`smartinstall.domain.platforms`). A client of another product ID gets
+   nothing (``%SMI-3-IMG_CFG_NOT_CONFIGURED``). When either side is unknown — a default without
+   an image, an image whose name does not tell its platform, a client whose product ID the
+   director does not know yet (type P) — nothing says they differ and the default is offered;
+   the reasons say so.
+6. A switch stack never gets the default ("Stackable switches must have the correct
+   configuration present because they do not have a default image and configuration"). Before
+   a client has said hello its members (and a Catalyst 4500's supervisor) are unknown: a client
+   that would get nothing as a standalone switch while a stack group (or a 4500 built-in group)
+   may take it is *awaiting its hello* (:attr:`Assignment.awaiting_hello`): the director gives
+   it only its own address so that it says hello, and decides when it asks again.
 
 The result is an :class:`Assignment` with the files, the group that matched and the reasons.
 """
@@ -27,10 +43,17 @@ from enum import Enum
 
 from smartinstall.domain import catalog
 from smartinstall.domain.catalog import BuiltinKey, CatalogError
-from smartinstall.domain.devices import Device, StackMember, validate_ipv4, validate_pid
+from smartinstall.domain.devices import (
+    Device,
+    DeviceType,
+    StackMember,
+    validate_ipv4,
+    validate_pid,
+)
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.interfaces import canonical_interface, same_interface
 from smartinstall.domain.locations import parse_location
+from smartinstall.domain.platforms import image_families, image_name
 from smartinstall.domain.values import normalize_mac
 
 
@@ -240,6 +263,9 @@ class ClientFacts:
     upstream_interface: str = ""
     members: tuple[StackMember, ...] = ()
     supervisor: str = ""
+    # False until the client has said what it is (its SMI hello): a switch stack is not told
+    # from a standalone switch by its DHCP request, nor a 4500's supervisor
+    identified: bool = True
 
     @property
     def is_stack(self) -> bool:
@@ -255,6 +281,7 @@ class ClientFacts:
             upstream_interface=device.upstream_port,
             members=device.members,
             supervisor=device.supervisor,
+            identified=bool(device.members) or device.device_type is not DeviceType.PENDING,
         )
 
 
@@ -271,6 +298,8 @@ class Assignment:
     reasons: tuple[str, ...] = ()
     problem: str = ""  # why nothing can be installed; empty when the assignment is usable
     mnemonic: str = ""  # the %SMI message for the problem, e.g. IMG_CFG_NOT_CONFIGURED
+    # undecided until the client says hello: it may be a stack of a stack group (or a 4500)
+    awaiting_hello: bool = False
 
     @property
     def ok(self) -> bool:
@@ -317,6 +346,14 @@ def resolve(groups: GroupSettings, client: ClientFacts) -> Assignment:
             mnemonic="IMG_CFG_NOT_CONFIGURED",
         )
 
+    assignment = _standalone(groups, client, reasons)
+    if assignment.ok or client.identified:
+        return assignment
+    return _awaiting_hello(groups, client, assignment)
+
+
+def _standalone(groups: GroupSettings, client: ClientFacts, reasons: list[str]) -> Assignment:
+    """Connectivity, product-id and built-in groups, then the default: a standalone switch."""
     if client.upstream_ip and client.upstream_interface:
         for group in _custom_of(groups, GroupKind.CONNECTIVITY):
             for entry in group.hosts:
@@ -359,8 +396,109 @@ def resolve(groups: GroupSettings, client: ClientFacts) -> Assignment:
     else:
         reasons.append("product ID unknown (device type P)")
 
-    reasons.append("no group matches: the default image and configuration apply")
-    return _finish(GroupKind.DEFAULT, "default", groups.default, client, reasons)
+    return _default(groups, client, reasons)
+
+
+def default_families(groups: GroupSettings) -> frozenset[str] | None:
+    """The network's default product ID as product families: the platforms the default image
+    is built for; None when the default tells none (no default image, or a name that does not
+    say its platform)."""
+    image = groups.default.image
+    return image_families(image) if image else None
+
+
+def families_label(families: frozenset[str]) -> str:
+    """Product families as the reasons name them: ``2960x/2960xr``."""
+    return "/".join(sorted(families, key=str.lower))
+
+
+def _default(groups: GroupSettings, client: ClientFacts, reasons: list[str]) -> Assignment:
+    """The default group for a standalone switch that matches no group: only for the
+    network's default product ID (rule 5 of the module notes)."""
+    files = groups.default
+    if files.empty:
+        reasons.append("no group matches and no default image or configuration is configured")
+        return _finish(GroupKind.DEFAULT, "default", files, client, reasons)
+    families = default_families(groups)
+    pid = client.pid.upper()
+    apply = "the default image and configuration apply"
+    if families is None:
+        why = (
+            "the default has no image"
+            if not files.image
+            else f"the name of the default image {image_name(files.image)} does not say its "
+            "platform"
+        )
+        reasons.append(
+            f"no group matches; {why}, so no default product ID tells this switch apart: {apply}"
+        )
+        return _finish(GroupKind.DEFAULT, "default", files, client, reasons)
+    label = families_label(families)
+    source = f"the platform of the default image {image_name(files.image or '')}"
+    if not pid:
+        reasons.append(
+            "no group matches; the product ID is not known yet, so nothing tells it from the "
+            f"network's default product ID ({label}, {source}): {apply}"
+        )
+        return _finish(GroupKind.DEFAULT, "default", files, client, reasons)
+    family = catalog.family_for_pid(pid)
+    named = f"product ID {pid} ({f'family {family}' if family else 'no known family'})"
+    if family in families:
+        reasons.append(
+            f"no group matches; {named} is the network's default product ID ({label}, "
+            f"{source}): {apply}"
+        )
+        return _finish(GroupKind.DEFAULT, "default", files, client, reasons)
+    reasons.append(
+        f"no group matches, and {named} is not the network's default product ID ({label}, "
+        f"{source}): the default is not for it"
+    )
+    return Assignment(
+        None,
+        "",
+        reasons=tuple(reasons),
+        problem=(
+            f"no group for product ID {pid}, and the default image and configuration are for "
+            f"the network's default product ID ({label})"
+        ),
+        mnemonic="IMG_CFG_NOT_CONFIGURED",
+    )
+
+
+def _awaiting_hello(
+    groups: GroupSettings, client: ClientFacts, standalone: Assignment
+) -> Assignment:
+    """A client that has not said hello, with nothing for it as a standalone switch: when a
+    group may take it once its hello tells its members or its supervisor — a stack group with a
+    line of its product family, a built-in group of its Catalyst 4500 chassis family, any of
+    them when its product ID is unknown — the decision waits for that hello (rule 6)."""
+    family = catalog.family_for_pid(client.pid) if client.pid else None
+    if client.pid and family is None:
+        return standalone  # a product ID of no known family matches no stack or chassis group
+    waits = [
+        f"a switch stack of custom group {group.name} (stack)"
+        for group in _custom_of(groups, GroupKind.STACK)
+        if not group.files.empty
+        and (family is None or any(line.key.family == family for line in group.stack))
+    ]
+    if not client.supervisor and family in (None, catalog.CHASSIS_BASED_FAMILY):
+        waits += [
+            f"a chassis of built-in group {builtin.key.label()} once its supervisor is known"
+            for builtin in groups.builtin.values()
+            if not builtin.files.empty and builtin.key.family == catalog.CHASSIS_BASED_FAMILY
+        ]
+    if not waits:
+        return standalone
+    return Assignment(
+        None,
+        "",
+        reasons=(
+            *standalone.reasons,
+            f"it has not said hello yet, and it may be {' or '.join(waits)}",
+        ),
+        problem="not identified yet: the director decides once the client has said hello",
+        awaiting_hello=True,
+    )
 
 
 def _custom_of(groups: GroupSettings, kind: GroupKind) -> list[CustomGroup]:

@@ -18,6 +18,13 @@ neighbour reports) and calls :func:`decide_offer`; this module decides and expla
   backed-up configuration; otherwise the group's configuration.
 * A client that is not Smart Install capable first gets the tailored configuration (enable
   password, HTTP, the 19140 trigger); the director then drives its download over HTTP.
+* A client whose group waits for its members (it may be a switch stack of a stack group, see
+  :mod:`smartinstall.domain.groups`) gets only the director's address (125/16): it says hello,
+  which tells its members, and asks again. A switch stack with nothing for it (no stack group
+  matches, once its members are known) gets the director's address alone: before its hello it
+  may have been answered as a standalone switch, and this answer makes it drop those files
+  ("Stackable switches must have the correct configuration present because they do not have a
+  default image and configuration").
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ class OfferAction(Enum):
     DENY = "deny"  # join window closed: no options
     WAIT = "wait"  # a nearer hop is still upgrading: no options yet
     NOTHING = "nothing"  # no image or configuration for this client (IMG_CFG_NOT_CONFIGURED)
+    IDENTIFY = "identify"  # only the director's address: the client says hello, then asks again
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class ClientContext:
     replacement_backup: str | None = None  # REV2 of the switch this one replaces
     replacing: bool = False
     busy_hops: frozenset[int] = frozenset()  # hops with upgrades in progress
+    stack: bool = False  # a switch stack whose members are known
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,11 @@ class Offer:
 
     @property
     def has_options(self) -> bool:
-        return self.action is OfferAction.INSTALL
+        """Smart Install options go in the answer: the files, or the director's address alone
+        (:attr:`OfferAction.IDENTIFY`, or NOTHING for a switch stack)."""
+        if self.action in (OfferAction.INSTALL, OfferAction.IDENTIFY):
+            return True
+        return self.action is OfferAction.NOTHING and self.director_ip is not None
 
 
 def _served_name(location: str) -> tuple[str, str | None]:
@@ -116,8 +129,15 @@ def decide_offer(
     elif backup_enabled and client.last_backup:
         config_source = client.last_backup
         reasons.append("zero touch with a backup of this client: its last backup (REV2)")
-    if not assignment.ok and not (config_source and config_source != assignment.config):
+    backup = bool(config_source and config_source != assignment.config)
+    if assignment.awaiting_hello and not backup:
+        reasons.append("the director's address alone, so that it says hello and asks again")
+        return Offer(OfferAction.IDENTIFY, assignment, tuple(reasons), director_ip=director_ip)
+    if not assignment.ok and not backup:
         reasons.append(assignment.problem)
+        if client.stack:
+            reasons.append("a stack gets the director's address alone: no earlier answer stands")
+            return Offer(OfferAction.NOTHING, assignment, tuple(reasons), director_ip=director_ip)
         return Offer(OfferAction.NOTHING, assignment, tuple(reasons))
 
     server = file_server or director_ip

@@ -7,9 +7,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from smartinstall.domain.devices import JoinState
-from smartinstall.domain.groups import Assignment, ClientFacts, resolve
+from smartinstall.domain.groups import (
+    Assignment,
+    ClientFacts,
+    GroupSettings,
+    default_families,
+    families_label,
+    resolve,
+)
 from smartinstall.domain.interfaces import short_interface
 from smartinstall.domain.joinwindow import is_open, joining_state, next_change
+from smartinstall.domain.platforms import image_name
 from smartinstall.domain.settings import DirectorSettings, Role
 from smartinstall.domain.values import prefixed_hostname
 from smartinstall.explain.inventory import Inventory, InventorySwitch
@@ -48,6 +56,27 @@ def explain_devices(
     return result
 
 
+def describe_default_product(groups: GroupSettings) -> str:
+    """The network's default product ID and where it comes from, in one line."""
+    files = groups.default
+    families = default_families(groups)
+    if files.empty:
+        return "none (no default image, configuration or script)"
+    if not files.image:
+        return (
+            "not told (the default has no image): the default configuration goes to every "
+            "standalone switch that matches no group"
+        )
+    if families is None:
+        return (
+            f"not told (the name of the default image {image_name(files.image)} does not say "
+            "its platform): the default goes to every standalone switch that matches no group"
+        )
+    return (
+        f"{families_label(families)} (the platform of the default image {image_name(files.image)})"
+    )
+
+
 def _when(moment: dt.datetime | None, tz: dt.tzinfo) -> str:
     if moment is None:
         return ""
@@ -83,6 +112,7 @@ def render_report(
     if change is not None:
         line += f"; {'closes' if window_open else 'opens'} {_when(change, tz)}"
     out.append(line)
+    out.append(f"Network default product ID: {describe_default_product(settings.groups)}")
     out.append("")
     explanations = explain_devices(settings, inventory, at, tz)
     for item in explanations:
