@@ -170,8 +170,10 @@ async def test_authenticated_mode_and_an_unauthenticated_type_3_refused(tmp_path
                 await refused.wait()
         assert (sw.boots, sw.flash.startup_config()) == before
         assert sw.hostname != "PWNED"
-        # The same command sealed with the key is obeyed (the refusal was the key's doing).
-        await SmiCommandSender(SmiSecurity.from_config(key))(request)
+        # The same command sealed with the key (for this switch) is obeyed (the refusal was
+        # the key's doing).
+        sealer = SmiCommandSender(SmiSecurity.from_config(key), recipient_of=lambda _: sw.mac)
+        await sealer(request)
         assert await sw.wait_for(lambda s: s.hostname == "PWNED", 15)
 
 

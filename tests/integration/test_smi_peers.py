@@ -151,8 +151,9 @@ async def test_authenticated_switch_moves_nothing(tftpd: tuple[int, Path], tmp_p
     switch = LegacySwitch(flash)
     base = f"tftp://127.0.0.1:{port}"
     security = SmiSecurity.from_config("lab-key-0123456789")
+    mac = "0018.7363.4200"  # the switch's identity: an authenticated command names it
     async with SmiClientListener(
-        switch, port=0, security=security, limits=SmiLimits(read_timeout=1)
+        switch, port=0, security=security, limits=SmiLimits(read_timeout=1), identity=mac
     ) as listener:
         attacks = [
             DownloadConfig.at(f"{base}/SwitchA.cfg", 0, 1),
@@ -167,5 +168,5 @@ async def test_authenticated_switch_moves_nothing(tftpd: tuple[int, Path], tmp_p
         assert not (flash / "startup-config").exists()
         assert not (root / "stolen.cfg").exists()
         # the director holding the key is obeyed
-        await send_command("127.0.0.1", listener.port, attacks[0], security)
+        await send_command("127.0.0.1", listener.port, attacks[0], security, recipient=mac)
         assert await asyncio.wait_for(switch.done.get(), 10) == "config"

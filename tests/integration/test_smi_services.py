@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,6 +42,7 @@ from smartinstall.wire.smi import (
     encode_tlvs,
     frame,
 )
+from smartinstall.wire.smi_auth import PeerId, Unsealed
 from smartinstall.wire.smi_client import (
     Ack,
     Hello,
@@ -61,6 +64,7 @@ COMMAND_VECTORS = [
     "example_type8_backup_config",
 ]
 KEY = "lab-key-0123456789"
+CLIENT_MAC = "0018.7363.4200"  # the authenticated client's identity: commands name it
 FAST = SmiLimits(idle_timeout=3.0, read_timeout=0.6)
 INVALID_RE = re.compile(
     r"%SMI-6-SMI_INVALID_MESSAGE: Received invalid message from (Director|Client) "
@@ -127,7 +131,12 @@ async def secure_client() -> AsyncIterator[tuple[SmiClientListener, Recorder, li
     owner = Recorder()
     invalid: list[object] = []
     async with SmiClientListener(
-        owner, port=0, limits=FAST, security=SmiSecurity.from_config(KEY), on_invalid=invalid.append
+        owner,
+        port=0,
+        limits=FAST,
+        security=SmiSecurity.from_config(KEY),
+        on_invalid=invalid.append,
+        identity=CLIENT_MAC,
     ) as listener:
         yield listener, owner, invalid
 
@@ -239,7 +248,13 @@ async def test_authenticated_command_is_accepted_once(secure_client: tuple) -> N
     listener, owner, invalid = secure_client
     security = SmiSecurity.from_config(KEY)
     command = DownloadConfig.at("tftp://127.0.0.1/SwitchA.cfg", 0, 5)
-    sealed = seal_message(command.encode(), security)
+    sealed = seal_message(
+        command.encode(),
+        security,
+        sender=PeerId.director("127.0.0.1"),
+        recipient=PeerId.client(CLIENT_MAC),
+        counter=time.time_ns(),
+    )
     reply, _ = await exchange(listener.port, sealed)
     assert reply == b""
     event = await owner.next()
@@ -255,7 +270,11 @@ async def test_wrong_key_is_refused(secure_client: tuple) -> None:
     listener, owner, invalid = secure_client
     other = SmiSecurity.from_config("not-the-lab-key")
     await send_command(
-        "127.0.0.1", listener.port, BackupConfig.of("copy a tftp://127.0.0.1/x"), other
+        "127.0.0.1",
+        listener.port,
+        BackupConfig.of("copy a tftp://127.0.0.1/x"),
+        other,
+        recipient=CLIENT_MAC,
     )
     await owner.nothing()
     assert len(invalid) == 1 and "does not match" in invalid[0].reason  # type: ignore[attr-defined]
@@ -270,7 +289,7 @@ async def test_director_commands_an_authenticated_client(secure_client: tuple) -
             Execute("tftp://127.0.0.1/post.txt"),
             BackupConfig.of("copy nvram:startup-config tftp://127.0.0.1/a.cfg"),
         ):
-            await director.send_command("127.0.0.1", listener.port, command)
+            await director.send_command("127.0.0.1", listener.port, command, recipient=CLIENT_MAC)
             event = await owner.next()
             assert isinstance(event, CommandReceived)
             assert event.command == command and event.authenticated
@@ -352,7 +371,13 @@ async def test_authenticated_director() -> None:
         assert isinstance(event, ClientMessageReceived) and event.authenticated
         with pytest.raises(SmiSendError):
             await SmiClientSender("127.0.0.1", server.port, timeout=1).send(HELLO)
-        sealed = seal_message(HELLO.encode(), security)
+        sealed = seal_message(
+            HELLO.encode(),
+            security,
+            sender=PeerId.client(HELLO.mac),
+            recipient=PeerId.director("127.0.0.1"),
+            counter=time.time_ns(),
+        )
         await exchange(server.port, sealed)
         await owner.next()
         reply, _ = await exchange(server.port, sealed)  # replay
@@ -431,33 +456,59 @@ async def test_newer_client_message_is_an_invalid_message(director: tuple) -> No
 
 
 async def test_sender_refuses_stale_or_mismatched_acks() -> None:
-    from smartinstall.wire.smi_auth import seal
+    from smartinstall.wire.smi_auth import seal, unseal
 
     key = KEY.encode()
-    answers: list[bytes] = []
+    answers: list[bytes | Callable[[Unsealed], bytes]] = []
 
     async def fake_director(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(4096)
-        writer.write(answers.pop(0))
+        request = unseal(await reader.read(4096), key)
+        answer = answers.pop(0)
+        writer.write(answer if isinstance(answer, bytes) else answer(request))
         await writer.drain()
         writer.close()
+
+    def sealed(ack: Ack, **changes: object) -> Callable[[Unsealed], bytes]:
+        """The ack sealed as a director answers ``request``, with ``changes`` to the trailer."""
+
+        def answer(request: Unsealed) -> bytes:
+            fields: dict[str, Any] = {
+                "timestamp_ms": time.time_ns() // 1_000_000,
+                "sender": request.recipient,
+                "recipient": request.sender,
+                "counter": request.counter,
+                **changes,
+            }
+            return seal(ack.encode(), key, **fields)
+
+        return answer
 
     server = await asyncio.start_server(fake_director, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     sender = SmiClientSender("127.0.0.1", port, SmiSecurity.from_config(KEY), timeout=10)
     ack = Ack(acked_type=HELLO.MSG_TYPE, acked_sequence=HELLO.sequence)
     try:
-        answers.append(seal(ack.encode(), key, 1_000, b"n" * 16))  # 1970: stale
+        answers.append(sealed(ack, timestamp_ms=1_000))  # 1970: stale
         with pytest.raises(SmiSendError, match="timestamp"):
             await sender.send(HELLO)
         wrong = Ack(acked_type=HELLO.MSG_TYPE, acked_sequence=HELLO.sequence + 1)
-        answers.append(seal_message(wrong.encode(), SmiSecurity.from_config(KEY)))
+        answers.append(sealed(wrong))
         with pytest.raises(SmiSendError, match="does not match"):
             await sender.send(HELLO)
         answers.append(ack.encode())  # unauthenticated
         with pytest.raises(SmiSendError, match="not authenticated"):
             await sender.send(HELLO)
-        answers.append(seal_message(ack.encode(), SmiSecurity.from_config(KEY)))
+        # an acknowledgement captured from another exchange: another counter, or for another
+        # client, or from another director
+        for change in (
+            {"counter": 1},
+            {"recipient": PeerId.client("0018.7363.4299")},
+            {"sender": PeerId.director("127.0.0.9")},
+        ):
+            answers.append(sealed(ack, **change))
+            with pytest.raises(SmiSendError, match="not for this message"):
+                await sender.send(HELLO)
+        answers.append(sealed(ack))
         assert await sender.send(HELLO) == ack
     finally:
         server.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from smartinstall.crashpoints import crashpoint
@@ -21,18 +21,20 @@ from smartinstall.director.core import (
     RemoteFileError,
     UpgradeReport,
 )
-from smartinstall.director.state import StateError
+from smartinstall.director.state import DirectorState, StateError
 from smartinstall.domain.devices import Neighbor, StackMember, UpgradeKind
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.values import normalize_mac
 from smartinstall.services import tftp_client
 from smartinstall.services.dhcp import DhcpClientInfo, DhcpEvent, is_cisco_vendor_class
 from smartinstall.services.smi import ClientMessageReceived, SmiSecurity, send_command
+from smartinstall.services.smi_replay import CounterBook
 from smartinstall.services.tftp import Address, TransferInfo
 from smartinstall.store.port import StoreError
 from smartinstall.wire import smi_client
 from smartinstall.wire.dhcp import Opt, ip_value, smart_install_vivso
 from smartinstall.wire.smi import BackupConfig, DownloadConfig, DownloadImage, Execute
+from smartinstall.wire.smi_auth import PeerId
 
 log = logging.getLogger(__name__)
 
@@ -311,11 +313,42 @@ def _neighbors(items: Sequence[smi_client.Neighbor]) -> tuple[Neighbor, ...]:
 
 
 class SmiCommandSender:
-    """Turns the core's command requests into SMI messages (types 2, 3 and 8)."""
+    """Turns the core's command requests into SMI messages (types 2, 3 and 8).
 
-    def __init__(self, security: SmiSecurity, timeout: float = 5.0) -> None:
+    In authenticated mode each command is sealed for its recipient alone: ``recipient_of``
+    names the client (its MAC) at a request's address, ``counters`` is the director's book
+    (kept in its data directory) and ``identity`` the director's address."""
+
+    def __init__(
+        self,
+        security: SmiSecurity,
+        timeout: float = 5.0,
+        *,
+        recipient_of: Callable[[str], str | None] | None = None,
+        counters: CounterBook | None = None,
+        identity: str | None = None,
+    ) -> None:
         self.security = security
         self.timeout = timeout
+        self.recipient_of = recipient_of
+        self.counters = counters
+        self.identity = identity
+
+    @classmethod
+    def for_state(
+        cls,
+        security: SmiSecurity,
+        state: DirectorState,
+        counters: CounterBook,
+        identity: str,
+    ) -> SmiCommandSender:
+        """The director's sender: a request's client is the device known at its address."""
+
+        def recipient_of(host: str) -> str | None:
+            device = state.device_by_ip(host)
+            return device.mac if device is not None else None
+
+        return cls(security, recipient_of=recipient_of, counters=counters, identity=identity)
 
     async def __call__(self, request: CommandRequest) -> None:
         command: DownloadImage | DownloadConfig | BackupConfig | Execute
@@ -337,7 +370,21 @@ class SmiCommandSender:
             command = Execute(request.url)
         else:
             raise ValueError(f"unknown command {request.kind}")
-        await send_command(request.host, request.port, command, self.security, self.timeout)
+        recipient = None
+        if self.security.authenticated:
+            recipient = self.recipient_of(request.host) if self.recipient_of else None
+            if not recipient:
+                raise OSError(f"no client known at {request.host} to seal the command for")
+        await send_command(
+            request.host,
+            request.port,
+            command,
+            self.security,
+            self.timeout,
+            recipient=recipient,
+            sender=PeerId.director(self.identity) if self.identity else None,
+            counters=self.counters,
+        )
 
 
 class TftpFileServer:

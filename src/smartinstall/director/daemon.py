@@ -55,7 +55,9 @@ from smartinstall.services.dhcp import (
     DhcpServerConfig,
     make_pool,
 )
+from smartinstall.services.dhcp_admission import AdmissionConfig
 from smartinstall.services.smi import InvalidMessage, SmiDirectorServer, SmiSecurity
+from smartinstall.services.smi_replay import CounterBook, JournalCounterStore, RepeatLimit
 from smartinstall.services.syslog import SyslogSender, SyslogTarget
 from smartinstall.services.tftp import TftpServer, TftpServerConfig
 from smartinstall.store.database import check_openable, default_url, mark_created, start_afresh
@@ -67,6 +69,7 @@ log = logging.getLogger(__name__)
 
 STARTUP_CONFIG = "startup-config"
 FLASH = "flash"
+SMI_COUNTERS = "smi-counters"  # the authenticated mode's counters (services/smi_replay.py)
 TICK_SECONDS = 1.0
 SHUTDOWN_GRACE = 2.0  # seconds background work may take to finish when the director stops
 
@@ -156,6 +159,10 @@ class DirectorDaemon:
         self.repo = Repository(self.data_dir / FLASH)
         self.address = options.address or settings.director_ip or "127.0.0.1"
         self.security = SmiSecurity.from_config(settings.smi_key, settings.allowed_clients)
+        # authenticated mode: the director's counter and those of its clients, kept across
+        # restarts in the data directory (docs/security.md, section 4)
+        self.smi_counters = CounterBook(JournalCounterStore(self.data_dir / SMI_COUNTERS))
+        self._invalid_limit = RepeatLimit()  # SMI_INVALID_MESSAGE: once per source and type
         self.director = Director(
             settings,
             self.state,
@@ -163,7 +170,7 @@ class DirectorDaemon:
             self.events,
             address=self.address,
             owns_address=host_owns_address,
-            send_command=SmiCommandSender(self.security),
+            send_command=self._command_sender(self.security),
             file_server=TftpFileServer(),
             client_smi_port=options.client_smi_port,
             tftp_port=options.tftp_port,
@@ -244,7 +251,9 @@ class DirectorDaemon:
                 data_dir=str(self.data_dir / "dhcp") if self.settings.dhcp_remember else None,
                 only_smart_install=bool(self.settings.helper_addresses),
             )
-            return DhcpServer(config, hook)
+            # new clients admitted per switch port and in all: a flood of invented MACs
+            # cannot take the pool or the table from real switches (docs/security.md)
+            return DhcpServer(config, hook, admission=AdmissionConfig())
         if self.settings.helper_addresses:
             relay = DhcpRelayConfig(
                 relay_address=ipaddress.IPv4Address(self.address),
@@ -309,6 +318,7 @@ class DirectorDaemon:
             o.smi_port,
             self.security,
             on_invalid=self._invalid_message,
+            counters=self.smi_counters,
         )
         await self.smi.start()
         log.info("SMI server on %s:%d (%s)", self.address, o.smi_port, self.security.mode)
@@ -352,8 +362,14 @@ class DirectorDaemon:
             code=trouble.code,
         )
 
+    def _command_sender(self, security: SmiSecurity) -> SmiCommandSender:
+        return SmiCommandSender.for_state(security, self.state, self.smi_counters, self.address)
+
     def _invalid_message(self, invalid: InvalidMessage) -> None:
-        """Refused Smart Install messages are system messages (%SMI-6-SMI_INVALID_MESSAGE)."""
+        """Refused Smart Install messages are system messages (%SMI-6-SMI_INVALID_MESSAGE),
+        one per source and message type per 10 s (the SMI log counts the others)."""
+        if not self._invalid_limit.allow((invalid.peer.host, invalid.msg_type)):
+            return
         self.events.smi(
             "SMI_INVALID_MESSAGE",
             device=invalid.device,
@@ -416,7 +432,7 @@ class DirectorDaemon:
             self.security = security
             if self.smi is not None:
                 self.smi.security = security
-            self.director.send_command = SmiCommandSender(security)
+            self.director.send_command = self._command_sender(security)
         self.director.refresh_role()
         dhcp_changed = previous[1:] != self._applied[1:] and self.dhcp is not None
         dhcp_wanted = self.dhcp is None and bool(settings.dhcp_pools or settings.helper_addresses)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from smartinstall.services.dhcp_admission import AdmissionConfig, NewClientAdmission
 from smartinstall.services.dhcp_gate import HeldAcks, after_gate
 from smartinstall.store.leases import Lease, LeaseStore
 from smartinstall.wire.dhcp import (
@@ -436,6 +437,7 @@ class DhcpServer(_Endpoint):
         config: DhcpServerConfig,
         hook: DhcpHook | None = None,
         leases: LeaseStore | None = None,
+        admission: AdmissionConfig | None = None,
     ) -> None:
         super().__init__("dhcp-server")
         self.config = config
@@ -446,10 +448,17 @@ class DhcpServer(_Endpoint):
         reserved = {int(config.server_address)}
         self.pools = [_Pool(p, reserved) for p in config.pools]
         self.offers: dict[int, tuple[bytes, float]] = {}  # address -> (client key, until)
+        # with ``admission``, new clients are admitted at a bounded rate per port and in all
+        # (the director: a flood of invented MACs must not take the pool from real switches);
+        # without, the server is a plain one (benchmarks, the standalone command)
+        self.admission = NewClientAdmission(admission)
+        self._admitting = admission is not None
         self.declined: dict[int, float] = {}  # address -> until
         # lease expiry is wall-clock time (it survives restarts); tests turn this clock
         self.wall_clock: Callable[[], float] = time.time
-        self.stats.update({"offers": 0, "acks": 0, "naks": 0, "releases": 0, "declines": 0})
+        self.stats.update(
+            {"offers": 0, "acks": 0, "naks": 0, "releases": 0, "declines": 0, "dropped_new": 0}
+        )
         self._head: dict[int, bytes] = {
             int(kind): encode_options(
                 [(Opt.MESSAGE_TYPE, bytes((kind,))), (Opt.SERVER_ID, self.server_id)], end=False
@@ -682,6 +691,13 @@ class DhcpServer(_Endpoint):
             return
         now = time.monotonic()
         key = self._key(packet)
+        assert self.leases is not None
+        new = self.leases.get(key) is None and key not in self.admission.unconfirmed
+        if new and self._admitting:
+            circuit = (info.relay_info.circuit_id if info.relay_info else None) or b""
+            if not self.admission.admit((str(info.giaddr or ""), circuit[:64]), now):
+                self.stats["dropped_new"] += 1
+                return
         wanted = packet.requested_ip
         address = self._allocate(pool, key, int.from_bytes(wanted, "big") if wanted else None, now)
         if address is None:
@@ -689,6 +705,14 @@ class DhcpServer(_Endpoint):
             self.stats["ignored"] += 1
             return
         self.offers[address] = (key, now + self.config.offer_hold)
+        if self._admitting and self.leases.get(key) is None:
+            withdrawn = self.admission.offered(key, address)
+            if withdrawn is not None and withdrawn != address:
+                # too many offers to new clients wait: the oldest goes back to its pool
+                self.offers.pop(withdrawn, None)
+                for each in self.pools:
+                    if each.contains(withdrawn):
+                        each.returned.append(withdrawn)
         reply = self._reply(packet, MessageType.OFFER, address, pool, info)
         self._send_reply(packet, MessageType.OFFER, reply)
         self.stats["offers"] += 1
@@ -705,6 +729,7 @@ class DhcpServer(_Endpoint):
         self._observe("request", info, None)
         assert self.leases is not None
         key = self._key(packet)
+        self.admission.confirmed(key)
         server_id = packet.server_id
         wanted = packet.requested_ip
         now = time.monotonic()

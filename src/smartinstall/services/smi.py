@@ -17,8 +17,10 @@ Every bad input is logged once, with the peer address (floods from one peer are 
 and nothing a peer sends can end the server.
 
 With a key (:class:`SmiSecurity`) every message must carry the HMAC trailer of
-:mod:`smartinstall.wire.smi_auth`; refused messages are logged as
-``%SMI-6-SMI_INVALID_MESSAGE`` in the guide's format.
+:mod:`smartinstall.wire.smi_auth`, name this endpoint as its recipient (a client by its MAC, the
+director by the address the message was sent to) and carry a counter above every one accepted
+from its sender before (:class:`~smartinstall.services.smi_replay.CounterBook`, kept across
+restarts); refused messages are logged as ``%SMI-6-SMI_INVALID_MESSAGE`` in the guide's format.
 """
 
 from __future__ import annotations
@@ -29,13 +31,13 @@ import enum
 import inspect
 import ipaddress
 import logging
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Final, NoReturn, Self, TypeVar
 
+from smartinstall.services.smi_replay import CounterBook, open_sealed
 from smartinstall.wire import smi_auth
 from smartinstall.wire.smi import (
     CLIENT_PROBE_REPLY,
@@ -58,6 +60,7 @@ from smartinstall.wire.smi import (
     decode_command,
     decode_frame,
 )
+from smartinstall.wire.smi_auth import PeerId, ReplayError, Unsealed
 from smartinstall.wire.smi_client import (
     MAX_CLIENT_PAYLOAD,
     Ack,
@@ -219,11 +222,28 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def seal_message(data: bytes, security: SmiSecurity) -> bytes:
-    """Add the authentication trailer when a key is configured; legacy bytes otherwise."""
+#: the counter of senders given no book of their own (tools, tests): it follows the clock
+_SHARED_COUNTERS = CounterBook()
+
+
+def seal_message(
+    data: bytes,
+    security: SmiSecurity,
+    *,
+    sender: PeerId | None = None,
+    recipient: PeerId | None = None,
+    counter: int | None = None,
+) -> bytes:
+    """Add the authentication trailer when a key is configured; legacy bytes otherwise.
+
+    A sealed message names its sender and its recipient and carries the sender's counter."""
     if security.key is None:
         return data
-    return smi_auth.seal(data, security.key, _now_ms(), os.urandom(smi_auth.NONCE_SIZE))
+    if sender is None or recipient is None or counter is None:
+        raise ValueError("a sealed message names its sender and recipient and has a counter")
+    return smi_auth.seal(
+        data, security.key, _now_ms(), sender=sender, recipient=recipient, counter=counter
+    )
 
 
 # ---------------------------------------------------------------------- throttles and limits
@@ -325,6 +345,7 @@ class _SmiListener:
         security: SmiSecurity,
         limits: SmiLimits,
         on_invalid: InvalidHook | None,
+        counters: CounterBook | None = None,
     ) -> None:
         self.host = host
         self._port = port
@@ -339,7 +360,10 @@ class _SmiListener:
         self._rate = _RateLimiter(
             limits.rate_per_peer, limits.burst_per_peer, limits.max_tracked_peers
         )
-        self._replay = smi_auth.ReplayGuard(int(security.max_skew * 1000), security.replay_capacity)
+        # the counters accepted from each sender (and this endpoint's own, to seal with)
+        self.counters = (
+            CounterBook(capacity=security.replay_capacity) if counters is None else counters
+        )
         self.stats: dict[str, int] = {"accepted": 0, "refused": 0, "handled": 0}
 
     @property
@@ -563,29 +587,48 @@ class _SmiListener:
     # -- authentication
 
     def _authenticate(
-        self, header: Header, payload: bytes, peer: Peer
-    ) -> tuple[Header, bytes, bool]:
-        """Strip and check the trailer when a key is configured. Returns the inner header and
-        payload and whether the message was authenticated."""
+        self, header: Header, payload: bytes, peer: Peer, recipient: PeerId | None
+    ) -> tuple[Header, bytes, Unsealed | None]:
+        """Strip and check the trailer when a key is configured: the MAC, that ``recipient``
+        (this endpoint) is the one named, and the timestamp. Returns the inner header and
+        payload and what the trailer said (None: not authenticated, legacy mode). The counter
+        is checked by :meth:`_accept`, once the message is known to be well formed."""
         key = self.security.key
         if key is None:
-            return header, payload, False
+            return header, payload, None
         data = header.encode() + payload
+        skew = self.security.max_skew * 1000
         try:
-            unsealed = smi_auth.unseal(data, key)
-            self._replay.check(unsealed.timestamp_ms, unsealed.nonce, _now_ms())
+            unsealed = open_sealed(data, key, recipient, skew, _now_ms())
+        except ReplayError as exc:
+            self._invalid(peer, header, exc.reason, replay=True)
         except SmiDecodeError as exc:
             self._invalid(peer, header, exc.reason)
         inner, inner_payload, _ = decode_frame(unsealed.frame, len(unsealed.frame))
-        return inner, inner_payload, True
+        return inner, inner_payload, unsealed
 
-    def _invalid(self, peer: Peer, header: Header, reason: str) -> NoReturn:
+    async def _accept(self, unsealed: Unsealed, peer: Peer, header: Header) -> None:
+        """Accept the sender's counter once, durably, before the message is acted on."""
+        try:
+            await self.counters.accept(unsealed.sender, unsealed.counter)
+        except ReplayError as exc:
+            self._invalid(peer, header, exc.reason, replay=True)
+        except SmiDecodeError as exc:
+            self._invalid(peer, header, exc.reason)
+        except OSError as exc:
+            raise _Refused(
+                "counter store", f"counter not recorded ({exc}); message refused", b""
+            ) from None
+
+    def _invalid(self, peer: Peer, header: Header, reason: str, replay: bool = False) -> NoReturn:
         event = InvalidMessage(
             peer, _device(header.sender), header.version, header.msg_type, reason
         )
         if self.on_invalid is not None:
             with contextlib.suppress(Exception):
                 self.on_invalid(event)
+        if replay:  # an authentic message out of place: a capture replayed, or misdirected
+            self._throttle.emit(logging.WARNING, peer, "replayed message", reason)
         raise _Refused("invalid message", reason, b"", logging.INFO, syslog=event.text)
 
 
@@ -609,9 +652,17 @@ class SmiClientListener(_SmiListener):
         security: SmiSecurity | None = None,
         limits: SmiLimits | None = None,
         on_invalid: InvalidHook | None = None,
+        *,
+        identity: str | None = None,
+        counters: CounterBook | None = None,
     ) -> None:
-        super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(), on_invalid)
+        """``identity``: the client's MAC, which a sealed command must name as its recipient
+        (without it, authenticated mode refuses every command)."""
+        super().__init__(
+            host, port, security or SmiSecurity(), limits or SmiLimits(), on_invalid, counters
+        )
         self.owner = owner
+        self.identity = PeerId.client(identity) if identity else None
 
     def _prefix_ok(self, data: bytes) -> bool:
         # Commands start 0000000{1,2} 00000001 000000{type}: anything else is answered at once
@@ -651,13 +702,16 @@ class SmiClientListener(_SmiListener):
                 reader, writer, ProbeReply(probe.word_a, probe.word_b).encode()
             )
             return None
-        inner, inner_payload, authenticated = self._authenticate(header, payload, peer)
+        inner, inner_payload, unsealed = self._authenticate(header, payload, peer, self.identity)
         try:
             command = decode_command(inner, inner_payload)
         except SmiDecodeError as exc:
             raise _Refused(
                 "malformed command", f"type {inner.msg_type}: {exc.reason}", STATUS_REPLY
             ) from None
+        authenticated = unsealed is not None
+        if unsealed is not None:
+            await self._accept(unsealed, peer, inner)
         if isinstance(command, Probe):  # a sealed probe: answer it too
             await self._reply_and_close(reader, writer, CLIENT_PROBE_REPLY)
             return None
@@ -697,8 +751,13 @@ class SmiDirectorServer(_SmiListener):
         security: SmiSecurity | None = None,
         limits: SmiLimits | None = None,
         on_invalid: InvalidHook | None = None,
+        *,
+        counters: CounterBook | None = None,
     ) -> None:
-        super().__init__(host, port, security or SmiSecurity(), limits or SmiLimits(), on_invalid)
+        """``counters``: the director's book (its data directory keeps it across restarts)."""
+        super().__init__(
+            host, port, security or SmiSecurity(), limits or SmiLimits(), on_invalid, counters
+        )
         self.owner = owner
 
     def _admit(self, peer: Peer) -> tuple[str, str] | None:
@@ -745,7 +804,10 @@ class SmiDirectorServer(_SmiListener):
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: Peer
     ) -> Callable[[], Awaitable[None]] | None:
         header, payload = await self._read_message(reader, b"")
-        inner, inner_payload, authenticated = self._authenticate(header, payload, peer)
+        local = writer.get_extra_info("sockname")
+        # a report names, as its recipient, the director address it was sent to
+        here = PeerId.director(str(local[0])) if local else None
+        inner, inner_payload, unsealed = self._authenticate(header, payload, peer, here)
         try:
             message = decode_client_payload(inner, inner_payload)
         except SmiVersionError as exc:
@@ -756,8 +818,13 @@ class SmiDirectorServer(_SmiListener):
             ) from None
         if isinstance(message, Ack):
             raise _Refused("unexpected message", "an acknowledgement sent to the director")
+        if unsealed is not None:
+            mac = getattr(message, "mac", "")
+            if mac and unsealed.sender != PeerId.client(mac):
+                self._invalid(peer, inner, f"{unsealed.sender} sealed a report for {mac}", True)
+            await self._accept(unsealed, peer, inner)
         self.stats["handled"] += 1
-        event = ClientMessageReceived(message, peer, authenticated)
+        event = ClientMessageReceived(message, peer, unsealed is not None)
         try:
             answer = await _call(self.owner, event)
         except Exception as exc:
@@ -770,17 +837,41 @@ class SmiDirectorServer(_SmiListener):
             )
         if not isinstance(answer, Ack):
             answer = Ack(acked_type=inner.msg_type, acked_sequence=message.sequence)
-        await self._reply_and_close(reader, writer, seal_message(answer.encode(), self.security))
+        data = answer.encode()
+        if unsealed is not None:  # the answer to that message alone: its counter, its sender
+            data = seal_message(
+                data,
+                self.security,
+                sender=unsealed.recipient,
+                recipient=unsealed.sender,
+                counter=unsealed.counter,
+            )
+        await self._reply_and_close(reader, writer, data)
         return None
 
     async def send_command(
-        self, host: str, port: int, command: DirectorCommand, timeout: float = 5.0
+        self,
+        host: str,
+        port: int,
+        command: DirectorCommand,
+        timeout: float = 5.0,
+        *,
+        recipient: str | None = None,
     ) -> None:
         """Send one command to a client on a fresh connection, then close (as public tools do).
 
-        Authenticated when a key is configured. Raises ``OSError``/``TimeoutError`` when the
-        client cannot be reached."""
-        await send_command(host, port, command, self.security, timeout)
+        Authenticated when a key is configured: ``recipient`` is then the client's MAC. Raises
+        ``OSError``/``TimeoutError`` when the client cannot be reached."""
+        await send_command(
+            host,
+            port,
+            command,
+            self.security,
+            timeout,
+            recipient=recipient,
+            sender=PeerId.director(self.host),
+            counters=self.counters,
+        )
 
 
 async def send_command(
@@ -789,12 +880,28 @@ async def send_command(
     command: DirectorCommand,
     security: SmiSecurity | None = None,
     timeout: float = 5.0,
+    *,
+    recipient: str | None = None,
+    sender: PeerId | None = None,
+    counters: CounterBook | None = None,
 ) -> None:
-    """Send a director command on its own connection; wait (bounded) for the client to close."""
-    data = seal_message(command.encode(), security or SmiSecurity())
+    """Send a director command on its own connection; wait (bounded) for the client to close.
+
+    With a key the command is sealed for ``recipient`` (the client's MAC) alone, from ``sender``
+    (default: the address the connection leaves from), with the next counter of ``counters``.
+    """
+    security = security or SmiSecurity()
+    target = PeerId.client(recipient) if recipient else None
+    if security.key is not None and target is None:
+        raise ValueError("an authenticated command names its recipient (the client's MAC)")
     async with asyncio.timeout(timeout):
         reader, writer = await asyncio.open_connection(host, port)
     try:
+        data = command.encode()
+        if target is not None and security.key is not None:
+            me = sender or PeerId.director(str(writer.get_extra_info("sockname")[0]))
+            counter = await (_SHARED_COUNTERS if counters is None else counters).next_counter()
+            data = seal_message(data, security, sender=me, recipient=target, counter=counter)
         writer.write(data)
         await writer.drain()
         with contextlib.suppress(TimeoutError, ConnectionError):
@@ -831,9 +938,16 @@ class SmiClientSender:
     security: SmiSecurity = field(default_factory=SmiSecurity)
     timeout: float = 5.0
     local_host: str | None = None  # source address (each emulated switch has its own)
+    counters: CounterBook | None = None  # the switch's book; None: one for the whole process
+    identity: str | None = None  # the sender's MAC; None: the message's own MAC
 
     async def send(self, message: ClientMessage) -> Ack:
-        data = seal_message(message.encode(), self.security)
+        me: PeerId | None = None
+        if self.security.key is not None:
+            mac = self.identity or getattr(message, "mac", "")
+            if not mac:
+                raise SmiSendError("an authenticated message names its sender: no MAC to name")
+            me = PeerId.client(mac)
         local = (self.local_host, 0) if self.local_host else None
         try:
             async with asyncio.timeout(self.timeout):
@@ -844,7 +958,20 @@ class SmiClientSender:
             raise SmiSendError(
                 f"cannot reach director {self.director_host}:{self.director_port}: {exc}"
             ) from exc
+        director: PeerId | None = None
+        counter = 0
         try:
+            data = message.encode()
+            if me is not None:  # sealed for the director address this connection reached
+                director = PeerId.director(str(writer.get_extra_info("peername")[0]))
+                try:
+                    book = _SHARED_COUNTERS if self.counters is None else self.counters
+                    counter = await book.next_counter()
+                except OSError as exc:
+                    raise SmiSendError(f"no counter to seal with: {exc}") from exc
+                data = seal_message(
+                    data, self.security, sender=me, recipient=director, counter=counter
+                )
             writer.write(data)
             await writer.drain()
             async with asyncio.timeout(self.timeout):
@@ -861,13 +988,16 @@ class SmiClientSender:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
-        if self.security.key is not None:
-            try:
-                unsealed = smi_auth.unseal(head + payload, self.security.key)
+        if self.security.key is not None and director is not None:
+            skew = self.security.max_skew * 1000
+            try:  # the answer to this message: from the director reached, with its counter
+                unsealed = open_sealed(
+                    head + payload, self.security.key, me, skew, _now_ms(), (director, counter)
+                )
+            except ReplayError as exc:
+                raise SmiSendError(f"acknowledgement not for this message: {exc.reason}") from exc
             except SmiDecodeError as exc:
                 raise SmiSendError(f"acknowledgement not authenticated: {exc.reason}") from exc
-            if abs(unsealed.timestamp_ms - _now_ms()) > self.security.max_skew * 1000:
-                raise SmiSendError("acknowledgement timestamp outside the allowed window")
             header, payload, _ = decode_frame(unsealed.frame, len(unsealed.frame))
         try:
             ack = decode_client_payload(header, payload)

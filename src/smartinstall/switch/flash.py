@@ -11,15 +11,22 @@ import contextlib
 import json
 import logging
 import os
+import re
 import tempfile
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from smartinstall.services.smi_replay import CounterRecord
+from smartinstall.wire.smi_auth import PEER_ID_SIZE, U64_MAX
 
 log = logging.getLogger(__name__)
 
 STARTUP_CONFIG = "startup-config"
 STATE_FILE = "state.json"
+MAX_SMI_PEERS = 16  # directors whose counters a switch remembers
+_PEER_HEX = re.compile(rf"[0-9a-f]{{{2 * PEER_ID_SIZE}}}")
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -47,6 +54,11 @@ class FlashState:
     vstack_enabled: bool = True
     pending_script: str = ""  # a type 5 received during zero touch: run after the reload
     reloads: int = 0
+    # authenticated mode: the last epoch of the switch's own counter (every message it sealed
+    # had a counter below the next epoch), and per director identity (hex) the highest counter
+    # accepted from it
+    smi_epoch: int = 0
+    smi_seen: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FlashState:
@@ -65,7 +77,52 @@ class FlashState:
         reloads = data.get("reloads")
         if isinstance(reloads, int) and reloads >= 0:
             state.reloads = reloads
+        epoch = data.get("smi_epoch")
+        if isinstance(epoch, int) and not isinstance(epoch, bool) and 0 <= epoch <= U64_MAX:
+            state.smi_epoch = epoch
+        seen = data.get("smi_seen")
+        if isinstance(seen, dict):
+            for key, value in list(seen.items())[:MAX_SMI_PEERS]:
+                if (
+                    isinstance(key, str)
+                    and _PEER_HEX.fullmatch(key)
+                    and isinstance(value, int)
+                    and not isinstance(value, bool)
+                    and 0 < value <= U64_MAX
+                ):
+                    state.smi_seen[key] = value
         return state
+
+
+class FlashCounterStore:
+    """The switch's Smart Install counters (:class:`~smartinstall.services.smi_replay.CounterBook`)
+    kept in its flash state, so a reload neither reuses a counter nor accepts a command again.
+
+    ``state`` gives the switch's current state object (a reload or ``write erase`` replaces it);
+    changes merge into it (counters only grow) and the state is written atomically at once, as
+    every other flash write of the switch: a few bytes, once per boot (a new epoch) and once per
+    command received."""
+
+    def __init__(self, flash: Flash, state: Callable[[], FlashState]) -> None:
+        self.flash = flash
+        self.state = state
+
+    def load(self) -> CounterRecord:
+        current = self.state()
+        seen = {bytes.fromhex(key): value for key, value in current.smi_seen.items()}
+        return CounterRecord(current.smi_epoch, seen)
+
+    async def save(self, epoch: int | None, seen: Mapping[bytes, int]) -> None:
+        current = self.state()
+        if epoch is not None:
+            current.smi_epoch = max(current.smi_epoch, epoch)
+        for raw, value in seen.items():
+            key = raw.hex()
+            if value == 0:
+                current.smi_seen.pop(key, None)
+            else:
+                current.smi_seen[key] = max(current.smi_seen.get(key, 0), value)
+        self.flash.save_state(current)
 
 
 class Flash:

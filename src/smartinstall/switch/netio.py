@@ -30,6 +30,8 @@ from smartinstall.services.smi import (
     SmiSecurity,
     SmiSendError,
 )
+from smartinstall.services.smi_replay import CounterBook
+from smartinstall.switch.flash import MAX_SMI_PEERS, FlashCounterStore
 from smartinstall.switch.link import ImpairedRelay, Impairment
 from smartinstall.switch.machine import FetchError, Lease, SendError, Switch
 from smartinstall.wire import smi_client
@@ -117,9 +119,18 @@ class NetIo:
     security: SmiSecurity = field(init=False)
     dropped: int = 0  # TFTP datagrams the impaired link lost
     tftp_bytes: int = 0  # bytes received by TFTP, every file, complete or not
+    _counters: tuple[int, CounterBook] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.security = SmiSecurity.from_config(self.net.smi_key)
+
+    def counters(self, switch: Switch) -> CounterBook:
+        """The authenticated mode's counters, read from flash at each boot (memory is lost on a
+        reload; flash keeps them)."""
+        if self._counters is None or self._counters[0] != switch.boots:
+            store = FlashCounterStore(switch.flash, lambda: switch.flash_state)
+            self._counters = (switch.boots, CounterBook(store, capacity=MAX_SMI_PEERS))
+        return self._counters[1]
 
     # --- DHCP ----------------------------------------------------------------------------
 
@@ -270,6 +281,8 @@ class NetIo:
             self.security,
             timeout=self.net.smi_timeout,
             local_host=switch.ip or None,
+            counters=self.counters(switch),
+            identity=switch.mac,
         )
         try:
             ack = await sender.send(message)
@@ -282,7 +295,14 @@ class NetIo:
         def owner(received: CommandReceived) -> None:
             switch.submit(received.command)
 
-        self.listener = SmiClientListener(owner, switch.ip, self.net.smi_port, self.security)
+        self.listener = SmiClientListener(
+            owner,
+            switch.ip,
+            self.net.smi_port,
+            self.security,
+            identity=switch.mac,
+            counters=self.counters(switch),
+        )
         await self.listener.start()
 
     async def unlisten(self, switch: Switch) -> None:

@@ -10,7 +10,8 @@ from smartinstall.wire.smi import Header, SmiDecodeError, Tlv, encode_tlvs, fram
 from smartinstall.wire.smi_auth import (
     AUTH_TRAILER_SIZE,
     AuthError,
-    ReplayGuard,
+    PeerId,
+    PeerKind,
     has_auth_trailer,
     seal,
     unseal,
@@ -219,22 +220,25 @@ def test_sender_word_must_match_direction() -> None:
 # ----------------------------------------------------------------------------- authentication
 
 KEY = b"branch-key-2026"
-NONCE = bytes(range(16))
+CLIENT = PeerId.client("0018.7363.4200")
+DIRECTOR = PeerId.director("192.0.2.1")
+BOUND = {"sender": CLIENT, "recipient": DIRECTOR, "counter": 1_700_000_000_000_123}
 
 
 def test_seal_unseal_round_trip() -> None:
     inner = HELLO.encode()
-    sealed = seal(inner, KEY, 1_700_000_000_000, NONCE)
-    assert len(sealed) == len(inner) + AUTH_TRAILER_SIZE
+    sealed = seal(inner, KEY, 1_700_000_000_000, **BOUND)  # type: ignore[arg-type]
+    assert len(sealed) == len(inner) + AUTH_TRAILER_SIZE == len(inner) + 122
     assert Header.decode(sealed).length == len(sealed) - 16
     assert has_auth_trailer(sealed) and not has_auth_trailer(inner)
     out = unseal(sealed, KEY)
-    assert out.frame == inner and out.timestamp_ms == 1_700_000_000_000 and out.nonce == NONCE
+    assert out.frame == inner and out.timestamp_ms == 1_700_000_000_000
+    assert (out.sender, out.recipient, out.counter) == (CLIENT, DIRECTOR, BOUND["counter"])
     assert decode_client_message(out.frame) == HELLO
 
 
 def test_every_byte_is_covered_by_the_mac() -> None:
-    sealed = seal(WriteMemory(mac="0018.7363.4200").encode(), KEY, 1, NONCE)
+    sealed = seal(WriteMemory(mac="0018.7363.4200").encode(), KEY, 1, **BOUND)  # type: ignore[arg-type]
     for i in range(len(sealed)):
         tampered = bytearray(sealed)
         tampered[i] ^= 0x01
@@ -243,7 +247,7 @@ def test_every_byte_is_covered_by_the_mac() -> None:
 
 
 def test_wrong_key_missing_trailer_and_truncation() -> None:
-    sealed = seal(WriteMemory().encode(), KEY, 1, NONCE)
+    sealed = seal(WriteMemory().encode(), KEY, 1, **BOUND)  # type: ignore[arg-type]
     with pytest.raises(AuthError, match="does not match"):
         unseal(sealed, b"another-key-123")
     with pytest.raises(AuthError, match="no authentication trailer"):
@@ -251,24 +255,47 @@ def test_wrong_key_missing_trailer_and_truncation() -> None:
     with pytest.raises(AuthError):
         unseal(sealed[:-1], KEY)
     with pytest.raises(ValueError, match="at least"):
-        seal(WriteMemory().encode(), b"short", 1, NONCE)
+        seal(WriteMemory().encode(), b"short", 1, **BOUND)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="64-bit"):
+        seal(WriteMemory().encode(), KEY, 1, sender=CLIENT, recipient=DIRECTOR, counter=1 << 64)
 
 
-def test_replay_guard() -> None:
-    guard = ReplayGuard(max_skew_ms=1000, capacity=3)
-    guard.check(10_000, b"a" * 16, now_ms=10_000)
-    with pytest.raises(AuthError, match="replayed"):
-        guard.check(10_000, b"a" * 16, now_ms=10_500)
-    with pytest.raises(AuthError, match="window"):
-        guard.check(8_000, b"b" * 16, now_ms=10_000)
-    with pytest.raises(AuthError, match="window"):
-        guard.check(12_000, b"b" * 16, now_ms=10_000)
-    guard.check(10_100, b"b" * 16, now_ms=10_100)
-    guard.check(10_200, b"c" * 16, now_ms=10_200)
-    with pytest.raises(AuthError, match="full"):
-        guard.check(10_300, b"d" * 16, now_ms=10_300)
-    # after twice the window the old nonces are forgotten: their timestamps refuse them anyway
-    guard.check(12_500, b"d" * 16, now_ms=12_500)
-    assert len(guard) == 1
-    with pytest.raises(AuthError, match="window"):
-        guard.check(10_000, b"a" * 16, now_ms=12_500)
+def test_the_old_nonce_trailer_is_no_trailer() -> None:
+    """The first sealed layout (timestamp, random nonce, HMAC; 80 bytes) bound a message to
+    nothing: it is refused as unauthenticated, not misread."""
+    import hashlib
+    import hmac
+
+    body = WriteMemory().encode()
+    header = Header.decode(body)
+    old = (
+        Header(header.sender, header.version, header.msg_type, header.length + 80).encode()
+        + body[16:]
+        + struct.pack(">IIQ", 0x534D4101, 8, 1)
+        + struct.pack(">II", 0x534D4102, 16)
+        + bytes(16)
+        + struct.pack(">II", 0x534D4103, 32)
+    )
+    old += hmac.new(KEY, old, hashlib.sha256).digest()
+    with pytest.raises(AuthError, match="no authentication trailer"):
+        unseal(old, KEY)
+
+
+def test_peer_identities() -> None:
+    assert CLIENT.raw == bytes([PeerKind.CLIENT]) + bytes.fromhex("001873634200") + bytes(10)
+    assert (
+        PeerId.client("00:18:73:63:42:00") == CLIENT == PeerId.client(bytes.fromhex("001873634200"))
+    )
+    assert str(CLIENT) == "client 0018.7363.4200" and CLIENT.is_client
+    assert str(DIRECTOR) == "director 192.0.2.1" and not DIRECTOR.is_client
+    assert PeerId.director("::ffff:192.0.2.1") == DIRECTOR  # a dual-stack socket's view
+    assert PeerId.director("192.0.2.1%eth0") == DIRECTOR
+    assert str(PeerId.director("2001:db8::1")) == "director 2001:db8::1"
+    named = PeerId.director("director.example")
+    assert named.kind == PeerKind.DIRECTOR_NAME and named == PeerId.director("Director.example")
+    assert str(PeerId(bytes([9]) + bytes(16))).startswith("unknown peer 09")
+    assert str(PeerId(bytes([1]) + bytes(15) + b"x")).startswith("unknown peer")  # not padded
+    with pytest.raises(ValueError):
+        PeerId(bytes(16))
+    with pytest.raises(ValueError):
+        PeerId.client("0018.7363")

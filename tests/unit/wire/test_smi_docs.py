@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from smartinstall.wire.smi import HEADER_SIZE, DownloadConfig, Header, decode_command_bytes
-from smartinstall.wire.smi_auth import seal, unseal
+from smartinstall.wire.smi_auth import AUTH_TRAILER_SIZE, PeerId, seal, unseal
 from smartinstall.wire.smi_client import (
     Ack,
     BackupResult,
@@ -35,7 +35,9 @@ DOC = Path(__file__).resolve().parents[3] / "docs" / "protocol.md"
 MAC = "0018.7363.4200"
 EXAMPLE_KEY = b"example-key-0001"
 EXAMPLE_TIME_MS = 1_795_000_000_000
-EXAMPLE_NONCE = bytes(range(16))
+EXAMPLE_DIRECTOR = PeerId.director("192.0.2.1")
+EXAMPLE_CLIENT = PeerId.client(MAC)
+EXAMPLE_COUNTER = 1_795_000_000_000_001
 
 EXAMPLES: dict[str, object] = {
     "hello": Hello(
@@ -105,7 +107,14 @@ EXAMPLES: dict[str, object] = {
 def example_bytes(name: str) -> bytes:
     if name == "sealed-download-config":
         command = DownloadConfig.at("tftp://192.0.2.1/SwitchA.cfg", 0, 1)
-        return seal(command.encode(), EXAMPLE_KEY, EXAMPLE_TIME_MS, EXAMPLE_NONCE)
+        return seal(
+            command.encode(),
+            EXAMPLE_KEY,
+            EXAMPLE_TIME_MS,
+            sender=EXAMPLE_DIRECTOR,
+            recipient=EXAMPLE_CLIENT,
+            counter=EXAMPLE_COUNTER,
+        )
     return EXAMPLES[name].encode()  # type: ignore[attr-defined]
 
 
@@ -119,7 +128,7 @@ def render(data: bytes) -> str:
     lines = [" ".join(data[i : i + 4].hex() for i in range(0, HEADER_SIZE, 4))]
     body = data[HEADER_SIZE:]
     if header.msg_type < 0x100:  # public fixed layout, then the trailer TLVs
-        fixed = len(body) - 80
+        fixed = len(body) - AUTH_TRAILER_SIZE
         lines += [body[i : min(i + 32, fixed)].hex() for i in range(0, fixed, 32)]
         body = body[fixed:]
     offset = 0
@@ -149,8 +158,14 @@ def test_doc_hex_is_what_the_code_sends(name: str) -> None:
     data = bytes.fromhex(re.sub(r"\s+", "", block))
     assert data == example_bytes(name)
     if name == "sealed-download-config":
-        assert decode_command_bytes(unseal(data, EXAMPLE_KEY).frame) == DownloadConfig.at(
+        unsealed = unseal(data, EXAMPLE_KEY)
+        assert decode_command_bytes(unsealed.frame) == DownloadConfig.at(
             "tftp://192.0.2.1/SwitchA.cfg", 0, 1
+        )
+        assert (unsealed.sender, unsealed.recipient, unsealed.counter) == (
+            EXAMPLE_DIRECTOR,
+            EXAMPLE_CLIENT,
+            EXAMPLE_COUNTER,
         )
     else:
         assert decode_client_message(data) == EXAMPLES[name]

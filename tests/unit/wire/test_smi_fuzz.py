@@ -4,6 +4,7 @@ message the encoders can produce decodes back to itself. Plus the saved corpus o
 from __future__ import annotations
 
 import contextlib
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -238,20 +239,68 @@ def test_mutated_client_messages(message: object, data: st.DataObject) -> None:
     _only_decode_errors(bytes(raw))
 
 
+_PEER_IDS = st.builds(smi_auth.PeerId, st.binary(min_size=17, max_size=17)) | st.sampled_from(
+    [smi_auth.PeerId.client("0018.7363.4200"), smi_auth.PeerId.director("192.0.2.1")]
+)
+_U64 = st.integers(0, (1 << 64) - 1)
+
+
 @FUZZ
-@given(_COMMANDS, st.binary(min_size=16, max_size=16), st.data())
+@given(_COMMANDS, _PEER_IDS, _PEER_IDS, _U64, _U64, st.data())
 def test_sealed_messages_resist_tampering(
-    command: object, nonce: bytes, data: st.DataObject
+    command: object,
+    sender: smi_auth.PeerId,
+    recipient: smi_auth.PeerId,
+    counter: int,
+    timestamp: int,
+    data: st.DataObject,
 ) -> None:
     key = b"k" * 16
-    sealed = smi_auth.seal(command.encode(), key, 123, nonce)  # type: ignore[attr-defined]
-    assert smi_auth.unseal(sealed, key).frame == command.encode()  # type: ignore[attr-defined]
+    raw = command.encode()  # type: ignore[attr-defined]
+    sealed = smi_auth.seal(raw, key, timestamp, sender=sender, recipient=recipient, counter=counter)
+    out = smi_auth.unseal(sealed, key)
+    assert (out.frame, out.sender, out.recipient, out.counter, out.timestamp_ms) == (
+        raw,
+        sender,
+        recipient,
+        counter,
+        timestamp,
+    )
+    str(out.sender), str(out.recipient)  # any identity can be told in a log line
     i = data.draw(st.integers(0, len(sealed) - 1))
     flip = data.draw(st.integers(1, 255))
     tampered = bytearray(sealed)
     tampered[i] ^= flip
     with pytest.raises(smi_auth.AuthError):
         smi_auth.unseal(bytes(tampered), key)
+
+
+@FUZZ
+@given(_COMMANDS, st.binary(max_size=200), st.data())
+def test_forged_trailers_are_refused_without_a_crash(
+    command: object, junk: bytes, data: st.DataObject
+) -> None:
+    """A frame whose trailer has the right TLV types but any values (and any MAC): the
+    parser stays bounded and refuses it with an AuthError."""
+    raw = command.encode()  # type: ignore[attr-defined]
+    body = raw[16:] + junk
+    trailer = b"".join(
+        struct.pack(">II", t, n) + data.draw(st.binary(min_size=n, max_size=n))
+        for t, n in smi_auth._LAYOUT
+    )
+    cut = data.draw(st.integers(0, len(trailer)))
+    payload = body + trailer[cut:]
+    for length in (len(payload), data.draw(st.integers(0, (1 << 32) - 1))):
+        frame = Header(1, 1, raw[11], length).encode() + payload
+        with pytest.raises(smi_auth.AuthError):
+            smi_auth.unseal(frame, b"k" * 16)
+
+
+@FUZZ
+@given(st.binary(min_size=17, max_size=17))
+def test_any_peer_identity_can_be_told(raw: bytes) -> None:
+    text = str(smi_auth.PeerId(raw))
+    assert text and len(text) < 80
 
 
 # ----------------------------------------------------------------------------------- corpus
