@@ -83,7 +83,8 @@ def make_director(rig: Rig) -> Director:
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     prefix = lab_prefix()
     clock = [dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.UTC)]
-    rig = Rig(tmp_path, DirectorState(), prefix, clock, free_port(f"{prefix}.10"), None)  # type: ignore[arg-type]
+    state = DirectorState(clock=lambda: clock[0])  # the records' times on the same clock
+    rig = Rig(tmp_path, state, prefix, clock, free_port(f"{prefix}.10"), None)  # type: ignore[arg-type]
     rig.director = make_director(rig)
     yield rig
     await rig.director.drain()
@@ -258,3 +259,57 @@ async def until(predicate: object, timeout: float = 5.0) -> None:
     while not predicate():  # type: ignore[operator]
         assert loop.time() < deadline, "not within the time"
         await asyncio.sleep(0.02)
+
+
+async def test_a_row_whose_client_went_fails_after_the_stuck_window(rig: Rig) -> None:
+    # issue 14, "Stuck rows": a row that never completes times out to FAILED with a reason and
+    # no longer blocks the next hop
+    zero_touch(rig)
+    core = rig.director
+    window = core.stuck_after.total_seconds()
+    assert window == max(1800.0, KEEPALIVE * 30)
+    rig.advance(window - 5)
+    core.tick()
+    assert row(rig) == (DownloadStatus.UPGRADING, DownloadStatus.NOT_STARTED)
+    core.tftp_progress(f"{rig.prefix}.10")  # its image is still coming: not stuck
+    rig.advance(window - 5)
+    core.tick()
+    assert row(rig) == (DownloadStatus.UPGRADING, DownloadStatus.NOT_STARTED)
+    rig.advance(11)
+    core.tick()
+    entry = rig.state.latest_download(MAC)
+    assert entry is not None and entry.finished
+    assert "no word from the client" in entry.image_reason
+    assert rig.state.unfinished_download_macs() == set()
+
+
+async def test_a_later_download_supersedes_an_open_on_demand_row(rig: Rig) -> None:
+    zero_touch(rig)
+    core = rig.director
+    core.client_upgrade(UpgradeReport(MAC, UpgradeKind.IMAGE, "done", IMAGE))
+    core.tftp_transfer(f"{rig.prefix}.10", "seed.txt", True, True, None)
+    received: list[CommandReceived] = []
+    listener = SmiClientListener(received.append, f"{rig.prefix}.10", rig.client_port)
+    await listener.start()
+    try:
+        device = rig.state.device_by_mac(MAC)
+        assert device is not None
+        url = f"tftp://{rig.prefix}.1:6969/vstack/imagelist-new.txt"
+        assert (await core.download(UpgradeKind.IMAGE, url, [device])).ok == 1
+        first = rig.state.latest_download(MAC)
+        assert first is not None and not first.finished
+        config = f"tftp://{rig.prefix}.1:6969/new.txt"
+        assert (await core.download(UpgradeKind.CONFIG, config, [device])).ok == 1
+        before = rig.state.download(first.id)
+        assert before is not None and before.image is DownloadStatus.FAILED
+        assert "superseded by a later config-upgrade download" in before.image_reason
+        latest = rig.state.latest_download(MAC)
+        assert latest is not None and latest.id != first.id and not latest.finished
+        # and a zero touch (the switch was wiped) ends the open on-demand row too
+        core.dhcp_offer(DhcpFacts(MAC, vendor_class=f"cisco-{PID}"))
+        ended = rig.state.download(latest.id)
+        assert ended is not None and ended.finished
+        newest = rig.state.latest_download(MAC)
+        assert newest is not None and newest.method.value == "zero-touch"
+    finally:
+        await listener.close()

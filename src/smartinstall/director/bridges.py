@@ -152,6 +152,8 @@ class DirectorTftpHook:
             crashpoint("backup-upload")
 
     def transfer_progress(self, info: TransferInfo, done: int) -> None:
+        if info.is_read:
+            self.director.tftp_progress(info.peer[0])
         image = info.filename.endswith((".tar", ".bin"))
         if image and info.is_read and info.size and done * 2 >= info.size:
             crashpoint("image-transfer")

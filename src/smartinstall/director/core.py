@@ -119,6 +119,7 @@ class Director(Recovery):
         na = DownloadStatus.NOT_APPLICABLE
         requests = []
         for device in targets:
+            self.supersede(device.mac, method.value)
             request = CommandRequest(
                 device.ip,
                 self._client_port(device.mac),

@@ -347,6 +347,14 @@ class Provisioning(Tracking):
         # TFTP only to the address this exchange leases (see Tracking.approve_read)
         request = f"zero-touch config {offer.config_file}" if offer.config_file else ""
         latest = self.state.latest_download(device.mac)
+        if (
+            latest is not None
+            and not latest.finished
+            and latest.method is not DownloadMethod.ZERO_TOUCH
+        ):
+            # an on-demand download left open: the zero touch replaces it
+            self._end_open_row(latest, "superseded by a later zero-touch download")
+            latest = None
         if latest is not None and not latest.finished:
             if latest.request != request:
                 self.state.set_download_client(latest.id, request=request)

@@ -16,6 +16,12 @@ every unfinished row is *interrupted*, and the director sees each one through:
 * **a client that does not return** — after the resume window (:data:`RESUME_PERIODS`
   keepalive periods, at least :data:`RESUME_MINIMUM`) without a word from it, its unfinished
   columns fail with the reason, so that no row stays ``UPGRADING`` and no later hop waits.
+
+Any install stalls the same way when its client goes (unplugged mid-download, a reload that
+never comes back): a row with no word from its client — no TFTP progress, report, hello,
+keepalive or DHCP — for :data:`STUCK_PERIODS` keepalive periods (at least
+:data:`STUCK_MINIMUM`: a reload of a large switch takes minutes) fails its open columns with
+the reason. A row that a later download of the same client supersedes ends at once.
 """
 
 from __future__ import annotations
@@ -35,9 +41,18 @@ from smartinstall.store.records import DownloadEntry
 
 log = logging.getLogger(__name__)
 
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
+
+
 RESUME_PERIODS = 10  # keepalive periods a client has to come back after a restart
 RESUME_MINIMUM = dt.timedelta(minutes=5)
 REDRIVE_LIMIT = 3  # on-demand commands sent again per interrupted row
+STUCK_PERIODS = 30  # keepalive periods without a word before an open row is stuck
+STUCK_MINIMUM = dt.timedelta(minutes=30)
+STUCK_CHECK = dt.timedelta(seconds=10)  # how often open rows are looked at
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 INTERRUPTED = "interrupted by a director restart"
 
 _COMMANDS = {"download-image", "download-config"}
@@ -86,10 +101,57 @@ class Recovery(Holds):
     """The part of the core that sees interrupted installs through (module docstring)."""
 
     _interrupted: dict[int, Interrupted]
+    _heard: dict[str, dt.datetime]
+    _next_stuck_check: dt.datetime | None
 
     def _init_part(self) -> None:
         super()._init_part()
         self._interrupted = {}
+        self._heard = {}  # mac -> its latest TFTP progress (rows and records carry the rest)
+        self._next_stuck_check = None
+
+    @property
+    def stuck_after(self) -> dt.timedelta:
+        return max(STUCK_MINIMUM, dt.timedelta(seconds=self.keepalive_period * STUCK_PERIODS))
+
+    def tftp_progress(self, peer_ip: str) -> None:
+        """A client's transfer goes on (every MiB): its install is not stuck."""
+        device = self.state.device_by_ip(peer_ip)
+        if device is not None:
+            if len(self._heard) >= 10_000:
+                self._heard.clear()
+            self._heard[device.mac] = self.now()
+
+    def expire_stuck(self, now: dt.datetime | None = None) -> list[DownloadEntry]:
+        """Open rows whose clients said nothing for :attr:`stuck_after`: their open columns
+        fail with the reason (the row no longer blocks farther hops)."""
+        now = now or self.now()
+        window = self.stuck_after
+        ended = []
+        for entry in self.state.downloads():
+            if entry.finished or entry.id in self._interrupted:
+                continue
+            record = self.state.device_record(entry.mac)
+            last = max(
+                _aware(entry.updated_at),
+                self._heard.get(entry.mac, _EPOCH),
+                _aware(record.last_keepalive) if record and record.last_keepalive else _EPOCH,
+            )
+            if now - last < window:
+                continue
+            reason = f"no word from the client for {window}: the install stopped"
+            self._end_open_row(entry, reason)
+            ended.append(entry)
+        return ended
+
+    def supersede(self, mac: str, by: str) -> DownloadEntry | None:
+        """A new download of ``mac`` starts: its open row, if any, ends ("superseded")."""
+        latest = self.state.latest_download(mac)
+        if latest is None or latest.finished:
+            return None
+        self._interrupted.pop(latest.id, None)
+        self._end_open_row(latest, f"superseded by a later {by} download")
+        return latest
 
     @property
     def resume_window(self) -> dt.timedelta:
@@ -279,20 +341,16 @@ class Recovery(Holds):
             reason = f"{INTERRUPTED}; the client did not return within {window}"
             if mark.last_failure:
                 reason = f"{mark.last_failure} ({reason})"
-            device = self.state.device_by_mac(entry.mac)
-            for kind in UpgradeKind:
-                if entry.status(kind).finished:
-                    continue
-                if device is not None:
-                    self._upgrade_failed(device, entry.id, kind, reason[:200])
-                else:
-                    self.state.update_download(
-                        entry.id, kind, DownloadStatus.FAILED, reason=reason[:200]
-                    )
+            self._end_open_row(entry, reason)
             ended.append(entry)
         return ended
 
     def tick(self) -> None:
         super().tick()
-        if self.is_director:
-            self.expire_interrupted()
+        if not self.is_director:
+            return
+        self.expire_interrupted()
+        now = self.now()
+        if self._next_stuck_check is None or now >= self._next_stuck_check:
+            self._next_stuck_check = now + STUCK_CHECK
+            self.expire_stuck(now)

@@ -41,6 +41,7 @@ from smartinstall.domain.errors import DomainError
 from smartinstall.domain.groups import ClientFacts, resolve
 from smartinstall.domain.joinwindow import joining_state
 from smartinstall.domain.values import normalize_mac
+from smartinstall.store.records import DownloadEntry
 
 log = logging.getLogger(__name__)
 
@@ -368,6 +369,20 @@ class Tracking(Backups):
         entry = self.state.update_download(entry_id, kind, DownloadStatus.FAILED, reason=reason)
         self.state.set_upgrade(device.mac, kind, Progress.FAILED)
         self.events.smi("UPGRD_FAILED", ip=device.ip or entry.ip or "0.0.0.0", what=what(kind))
+
+    def _end_open_row(self, entry: DownloadEntry, reason: str) -> None:
+        """Fail the open columns of a row with ``reason`` (it stalled, or a later download
+        superseded it)."""
+        device = self.state.device_by_mac(entry.mac)
+        for kind in UpgradeKind:
+            if entry.status(kind).finished:
+                continue
+            if device is not None:
+                self._upgrade_failed(device, entry.id, kind, reason[:200])
+            else:
+                self.state.update_download(
+                    entry.id, kind, DownloadStatus.FAILED, reason=reason[:200]
+                )
 
     def client_write_memory(self, mac: str, hostname: str = "", ip: str = "") -> None:
         device = self.state.device_by_mac(normalize_mac(mac))
