@@ -187,6 +187,10 @@ async def test_held_client_stays_held_and_removed_one_is_held_again_after_restar
     device = rig.db.device_by_mac(facts.mac)
     assert device is not None
     core.hold_remove(device)
+    # guide, vstack on-hold-clients remove: off the hold list (no "h") until it restarts
+    removed = rig.db.device_by_mac(facts.mac)
+    assert removed is not None and removed.join_state is JoinState.ALLOWED
+    assert removed.status().split()[2] == "a"
     assert core.dhcp_offer(facts).action is OfferAction.HOLD  # type: ignore[union-attr]
     record = rig.db.device_record(facts.mac)
     assert record is not None and not record.removed_from_hold

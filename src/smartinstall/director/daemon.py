@@ -434,6 +434,7 @@ class DirectorDaemon:
                 self.smi.security = security
             self.director.send_command = self._command_sender(security)
         self.director.refresh_role()
+        await self._follow_backup_repository()
         dhcp_changed = previous[1:] != self._applied[1:] and self.dhcp is not None
         dhcp_wanted = self.dhcp is None and bool(settings.dhcp_pools or settings.helper_addresses)
         if dhcp_changed or dhcp_wanted:
@@ -442,6 +443,23 @@ class DirectorDaemon:
             self.dhcp = self._dhcp_endpoint()
             if self.dhcp is not None:
                 await self.dhcp.start()
+
+    async def _follow_backup_repository(self) -> None:
+        """``vstack backup file-server flash:<dir>``: the next upload goes to the new folder
+        (made if needed), without a restart."""
+        if self.tftp is None:
+            return
+        backup_dir = self.director.backup_dir
+        if self.tftp.config.upload_prefix == backup_dir:
+            return
+        folder = self.repo.root / backup_dir
+        try:
+            await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
+        except OSError as error:
+            log.error("backup repository flash:/%s cannot be made: %s", backup_dir, error)
+            return
+        self.tftp.set_uploads(folder, backup_dir)
+        log.info("backups are uploaded to flash:/%s from now on", backup_dir)
 
     async def run(self) -> None:
         """The director until SIGTERM/SIGINT: start, serve, stop."""

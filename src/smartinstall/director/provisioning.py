@@ -168,7 +168,10 @@ class Provisioning(Tracking):
         if not is_open(self.settings.join_window, now, self.tz):
             new, clear_removed = JoinState.DENIED, False
         elif removed:
-            new, clear_removed = JoinState.HOLD, True
+            # restarted after its removal from the hold list: held again (manual), or in
+            # (auto, the window open)
+            auto = self.settings.join_window.auto
+            new, clear_removed = (JoinState.ALLOWED if auto else JoinState.HOLD), True
         elif state is JoinState.DENIED:
             new = JoinState.ALLOWED if self.settings.join_window.auto else JoinState.HOLD
             clear_removed = False

@@ -278,12 +278,41 @@ class Tracking(Backups):
             crashpoint("script-sent")
 
     def client_keepalive(self, mac: str, ip: str = "") -> None:
-        device = self.state.device_by_mac(normalize_mac(mac))
+        mac = normalize_mac(mac)
+        device = self.state.device_by_mac(mac)
         if device is None:
-            return
+            device = self._rebuilt_entry(mac, ip)
+            if device is None:
+                return
         if ip and device.ip != ip:
             self.state.upsert_device(replace(device, ip=ip))
         self.state.record_keepalive(device.mac, self.now())
+
+    def _rebuilt_entry(self, mac: str, ip: str) -> Device | None:
+        """A keepalive from a client the table does not hold (``clear vstack director-db``,
+        or a director that lost its database): the entry comes back from the network, with
+        what the keepalive says; its next hello fills in the rest. An address another entry
+        holds is not taken over (one address, one client)."""
+        if not self.is_director or not ip:
+            return None
+        holder = self.state.device_by_ip(ip)
+        if holder is not None:
+            return None
+        stored = self.state.upsert_device(
+            Device(
+                0,
+                mac,
+                ip=ip,
+                device_type=DeviceType.SMART_INSTALL,
+                health=Health.ACTIVE,
+                join_state=JoinState.ALLOWED,
+            )
+        )
+        self.events.smi("SWITCH_ADD", mac=mac)
+        self.events.debug_line(
+            "director-db", f"entry {stored.number} {mac} rebuilt from its keepalive ({ip})"
+        )
+        return stored
 
     def client_neighbors(self, mac: str, neighbors: tuple[Neighbor, ...]) -> None:
         """A client's CDP table: its neighbours become known (type P until they speak)."""

@@ -318,7 +318,10 @@ def on_hold_install(state: JoinState, removed: bool) -> HoldDecision:
 
 
 def on_hold_remove(state: JoinState, removed: bool) -> HoldDecision:
-    """``vstack on-hold-clients remove``: take a held client off the hold list."""
+    """``vstack on-hold-clients remove``: take a held client off the hold list. It is no
+    longer held (its ``h`` goes); until it restarts it is not upgraded either ("you must
+    restart the client to again put it in the hold state (if the mode is manual) or to
+    automatically upgrade if the mode is auto and the join window is open")."""
     if state is not JoinState.HOLD or removed:
         return HoldDecision(False, state, removed, "client is not on hold")
-    return HoldDecision(True, JoinState.HOLD, True)
+    return HoldDecision(True, JoinState.ALLOWED, True)

@@ -18,6 +18,8 @@ import itertools
 import logging
 import socket
 from collections.abc import Awaitable
+from dataclasses import replace
+from pathlib import Path
 
 from smartinstall.services.tftp_base import (
     Address,
@@ -168,6 +170,13 @@ class TftpServer:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+    def set_uploads(self, upload_dir: Path | None, prefix: str) -> None:
+        """Uploads go to ``upload_dir`` under the names ``<prefix>/<name>`` from now on (the
+        operator moved the backup repository: ``vstack backup file-server flash:<dir>``)."""
+        self.config = replace(self.config, upload_dir=upload_dir, upload_prefix=prefix)
+        if self._pool is not None:
+            self._pool.reconfigure(self.config)
 
     def stats(self) -> TftpStats:
         pool = self._pool

@@ -115,6 +115,10 @@ class WorkerPool:
         self.closing = False
         self._running = False
         self._turn = 0
+        self._configure = self._configuration(config)
+
+    @staticmethod
+    def _configuration(config: TftpServerConfig) -> bytes:
         level = logging.getLogger("smartinstall").getEffectiveLevel()
         absolute = replace(
             config,
@@ -123,7 +127,16 @@ class WorkerPool:
             load_board=None,
         )
         worker_level = level if level <= logging.DEBUG else max(level, logging.WARNING)
-        self._configure = encode(Configure(absolute, config.worker_nice, worker_level))
+        return encode(Configure(absolute, config.worker_nice, worker_level))
+
+    def reconfigure(self, config: TftpServerConfig) -> None:
+        """The server's configuration changed (the backup repository moved): every worker
+        takes it for its next transfers; a worker started later gets it too."""
+        self.config = config
+        self._configure = self._configuration(config)
+        for worker in self.workers:
+            if worker.channel is not None:
+                worker.channel.send_bytes(self._configure)
 
     loop: asyncio.AbstractEventLoop  # set by start()
 

@@ -159,6 +159,7 @@ def test_on_hold_install_and_remove() -> None:
     assert on_hold_install(JoinState.HOLD, removed=False).ok
     removed = on_hold_remove(JoinState.HOLD, removed=False)
     assert removed.ok and removed.removed
+    assert removed.state is JoinState.ALLOWED  # off the hold list: no more "h"
     # "When a client has been removed from the on-hold list and you enter the vstack
     # on-hold-clients install … for the client, the request is denied."
     denied = on_hold_install(removed.state, removed.removed)
