@@ -338,3 +338,21 @@ async def test_the_script_still_follows_the_hello_after_the_row_left_the_table(r
     core.client_upgrade(UpgradeReport(mac, UpgradeKind.SCRIPT, "done"))
     device = rig.db.device_by_mac(mac)
     assert device is not None and device.upgrade.script is Progress.DONE
+
+
+async def test_a_join_state_the_operator_set_holds_across_the_next_dhcp(rig: Rig) -> None:
+    # Guide, "Configuring Join Window Mode": vstack join-window-status index client-id
+    # {allowed | held} changes a client "from the denied state to the active or held state";
+    # the window, closed, must not deny it again at its next exchange.
+    core = rig.director
+    core.settings.join_window = JoinWindowSettings(parse_schedule(["11:00", "01:00"]))
+    facts = DhcpFacts("0050.5601.0071", vendor_class=f"cisco-{PID}")
+    assert core.dhcp_offer(facts).action is OfferAction.DENY  # type: ignore[union-attr]
+    device = rig.db.device_by_mac(facts.mac)
+    assert device is not None and device.join_state is JoinState.DENIED
+    assert core.set_join_states([device.number], "allowed") == []
+    assert core.dhcp_offer(facts).action is OfferAction.INSTALL  # type: ignore[union-attr]
+    after = rig.db.device_by_mac(facts.mac)
+    assert after is not None and after.join_state is JoinState.ALLOWED
+    record = rig.db.device_record(facts.mac)
+    assert record is not None and record.join_pinned

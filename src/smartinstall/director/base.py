@@ -152,10 +152,16 @@ class DirectorBase:
         self._window_open = window_open
         self.check_health(now)
 
+    #: when (seconds since the epoch) the SMI server last refused a connection from this
+    #: client address because it was busy (a flood); the daemon wires it to the server
+    refused_report_at: Callable[[str], float | None] | None = None
+
     def check_health(self, now: dt.datetime | None = None) -> list[Device]:
         """Active while keepalives arrive; Inactive after three missed periods *of this run*:
         a director that was stopped did not hear the keepalives sent meanwhile, so a client
-        is judged only once the director has listened for three periods."""
+        is judged only once the director has listened for three periods. A client whose
+        report a busy SMI server refused within those periods reached the director: the
+        keepalives lost to a flood are not counted as missed (it is left as it is)."""
         now = now or self.now()
         limit = now - dt.timedelta(seconds=self.keepalive_period * KEEPALIVE_MISSES)
         if self._watching_since is None:
@@ -163,7 +169,11 @@ class DirectorBase:
         if self._watching_since > limit:
             return []
         gone = []
+        refused_at = self.refused_report_at
         for device in self.state.stale_devices(limit):
+            refused = refused_at(device.ip) if refused_at is not None and device.ip else None
+            if refused is not None and refused >= limit.timestamp():
+                continue
             gone.append(self.state.set_health(device.mac, Health.INACTIVE))
             self.events.smi("SWITCH_REMOVE", mac=device.mac)
         return gone
@@ -207,6 +217,10 @@ class DirectorBase:
         """The local backup repository, relative to flash: (``vstack`` by default)."""
         location = parse_repository(self.settings.backup.location)
         return location.path if location.local else "vstack"
+
+    def _join_pinned(self, mac: str) -> bool:
+        record = self.state.device_record(mac)
+        return record.join_pinned if record is not None else False
 
     def _removed_from_hold(self, mac: str) -> bool:
         record = self.state.device_record(mac)

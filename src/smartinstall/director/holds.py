@@ -29,7 +29,8 @@ class Holds(Provisioning):
             except DomainError as error:
                 lines.append(f"{error} (client {number})")
                 continue
-            self.state.set_join_state(device.mac, state)
+            # the operator's choice holds across the client's next exchanges
+            self.state.set_join_state(device.mac, state, pinned=True)
         return lines
 
     def _allow_held(self, device: Device) -> tuple[list[str], Offer | None, Device]:
@@ -96,5 +97,5 @@ class Holds(Provisioning):
         decision = on_hold_remove(device.join_state, self._removed_from_hold(device.mac))
         if not decision.ok:
             return f"% Client {device.number}: {decision.reason}"
-        self.state.set_join_state(device.mac, decision.state, removed_from_hold=True)
+        self.state.set_join_state(device.mac, decision.state, removed_from_hold=True, pinned=False)
         return f"Client {device.number} ({device.mac}) removed from the hold list"

@@ -161,9 +161,13 @@ class Provisioning(Tracking):
         A closed window denies it ("the director does not send files to the client until the
         next configured join window"); an open one lets a denied client in (auto) or puts it on
         hold (manual). A held client stays held, an allowed one stays allowed; a client taken
-        off the hold list is held again once it restarts.
+        off the hold list is held again once it restarts. A state the operator set (``vstack
+        join-window-status index N {allowed | held}``, the guide's way to let a denied client
+        in) holds whatever the window.
         """
         state = device.join_state
+        if self._join_pinned(device.mac):
+            return device  # the operator set it (vstack join-window-status): it holds
         removed = self._removed_from_hold(device.mac)
         if not is_open(self.settings.join_window, now, self.tz):
             new, clear_removed = JoinState.DENIED, False

@@ -48,6 +48,7 @@ class DirectorState(Devices, Records):
                 record.removed_from_hold,
                 record.first_seen,
                 record.updated_at,
+                record.join_pinned,
             )
             self._index(entry)
             self._next_key = max(self._next_key, record.key + 1)

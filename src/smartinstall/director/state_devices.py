@@ -286,15 +286,21 @@ class Devices(Tables):
         return self._save(entry, device)
 
     def set_join_state(
-        self, mac: str, state: JoinState, removed_from_hold: bool | None = None
+        self,
+        mac: str,
+        state: JoinState,
+        removed_from_hold: bool | None = None,
+        pinned: bool | None = None,
     ) -> Device:
-        """The join-window state; ``removed_from_hold`` records ``on-hold-clients remove``
-        (left unchanged when None)."""
+        """The join-window state; ``removed_from_hold`` records ``on-hold-clients remove``,
+        ``pinned`` that the operator set it (each left unchanged when None)."""
         entry = self._entry_by_mac(mac)
         if entry is None:
             raise StateError(f"no director-db entry for {mac}")
         if removed_from_hold is not None:
             entry.removed_from_hold = removed_from_hold
+        if pinned is not None:
+            entry.join_pinned = pinned
         return self._save(entry, replace(entry.device, join_state=state))
 
     def set_upgrade(self, mac: str, kind: UpgradeKind, progress: Progress) -> Device:

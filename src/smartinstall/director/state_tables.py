@@ -48,6 +48,7 @@ class _Entry:
     removed_from_hold: bool
     first_seen: dt.datetime
     updated_at: dt.datetime
+    join_pinned: bool = False
 
     def record(self) -> DeviceRecord:
         return DeviceRecord(
@@ -57,6 +58,7 @@ class _Entry:
             self.first_seen,
             self.updated_at,
             self.key,
+            self.join_pinned,
         )
 
 

@@ -106,6 +106,7 @@ class DeviceRow(Base):
     last_keepalive: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     join_state: Mapped[str] = mapped_column(String(1), default="a")
     removed_from_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    join_pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     image_progress: Mapped[str] = mapped_column(String(16), default="none")
     config_progress: Mapped[str] = mapped_column(String(16), default="none")
     script_progress: Mapped[str] = mapped_column(String(16), default="none")

@@ -143,6 +143,9 @@ class DeviceRecord:
     first_seen: dt.datetime
     updated_at: dt.datetime
     key: int = 0
+    # the operator set the join-window state (vstack join-window-status index …): it holds
+    # across the client's next exchanges instead of following the window
+    join_pinned: bool = False
 
 
 __all__ = [

@@ -120,6 +120,7 @@ def _device_values(record: DeviceRecord) -> dict[str, Any]:
         "last_keepalive": record.last_keepalive,
         "join_state": d.join_state.value,
         "removed_from_hold": record.removed_from_hold,
+        "join_pinned": record.join_pinned,
         "image_progress": d.upgrade.image.value,
         "config_progress": d.upgrade.config.value,
         "script_progress": d.upgrade.script.value,
@@ -163,7 +164,13 @@ def _device_record(
         capability=row.capability,
     )
     return DeviceRecord(
-        device, row.last_keepalive, row.removed_from_hold, row.first_seen, row.updated_at, row.id
+        device,
+        row.last_keepalive,
+        row.removed_from_hold,
+        row.first_seen,
+        row.updated_at,
+        row.id,
+        row.join_pinned,
     )
 
 
