@@ -3,7 +3,9 @@
 The grammar (issue text; the guide's own syntax lines disagree)::
 
     vstack download-image tar <image_url> {<ip> | index <list>} <password> [override]
-                          [reload [in hh:mm]]
+                          [{issu [allow-reload] [in hh:mm] | reload [in hh:mm]}]
+    vstack download-image <imagelist_url> {<ip> | index <list>} <password> [override]
+                          [{issu [allow-reload] [in hh:mm] | reload [in hh:mm]}]
     vstack download-image built-in <family> <port> [<chassis>] <password> [override]
                           [issu [allow-reload]] [reload] [in hh:mm]
     vstack download-config <config_url> {<ip> | index <list>} <password> startup
@@ -52,6 +54,8 @@ class OnDemandError(ValueError):
 class OnDemandRequest:
     kind: UpgradeKind  # IMAGE or CONFIG
     url: str | None = None  # tar image or configuration URL; None for a built-in group
+    #: ``url`` is an imagelist the clients read as it is (no imagelist is published)
+    imagelist: bool = False
     builtin: BuiltinKey | None = None
     ip: str | None = None
     indexes: tuple[int, ...] = ()
@@ -245,7 +249,7 @@ def source_url(director: Director, request: OnDemandRequest) -> str:
         parse_location(request.url)
     except DomainError as error:
         raise OnDemandError(str(error)) from None
-    if request.kind is UpgradeKind.IMAGE:
+    if request.kind is UpgradeKind.IMAGE and not request.imagelist:
         return publish_imagelist(director, [request.url], "tar")
     return director.tftp_url(request.url)
 

@@ -82,12 +82,18 @@ class LineEditor:
         held, self._held = "".join(self._held), []
         return text + self.feed(held)
 
+    def take_held(self) -> str:
+        """The keys typed after a line that connected the terminal elsewhere (``vstack
+        attach``): they belong to the other end."""
+        held, self._held = "".join(self._held), []
+        return held
+
     def feed(self, data: str) -> str:
         out: list[str] = []
         for index, char in enumerate(data):
             if self.session.closed:
                 break
-            if self.session.waiting is not None:
+            if self.session.waiting is not None or self.session.attach is not None:
                 room = max(self.max_line * 2 - len(self._held), 0)
                 self._held.extend(data[index : index + room])
                 break

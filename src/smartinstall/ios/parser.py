@@ -8,7 +8,7 @@ declaration order when no keyword matches.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from smartinstall.ios.tree import Command, Node
@@ -21,6 +21,8 @@ INVALID = "% Invalid input detected at '^' marker."
 INCOMPLETE = "% Incomplete command."
 UNKNOWN = "% Unknown command or computer name, or unable to find computer address"
 UNRECOGNIZED = "% Unrecognized command"
+#: how many branches one line may try to settle its ambiguous abbreviations
+MAX_BRANCH_WALKS = 64
 
 
 def ambiguous(text: str) -> str:
@@ -95,9 +97,21 @@ def walk(
     level: int,
     resolve: Resolver,
     limit: int | None = None,
+    *,
+    forced: Mapping[int, Node] | None = None,
+    budget: list[int] | None = None,
 ) -> Walk:
-    """Match tokens[:limit] from `root`; stops at the first token that does not match."""
+    """Match tokens[:limit] from `root`; stops at the first token that does not match.
+
+    An abbreviation that fits several keywords is settled by the rest of the line, as IOS
+    parses every branch: when exactly one of them takes the whole line (`de vstack all` is
+    `debug`, since `delete` takes one file name), that one is chosen; otherwise the line is
+    ambiguous. `forced` (token index -> keyword) and `budget` (sub-walks left) are that
+    search's own state.
+    """
     end = len(tokens) if limit is None else limit
+    if budget is None:
+        budget = [MAX_BRANCH_WALKS]
     state = Walk(root)
     node = root
     index = 0
@@ -112,7 +126,9 @@ def walk(
         chosen: Node | None = None
         value: object = None
         consumed = 1
-        if len(prefixed) == 1:
+        if forced is not None and index in forced:
+            chosen = forced[index]
+        elif len(prefixed) == 1:
             chosen = prefixed[0]
         else:
             for child in children:
@@ -140,6 +156,11 @@ def walk(
                 chosen = child
                 break
             if chosen is None and len(prefixed) > 1:
+                settled = _settle_ambiguity(
+                    root, line, tokens, level, resolve, limit, forced, budget, index, prefixed
+                )
+                if settled is not None:
+                    return settled
                 state.node, state.stopped, state.error = node, index, "ambiguous"
                 return state
         if chosen is None:
@@ -172,6 +193,38 @@ def walk(
     state.node = node
     state.stopped = index
     return state
+
+
+def _settle_ambiguity(
+    root: Node,
+    line: str,
+    tokens: Sequence[Token],
+    level: int,
+    resolve: Resolver,
+    limit: int | None,
+    forced: Mapping[int, Node] | None,
+    budget: list[int],
+    index: int,
+    candidates: Sequence[Node],
+) -> Walk | None:
+    """The one walk, among the keywords an abbreviation fits, that takes the whole line (a
+    complete command; for `?` and Tab, every token before the cursor); None when none or
+    several do, or when the search has used its budget."""
+    fits: list[Walk] = []
+    for candidate in candidates:
+        if budget[0] <= 0:
+            return None
+        budget[0] -= 1
+        attempt = walk(
+            root, line, tokens, level, resolve, limit,
+            forced={**(forced or {}), index: candidate}, budget=budget,
+        )  # fmt: skip
+        complete = attempt.node.command is not None or limit is not None
+        if attempt.error is None and complete:
+            fits.append(attempt)
+            if len(fits) > 1:
+                return None
+    return fits[0] if fits else None
 
 
 def _furthest(children: Sequence[Node], text: str) -> int:

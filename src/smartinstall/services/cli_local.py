@@ -15,6 +15,8 @@ Protocol: the client sends one header line, then bytes.
     SMARTINSTALL-CONSOLE 1 pipe\\n                    command lines follow; the server prints
                                                      prompt, line and output for each, as
                                                      ``smartinstall shell`` does when piped
+                                                     (after ``vstack attach``, the lines
+                                                     go to the client: `cli_attach`)
 
 `run_client` is the client side (``smartinstall console``).
 """
@@ -33,6 +35,7 @@ import sys
 from pathlib import Path
 
 from smartinstall.ios import PRIVILEGED_LEVEL, Session
+from smartinstall.services.cli_attach import attach_piped
 from smartinstall.services.cli_terminal import (
     READ_CHUNK,
     TOO_MANY,
@@ -206,6 +209,9 @@ class LocalConsoleServer:
                 writer.write((await session.settle()).encode())
                 ok = ok and session.settled_ok
             failed += 0 if ok else 1
+            if session.attach is not None:  # vstack attach: the next lines are the client's
+                (host, port), session.attach = session.attach, None
+                await attach_piped(reader, writer, host, port)
             await writer.drain()
         writer.write(f"\x00{failed}\n".encode())
 

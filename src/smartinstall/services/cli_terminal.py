@@ -155,7 +155,7 @@ async def run_terminal(
                 io.write(out[: -len(prompt)] if out.endswith(prompt) else out)
                 host, port = session.attach
                 session.attach = None
-                await attach(io, host, port)
+                await attach(io, host, port, typed=editor.take_held())
                 io.write(prompt)
                 continue
             io.write(out)
@@ -171,9 +171,12 @@ async def run_terminal(
                 await on_close()
 
 
-async def attach(io: TerminalIO, host: str, port: int, timeout: float = 10.0) -> None:
+async def attach(
+    io: TerminalIO, host: str, port: int, timeout: float = 10.0, typed: str = ""
+) -> None:
     """``vstack attach``: this terminal on a client's telnet command line until the client
-    closes the connection (``exit`` there), as IOS's telnet does."""
+    closes the connection (``exit`` there), as IOS's telnet does; ``typed`` are keys that came
+    after the command (pasted or piped lines), sent to the client first."""
     io.write(f"Trying {host} ... ")
     try:
         async with asyncio.timeout(timeout):
@@ -182,6 +185,8 @@ async def attach(io: TerminalIO, host: str, port: int, timeout: float = 10.0) ->
         io.write(f"\r\n% Connection refused by remote host ({error})\r\n")
         return
     io.write("Open\r\n")
+    if typed:
+        writer.write(typed.encode("utf-8", "replace"))
 
     async def down() -> None:
         while True:

@@ -22,6 +22,7 @@ class ClearCommands(Family):
             "download-status": "Clear the download status list",
             "entry": "One entry",
         }
+        # guide, clear vstack: "The index number range is from 1 to 255" (both lists)
         entry = {"entry": Arg(Number(1, 255), "Entry number")}
         c(
             EXEC,

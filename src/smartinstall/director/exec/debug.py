@@ -10,8 +10,8 @@ from smartinstall.ios import EXEC, PRIVILEGED_LEVEL, USER_LEVEL, CommandError, C
 
 
 class DebugCommands(Family):
-    """``[no] debug vstack {all | <area>}``, ``undebug all``, ``no debug all``, ``show
-    debugging``, ``show logging`` and ``terminal [no] monitor``."""
+    """``[no] debug vstack {all | <area>}``, ``undebug vstack {all | <area>}``, ``undebug all``,
+    ``no debug all``, ``show debugging``, ``show logging`` and ``terminal [no] monitor``."""
 
     def declare(self) -> None:
         c = self.command
@@ -38,6 +38,9 @@ class DebugCommands(Family):
         c(EXEC, f"debug vstack {{{areas}}}", self._debug, level=p, help=area_help)
         c(EXEC, f"no debug vstack {{{areas}}}", self._debug, level=p, help=area_help)
         c(EXEC, "undebug all", self._undebug, level=p, help={"all": "Disable all debugging"})
+        # guide, debug vstack: "The undebug vstack command is the same as the no debug vstack
+        # command."
+        c(EXEC, f"undebug vstack {{{areas}}}", self._debug, level=p, help=area_help)
         c(
             EXEC,
             "no debug all",
@@ -97,7 +100,7 @@ class DebugCommands(Family):
         if area is None:
             raise CommandError("% Incomplete command.")
         debug = self.host.events.debug
-        if ctx.negated or ctx.command.syntax.startswith("no "):
+        if ctx.negated or ctx.command.syntax.startswith(("no ", "undebug ")):
             debug.discard(area)
             if area == "all":
                 debug.clear()

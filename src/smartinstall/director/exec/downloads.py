@@ -9,6 +9,8 @@ import datetime as dt
 from smartinstall.director import ondemand
 from smartinstall.director.exec.host import Family
 from smartinstall.domain.devices import UpgradeKind
+from smartinstall.domain.errors import DomainError
+from smartinstall.domain.locations import parse_location
 from smartinstall.ios import (
     EXEC,
     PRIVILEGED_LEVEL,
@@ -19,8 +21,13 @@ from smartinstall.ios import (
     IPv4,
     Line,
     TimeOfDay,
+    Url,
     Word,
 )
+
+#: the highest client index an index list takes (the guide sets none; the director numbers
+#: its clients from 1 with no limit of 255)
+MAX_INDEX = 65535
 
 
 class DownloadCommands(Family):
@@ -34,15 +41,20 @@ class DownloadCommands(Family):
             "download-image": "Download image to clients",
             "tar": "Image in tar format",
             "index": "Client indexes",
+            # the guide's `… NONE ?` and `… NONE issu ?` lists
             "override": "Override the existing image",
-            "reload": "Reload the clients after the download",
-            "in": "Reload at a time of day",
+            "issu": "Force ISSU Upgrade",
+            "allow-reload": "Allow Reloading the switch if ISSU fails",
+            "reload": "Reload the switch",
+            "in": "Specify time in",
             "built-in": "Built-in group",
         }
         targets = {
             "url": Arg(Word("WORD"), "Image tar file URL (tftp://… or flash:…)"),
+            "imagelist": Arg(Url("WORD"), "Imagelist file URL (tftp://… or flash:…)"),
             "ip": Arg(IPv4(), "Client IP address"),
-            "indexes": Arg(IndexList(255), "Client indexes (for example 1,3-5,7)"),
+            # the guide gives index lists no upper bound (unlike `entry` and `client-id`)
+            "indexes": Arg(IndexList(MAX_INDEX), "Client indexes (for example 1,3-5,7)"),
             "password": Arg(Word(), "Enable password of the clients (NONE for none)"),
             "at": Arg(TimeOfDay(), "Time of day to reload"),
             "words": Arg(
@@ -51,10 +63,20 @@ class DownloadCommands(Family):
                 "[issu [allow-reload]] [reload] [in hh:mm]",
             ),
         }
+        # guide, vstack download-image and "On-demand upgrade with ISSU": a tar image, or (the
+        # form of releases before 12.2(55)SE) an imagelist file, to clients by IP or index
+        options = "[override] [{issu [allow-reload] [in <at>] | reload [in <at>]}]"
         c(
             EXEC,
-            "vstack download-image tar <url> {<ip> | index <indexes>} <password> "
-            "[override] [reload [in <at>]]",
+            f"vstack download-image tar <url> {{<ip> | index <indexes>}} <password> {options}",
+            self._download_image,
+            level=p,
+            help=image_help,
+            args=targets,
+        )
+        c(
+            EXEC,
+            f"vstack download-image <imagelist> {{<ip> | index <indexes>}} <password> {options}",
             self._download_image,
             level=p,
             help=image_help,
@@ -128,14 +150,28 @@ class DownloadCommands(Family):
     def _download_image(self, ctx: Context) -> None:
         now, at = self._reload(ctx)
         indexes = ctx.args.get("indexes")
+        imagelist = "imagelist" in ctx.args
+        url = str(ctx.args["imagelist" if imagelist else "url"])
+        if imagelist:
+            self._check_imagelist(url)
         request = ondemand.OnDemandRequest(
-            UpgradeKind.IMAGE, url=str(ctx.args["url"]),
+            UpgradeKind.IMAGE, url=url, imagelist=imagelist,
             ip=str(ctx.args["ip"]) if ctx.args.get("ip") is not None else None,
             indexes=tuple(indexes) if isinstance(indexes, list | tuple) else (),
             password=ondemand.password_of(str(ctx.args["password"])),
-            override="override" in ctx.keywords, reload_now=now, reload_at=at,
+            override="override" in ctx.keywords, issu="issu" in ctx.keywords,
+            allow_reload="allow-reload" in ctx.keywords, reload_now=now, reload_at=at,
         )  # fmt: skip
         self._start_download(ctx, request)
+
+    def _check_imagelist(self, url: str) -> None:
+        """An imagelist on the director's own file system must be there (one stat)."""
+        try:
+            location = parse_location(url, "imagelist")
+        except DomainError as error:
+            raise CommandError(str(error)) from None
+        if location.local and not self.host.repo.exists(location.path):
+            raise CommandError(f"%Error opening {url} (No such file or directory)")
 
     def _download_config(self, ctx: Context) -> None:
         now, at = self._reload(ctx)

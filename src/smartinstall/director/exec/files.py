@@ -21,16 +21,20 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from smartinstall.director.exec.host import Family, confirmed, finish_in_thread
+from smartinstall.domain.locations import LOCAL_FILESYSTEMS
 from smartinstall.ios import EXEC, PRIVILEGED_LEVEL, Arg, CommandError, Context, Word
 from smartinstall.store.repository import Repository, RepositoryError, StoredFile
 
 
 def flash_path(repo: Repository, text: str, *, allow_root: bool = False) -> str:
-    """The repository path of a ``flash:`` URL (``""``: the root, when ``allow_root``)."""
+    """The repository path of a URL on one of the director's file systems (``""``: the root,
+    when ``allow_root``). ``flash:``, ``flash0:``, ``flash1:``, ``bootflash:`` and ``usb:``
+    all name the director's one repository, as its image and configuration locations do."""
     lowered = text.lower()
-    if not lowered.startswith("flash:"):
+    scheme = next((fs for fs in LOCAL_FILESYSTEMS if lowered.startswith(fs)), None)
+    if scheme is None:
         raise CommandError(f"%Error opening {text} (Invalid file system)")
-    path = text[len("flash:") :].strip("/")
+    path = text[len(scheme) :].strip("/")
     if not path and not allow_root:
         raise CommandError(f"%Error opening {text} (No file name)")
     if path:
@@ -72,7 +76,9 @@ class FileCommands(Family):
             help={"copy": "Copy from one file to another"},
             args={
                 "source": Arg(Word("WORD", r"tftp://\S+"), "Source: tftp://host/file"),
-                "destination": Arg(Word("WORD", r"flash:\S*"), "Destination: flash:[file]"),
+                "destination": Arg(
+                    Word("WORD", r"(?i)(flash[01]?|bootflash|usb):\S*"), "Destination: flash:[file]"
+                ),
             },
         )
 
@@ -84,7 +90,8 @@ class FileCommands(Family):
             entries = repo.listing(path)
         except RepositoryError as error:
             raise CommandError(f"%Error opening flash:/{path} ({error})") from None
-        ctx.write(f"Directory of flash:/{path}{'/' if path else ''}\n\n")
+        scheme = where.split(":", 1)[0].lower()
+        ctx.write(f"Directory of {scheme}:/{path}{'/' if path else ''}\n\n")
         tz = self.host.director.tz
         for number, entry in enumerate(entries, start=1):
             when = dt.datetime.fromtimestamp(entry.mtime, tz)

@@ -5,6 +5,7 @@ the Join Window in Manual Mode"). The director core changes the clients' join st
 from __future__ import annotations
 
 from smartinstall.director import ondemand
+from smartinstall.director.exec.downloads import MAX_INDEX
 from smartinstall.director.exec.host import CONFIRM, Family, confirmed
 from smartinstall.domain.devices import Device, JoinState
 from smartinstall.domain.values import normalize_mac
@@ -29,6 +30,7 @@ class OnHoldCommands(Family):
         c = self.command
         p = PRIVILEGED_LEVEL
         which = {
+            # guide: "The client ID range is 0 to 255"; past it, ipaddr or mac name the client
             "number": Arg(Number(0, 255), "Client index"),
             "address": Arg(IPv4(), "Client IP address"),
             "mac": Arg(MacAddress(), "Client MAC address"),
@@ -72,7 +74,8 @@ class OnHoldCommands(Family):
                 "allowed": "Allow the clients (active state)",
                 "held": "Put the clients on hold",
             },
-            args={"indexes": Arg(IndexList(255), "Client indexes (for example 1,3-5,7)")},
+            # the guide's client-id list has no upper bound here (unlike `client-id <0-255>`)
+            args={"indexes": Arg(IndexList(MAX_INDEX), "Client indexes (for example 1,3-5,7)")},
         )
 
     def _hold_targets(self, ctx: Context) -> list[Device]:

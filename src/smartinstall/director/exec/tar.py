@@ -1,6 +1,7 @@
-"""Tar files in ``flash:``: ``vstack tar``, ``vstack untar`` and ``vstack untar/table``
-(guide, "Managing Client Configuration Files": backups of the configuration files, image
-tar files).
+"""Tar files on the director's file systems (``flash:``, ``flash0:``, ``flash1:``,
+``bootflash:``, ``usb:``: its one repository): ``vstack tar``, ``vstack untar`` and ``vstack
+untar/table`` (guide, "Managing Client Configuration Files": backups of the configuration
+files, image tar files).
 
 The paths are checked inline (a refused path fails the line at once); reading and writing
 the archive and its members run in a thread (`finish_in_thread`), so that archiving a large
@@ -17,6 +18,7 @@ from typing import IO
 
 from smartinstall.director.exec.files import flash_path
 from smartinstall.director.exec.host import Family, finish_in_thread
+from smartinstall.domain.locations import LOCAL_FILESYSTEMS
 from smartinstall.ios import EXEC, PRIVILEGED_LEVEL, Arg, CommandError, Context, Word
 from smartinstall.store.repository import CHUNK, FileInfo, Repository, RepositoryError
 
@@ -25,9 +27,9 @@ MAX_TAR_BYTES = 4 * 1024**3
 
 
 class TarCommands(Family):
-    """``vstack tar flash:<archive> [flash:<folder>]``, ``vstack untar flash:<archive>
-    [flash:<folder>]`` and ``vstack untar/table flash:<archive>``; the folder is the backup
-    repository when it is not given."""
+    """``vstack tar <fs>:<archive> [<fs>:<folder>]``, ``vstack untar <fs>:<archive>
+    [<fs>:<folder>]`` and ``vstack untar/table <fs>:<archive>`` on any of the director's file
+    systems; the folder is the backup repository when it is not given."""
 
     def declare(self) -> None:
         c = self.command
@@ -38,13 +40,14 @@ class TarCommands(Family):
             "untar/table": "List the contents of a tar file",
         }
         files = {
-            "first": Arg(Word(), "flash: URL"),
-            "second": Arg(Word(), "flash: URL"),
-            "third": Arg(Word(), "flash: URL"),
+            "first": Arg(Word(), "flash:, bootflash:, usb: … URL"),
+            "second": Arg(Word(), "flash:, bootflash:, usb: … URL"),
+            "third": Arg(Word(), "flash:, bootflash:, usb: … URL"),
+            "fourth": Arg(Word(), "flash:, bootflash:, usb: … URL"),
         }
         c(
             EXEC,
-            "vstack tar <first> [<second> [<third>]]",
+            "vstack tar <first> [<second> [<third> [<fourth>]]]",
             self._tar,
             level=p,
             help=tar_help,
@@ -52,7 +55,7 @@ class TarCommands(Family):
         )
         c(
             EXEC,
-            "vstack untar <first> [<second> [<third>]]",
+            "vstack untar <first> [<second> [<third> [<fourth>]]]",
             self._untar,
             level=p,
             help=tar_help,
@@ -103,12 +106,15 @@ class TarCommands(Family):
 
 
 def join_url(ctx: Context) -> tuple[str, str | None]:
-    """``flash: archive.tar`` (the guide's examples) is one URL, ``flash:archive.tar``."""
-    words = [str(ctx.args[k]) for k in ("first", "second", "third") if k in ctx.args]
+    """``flash: archive.tar`` (the guide's examples) is one URL, ``flash:archive.tar``; so is
+    ``flash mytar`` (the guide's ``vstack tar flash: archive.tar flash mytar``)."""
+    words = [str(ctx.args[k]) for k in ("first", "second", "third", "fourth") if k in ctx.args]
     urls: list[str] = []
     for word in words:
         if urls and urls[-1].endswith(":"):
             urls[-1] += word
+        elif urls and f"{urls[-1].lower()}:" in LOCAL_FILESYSTEMS:
+            urls[-1] += ":" + word
         else:
             urls.append(word)
     if len(urls) > 2:
