@@ -26,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mac", help="MAC address (default: derived from the address and PID)")
     parser.add_argument(
         "--address", default="127.0.0.2",
-        help="the switch's own address before DHCP (its relay address, giaddr) (127.0.0.2)",
+        help="the switch's own address: port 4786 from power-on, its relay address (giaddr) "
+        "and the address it asks DHCP for (127.0.0.2)",
     )  # fmt: skip
     parser.add_argument(
         "--director", default="127.0.0.1",

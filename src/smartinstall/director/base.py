@@ -146,7 +146,7 @@ class DirectorBase:
         if self._window_open is not None and window_open != self._window_open:
             self.events.smi(
                 "SMI_JOIN_WINDOW_MESSAGE",
-                status="Opened" if window_open else "Closed",
+                status="Start" if window_open else "End",
                 ip=self.settings.director_ip or self.address,
             )
         self._window_open = window_open

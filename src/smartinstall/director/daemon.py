@@ -319,12 +319,13 @@ class DirectorDaemon:
             self.security,
             on_invalid=self._invalid_message,
             counters=self.smi_counters,
+            is_known=self._is_client_address,
         )
+        # a report refused under a flood is not a missed keepalive (docs/security.md)
+        self.director.refused_report_at = self.smi.admission.last_refused
         await self.smi.start()
         log.info("SMI server on %s:%d (%s)", self.address, o.smi_port, self.security.mode)
-        self.dhcp = self._dhcp_endpoint()
-        if self.dhcp is not None:
-            await self.dhcp.start()
+        await self._start_dhcp()
         bridge = CoreLegacyBridge(self.director)
         legacy = LegacyTriggerServer(self.address, bridge, bridge, tasks=self.director.tasks)
         try:
@@ -361,6 +362,11 @@ class DirectorDaemon:
             f"({trouble.reason}{count})",
             code=trouble.code,
         )
+
+    def _is_client_address(self, ip: str) -> bool:
+        """Is ``ip`` an address the director bound to a client (its SMI slots come first)?"""
+        device = self.director.state.device_by_ip(ip)
+        return device is not None and not device.is_director
 
     def _command_sender(self, security: SmiSecurity) -> SmiCommandSender:
         return SmiCommandSender.for_state(security, self.state, self.smi_counters, self.address)
@@ -439,10 +445,39 @@ class DirectorDaemon:
         dhcp_wanted = self.dhcp is None and bool(settings.dhcp_pools or settings.helper_addresses)
         if dhcp_changed or dhcp_wanted:
             if self.dhcp is not None:
-                await self.dhcp.stop()
-            self.dhcp = self._dhcp_endpoint()
-            if self.dhcp is not None:
-                await self.dhcp.start()
+                try:
+                    await self.dhcp.stop()
+                except OSError as error:
+                    self._dhcp_failed("remove", error)
+            await self._start_dhcp()
+
+    def _dhcp_what(self) -> str:
+        pools = list(self.settings.dhcp_pools)
+        if pools:
+            return "pool " + ", ".join(pools)
+        return "relay to " + ", ".join(self.settings.helper_addresses)
+
+    def _dhcp_failed(self, action: str, error: Exception) -> None:
+        self.events.smi(
+            "SMI_DHCP_ERR", action=action, parameter=f"{self._dhcp_what()} ({error})"[:200]
+        )
+
+    async def _start_dhcp(self) -> None:
+        """The DHCP server (or relay) of the settings. When it cannot be configured (its port
+        taken, a pool the system refuses), the director goes on without it and says so
+        (%SMI-6-SMI_DHCP_ERR): TFTP, Smart Install and a third-party DHCP server still work."""
+        endpoint: DhcpServer | DhcpRelay | None = None
+        try:
+            endpoint = self._dhcp_endpoint()
+            if endpoint is not None:
+                await endpoint.start()
+            self.dhcp = endpoint
+        except (OSError, ValueError) as error:
+            self.dhcp = None
+            if endpoint is not None:
+                with contextlib.suppress(Exception):
+                    await endpoint.stop()
+            self._dhcp_failed("configure", error)
 
     async def _follow_backup_repository(self) -> None:
         """``vstack backup file-server flash:<dir>``: the next upload goes to the new folder

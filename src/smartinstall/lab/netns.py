@@ -265,6 +265,10 @@ class BroadcastNetIo(LabNetIo):
         super().__init__(net)
         self.namespace = namespace
 
+    def listen_host(self, switch: Switch) -> str:
+        # the namespace is the switch's own: port 4786 on every address, from power-on
+        return "0.0.0.0"
+
     def _dhcp_socket(self, switch: Switch) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from smartinstall.director.daemon import DirectorDaemon
+from smartinstall.director.facts import director_mac
 from smartinstall.director.terminals import SOCKET_NAME
 from smartinstall.director.views import show_vstack_download_status, show_vstack_status
 from smartinstall.domain.devices import Device
@@ -43,7 +44,6 @@ from smartinstall.switch.machine import Faults, Member, State, Switch, SwitchCon
 from smartinstall.switch.netio import NetConfig, NetIo
 from smartinstall.switch.shell import TelnetConsole
 from smartinstall.wire import smi_client
-from smartinstall.wire.dhcp import DhcpPacket, MessageType, Opt
 
 log = logging.getLogger(__name__)
 
@@ -275,24 +275,9 @@ class LabError(RuntimeError):
 
 
 class LabNetIo(NetIo):
-    """A switch's network edges that ask the director for the switch's own topology address."""
-
-    def _request(
-        self,
-        switch: Switch,
-        kind: MessageType,
-        xid: int,
-        requested: str | None = None,
-        server_id: bytes | None = None,
-    ) -> DhcpPacket:
-        packet = super()._request(switch, kind, xid, requested, server_id)
-        if kind == MessageType.DISCOVER and requested is None:
-            # RFC 2131 4.4.1: a client may suggest the address it wants in a DISCOVER.
-            packet.options = [
-                *packet.options,
-                (Opt.REQUESTED_IP, socket.inet_aton(switch.config.address)),
-            ]
-        return packet
+    """A lab switch's network edges: those of every emulated switch, which asks the director
+    for its own (topology) address and relays its DHCP with option 82 when it is cabled to
+    the director or to another switch (:meth:`Lab._make_switch`)."""
 
 
 @dataclass
@@ -432,6 +417,11 @@ class Lab:
             for child in children
         )
         parent = by_name.get(spec.upstream_device)
+        # option 82 as the relay agent on the upstream port inserts it: circuit id that port,
+        # remote id the upstream device's MAC (the director's as the director computes it)
+        upstream_mac = parent.mac if parent is not None else ""
+        if spec.upstream_device == "director" and spec.upstream_interface:
+            upstream_mac = director_mac(self.address)
         faults = item.faults
         config = SwitchConfig(
             pid=spec.pid or "WS-C2960X-48FPS-L",
@@ -440,8 +430,8 @@ class Lab:
             legacy=spec.legacy,
             members=tuple(Member(m.number, m.pid, m.mac) for m in spec.members),
             neighbors=neighbors,
-            upstream_port=spec.upstream_interface if parent is not None else "",
-            upstream_mac=parent.mac if parent is not None else "",
+            upstream_port=spec.upstream_interface if upstream_mac else "",
+            upstream_mac=upstream_mac,
             director_port=ports.smi,
             tftp_port=ports.tftp,
             keepalive=self.topology.keepalive,

@@ -32,11 +32,12 @@ import inspect
 import ipaddress
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Final, NoReturn, Self, TypeVar
 
+from smartinstall.services.smi_admission import Admission, LogThrottle, Refusal, Slot, SmiLimits
 from smartinstall.services.smi_replay import CounterBook, open_sealed
 from smartinstall.wire import smi_auth
 from smartinstall.wire.smi import (
@@ -127,26 +128,6 @@ class SmiSecurity:
         return any(addr in net for net in self.allowed_clients)
 
 
-@dataclass(frozen=True)
-class SmiLimits:
-    """What one listener lets peers cost. Times are seconds.
-
-    ``idle_timeout`` waits for the first complete header; it is longer than nmap's 6 s wait for a
-    banner so that a scanner sees an open SMI port, not a "tcpwrapped" one. ``read_timeout`` is the
-    deadline for the rest of a message once its first byte came (slowloris ends there).
-    """
-
-    max_connections: int = 256
-    max_connections_per_peer: int = 32
-    idle_timeout: float = 10.0
-    read_timeout: float = 5.0
-    max_payload: int | None = None  # None: the role's own maximum
-    rate_per_peer: float = 100.0  # connections per second, sustained
-    burst_per_peer: int = 200
-    max_tracked_peers: int = 4096
-    log_interval: float = 10.0  # one log line per (peer, kind of problem) per interval
-
-
 # ------------------------------------------------------------------------- plain data out
 
 
@@ -198,6 +179,8 @@ class InvalidMessage:
 
 
 T = TypeVar("T")
+#: the slot of the connection a task serves
+_SLOT: ContextVar[Slot | None] = ContextVar("smi_slot", default=None)
 DirectorOwner = Callable[[ClientMessageReceived], "Awaitable[Ack | None] | Ack | None"]
 ClientOwner = Callable[[CommandReceived], "Awaitable[None] | None"]
 InvalidHook = Callable[[InvalidMessage], None]
@@ -246,66 +229,7 @@ def seal_message(
     )
 
 
-# ---------------------------------------------------------------------- throttles and limits
-
-
-class _LogThrottle:
-    """One log line per (peer host, kind) per interval; suppressed repeats are counted and
-    reported with the next line, so a flood costs a few lines, not one per connection."""
-
-    def __init__(self, interval: float, capacity: int) -> None:
-        self.interval = interval
-        self.capacity = capacity
-        self._last: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
-
-    def emit(
-        self,
-        level: int,
-        peer: Peer,
-        kind: str,
-        text: str,
-        syslog: str | None = None,
-        reason: str = "",
-    ) -> bool:
-        now = time.monotonic()
-        key = (peer.host, kind)
-        last = self._last.get(key)
-        if last is not None and now - last[0] < self.interval:
-            self._last[key] = (last[0], last[1] + 1)
-            return False
-        suppressed = last[1] if last is not None else 0
-        self._last[key] = (now, 0)
-        self._last.move_to_end(key)
-        while len(self._last) > self.capacity:
-            self._last.popitem(last=False)
-        more = f" ({suppressed} similar since suppressed)" if suppressed else ""
-        extra = {"smi_peer": str(peer), "smi_problem": kind, "smi_reason": reason or text}
-        if syslog is not None:  # a %SMI-... message: the guide's text exactly
-            log.log(level, "%s%s", syslog, more, extra=extra)
-        else:
-            log.log(level, "SMI %s from %s: %s%s", kind, peer, text, more, extra=extra)
-        return True
-
-
-class _RateLimiter:
-    """Token bucket per peer host, bounded in the number of peers tracked."""
-
-    def __init__(self, rate: float, burst: int, capacity: int) -> None:
-        self.rate = rate
-        self.burst = float(burst)
-        self.capacity = capacity
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-
-    def allow(self, host: str) -> bool:
-        now = time.monotonic()
-        tokens, stamp = self._buckets.get(host, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - stamp) * self.rate)
-        ok = tokens >= 1.0
-        self._buckets[host] = (tokens - 1.0 if ok else tokens, now)
-        self._buckets.move_to_end(host)
-        while len(self._buckets) > self.capacity:
-            self._buckets.popitem(last=False)
-        return ok
+# ------------------------------------------------------------------------------ refusals
 
 
 class _Refused(Exception):
@@ -346,6 +270,7 @@ class _SmiListener:
         limits: SmiLimits,
         on_invalid: InvalidHook | None,
         counters: CounterBook | None = None,
+        is_known: Callable[[str], bool] | None = None,
     ) -> None:
         self.host = host
         self._port = port
@@ -353,13 +278,10 @@ class _SmiListener:
         self.limits = limits
         self.on_invalid = on_invalid
         self._server: asyncio.Server | None = None
-        self._active = 0
-        self._per_peer: dict[str, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._throttle = _LogThrottle(limits.log_interval, limits.max_tracked_peers)
-        self._rate = _RateLimiter(
-            limits.rate_per_peer, limits.burst_per_peer, limits.max_tracked_peers
-        )
+        self._throttle = LogThrottle(limits.log_interval, limits.max_tracked_peers)
+        #: connection slots: per source, the director's known clients first (smi_admission)
+        self.admission = Admission(limits, is_known)
         # the counters accepted from each sender (and this endpoint's own, to seal with)
         self.counters = (
             CounterBook(capacity=security.replay_capacity) if counters is None else counters
@@ -375,7 +297,7 @@ class _SmiListener:
 
     @property
     def active_connections(self) -> int:
-        return self._active
+        return self.admission.active
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
@@ -430,15 +352,14 @@ class _SmiListener:
         except Exception:
             writer.transport.abort()
             return
-        refusal = self._admit(peer)
-        if refusal is not None:
+        admitted = self._admit(peer) or self.admission.admit(peer.host, writer.transport.abort)
+        if isinstance(admitted, Refusal):
             self.stats["refused"] += 1
-            self._throttle.emit(logging.WARNING, peer, refusal[0], refusal[1])
-            writer.transport.abort()
+            self._throttle.emit(logging.WARNING, peer, admitted.kind, admitted.text)
+            writer.transport.abort()  # a client sees its report refused and sends it again
             return
         self.stats["accepted"] += 1
-        self._active += 1
-        self._per_peer[peer.host] = self._per_peer.get(peer.host, 0) + 1
+        _SLOT.set(admitted)
         after: Callable[[], Awaitable[None]] | None = None
         try:
             after = await self._serve(reader, writer, peer)
@@ -453,12 +374,7 @@ class _SmiListener:
         except Exception:
             log.exception("SMI %s: internal error serving %s", self.role, peer)
         finally:
-            self._active -= 1
-            left = self._per_peer.get(peer.host, 1) - 1
-            if left > 0:
-                self._per_peer[peer.host] = left
-            else:
-                self._per_peer.pop(peer.host, None)
+            self.admission.release(admitted)
             if not writer.is_closing():
                 writer.close()
         if after is not None:
@@ -467,16 +383,8 @@ class _SmiListener:
             except Exception:
                 log.exception("SMI %s: owner failed on a message from %s", self.role, peer)
 
-    def _admit(self, peer: Peer) -> tuple[str, str] | None:
-        if self._active >= self.limits.max_connections:
-            return ("connection limit", f"{self._active} connections open; refused")
-        if self._per_peer.get(peer.host, 0) >= self.limits.max_connections_per_peer:
-            return (
-                "per-peer connection limit",
-                f"{self.limits.max_connections_per_peer} connections from this peer; refused",
-            )
-        if not self._rate.allow(peer.host):
-            return ("rate limit", "more messages than the per-peer rate allows; refused")
+    def _admit(self, peer: Peer) -> Refusal | None:
+        """A refusal before any slot is counted (the role's own rules)."""
         return None
 
     async def _serve(
@@ -504,7 +412,9 @@ class _SmiListener:
         within ``read_timeout`` of its first byte, at most the role's maximum size."""
         buf = b""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.limits.idle_timeout
+        slot = _SLOT.get()
+        idle = slot.idle_timeout if slot is not None else self.limits.idle_timeout
+        deadline = loop.time() + idle
         while len(buf) < HEADER_SIZE:
             try:
                 async with asyncio.timeout_at(deadline):
@@ -525,6 +435,8 @@ class _SmiListener:
                 )
             if not buf:
                 deadline = loop.time() + self.limits.read_timeout
+                if slot is not None:
+                    slot.spoke = True
             buf += chunk
             if not self._prefix_ok(buf):
                 raise _Refused(
@@ -753,16 +665,20 @@ class SmiDirectorServer(_SmiListener):
         on_invalid: InvalidHook | None = None,
         *,
         counters: CounterBook | None = None,
+        is_known: Callable[[str], bool] | None = None,
     ) -> None:
-        """``counters``: the director's book (its data directory keeps it across restarts)."""
+        """``counters``: the director's book (its data directory keeps it across restarts).
+        ``is_known``: is this address one the director bound to a client? Those sources keep
+        reserved connection slots under a flood (:mod:`smartinstall.services.smi_admission`)."""
+        limits = limits or SmiLimits(pressure_idle_timeout=2.0)
         super().__init__(
-            host, port, security or SmiSecurity(), limits or SmiLimits(), on_invalid, counters
+            host, port, security or SmiSecurity(), limits, on_invalid, counters, is_known
         )
         self.owner = owner
 
-    def _admit(self, peer: Peer) -> tuple[str, str] | None:
+    def _admit(self, peer: Peer) -> Refusal | None:
         if not self.security.allows(peer.host):
-            return ("address not allowed", "not in vstack allowed-clients; refused")
+            return Refusal("address not allowed", "not in vstack allowed-clients; refused")
         return super()._admit(peer)
 
     def _prefix_ok(self, data: bytes) -> bool:
@@ -926,7 +842,14 @@ async def send_command(
 
 
 class SmiSendError(Exception):
-    """The director did not take a message (unreachable, refused, or a bad answer)."""
+    """The director did not take a message (unreachable, refused, or a bad answer).
+
+    ``transient``: no answer came (the director unreachable, or busy and refusing connections
+    under a flood); the same message is worth sending again. A bad answer is not."""
+
+    def __init__(self, message: str, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 @dataclass
@@ -946,7 +869,7 @@ class SmiClientSender:
         if self.security.key is not None:
             mac = self.identity or getattr(message, "mac", "")
             if not mac:
-                raise SmiSendError("an authenticated message names its sender: no MAC to name")
+                raise SmiSendError("an authenticated message names its sender: no MAC", False)
             me = PeerId.client(mac)
         local = (self.local_host, 0) if self.local_host else None
         try:
@@ -968,7 +891,7 @@ class SmiClientSender:
                     book = _SHARED_COUNTERS if self.counters is None else self.counters
                     counter = await book.next_counter()
                 except OSError as exc:
-                    raise SmiSendError(f"no counter to seal with: {exc}") from exc
+                    raise SmiSendError(f"no counter to seal with: {exc}", False) from exc
                 data = seal_message(
                     data, self.security, sender=me, recipient=director, counter=counter
                 )
@@ -978,7 +901,7 @@ class SmiClientSender:
                 head = await reader.readexactly(HEADER_SIZE)
                 header = Header.decode(head)
                 if header.length > 64 * 1024:
-                    raise SmiSendError("director answer too large")
+                    raise SmiSendError("director answer too large", False)
                 payload = await reader.readexactly(header.length)
         except asyncio.IncompleteReadError as exc:
             raise SmiSendError("director closed without an acknowledgement") from exc
@@ -995,20 +918,24 @@ class SmiClientSender:
                     head + payload, self.security.key, me, skew, _now_ms(), (director, counter)
                 )
             except ReplayError as exc:
-                raise SmiSendError(f"acknowledgement not for this message: {exc.reason}") from exc
+                raise SmiSendError(
+                    f"acknowledgement not for this message: {exc.reason}", False
+                ) from exc
             except SmiDecodeError as exc:
-                raise SmiSendError(f"acknowledgement not authenticated: {exc.reason}") from exc
+                raise SmiSendError(
+                    f"acknowledgement not authenticated: {exc.reason}", False
+                ) from exc
             header, payload, _ = decode_frame(unsealed.frame, len(unsealed.frame))
         try:
             ack = decode_client_payload(header, payload)
         except SmiDecodeError as exc:
-            raise SmiSendError(f"bad acknowledgement: {exc.reason}") from exc
+            raise SmiSendError(f"bad acknowledgement: {exc.reason}", False) from exc
         if (
             not isinstance(ack, Ack)
             or ack.acked_sequence != message.sequence
             or ack.acked_type != message.MSG_TYPE
         ):
-            raise SmiSendError("acknowledgement does not match the message sent")
+            raise SmiSendError("acknowledgement does not match the message sent", False)
         return ack
 
 

@@ -64,7 +64,19 @@ class FetchError(Exception):
 
 
 class SendError(Exception):
-    """The director did not take a message."""
+    """The director did not take a message. ``transient``: no answer came (unreachable, or
+    busy refusing connections under a flood), so the message is sent again; a refusal in an
+    acknowledgement is not."""
+
+    def __init__(self, message: str, transient: bool = True) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+#: a report the director did not answer is sent again after 0.25 s, 0.5 s, 1 s ... (doubling),
+#: as long as the waits add up to at most one keepalive period and REPORT_ATTEMPTS in all
+REPORT_RESEND_FIRST = 0.25
+REPORT_ATTEMPTS = 6
 
 
 # --- facts -------------------------------------------------------------------------------
@@ -387,6 +399,11 @@ class Switch:
             self.note("switch does not come back after its reload (fault)")
             self._set_state(State.DEAD)
             return
+        if not self.config.legacy and self.flash_state.vstack_enabled:
+            try:
+                await self._listen()  # client mode on: port 4786 from power-on, before DHCP
+            except OSError as error:
+                self.note(f"port 4786 not open before DHCP: {error}")
         if startup is not None:
             await self._come_up(startup)
             return
@@ -422,9 +439,14 @@ class Switch:
             self._keepalive_task = asyncio.get_running_loop().create_task(self._keepalives())
 
     async def _listen(self) -> None:
-        if not self.listening:
-            await self.io.listen(self)
-            self.listening = True
+        """Open port 4786 (the I/O moves it to the leased address when that one differs)."""
+        await self.io.listen(self)
+        self.listening = True
+
+    def _keep_alive(self) -> None:
+        """Keepalives from now until the reload (or ``no vstack``), if not running yet."""
+        if self._keepalive_task is None or self._keepalive_task.done():
+            self._keepalive_task = asyncio.get_running_loop().create_task(self._keepalives())
 
     async def _say_hello(self) -> bool:
         if not await self.send(self.hello()):
@@ -438,14 +460,25 @@ class Switch:
         return True
 
     async def send(self, message: smi_client.ClientMessage) -> bool:
-        try:
-            await self.io.send(self, message)
-        except SendError as error:
-            log.info("switch %s: %s", self.mac, error)
-            if self.ip and self.director:
-                self.message("CLIENT_CONN_FAILED", client_ip=self.ip, director_ip=self.director)
-            return False
-        return True
+        """One report (hello, keepalive, upgrade status, backup result, write memory); one the
+        director did not answer (a flood refused it, a restart) is sent again with backoff."""
+        delay, waited = REPORT_RESEND_FIRST, 0.0
+        for attempt in range(1, REPORT_ATTEMPTS + 1):
+            try:
+                await self.io.send(self, message)
+            except SendError as error:
+                again = error.transient and attempt < REPORT_ATTEMPTS
+                if again and waited + delay <= self.config.keepalive:
+                    log.debug("switch %s: %s; sent again in %g s", self.mac, error, delay)
+                    await asyncio.sleep(delay)
+                    waited, delay = waited + delay, delay * 2
+                    continue
+                log.info("switch %s: %s (%d attempts)", self.mac, error, attempt)
+                if self.ip and self.director:
+                    self.message("CLIENT_CONN_FAILED", client_ip=self.ip, director_ip=self.director)
+                return False
+            return True
+        return False
 
     async def _keepalives(self) -> None:
         period = self.config.keepalive
@@ -499,7 +532,10 @@ class Switch:
         if lease.director:
             self.director = lease.director
             await self._listen()
-            await self._say_hello()
+            self._hello_taken = await self._say_hello()
+            # known to the director: keepalives while it downloads or retries, so it is not
+            # marked Inactive mid-download; they stop at the reload
+            self._keep_alive()
             if self.config.is_stack or self.config.supervisor:
                 # The director learnt the members (or the 4500 supervisor) from the hello: ask
                 # again for the stack's imagelist (one image per member) or the chassis' group.
@@ -740,6 +776,15 @@ class Switch:
             self.reload()
 
     async def _command(self, command: object) -> None:
+        if not self.director and isinstance(command, (DownloadImage, DownloadConfig)):
+            # a switch the director pushes to before telling it its address (a held client
+            # installed from the hold list, its port open from power-on): the director is the
+            # one whose files it is sent to fetch; its reports go there
+            url = (
+                command.imagelist_url if isinstance(command, DownloadImage) else command.config_url
+            )
+            with contextlib.suppress(FetchError):
+                self.director = split_tftp_url(url)[0]
         if isinstance(command, DownloadImage):
             await self._on_download_image(command)
         elif isinstance(command, DownloadConfig):

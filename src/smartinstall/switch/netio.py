@@ -115,6 +115,7 @@ class NetIo:
 
     net: NetConfig
     listener: SmiClientListener | None = None
+    listening_on: str = ""  # the address port 4786 is bound to
     http: asyncio.Server | None = None
     security: SmiSecurity = field(init=False)
     dropped: int = 0  # TFTP datagrams the impaired link lost
@@ -148,6 +149,10 @@ class NetIo:
             options.append((Opt.REQUESTED_IP, socket.inet_aton(requested)))
             if server_id:
                 options.append((Opt.SERVER_ID, server_id))
+        elif kind == MessageType.DISCOVER:
+            # RFC 2131 4.4.1: a client may suggest the address it wants in a DISCOVER; the
+            # switch asks for its own address (the director leases it when its pool allows)
+            options.append((Opt.REQUESTED_IP, socket.inet_aton(config.address)))
         options.append((Opt.VENDOR_CLASS, f"cisco-{config.pid}".encode()))
         options.append((Opt.PARAMETER_LIST, bytes([1, 3, 12, 67, 125, 150])))
         if config.upstream_port:
@@ -287,28 +292,48 @@ class NetIo:
         try:
             ack = await sender.send(message)
         except SmiSendError as error:
-            raise SendError(str(error)) from None
+            raise SendError(str(error), error.transient) from None
         if ack.status != 0:
-            raise SendError(f"director refused {type(message).__name__}: {ack.reason}")
+            name = type(message).__name__
+            raise SendError(f"director refused {name}: {ack.reason}", transient=False)
+
+    def listen_host(self, switch: Switch) -> str:
+        """Where port 4786 is open: the leased address, and before any lease the switch's own
+        address (many switches share this host, so not 0.0.0.0)."""
+        return switch.ip or switch.config.address
 
     async def listen(self, switch: Switch) -> None:
+        """Open port 4786, or move it to :meth:`listen_host` when that changed (a lease of
+        another address than the one the switch powered on with)."""
+        host = self.listen_host(switch)
+        if self.listener is not None:
+            if host == self.listening_on:
+                return
+            await self.unlisten(switch)
+
         def owner(received: CommandReceived) -> None:
             switch.submit(received.command)
 
         self.listener = SmiClientListener(
             owner,
-            switch.ip,
+            host,
             self.net.smi_port,
             self.security,
             identity=switch.mac,
             counters=self.counters(switch),
         )
-        await self.listener.start()
+        try:
+            await self.listener.start()
+        except BaseException:
+            self.listener = None
+            raise
+        self.listening_on = host
 
     async def unlisten(self, switch: Switch) -> None:
         if self.listener is not None:
-            await self.listener.close()
-            self.listener = None
+            listener, self.listener = self.listener, None
+            self.listening_on = ""
+            await listener.close()
 
     # --- legacy --------------------------------------------------------------------------
 
