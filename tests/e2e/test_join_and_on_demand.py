@@ -166,7 +166,7 @@ async def test_recurring_window_opens_and_the_waiting_switch_joins(tmp_path: Pat
         e = entry(lab, "early")
         assert e is not None and e.created_at >= opened_at  # offered only once it opened
         # the director's tick (every second) announces the opening
-        assert await lab.wait_until(lambda: "SMI Join window Opened" in lab.director.log(), 5)
+        assert await lab.wait_until(lambda: "SMI Join window Start" in lab.director.log(), 5)
         assert status_line(lab, "early").split()[5:8] == ["S", "A", "a"]
 
 

@@ -385,4 +385,4 @@ def test_shell_with_a_data_dir_configures_the_running_director(director: Directo
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "    Window: Closed" in result.stdout
-    director.wait_for_log("SMI_JOIN_WINDOW_MESSAGE: SMI Join window Closed", timeout=10)
+    director.wait_for_log("SMI_JOIN_WINDOW_MESSAGE: SMI Join window End", timeout=10)

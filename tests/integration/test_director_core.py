@@ -116,8 +116,8 @@ async def test_join_window_transition_messages(rig: Rig) -> None:
     core.tick()
     lines = [line for line in rig.events.lines() if "JOIN_WINDOW" in line]
     assert lines == [
-        f"Nov 27 10:30:00.000: %SMI-6-SMI_JOIN_WINDOW_MESSAGE: SMI Join window Opened on IBD(IP address: {rig.prefix}.1)",
-        f"Nov 27 11:30:00.000: %SMI-6-SMI_JOIN_WINDOW_MESSAGE: SMI Join window Closed on IBD(IP address: {rig.prefix}.1)",
+        f"Nov 27 10:30:00.000: %SMI-6-SMI_JOIN_WINDOW_MESSAGE: SMI Join window Start on IBD(IP address: {rig.prefix}.1)",
+        f"Nov 27 11:30:00.000: %SMI-6-SMI_JOIN_WINDOW_MESSAGE: SMI Join window End on IBD(IP address: {rig.prefix}.1)",
     ]
 
 

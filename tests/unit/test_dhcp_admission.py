@@ -12,7 +12,8 @@ PORT_B = ("10.0.0.1", b"Gi1/0/2")
 
 
 def test_a_flooding_port_spends_its_own_budget_not_its_neighbours() -> None:
-    admission = NewClientAdmission(AdmissionConfig(per_source_rate=10, per_source_burst=30))
+    config = AdmissionConfig(per_source_rate=10, per_source_burst=30, max_unconfirmed_per_source=99)
+    admission = NewClientAdmission(config)
     taken = sum(admission.admit(PORT_A, 0.0) for _ in range(1000))
     assert taken == 30  # the burst
     assert admission.admit(PORT_B, 0.0)  # the next port is untouched
@@ -50,3 +51,21 @@ def test_admission_never_exceeds_burst_plus_rate(events: list[tuple[int, float]]
     for times in admitted.values():
         span = times[-1] - times[0]
         assert len(times) <= 10 + 5 * span + 1e-6
+
+
+def test_a_port_holds_only_a_handful_of_unanswered_offers() -> None:
+    # a flood through one port cannot take the pool: its offers nobody requests count until
+    # they expire, and while 8 wait the port gets no more
+    admission = NewClientAdmission(
+        AdmissionConfig(max_unconfirmed_per_source=8, unconfirmed_for=30)
+    )
+    offered = 0
+    for i in range(100):
+        if admission.admit(PORT_A, i * 0.1):
+            admission.offered(bytes([i]), 1000 + i, PORT_A, i * 0.1)
+            offered += 1
+    assert offered == 8
+    assert admission.admit(PORT_B, 10.0)  # its neighbour is not held back
+    admission.confirmed(bytes([0]))  # one of them asked for its address after all
+    assert admission.admit(PORT_A, 10.1)
+    assert admission.admit(PORT_A, 45.0)  # the rest expired

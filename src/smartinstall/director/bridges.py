@@ -75,6 +75,13 @@ class DirectorDhcpHook:
         except (DomainError, StateError) as error:
             log.warning("DHCP %s: %s", client.mac_text, error)
             return ()
+        except MemoryError:
+            self.director.events.smi("NOMEMORY", table=f"director-db entry of {client.mac_text}")
+            return ()
+        except Exception as error:  # a bug: no options (a plain lease), said as the guide says
+            log.exception("DHCP %s: the Smart Install answer failed", client.mac_text)
+            internal_error(self.director, f"DHCP answer to {client.mac_text}", error)
+            return ()
         mac = normalize_mac(client.mac_text)
         if offer is None or not offer.has_options:
             self._named.pop(mac, None)
@@ -264,7 +271,35 @@ class DirectorSmiOwner:
                 status=1,
                 reason=str(error)[:200],
             )
+        except MemoryError:
+            core.events.smi("NOMEMORY", table=f"{type(message).__name__} of {peer_ip}")
+            return smi_client.Ack(
+                acked_type=int(message.MSG_TYPE),
+                acked_sequence=message.sequence,
+                status=1,
+                reason="director out of memory",
+            )
+        except Exception as error:  # a bug: said as the guide says it, the client told
+            log.exception("SMI %s from %s failed", type(message).__name__, received.peer)
+            internal_error(core, f"SMI {type(message).__name__} from {peer_ip}", error)
+            return smi_client.Ack(
+                acked_type=int(message.MSG_TYPE),
+                acked_sequence=message.sequence,
+                status=1,
+                reason="internal error",
+            )
         return None
+
+
+def internal_error(core: Director, what: str, error: BaseException) -> None:
+    """``%SMI-3-INTERNAL_ERROR: <what>: <error> - <code>`` (the guide's internal software
+    error; the code is the error's errno, else 0)."""
+    code = getattr(error, "errno", None)
+    core.events.smi(
+        "INTERNAL_ERROR",
+        error=f"{what}: {type(error).__name__}: {error}"[:200],
+        code=code if isinstance(code, int) else 0,
+    )
 
 
 def _hello(message: smi_client.Hello, peer_ip: str, claimed: str = "") -> HelloFacts:

@@ -146,12 +146,15 @@ class Devices(Tables):
         return len(self._entries)
 
     def stale_devices(self, before: dt.datetime) -> list[Device]:
-        """Active clients with no keepalive since ``before`` (never one: since first seen)."""
+        """Active clients with no keepalive since ``before`` (never one: since first seen). A
+        non-Smart-Install (legacy) client sends no keepalives: its silence says nothing of its
+        health."""
         limit = _aware(before)
         found = [
             e.device
             for e in self._entries.values()
             if not e.device.is_director
+            and e.device.device_type is not DeviceType.NON_SMART_INSTALL
             and e.device.health is Health.ACTIVE
             and (e.last_keepalive or e.first_seen) < limit
         ]

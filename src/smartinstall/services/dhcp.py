@@ -693,11 +693,11 @@ class DhcpServer(_Endpoint):
         key = self._key(packet)
         assert self.leases is not None
         new = self.leases.get(key) is None and key not in self.admission.unconfirmed
-        if new and self._admitting:
-            circuit = (info.relay_info.circuit_id if info.relay_info else None) or b""
-            if not self.admission.admit((str(info.giaddr or ""), circuit[:64]), now):
-                self.stats["dropped_new"] += 1
-                return
+        circuit = (info.relay_info.circuit_id if info.relay_info else None) or b""
+        source = (str(info.giaddr or ""), circuit[:64])
+        if new and self._admitting and not self.admission.admit(source, now):
+            self.stats["dropped_new"] += 1
+            return
         wanted = packet.requested_ip
         address = self._allocate(pool, key, int.from_bytes(wanted, "big") if wanted else None, now)
         if address is None:
@@ -706,7 +706,7 @@ class DhcpServer(_Endpoint):
             return
         self.offers[address] = (key, now + self.config.offer_hold)
         if self._admitting and self.leases.get(key) is None:
-            withdrawn = self.admission.offered(key, address)
+            withdrawn = self.admission.offered(key, address, source, now)
             if withdrawn is not None and withdrawn != address:
                 # too many offers to new clients wait: the oldest goes back to its pool
                 self.offers.pop(withdrawn, None)

@@ -9,9 +9,10 @@ always answered; a new one is admitted through two token buckets:
   relay says: a flooding port spends its own budget, not its neighbours';
 * one for the whole server: the rate at which new clients can be taken at all;
 
-and only while fewer than ``max_unconfirmed`` offers to new clients wait for their REQUEST (an
-offer that is never requested goes back to the pool after ``offer_hold`` seconds, as before,
-and sooner under pressure: the oldest unconfirmed offer is dropped to make room).
+and only while its port has fewer than ``max_unconfirmed_per_source`` offers waiting for their
+REQUEST (an offer unanswered for ``unconfirmed_for`` seconds no longer counts): a flooding port
+holds a handful of addresses, never the pool. In all, at most ``max_unconfirmed`` offers to new
+clients wait (the oldest is dropped to make room).
 
 Dropped DISCOVERs are counted and logged once a minute with the count: a new client that was
 dropped retries (every DHCP client does) and gets in once the flood's budget is spent.
@@ -35,6 +36,8 @@ class AdmissionConfig:
     global_rate: float = 500.0  # new clients per second in all
     global_burst: float = 1000.0
     max_unconfirmed: int = 512  # offers to new clients awaiting their REQUEST
+    max_unconfirmed_per_source: int = 8  # of them from one port
+    unconfirmed_for: float = 30.0  # seconds an unanswered offer counts (the offer's hold)
 
 
 class _Bucket:
@@ -60,7 +63,9 @@ class NewClientAdmission:
         self.config = config or AdmissionConfig()
         self._sources: OrderedDict[tuple[str, bytes], _Bucket] = OrderedDict()
         self._global: _Bucket | None = None
-        self.unconfirmed: OrderedDict[bytes, int] = OrderedDict()  # client key -> address
+        # client key -> (address, port it came from, when): oldest first
+        self.unconfirmed: OrderedDict[bytes, tuple[int, tuple[str, bytes], float]] = OrderedDict()
+        self._waiting: dict[tuple[str, bytes], int] = {}  # port -> its unconfirmed offers
         self.dropped = 0
         self._dropped_logged = 0
         self._logged_at = float("-inf")
@@ -70,6 +75,9 @@ class NewClientAdmission:
         c = self.config
         if self._global is None:
             self._global = _Bucket(c.global_burst, now)
+        self._expire(now)
+        if source[1] and self._waiting.get(source, 0) >= c.max_unconfirmed_per_source:
+            return self._drop(source, "its port's unanswered offers", now)
         if not source[1]:  # no circuit id: the port is unknown, only the global budget counts
             if not self._global.take(now, c.global_rate, c.global_burst):
                 return self._drop(source, "the new-client rate", now)
@@ -87,19 +95,39 @@ class NewClientAdmission:
             return self._drop(source, "the new-client rate", now)
         return True
 
-    def offered(self, key: bytes, address: int) -> int | None:
-        """A new client was offered ``address``; returns the address of the oldest unconfirmed
-        offer to withdraw when there are too many (None otherwise)."""
-        self.unconfirmed[key] = address
-        self.unconfirmed.move_to_end(key)
+    def offered(
+        self, key: bytes, address: int, source: tuple[str, bytes] = ("", b""), now: float = 0.0
+    ) -> int | None:
+        """A new client from ``source`` was offered ``address``; returns the address of the
+        oldest unconfirmed offer to withdraw when there are too many (None otherwise)."""
+        self.confirmed(key)
+        self.unconfirmed[key] = (address, source, now)
+        self._waiting[source] = self._waiting.get(source, 0) + 1
         if len(self.unconfirmed) > self.config.max_unconfirmed:
-            _, oldest = self.unconfirmed.popitem(last=False)
+            oldest_key = next(iter(self.unconfirmed))
+            oldest = self.unconfirmed[oldest_key][0]
+            self.confirmed(oldest_key)
             return oldest
         return None
 
     def confirmed(self, key: bytes) -> None:
         """The client requested its offer (or has a binding): no longer unconfirmed."""
-        self.unconfirmed.pop(key, None)
+        found = self.unconfirmed.pop(key, None)
+        if found is not None:
+            source = found[1]
+            left = self._waiting.get(source, 0) - 1
+            if left > 0:
+                self._waiting[source] = left
+            else:
+                self._waiting.pop(source, None)
+
+    def _expire(self, now: float) -> None:
+        limit = now - self.config.unconfirmed_for
+        while self.unconfirmed:
+            key, (_, _, since) = next(iter(self.unconfirmed.items()))
+            if since > limit:
+                return
+            self.confirmed(key)
 
     def _drop(self, source: tuple[str, bytes], why: str, now: float) -> bool:
         self.dropped += 1
