@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo explain test lint typecheck pytest tools clean
+.PHONY: demo explain test lint typecheck pytest tools soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ pytest: $(VENV)/.installed-dev tools
 	$(BIN)/pytest
 
 test: lint typecheck pytest
+
+# Fuzz + flood soak of a director process on loopback, 60 s (bench/README.md, "Soak");
+# SOAK_ARGS passes options, e.g. `make soak SOAK_ARGS="--seconds 300"`. Not part of `make test`.
+soak: $(VENV)/.installed-dev
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
