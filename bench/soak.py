@@ -185,7 +185,7 @@ def mutated(rng: random.Random) -> bytes:
         if how == 0:  # flip bytes
             for _ in range(rng.randint(1, 8)):
                 data[rng.randrange(len(data))] = rng.randrange(256)
-        elif how == 1:  # cut
+        elif how == 1 and len(data) > 1:  # cut
             del data[rng.randrange(1, len(data)) :]
         elif how == 2:  # extend
             data += rng.randbytes(rng.randint(1, 600))

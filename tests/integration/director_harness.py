@@ -276,15 +276,23 @@ class ScriptedClient:
         data = source.read_bytes()
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
             sock.bind((self.ip, 0))
-            sock.settimeout(3)
-            sock.sendto(b"\x00\x02" + name.encode() + b"\x00octet\x00", (host, int(port or 69)))
+            sock.settimeout(1)
+            last = b"\x00\x02" + name.encode() + b"\x00octet\x00"
+            server = (host, int(port or 69))
+            sock.sendto(last, server)
             block = 0
             peer = None
+            silent = 0  # a client retransmits what went unanswered (RFC 1350), a few times
             while True:
                 try:
                     packet, source_address = sock.recvfrom(1024)
                 except TimeoutError:
-                    return False
+                    silent += 1
+                    if silent > 5:
+                        return False
+                    sock.sendto(last, peer or server)
+                    continue
+                silent = 0
                 if peer is None:
                     peer = source_address
                 if packet[:2] == b"\x00\x05":
@@ -295,7 +303,8 @@ class ScriptedClient:
                 if block > 0 and len(data[(block - 1) * 512 : block * 512]) < 512:
                     return True
                 block += 1
-                sock.sendto(b"\x00\x03" + block.to_bytes(2, "big") + chunk, peer)
+                last = b"\x00\x03" + block.to_bytes(2, "big") + chunk
+                sock.sendto(last, peer)
 
     def sender(self) -> SmiClientSender:
         return SmiClientSender(

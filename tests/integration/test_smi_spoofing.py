@@ -138,3 +138,23 @@ async def test_a_backup_comes_only_from_its_client_and_security_changes_are_logg
         assert "username" not in (backups / f"victim-{VICTIM}.REV1").read_text()  # kept
     finally:
         await victim.close()
+
+
+async def test_invented_macs_from_one_address_add_one_entry_not_a_table_full(
+    director: DirectorProcess,
+) -> None:
+    # One address, one client: a host sending hellos with invented MACs (a fuzzer, a flood)
+    # gets one entry; the rest are refused and logged with a count.
+    host = f"{director.prefix}.77"
+    sender = SmiClientSender(director.address, director.ports["smi"], local_host=host)
+    acks = []
+    for i in range(20):
+        hello = smi_client.Hello(
+            sequence=i + 1, mac=f"0050.5601.7{i:03x}", pid=PID, serial="FOC1234X0AB",
+            sw_version="15.2(7)E9", image="C2960X-UNIVERSALK9-M", hostname=f"fake{i}", ip=host,
+        )  # fmt: skip
+        acks.append((await sender.send(hello)).status)
+    assert acks[0] == 0 and set(acks[1:]) == {1}
+    devices = [d for d in director.database().devices() if d.ip == host]
+    assert [d.mac for d in devices] == ["0050.5601.7000"]
+    await director.await_log(f"SMI message for unknown client 0050.5601.7001 from {host} refused")

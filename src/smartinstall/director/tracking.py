@@ -198,7 +198,19 @@ class Tracking(Backups):
             device = self.state.device_by_mac(normalize_mac(mac))
         except DomainError:
             return True  # the handler refuses it with its own reason
-        if device is None or not device.ip or device.ip == source:
+        if device is None:
+            # a new client: not from an address another client holds (one address, one
+            # client), so invented MACs from one host cannot fill the table
+            holder = self.state.device_by_ip(source)
+            if holder is None or holder.is_director:
+                return True
+            self._refused(
+                source,
+                f"SMI message for unknown client {mac} from {source} refused: that address "
+                f"is {holder.mac}'s",
+            )
+            return False
+        if not device.ip or device.ip == source:
             return True
         self._refused(
             source,
