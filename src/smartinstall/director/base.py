@@ -16,17 +16,26 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import tempfile
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from smartinstall.director.eventlog import EventLog
-from smartinstall.director.facts import CommandRequest, FileServer, SendCommand, director_mac
+from smartinstall.director.facts import (
+    CommandRequest,
+    FileServer,
+    RemoteFileError,
+    SendCommand,
+    director_mac,
+)
 from smartinstall.director.state import DirectorState
 from smartinstall.director.tasks import TaskSupervisor
 from smartinstall.domain.devices import Device, DeviceType, Health
 from smartinstall.domain.joinwindow import is_open
-from smartinstall.domain.locations import parse_location, parse_repository
+from smartinstall.domain.locations import Location, parse_location, parse_repository
 from smartinstall.domain.settings import DirectorSettings, Role
 from smartinstall.store.repository import Repository
 
@@ -35,7 +44,19 @@ log = logging.getLogger(__name__)
 MAX_AWAITING_ACK = 10_000  # clients remembered between a DHCP answer and their ACK
 KEEPALIVE_MISSES = 3  # "has not provided updates for three consecutive keepalive periods"
 
+REMOTE_TIMEOUT = 5.0  # seconds a write to a third-party TFTP server may take (an ACK waits)
+REMOTE_RETRY = 2.0  # a failed write to it is not tried again sooner
+REMOTE_FRESH = 60.0  # a file written there is written again after this (it may have gone)
+
 Flush = Callable[[], Awaitable[None]]
+
+
+def _staging_file(data: bytes) -> Path:
+    """(thread) ``data`` in a private temporary file, for the TFTP client to send."""
+    fd, name = tempfile.mkstemp(prefix="smartinstall-publish-")
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    return Path(name)
 
 
 async def _no_flush() -> None:
@@ -87,6 +108,11 @@ class DirectorBase:
         # flash: paths whose last write failed (no space left, say): (failed writes since
         # one succeeded, why); a DHCP answer naming one waits, its %SMI message is said once
         self._unwritten: dict[str, tuple[int, str]] = {}
+        # third-party TFTP servers (keys are tftp:// URLs): when each file was last there,
+        # when its last write failed, and the URL each name in an answer stands for
+        self._remote_there: dict[str, tuple[bytes, float]] = {}
+        self._remote_failed_at: dict[str, float] = {}
+        self._remote_names: dict[str, str] = {}
         # clients whose DHCP exchange made a change that must be durable before their ACK
         # (a new entry, a new download-status row, a join-state change)
         self._durable_before_ack: set[str] = set()
@@ -276,7 +302,8 @@ class DirectorBase:
             self._published[path] = data
             failed, _ = self._unwritten.pop(path, (0, ""))
             if failed:
-                log.warning("flash:%s written after %d failed attempts", path, failed)
+                name = path if "://" in path else f"flash:{path}"
+                log.warning("%s written after %d failed attempts", name, failed)
             return
         failed = self._unwritten.get(path, (0, ""))[0] + 1
         self._unwritten[path] = (failed, error)
@@ -297,7 +324,93 @@ class DirectorBase:
     def unwritten(self, path: str) -> str | None:
         """Why the last write of ``path`` failed, when it did and none succeeded since."""
         found = self._unwritten.get(path.lstrip("/"))
+        if found is None and (url := self._remote_names.get(path.lstrip("/"))) is not None:
+            found = self._unwritten.get(url)
         return found[1] if found is not None else None
+
+    # --- files the director writes to a third-party TFTP server ---------------------------
+
+    def publish_remote(self, url: str, data: bytes, failure: str) -> asyncio.Future[bool] | None:
+        """Have the third-party TFTP server of ``url`` hold ``data`` (an imagelist, a tailored
+        configuration the answer names there). Guide, "Image List File": the director writes
+        it there; when it cannot, the failure is logged (``failure``, once until a write
+        succeeds again) and the upgrade proceeds if the file was put there by hand — a copy
+        found on the server counts as written. A failed write is tried again by the next
+        answer naming it (not within :data:`REMOTE_RETRY` seconds of the last). The DHCP ACK
+        naming it waits for the attempt (:meth:`wait_published`). Returns the attempt under
+        way, if any (None: the file is there, or its last attempt failed moments ago)."""
+        location = parse_location(url)
+        if len(self._remote_names) >= MAX_AWAITING_ACK:
+            self._remote_names.clear()
+        self._remote_names[location.path] = url
+        now = time.monotonic()
+        there = self._remote_there.get(url)
+        if there is not None and there[0] == data and now - there[1] < REMOTE_FRESH:
+            return None
+        running = self._publishing.get(url)
+        if running is not None and not running.done():
+            return running
+        if now - self._remote_failed_at.get(url, -REMOTE_RETRY) < REMOTE_RETRY:
+            return None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop: a synchronous caller cannot talk to a server
+            log.warning("tftp://%s not written: no event loop", url)
+            return None
+        future: asyncio.Future[bool] = loop.create_future()
+        self._publishing[url] = future
+        self._spawn("publish", self._publish_remote(location, data, failure, future))
+        return future
+
+    async def _publish_remote(
+        self, location: Location, data: bytes, failure: str, done: asyncio.Future[bool]
+    ) -> None:
+        url = location.text
+        try:
+            async with asyncio.timeout(REMOTE_TIMEOUT):
+                error = await self._write_remote(location, data)
+        except TimeoutError:
+            error = f"no answer from {location.host} within {REMOTE_TIMEOUT:g} s"
+        except BaseException:  # cancelled (shutdown): nothing is known of the server
+            if self._publishing.get(url) is done:
+                del self._publishing[url]
+            done.set_result(False)
+            raise
+        if self._publishing.get(url) is done:
+            del self._publishing[url]
+        if error is None:
+            self._remote_there[url] = (data, time.monotonic())
+            self._remote_failed_at.pop(url, None)
+        else:
+            self._remote_there.pop(url, None)
+            self._remote_failed_at[url] = time.monotonic()
+        self._publish_done(url, data, error, failure)
+        done.set_result(error is None)
+
+    async def _write_remote(self, location: Location, data: bytes) -> str | None:
+        """Write ``data`` to the server; None when it is there (written, or a copy put there
+        by hand is found), else why it is not."""
+        server = self.file_server
+        if server is None:
+            return "no TFTP client for third-party servers"
+        staging = await asyncio.to_thread(_staging_file, data)
+        try:
+            try:
+                await server.upload(location.host, location.port, location.path, staging)
+                return None
+            except (OSError, RemoteFileError) as error:
+                why = str(error) or type(error).__name__
+            log.error("writing %s failed: %s", location.text, why)
+            try:  # "the upgrade process is initialized even when the file is copied manually"
+                size = await server.fetch(location.host, location.port, location.path, staging)
+            except (OSError, RemoteFileError):
+                return why
+            if size == 0:
+                return why
+            log.warning("%s not written (%s): the copy on the server is used", location.text, why)
+            return None
+        finally:
+            await asyncio.to_thread(staging.unlink, missing_ok=True)
 
     async def wait_published(self, paths: Sequence[str]) -> str | None:
         """Wait for the writes of ``paths`` under way; None when each is on flash: (or is not
@@ -309,13 +422,16 @@ class DirectorBase:
         for path in paths:
             why = self.unwritten(path)
             if why is not None:
-                return f"flash:{path.lstrip('/')} not written: {why}"
+                url = self._remote_names.get(path.lstrip("/"))
+                return f"{url or 'flash:' + path.lstrip('/')} not written: {why}"
         return None
 
     def publication(self, path: str) -> asyncio.Future[bool] | None:
         """The write of ``path`` under way, if any (a TFTP read waits for it)."""
         name = path.lstrip("/")
         future = self._publishing.get(name) or self._publishing.get(str(PurePosixPath(name)))
+        if future is None and (url := self._remote_names.get(name)) is not None:
+            future = self._publishing.get(url)
         return future if future is not None and not future.done() else None
 
     # --- talking to clients ---------------------------------------------------------------

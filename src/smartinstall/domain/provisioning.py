@@ -35,7 +35,7 @@ from enum import Enum
 from smartinstall.domain.artifacts import imagelist_name, render_imagelist
 from smartinstall.domain.devices import JoinState
 from smartinstall.domain.groups import Assignment
-from smartinstall.domain.locations import parse_location
+from smartinstall.domain.locations import Location, parse_location
 from smartinstall.domain.values import normalize_mac, prefixed_hostname
 
 TAILORED_CONFIG_NAME = "vstack/tailored-{mac}.txt"
@@ -79,6 +79,10 @@ class Offer:
     hostname: str | None = None  # option 12
     script: str | None = None
     tailored: bool = False
+    # where the director writes the imagelist / the tailored configuration when option 150
+    # names a third-party TFTP server (``tftp://host[:port]/path``); None: on flash:
+    imagelist_url: str | None = None
+    tailored_url: str | None = None
 
     @property
     def has_options(self) -> bool:
@@ -95,6 +99,30 @@ def _served_name(location: str) -> tuple[str, str | None]:
     if parsed.local:
         return parsed.path, None
     return parsed.path, parsed.host
+
+
+def _third_party(images: tuple[str, ...], config: str | None) -> Location | None:
+    """The third-party TFTP server the client fetches from (option 150), when the offer's
+    files are there: the configuration's server when it is a ``tftp://`` location, else the
+    images' server when every image is on one and there is no configuration on flash:."""
+    if config and config.startswith("tftp://"):
+        return parse_location(config)
+    remote = [parse_location(image) for image in images]
+    if not remote or any(r.local for r in remote) or config:
+        return None
+    if len({(r.host, r.port) for r in remote}) != 1:
+        return None
+    return remote[0]
+
+
+def _written_there(server: Location, name: str) -> tuple[str, str]:
+    """(name in the answer, URL the director writes) of a file the director puts on a
+    third-party server: next to the file that named the server (a directory that exists:
+    stock TFTP servers cannot make one), or at its root."""
+    folder = server.path.rsplit("/", 1)[0] if "/" in server.path else ""
+    path = f"{folder}/{name}" if folder else name
+    port = "" if server.port == 69 else f":{server.port}"
+    return path, f"tftp://{server.host}{port}/{path}"
 
 
 def decide_offer(
@@ -161,6 +189,20 @@ def decide_offer(
                 tftp_server = remote
         else:
             config_file = config_source  # a repository path served by the director
+    # Guide, "Image List File": "When an external TFTP server is used, the director writes
+    # the image list file to the TFTP server" (and a legacy client's tailored configuration):
+    # the client fetches every file of the answer from the option 150 server.
+    imagelist_url = tailored_url = None
+    third_party = _third_party(images, None if client.legacy else config_source)
+    if third_party is not None:
+        tftp_server = third_party.host
+        if imagelist_file is not None:
+            imagelist_file, imagelist_url = _written_there(
+                third_party, imagelist_file.rsplit("/", 1)[-1]
+            )
+        if tailored and config_file is not None:
+            config_file, tailored_url = _written_there(third_party, config_file.rsplit("/", 1)[-1])
+        reasons.append(f"files on the third-party TFTP server {third_party.host}")
     hostname = prefixed_hostname(hostname_prefix, mac) if hostname_prefix else None
     return Offer(
         OfferAction.INSTALL,
@@ -175,4 +217,6 @@ def decide_offer(
         hostname=hostname,
         script=assignment.script,
         tailored=tailored,
+        imagelist_url=imagelist_url,
+        tailored_url=tailored_url,
     )
