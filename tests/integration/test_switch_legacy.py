@@ -36,7 +36,7 @@ class Recorder:
     events: list[tuple[str, ...]] = field(default_factory=list)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def plan(self, ip: str, http_port: int) -> LegacyPlan | None:
+    async def plan(self, ip: str, http_port: int) -> LegacyPlan | None:
         self.events.append(("plan", ip, str(http_port)))
         return LegacyPlan(
             ip, "0050.56cc.0001", self.password, self.image_url, self.config_url, http_port
@@ -149,4 +149,12 @@ def test_plan_steps() -> None:
     image_only = LegacyPlan("10.0.0.5", "m", "pw", "tftp://d/i.tar")
     assert image_only.steps() == [
         ("image", "archive download-sw /overwrite /reload tftp://d/i.tar")
+    ]
+    # on-demand: what the operator asked (override, reload, reload in hh:mm)
+    asked = LegacyPlan("10.0.0.5", "m", "pw", "tftp://d/i.tar", overwrite=False, reload=False)
+    assert asked.steps() == [("image", "archive download-sw tftp://d/i.tar")]
+    later = LegacyPlan("10.0.0.5", "m", "pw", None, "tftp://d/c.txt", reload_in=(6, 30))
+    assert [c for _, c in later.steps()] == [
+        "copy tftp://d/c.txt startup-config",
+        "reload in 06:30",
     ]

@@ -4,10 +4,19 @@ Tailored Configuration Files", "Client switches that are not Smart Install capab
 Such a client gets the tailored configuration in DHCP option 67: an enable password, the HTTP
 server with authentication, and ``do telnet <director> 19140``. Its telnet to TCP 19140 is the
 trigger: the director then drives the client's IOS HTTP exec interface
-(``/level/15/exec/-/<command>``, basic authentication with the enable password of
-``vstack tailored-config enable-password``): ``archive download-sw /overwrite`` of its image,
+(``/level/15/exec/-/<command>``, basic authentication with the enable password the tailored
+configuration gave it): ``archive download-sw /overwrite`` of its image,
 ``copy <config> startup-config`` and ``reload``. The client fetches the files by TFTP from the
 director, whose TFTP hook follows the reads in the download-status table.
+
+The enable password is the one of ``vstack tailored-config enable-password`` when the operator
+set one (an extension), else a random one the director makes for each client (the guide's
+example gives every client ``cisco``). The director reads it back from the tailored file on
+flash: the file the client fetched, so a restart of the director in between does not lose it.
+
+On-demand (``vstack download-image|download-config … <password>``, guide "Using the CLI for
+On-Demand Upgrades"): :func:`run_on_demand` drives a client already in the network the same
+way, with the password the operator gave, and follows the client's download-status row.
 
 The driver knows nothing of the core: a :class:`LegacyPlanner` says what a client at an address
 gets, a :class:`LegacyReporter` hears progress, success and failure per client.
@@ -24,22 +33,43 @@ import asyncio
 import base64
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
 
 from smartinstall.director.core import Director, UpgradeReport
 from smartinstall.director.tasks import TaskSupervisor
-from smartinstall.domain.artifacts import TRIGGER_PORT
-from smartinstall.domain.devices import UpgradeKind
+from smartinstall.domain.artifacts import TRIGGER_PORT, tailored_enable_password
+from smartinstall.domain.devices import Device, UpgradeKind
+from smartinstall.domain.downloads import DownloadMethod
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.groups import ClientFacts, resolve
+from smartinstall.domain.provisioning import TAILORED_CONFIG_NAME
+from smartinstall.store.repository import RepositoryError
 
 log = logging.getLogger(__name__)
 
 HTTP_PORT_HINT = b"smartinstall-http-port"
 EXEC_PATH = "/level/15/exec/-/"
 MAX_REPLY = 64 * 1024
+CHECK_TIMEOUT = 10.0  # the on-demand password check (``show version``) before a download
+MAX_KNOWN_PORTS = 4096
+
+#: the HTTP port each legacy client's trigger named (by address), for on-demand updates;
+#: a client never seen on the trigger port is reached on port 80
+_http_ports: dict[str, int] = {}
+
+
+def remember_http_port(ip: str, port: int) -> None:
+    _http_ports.pop(ip, None)
+    _http_ports[ip] = port
+    while len(_http_ports) > MAX_KNOWN_PORTS:
+        _http_ports.pop(next(iter(_http_ports)))
+
+
+def http_port_of(ip: str) -> int:
+    return _http_ports.get(ip, 80)
 
 
 class LegacyError(Exception):
@@ -56,21 +86,35 @@ class LegacyPlan:
     image_url: str | None = None
     config_url: str | None = None
     http_port: int = 80
+    overwrite: bool = True  # archive download-sw /overwrite
+    reload: bool = True  # reload once the files are in place (zero touch always does)
+    reload_in: tuple[int, int] | None = None  # reload in hh:mm instead (on-demand)
 
     def steps(self) -> list[tuple[str, str]]:
         """(step, command) in order: image, configuration, reload."""
         steps: list[tuple[str, str]] = []
         if self.image_url:
-            reload = "" if self.config_url else "/reload "
-            steps.append(("image", f"archive download-sw /overwrite {reload}{self.image_url}"))
+            flags = ["/overwrite"] if self.overwrite else []
+            if self.reload and self.reload_in is None and not self.config_url:
+                flags.append("/reload")
+            steps.append(("image", " ".join(["archive download-sw", *flags, self.image_url])))
         if self.config_url:
             steps.append(("config", f"copy {self.config_url} startup-config"))
+        if self.reload_in is not None:
+            hours, minutes = self.reload_in
+            steps.append(("reload", f"reload in {hours:02d}:{minutes:02d}"))
+        elif self.reload and self.config_url:
             steps.append(("reload", "reload"))
         return steps
 
+    def kinds(self) -> list[UpgradeKind]:
+        """What the plan upgrades."""
+        return [k for k, url in ((UpgradeKind.IMAGE, self.image_url),
+                                 (UpgradeKind.CONFIG, self.config_url)) if url]  # fmt: skip
+
 
 class LegacyPlanner(Protocol):
-    def plan(self, ip: str, http_port: int) -> LegacyPlan | None: ...
+    async def plan(self, ip: str, http_port: int) -> LegacyPlan | None: ...
 
 
 class LegacyReporter(Protocol):
@@ -111,6 +155,8 @@ async def http_exec(
         raise LegacyError(f"HTTP {host}:{port}: {error or type(error).__name__}") from None
     head, _, body = data.partition(b"\r\n\r\n")
     status = head.split(b"\r\n", 1)[0].split()
+    if len(status) >= 2 and status[1] == b"401":
+        raise LegacyError(f"enable password refused by {host} (HTTP 401 Unauthorized)")
     if len(status) < 2 or status[1] != b"200":
         text = b" ".join(status[1:]).decode("latin-1") or "no answer"
         raise LegacyError(f"HTTP {host}:{port}: {text}")
@@ -193,8 +239,9 @@ class LegacyTriggerServer:
             writer.close()
         if not ip or ip in self._busy:
             return
+        remember_http_port(ip, http_port)
         try:
-            plan = self.planner.plan(ip, http_port)
+            plan = await self.planner.plan(ip, http_port)
         except Exception:
             log.exception("legacy trigger from %s: no plan", ip)
             return
@@ -220,13 +267,16 @@ class CoreLegacyBridge:
     def __init__(self, director: Director) -> None:
         self.director = director
 
-    def plan(self, ip: str, http_port: int) -> LegacyPlan | None:
+    async def plan(self, ip: str, http_port: int) -> LegacyPlan | None:
         core = self.director
         if not core.is_director:
             return None
         device = core.state.device_by_ip(ip)
-        password = core.settings.tailored_password
-        if device is None or device.is_director or not password:
+        if device is None or device.is_director:
+            return None
+        password = await self.password_of(device.mac)
+        if not password:
+            log.warning("legacy client %s: no tailored configuration to read its password", ip)
             return None
         facts = ClientFacts.of_device(device)
         assignment = resolve(core.settings.groups, facts)
@@ -240,17 +290,97 @@ class CoreLegacyBridge:
             return None
         return LegacyPlan(ip, device.mac, password, image, config, http_port)
 
+    async def password_of(self, mac: str) -> str | None:
+        """The enable password of the tailored configuration the client fetched (read back
+        from flash:), else the configured one."""
+        core = self.director
+        path = TAILORED_CONFIG_NAME.format(mac=mac)
+        pending = core.publication(path)
+        if pending is not None:
+            await asyncio.shield(pending)
+        try:
+            data = await asyncio.to_thread(core.repo.read_bytes, path, 4096)
+        except (OSError, RepositoryError, ValueError):
+            data = b""
+        found = tailored_enable_password(data.decode("utf-8", errors="replace"))
+        return found or core.settings.tailored_password
+
     def progress(self, plan: LegacyPlan, step: str) -> None:
         log.info("legacy client %s (%s): %s", plan.ip, plan.mac, step)
         self.director.events.debug_line("legacy", f"{plan.mac}: {step}")
+        if step in ("image", "config"):
+            kind = UpgradeKind.IMAGE if step == "image" else UpgradeKind.CONFIG
+            self.director.client_upgrade(UpgradeReport(plan.mac, kind, "started", ip=plan.ip))
 
     def done(self, plan: LegacyPlan) -> None:
         log.info("legacy client %s (%s): download and reload done", plan.ip, plan.mac)
         self.director.events.debug_line("legacy", f"{plan.mac}: done")
+        # the TFTP hook marks what it served; a file from another server is marked here
+        for kind in plan.kinds():
+            self.director.client_upgrade(UpgradeReport(plan.mac, kind, "done", ip=plan.ip))
 
     def failed(self, plan: LegacyPlan, step: str, reason: str) -> None:
         log.warning("legacy client %s (%s): %s failed: %s", plan.ip, plan.mac, step, reason)
-        kind = UpgradeKind.IMAGE if step == "image" else UpgradeKind.CONFIG
+        kinds = plan.kinds() or [UpgradeKind.CONFIG]
+        kind = {"image": UpgradeKind.IMAGE, "config": UpgradeKind.CONFIG}.get(step, kinds[-1])
         self.director.client_upgrade(
             UpgradeReport(plan.mac, kind, "failed", reason=reason[:200], ip=plan.ip)
         )
+
+
+# --- on-demand ------------------------------------------------------------------------------
+
+
+async def run_on_demand(
+    director: Director,
+    devices: Sequence[Device],
+    kind: UpgradeKind,
+    url: str,
+    password: str,
+    *,
+    overwrite: bool = True,
+    reload_now: bool = False,
+    reload_at: tuple[int, int] | None = None,
+) -> list[str]:
+    """``vstack download-image|download-config … <password>`` to non-Smart-Install clients: a
+    download-status row each (image-upgrade or config-upgrade), the password checked on the
+    client's HTTP exec interface (``show version``), then the download driven in the
+    background; the row ends UPGRADED or FAILED with the reason. The lines to print."""
+    bridge = CoreLegacyBridge(director)
+    image = kind is UpgradeKind.IMAGE
+    plans: list[LegacyPlan] = []
+    for device in devices:
+        plan = LegacyPlan(
+            device.ip, device.mac, password,
+            image_url=url if image else None, config_url=None if image else url,
+            http_port=http_port_of(device.ip), overwrite=overwrite,
+            reload=reload_now, reload_in=reload_at,
+        )  # fmt: skip
+        request = " ".join(["legacy", *(command for _, command in plan.steps())])
+        method = DownloadMethod.IMAGE_UPGRADE if image else DownloadMethod.CONFIG_UPGRADE
+        director.supersede(device.mac, method.value)
+        director.open_legacy_download(device, kind, request[:255])
+        plans.append(plan)
+    await director.flush()
+    step = "image" if image else "config"
+
+    async def check(plan: LegacyPlan) -> str | None:
+        try:
+            await http_exec(plan.ip, plan.http_port, password, "show version", CHECK_TIMEOUT)
+        except LegacyError as error:
+            return str(error)
+        return None
+
+    errors = await asyncio.gather(*(check(plan) for plan in plans))
+    lines: list[str] = []
+    for plan, error in zip(plans, errors, strict=True):
+        if error is not None:
+            bridge.failed(plan, step, error)
+            lines.append(f"% {plan.ip}: {step} download failed: {error}")
+            continue
+        if director.tasks.spawn("legacy on-demand", drive(plan, bridge)) is None:
+            bridge.failed(plan, step, "director shutting down")
+            lines.append(f"% {plan.ip}: {step} download failed: director shutting down")
+            continue
+        lines.append(f"{plan.ip}: {step} download requested (non-Smart-Install client, HTTP)")
+    return lines

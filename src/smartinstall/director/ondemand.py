@@ -17,6 +17,13 @@ The password is ``NONE`` (any case) for clients without one; only legacy (non Sm
 clients need it. An index list (and a built-in group) needs every client to share the product
 ID and the password of the first one; the others fail with a reason and the rest go on.
 
+A legacy client (guide: "the director can telnet to the client switch and use the archive
+download-sw privileged EXEC command"; "For on-demand download on a switch that is not Smart
+Install capable, the switch must also have an enable password configured") is driven through
+its HTTP exec interface with the password given (:func:`legacy.run_on_demand`): ``archive
+download-sw`` of the tar itself (no imagelist: it does not read one), ``copy <config>
+startup-config``, then ``reload`` / ``reload in hh:mm`` as asked.
+
 This module chooses the targets, checks them, publishes the imagelist a tar URL needs in the
 repository's ``vstack/`` folder, and hands the rest to :meth:`Director.download`.
 """
@@ -30,6 +37,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from smartinstall.director import legacy
 from smartinstall.director.core import Director, OperationResult
 from smartinstall.director.views.groups import builtin_files
 from smartinstall.director.views.neighbors import devices_in_builtin_group
@@ -176,19 +184,14 @@ def select_targets(director: Director, request: OnDemandRequest) -> Selection:
         if allowed is Permission.NOT_ALLOWED:
             selection.refused.append(f"{name}: join window state does not allow an update")
             continue
-        if device.device_type is DeviceType.NON_SMART_INSTALL:
-            if not request.password:
-                selection.refused.append(
-                    f"{name}: a non-Smart-Install client needs its enable password (NONE given)"
-                )
-            else:
-                selection.refused.append(
-                    f"{name}: non-Smart-Install clients are updated "
-                    "through HTTP emulation at join time only"
-                )
-            continue
+        legacy_client = device.device_type is DeviceType.NON_SMART_INSTALL
+        if legacy_client:
+            why = _legacy_refusal(request)
+            if why:
+                selection.refused.append(f"{name}: {why}")
+                continue
         tailored = director.settings.tailored_password
-        if request.password and tailored and request.password != tailored:
+        if not legacy_client and request.password and tailored and request.password != tailored:
             selection.refused.append(f"{name}: password differs from the clients' password")
             continue
         if reference is None:
@@ -201,6 +204,28 @@ def select_targets(director: Director, request: OnDemandRequest) -> Selection:
             continue
         selection.targets.append(device)
     return selection
+
+
+def _legacy_refusal(request: OnDemandRequest) -> str:
+    """Why a request cannot go to a non-Smart-Install client ("" when it can)."""
+    if not request.password:
+        return "a non-Smart-Install client needs its enable password (NONE given)"
+    if request.issu:
+        return "a non-Smart-Install client cannot upgrade by ISSU"
+    if request.imagelist:
+        return "a non-Smart-Install client reads no imagelist: give the tar image"
+    return ""
+
+
+def legacy_url(director: Director, request: OnDemandRequest) -> str:
+    """What a legacy client fetches: the tar image itself, or the configuration."""
+    location = request.url
+    if request.builtin is not None:
+        files = builtin_files(director.settings.groups, request.builtin)
+        location = files.image if request.kind is UpgradeKind.IMAGE else files.config
+    if not location:
+        raise OnDemandError("% Nothing configured for this built-in group")
+    return director.tftp_url(location)
 
 
 def publish_imagelist(director: Director, images: Sequence[str], label: str) -> str:
@@ -272,9 +297,17 @@ async def execute(
     failed = await _published(director, url)
     if failed is not None:
         return "".join(line + "\n" for line in [*lines, failed])
-    if selection.targets:
+    old = [d for d in selection.targets if d.device_type is DeviceType.NON_SMART_INSTALL]
+    smi = [d for d in selection.targets if d.device_type is not DeviceType.NON_SMART_INSTALL]
+    if old:
+        lines.extend(await legacy.run_on_demand(
+            director, old, request.kind, legacy_url(director, request), request.password,
+            overwrite=request.override,
+            reload_now=request.reload_now, reload_at=request.reload_at,
+        ))  # fmt: skip
+    if smi:
         result: OperationResult = await director.download(
-            request.kind, url, selection.targets, request.reload_at, request.reload_now
+            request.kind, url, smi, request.reload_at, request.reload_now
         )
         lines.extend(
             line if not line.endswith(")") or "unreachable" not in line else f"% {line}"

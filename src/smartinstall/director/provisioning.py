@@ -14,12 +14,13 @@ import datetime as dt
 import logging
 from collections import OrderedDict
 from dataclasses import replace
+from functools import partial
 
 from smartinstall.crashpoints import crashpoint
 from smartinstall.director.base import MAX_AWAITING_ACK
 from smartinstall.director.facts import DhcpFacts
 from smartinstall.director.tracking import Tracking
-from smartinstall.domain.artifacts import TailoredConfig
+from smartinstall.domain.artifacts import TailoredConfig, client_enable_password
 from smartinstall.domain.backups import NewcomerFacts, ReplacementKind, decide_replacement
 from smartinstall.domain.devices import (
     Device,
@@ -35,7 +36,13 @@ from smartinstall.domain.groups import ClientFacts, resolve
 from smartinstall.domain.interfaces import canonical_interface
 from smartinstall.domain.joinwindow import is_open, joining_state
 from smartinstall.domain.locations import parse_location
-from smartinstall.domain.provisioning import ClientContext, Offer, OfferAction, decide_offer
+from smartinstall.domain.provisioning import (
+    TAILORED_CONFIG_NAME,
+    ClientContext,
+    Offer,
+    OfferAction,
+    decide_offer,
+)
 from smartinstall.domain.values import normalize_mac
 
 log = logging.getLogger(__name__)
@@ -335,19 +342,22 @@ class Provisioning(Tracking):
         """Have the imagelist and the tailored configuration the answer points to on flash:
         (written on a thread; a TFTP read of either waits for its write)."""
         if offer.imagelist_file and offer.imagelist is not None:
-            self.publish(offer.imagelist_file, offer.imagelist.encode(), "IMAGELIST_FAILED")
+            data = offer.imagelist.encode()
+            if offer.imagelist_url:  # option 150 names a third-party server: written there
+                self.publish_remote(offer.imagelist_url, data, "IMAGELIST_FAILED")
+            else:
+                self.publish(offer.imagelist_file, data, "IMAGELIST_FAILED")
         if offer.tailored and offer.config_file:
-            password = self.settings.tailored_password
-            if not password:
-                log.error(
-                    "tailored configuration for %s: no vstack tailored-config enable-password "
-                    "configured",
-                    device.mac,
-                )
-                self.events.smi("TAILOR_FAILED")
-                return
+            # the operator's password (an extension), else one the director makes per client
+            password = self.settings.tailored_password or client_enable_password(device.mac)
             text = TailoredConfig(self.settings.director_ip or self.address, password).render()
-            self.publish(offer.config_file, text.encode(), "TAILOR_FAILED")
+            if offer.tailored_url:
+                self.publish_remote(offer.tailored_url, text.encode(), "TAILOR_FAILED")
+                # the director's own copy: the legacy upgrade reads its password back
+                local = TAILORED_CONFIG_NAME.format(mac=device.mac)
+                self.publish(local, text.encode(), "TAILOR_FAILED")
+            else:
+                self.publish(offer.config_file, text.encode(), "TAILOR_FAILED")
 
     def _start_zero_touch(self, device: Device, offer: Offer) -> None:
         # the row remembers the configuration offered: a backup among them is served over
@@ -375,6 +385,7 @@ class Provisioning(Tracking):
             for kind, wanted_file in needed.items():
                 if not wanted_file and latest.status(kind) is DownloadStatus.NOT_STARTED:
                     self.state.update_download(latest.id, kind, DownloadStatus.NOT_APPLICABLE)
+            self._follow_remote(device.mac, latest.id, offer)
             return
         na = DownloadStatus.NOT_APPLICABLE
         self._mark_durable(device.mac)
@@ -402,6 +413,42 @@ class Provisioning(Tracking):
             missing = self._missing_local(location)
             if missing:
                 self._upgrade_failed(device, entry.id, kind, f"{missing} not found on flash:")
+        self._follow_remote(device.mac, entry.id, offer)
+
+    def _follow_remote(self, mac: str, entry_id: int, offer: Offer) -> None:
+        """A file the answer names on a third-party TFTP server that could not be put there
+        fails its column of the row, with the reason, once the attempt ends."""
+        files = (
+            (UpgradeKind.IMAGE, offer.imagelist_file, offer.imagelist_url),
+            (UpgradeKind.CONFIG, offer.config_file, offer.tailored_url),
+        )
+        for kind, name, url in files:
+            if not (name and url):
+                continue
+            running = self.publication(name)
+            if running is None:
+                self._remote_outcome(mac, entry_id, kind, name, url)
+            else:
+                running.add_done_callback(
+                    partial(self._remote_done, mac, entry_id, kind, name, url)
+                )
+
+    def _remote_done(
+        self, mac: str, entry_id: int, kind: UpgradeKind, name: str, url: str, _f: object
+    ) -> None:
+        self._remote_outcome(mac, entry_id, kind, name, url)
+
+    def _remote_outcome(
+        self, mac: str, entry_id: int, kind: UpgradeKind, name: str, url: str
+    ) -> None:
+        why = self.unwritten(name)
+        if why is None:
+            return
+        entry = self.state.latest_download(mac)
+        device = self.state.device_by_mac(mac)
+        if entry is None or entry.id != entry_id or device is None or entry.status(kind).finished:
+            return
+        self._upgrade_failed(device, entry_id, kind, f"{url} not written: {why}"[:200])
 
     def _missing_local(self, location: str | None) -> str:
         """The path of a ``flash:`` file that does not exist, else ``""``."""
@@ -440,3 +487,17 @@ class Provisioning(Tracking):
     def is_known_client(self, mac: str) -> bool:
         """Coexistence with a third-party DHCP server: answer only our switches."""
         return self.state.device_by_mac(normalize_mac(mac)) is not None
+
+    def open_legacy_download(self, device: Device, kind: UpgradeKind, request: str) -> None:
+        """An on-demand download of a non-Smart-Install client (driven over its HTTP exec
+        interface, :mod:`smartinstall.director.legacy`): its image-upgrade or config-upgrade
+        row (the caller ended the client's open row). ``request`` names no SMI command: a
+        restarted director does not send it again."""
+        image = kind is UpgradeKind.IMAGE
+        method = DownloadMethod.IMAGE_UPGRADE if image else DownloadMethod.CONFIG_UPGRADE
+        na = DownloadStatus.NOT_APPLICABLE
+        self.state.add_download(
+            device.mac, method, ip=device.ip, hostname=device.hostname,
+            image=DownloadStatus.NOT_STARTED if image else na,
+            config=na if image else DownloadStatus.NOT_STARTED, script=na, request=request,
+        )  # fmt: skip

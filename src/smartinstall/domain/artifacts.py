@@ -7,7 +7,10 @@ Post-install Operations".
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -91,6 +94,29 @@ class TailoredConfig:
             ]
         )
         return "\n".join(lines) + "\n"
+
+
+_PASSWORD_KEY = secrets.token_bytes(32)  # new with each director process
+
+
+def client_enable_password(mac: str) -> str:
+    """The enable password of one client's tailored configuration when the operator set none
+    (``vstack tailored-config enable-password``). The guide's example gives every legacy
+    client ``cisco``; this one is random (a key of this process and the MAC: the same for
+    every answer to the client while the director runs), known to the director only, and
+    lasts until the client's own configuration replaces the tailored one. The director
+    reads it back from the tailored file it wrote, so a restart does not lose it."""
+    digest = hmac.new(_PASSWORD_KEY, mac.lower().encode(), hashlib.sha256).hexdigest()
+    return "smi" + digest[:20]
+
+
+def tailored_enable_password(text: str) -> str | None:
+    """The enable password a tailored configuration gives (its ``enable password`` line)."""
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) == 3 and words[:2] == ["enable", "password"]:
+            return words[2]
+    return None
 
 
 # --- post-install scripts -------------------------------------------------------------------

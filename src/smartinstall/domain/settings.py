@@ -156,8 +156,9 @@ class DirectorSettings:
     dhcp_remember: bool = False
     helper_addresses: list[str] = field(default_factory=list)
     # The enable password the tailored configuration gives legacy (non Smart Install) clients,
-    # so the director can drive their downloads: ``vstack tailored-config enable-password``.
-    # There is no default: without it legacy switches are not upgraded (%SMI-3-TAILOR_FAILED).
+    # so the director can drive their downloads: ``vstack tailored-config enable-password``,
+    # an optional extension. Without it each client gets its own random password, which lasts
+    # until its own configuration replaces the tailored one (docs/zero-touch.md, section 6).
     tailored_password: str | None = None
     # Smart Install protocol security: ``vstack authentication key <key>`` and
     # ``vstack allowed-clients <prefix> …`` (see docs/security.md).

@@ -178,7 +178,8 @@ class SwitchIo(Protocol):
     async def unlisten(self, switch: Switch) -> None: ...
 
     async def legacy_up(self, switch: Switch, director: str, trigger_port: int) -> None:
-        """Legacy: offer the HTTP exec interface and call the director's trigger port."""
+        """Legacy: offer the HTTP exec interface and call the director's trigger port (no
+        call when ``trigger_port`` is 0: a configuration of its own with ``ip http server``)."""
 
     async def legacy_down(self, switch: Switch) -> None: ...
 
@@ -420,6 +421,10 @@ class Switch:
         self.running_config = startup
         self._zero_touch = False
         self._apply_lines(startup, save=False)
+        http = any(line.split() == ["ip", "http", "server"] for line in startup.splitlines())
+        if self.config.legacy and self.enable_password and self.ip and http:
+            # its own configuration offers the HTTP exec interface: on-demand updates
+            await self.io.legacy_up(self, "", 0)
         active = not self.config.legacy and self.flash_state.vstack_enabled and bool(self.ip)
         if not active:
             self._set_state(State.RUNNING)
@@ -736,6 +741,15 @@ class Switch:
         if words == ["reload"]:
             self._later_reload(0.2)
             return "Proceed with reload? [confirm]\n"
+        if len(words) == 3 and words[:2] == ["reload", "in"]:
+            hours, _, minutes = words[2].partition(":")
+            try:
+                delay = reload_delay(int(hours), int(minutes))
+            except ValueError:
+                return f"% Invalid input detected: {command}\n"
+            self._later_reload(delay or 0.2, self.reload_timer if delay else loop_timer)
+            self.note(f"Reload scheduled in {int(hours)} hours and {int(minutes)} minutes")
+            return f"Reload scheduled in {int(hours)} hours and {int(minutes)} minutes\n"
         if words[:2] == ["show", "version"]:
             image, version = image_facts(self.image)
             return (

@@ -342,6 +342,8 @@ class NetIo:
             self.http = await asyncio.start_server(
                 lambda r, w: self._http(switch, r, w), switch.ip, self.net.http_port
             )
+        if not director or not trigger_port:
+            return  # the HTTP interface only (a configuration with ip http server)
         try:
             async with asyncio.timeout(5):
                 _, writer = await asyncio.open_connection(
