@@ -132,13 +132,21 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 0.5 if tty else 1.0)
         elapsed = time.monotonic() - start
+        final = lab.rows()
         if not tty:
-            out.write(render_table(lab.rows(), elapsed))
-        out.write(
-            "\n"
-            + ("Every switch UPGRADED" if ok else "NOT every switch UPGRADED")
-            + f" in {elapsed:.1f}s.\n\n"
-        )
+            out.write(render_table(final, elapsed))
+        nothing = sum(r.nothing for r in final)
+        if ok:
+            verdict = "Every switch UPGRADED"
+            if nothing:
+                verdict = (
+                    f"Every switch as explain says ({nothing} given nothing, the rest UPGRADED)"
+                )
+        else:
+            verdict = "NOT every switch UPGRADED"
+            if nothing:
+                verdict = "NOT every switch as explain says"
+        out.write(f"\n{verdict} in {elapsed:.1f}s.\n\n")
         director = topology.inventory.director_hostname
         out.write(f"{director}#show vstack status\n{lab.show_status()}\n")
         out.write(f"{director}#show vstack download-status\n{lab.show_download_status()}\n")

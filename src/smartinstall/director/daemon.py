@@ -312,19 +312,10 @@ class DirectorDaemon:
             flash,
             o.tftp_workers,
         )
-        self.smi = SmiDirectorServer(
-            DirectorSmiOwner(self.director),
-            self.address,
-            o.smi_port,
-            self.security,
-            on_invalid=self._invalid_message,
-            counters=self.smi_counters,
-            is_known=self._is_client_address,
-        )
-        # a report refused under a flood is not a missed keepalive (docs/security.md)
-        self.director.refused_report_at = self.smi.admission.last_refused
-        await self.smi.start()
-        log.info("SMI server on %s:%d (%s)", self.address, o.smi_port, self.security.mode)
+        if self.settings.enabled:
+            await self._start_smi()
+        else:
+            log.info("Smart Install disabled (no vstack): SMI port %d closed", o.smi_port)
         await self._start_dhcp()
         bridge = CoreLegacyBridge(self.director)
         legacy = LegacyTriggerServer(self.address, bridge, bridge, tasks=self.director.tasks)
@@ -348,6 +339,34 @@ class DirectorDaemon:
             for device in self.state.devices():
                 if not device.is_director and device.ip:
                     self.director.backup_later(device.mac)
+
+    async def _start_smi(self) -> None:
+        """Listen on the Smart Install port (``vstack``); nothing when already listening."""
+        if self.smi is not None:
+            return
+        port = self.options.smi_port
+        smi = SmiDirectorServer(
+            DirectorSmiOwner(self.director),
+            self.address,
+            port,
+            self.security,
+            on_invalid=self._invalid_message,
+            counters=self.smi_counters,
+            is_known=self._is_client_address,
+        )
+        await smi.start()
+        self.smi = smi
+        # a report refused under a flood is not a missed keepalive (docs/security.md)
+        self.director.refused_report_at = smi.admission.last_refused
+        log.info("SMI server on %s:%d (%s)", self.address, port, self.security.mode)
+
+    async def _stop_smi(self) -> None:
+        """Close the Smart Install port (``no vstack``) and its connections."""
+        smi, self.smi = self.smi, None
+        if smi is None:
+            return
+        self.director.refused_report_at = None
+        await smi.close()
 
     def _store_trouble(self, trouble: StoreTrouble) -> None:
         """Commits that fail (a full disk, a database gone) are a system message, to the log
@@ -391,8 +410,7 @@ class DirectorDaemon:
             await self.terminals.stop()
         if self.dhcp is not None:
             await self.dhcp.stop()
-        if self.smi is not None:
-            await self.smi.close()
+        await self._stop_smi()
         if self.tftp is not None:
             await self.tftp.close()
         await self.director.cancel_background(grace=SHUTDOWN_GRACE)
@@ -425,8 +443,9 @@ class DirectorDaemon:
 
     async def apply_settings(self) -> None:
         """Make the services follow the settings after a change (CLI, SIGHUP): hostname,
-        syslog hosts, Smart Install security, the role, and the DHCP endpoint when its pools
-        or helper addresses changed."""
+        syslog hosts, Smart Install security, the SMI port (closed by ``no vstack``, opened
+        again by ``vstack``), the role, and the DHCP endpoint when its pools or helper
+        addresses changed."""
         settings = self.settings
         previous = self._applied
         self._applied = self._snapshot()
@@ -439,6 +458,14 @@ class DirectorDaemon:
             if self.smi is not None:
                 self.smi.security = security
             self.director.send_command = self._command_sender(security)
+        if not settings.enabled and self.smi is not None:
+            await self._stop_smi()
+            log.info("SMI server on %s:%d closed (no vstack)", self.address, self.options.smi_port)
+        elif self.smi is None:
+            try:
+                await self._start_smi()
+            except OSError as error:
+                log.error("SMI port %d cannot be opened: %s", self.options.smi_port, error)
         self.director.refresh_role()
         await self._follow_backup_repository()
         dhcp_changed = previous[1:] != self._applied[1:] and self.dhcp is not None

@@ -56,6 +56,13 @@ def explain_devices(
     return result
 
 
+def group_label(assignment: Assignment) -> str:
+    """The group a client matched as explain names it: ``default (default)``, ``backroom
+    (stack)``, or ``none`` when it matched nothing (the lab's table shows the same)."""
+    kind = f" ({assignment.kind.value})" if assignment.kind else ""
+    return f"{assignment.group or 'none'}{kind}"
+
+
 def describe_default_product(groups: GroupSettings) -> str:
     """The network's default product ID and where it comes from, in one line."""
     files = groups.default
@@ -139,7 +146,7 @@ def _device_block(settings: DirectorSettings, item: DeviceExplanation, role: Rol
     lines.append(f"  upstream : {upstream}{ip} port {port}, hop {switch.hops}")
     for member in switch.members:
         lines.append(f"  member {member.number} : {member.pid} {member.mac}")
-    lines.append(f"  group    : {a.group or 'none'}" + (f" ({a.kind.value})" if a.kind else ""))
+    lines.append(f"  group    : {group_label(a)}")
     for reason in a.reasons:
         lines.append(f"  why      : {reason}")
     if a.member_images:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import logging
 import os
@@ -33,6 +34,9 @@ from smartinstall.director.terminals import SOCKET_NAME
 from smartinstall.director.views import show_vstack_download_status, show_vstack_status
 from smartinstall.domain.devices import Device
 from smartinstall.domain.downloads import DownloadStatus
+from smartinstall.domain.groups import Assignment
+from smartinstall.explain.report import explain_devices, group_label
+from smartinstall.ios.director_commands import replay_director_config
 from smartinstall.lab.topology import LabSwitch, LabTopology, pinned_zone
 from smartinstall.services.cli_local import run_lines
 from smartinstall.store.database import default_url
@@ -295,6 +299,8 @@ class SwitchRow:
     config: str
     script: str
     done: bool
+    group: str = ""  # the group the switch matched, as `smartinstall explain` names it
+    nothing: bool = False  # explain gives it nothing to install (done: it got nothing)
 
 
 @dataclass
@@ -374,6 +380,7 @@ class Lab:
         self.started_at = 0.0
         self._db: DatabaseReader | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._assignments: dict[str, Assignment] | None = None
 
     # --- set-up --------------------------------------------------------------------------
 
@@ -592,8 +599,35 @@ class Lab:
 
     # --- progress ------------------------------------------------------------------------
 
+    def assignments(self) -> dict[str, Assignment]:
+        """What ``smartinstall explain`` resolves for each switch of the topology from the
+        director's startup-config (the same function: :func:`explain_devices`)."""
+        if self._assignments is None:
+            settings = replay_director_config(
+                self.topology.director_config, lambda address: True
+            ).settings
+            now = dt.datetime.now(dt.UTC)
+            self._assignments = {
+                e.switch.name: e.assignment
+                for e in explain_devices(settings, self.topology.inventory, now, dt.UTC)
+            }
+        return self._assignments
+
+    def _nothing_done(self, run: LabSwitchRun, entry: DownloadEntry | None) -> bool:
+        """A switch explain gives nothing to is done once the director has answered it with
+        an address and no Smart Install files (it waits, as a switch without a configuration
+        does) and it has downloaded nothing."""
+        switch = run.switch
+        return (
+            entry is None
+            and switch.state is State.WAITING
+            and bool(switch.ip)
+            and switch.bytes_downloaded == 0
+        )
+
     def rows(self) -> list[SwitchRow]:
         now = time.monotonic()
+        assignments = self.assignments()
         rows = []
         try:
             entries = {e.mac: e for e in self._view().downloads()}
@@ -604,7 +638,11 @@ class Lab:
             switch = run.switch
             entry = entries.get(switch.mac)
             run.entry = entry
-            done = is_upgraded(entry) and switch.state is State.RUNNING and switch.boots >= 2
+            assignment = assignments.get(name)
+            if assignment is not None and not assignment.ok:
+                done = self._nothing_done(run, entry)
+            else:
+                done = is_upgraded(entry) and switch.state is State.RUNNING and switch.boots >= 2
             if done and run.finished_at is None:
                 run.finished_at = now
             if not done:
@@ -622,6 +660,8 @@ class Lab:
                 config=entry.config.value if entry else "-",
                 script=entry.script.value if entry else "-",
                 done=done,
+                group=group_label(assignment) if assignment is not None else "-",
+                nothing=assignment is not None and not assignment.ok,
             ))  # fmt: skip
         return rows
 
@@ -640,18 +680,23 @@ class Lab:
 def render_table(rows: list[SwitchRow], elapsed: float) -> str:
     """The live progress table, plain text."""
     header = (
-        f"{'switch':<16}{'PID':<24}{'address':<14}{'state':<22}{'bytes':>11}  "
+        f"{'switch':<16}{'PID':<24}{'address':<14}{'group':<20}{'state':<22}{'bytes':>11}  "
         f"{'time':>6}  {'image':<12}{'config':<12}{'script':<12}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         mark = "*" if r.done else " "
         lines.append(
-            f"{r.name[:15]:<16}{r.pid[:23]:<24}{r.address:<14}{r.state[:21]:<22}"
+            f"{r.name[:15]:<16}{r.pid[:23]:<24}{r.address:<14}{r.group[:19]:<20}{r.state[:21]:<22}"
             f"{r.bytes:>11,}  {r.seconds:>5.1f}s  {r.image:<12}{r.config:<12}{r.script:<12}{mark}"
         )
-    done = sum(r.done for r in rows)
-    lines.append(f"{done}/{len(rows)} switches UPGRADED after {elapsed:.1f}s")
+    upgraded = sum(r.done and not r.nothing for r in rows)
+    nothing = [r for r in rows if r.nothing]
+    summary = f"{upgraded}/{len(rows) - len(nothing)} switches UPGRADED"
+    if nothing:
+        given = sum(r.done for r in nothing)
+        summary += f", {given}/{len(nothing)} given nothing as explain says"
+    lines.append(f"{summary} after {elapsed:.1f}s")
     return "\n".join(lines) + "\n"
 
 
