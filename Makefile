@@ -43,7 +43,10 @@ typecheck: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev tools
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+# lint and the type check run beside the tests (the tests spend most of their time waiting
+# on their peers); the run fails when any of the three fails
+test: $(VENV)/.installed-dev
+	$(MAKE) --no-print-directory -j3 lint typecheck pytest
 
 # Fuzz + flood soak of a director process on loopback, 60 s (bench/README.md, "Soak");
 # SOAK_ARGS passes options, e.g. `make soak SOAK_ARGS="--seconds 300"`. Not part of `make test`.

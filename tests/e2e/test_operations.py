@@ -99,7 +99,8 @@ async def test_failed_switch_replaced_with_zero_touch_on_the_same_port(tmp_path:
 @pytest.mark.slow
 async def test_director_restarted_mid_install_finishes_the_install(tmp_path: Path) -> None:
     prefix = lab_prefix()
-    sw = switch("slow", 100, prefix, faults={"tftp_delay": 4})
+    # each fetch waits 1.5 s: the restart happens while the switch downloads
+    sw = switch("slow", 100, prefix, faults={"tftp_delay": 1.5})
     topo = topology(tmp_path, prefix, director_config(prefix), [sw])
     async with make_lab(tmp_path, topo) as lab:
         slow = lab.switch("slow")

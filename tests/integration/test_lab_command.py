@@ -156,7 +156,7 @@ def test_lab_command_runs_a_branch_to_the_end(tmp_path: Path) -> None:
 def test_lab_command_exits_1_when_a_switch_cannot_be_upgraded(tmp_path: Path) -> None:
     prefix = lab_prefix()
     config = director_config(prefix).replace(IMAGE, "c2960x-universalk9-tar.152-7.E10.tar")
-    result = _lab(_write(tmp_path, config, prefix), "--timeout", "8")
+    result = _lab(_write(tmp_path, config, prefix), "--timeout", "4")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "NOT every switch UPGRADED" in result.stdout
     assert "FAILED" in result.stdout  # the director's own download-status says why

@@ -28,7 +28,7 @@ from smartinstall.store.sqlstore import DatabaseReader
 
 MAC = "001d.71ba.f780"
 HOST = "sw"
-KILLS = 20
+KILLS = 14
 
 CHILD = r"""
 import asyncio, random, sys

@@ -52,8 +52,8 @@ def connects(address: str, port: int) -> bool:
     try:
         with socket.create_connection((address, port), timeout=2.0):
             return True
-    except ConnectionRefusedError:
-        return False
+    except (ConnectionRefusedError, ConnectionResetError):
+        return False  # refused, or reset by a listening socket closing under the connect
 
 
 async def until_port(director: DirectorProcess, open_: bool, timeout: float = 10.0) -> bool:

@@ -171,7 +171,7 @@ def _answers_in_ios_terms(output: str, ok: bool) -> None:
         assert last.startswith(("%", "Command Rejected: ")), output
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(lines, max_size=15))
 def test_random_configuration_lines_answer_and_round_trip(sequence: list[str]) -> None:
     engine, commands = make()
@@ -221,7 +221,7 @@ KEYS = st.one_of(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.lists(KEYS, max_size=40))
 def test_random_keystrokes(chunks: list[str]) -> None:
     engine, _ = make()

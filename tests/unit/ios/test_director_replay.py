@@ -130,7 +130,7 @@ def test_an_oversized_configuration_is_refused_whole() -> None:
     assert "larger than" in result.errors[0][2]
 
 
-@settings(max_examples=100, deadline=None)  # each example builds a whole engine
+@settings(max_examples=50, deadline=None)  # each example builds a whole engine
 @given(st.text(max_size=200))
 def test_replay_never_raises(text: str) -> None:
     result = replay_director_config(text, owns)
