@@ -15,7 +15,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from smartinstall.lab.runner import read_internals, wait_until_committed
+from smartinstall.lab.runner import SOCKET_NAME, read_internals, wait_until_committed
+from smartinstall.services.cli_local import run_lines
 from smartinstall.services.smi import (
     ClientOwner,
     CommandReceived,
@@ -43,6 +44,13 @@ def free_port(host: str, kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+async def console(director: DirectorProcess, lines: str) -> str:
+    """What the director's console answers to ``lines`` (its local socket, as an operator's
+    ``smartinstall console`` would)."""
+    output, _ = await asyncio.to_thread(run_lines, director.data_dir / SOCKET_NAME, lines, 20)
+    return output
 
 
 def lab_prefix() -> str:

@@ -9,7 +9,6 @@ bounded in count (3,000 packets) and time.
 
 from __future__ import annotations
 
-import os
 import random
 import socket
 from collections.abc import Iterator
@@ -19,22 +18,15 @@ import pytest
 
 from smartinstall.wire.dhcp import MessageType, Opt, RelayAgentInfo, encode_relay_agent_info
 from tests.integration.dhcp_helpers import request
-from tests.integration.director_harness import DirectorProcess, Offer, ScriptedClient, lab_prefix
-from tests.integration.test_director import IMAGE, PID, config
+from tests.integration.director_harness import DirectorProcess, Offer, ScriptedClient
+from tests.integration.test_director import PID, branch_director
 
 FLOOD = 3_000
 
 
 @pytest.fixture
 def director(tmp_path: Path) -> Iterator[DirectorProcess]:
-    prefix = lab_prefix()
-    process = DirectorProcess(tmp_path / "director", prefix, config(prefix), keepalive=1.0)
-    (process.flash / IMAGE).write_bytes(os.urandom(20_000))
-    (process.flash / "seed.txt").write_text("hostname seed\n!\nend\n")
-    (process.flash / "post.txt").write_text('"vlan 12" "name TEST" "exit"\n')
-    process.start()
-    yield process
-    process.stop()
+    yield from branch_director(tmp_path, image_size=20_000)
 
 
 def option82(port: str) -> list[tuple[int, bytes]]:

@@ -8,7 +8,7 @@ import asyncio
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -43,14 +43,27 @@ vstack hostname-prefix STORE
 @pytest.fixture
 def director(tmp_path: Path) -> Iterator[DirectorProcess]:
     require_program("curl")
+    yield from branch_director(tmp_path)
+
+
+def branch_director(
+    tmp_path: Path, image_size: int = 300_000, prepare: Callable[[Path], None] | None = None
+) -> Iterator[DirectorProcess]:
+    """The director process of these tests (keepalive 1 s), with its image, seed configuration
+    and post-install script on flash: (``prepare`` adds to flash: before it starts); stopped
+    after the test."""
     prefix = lab_prefix()
     process = DirectorProcess(tmp_path / "director", prefix, config(prefix), keepalive=1.0)
-    (process.flash / IMAGE).write_bytes(os.urandom(300_000))
+    (process.flash / IMAGE).write_bytes(os.urandom(image_size))
     (process.flash / "seed.txt").write_text("hostname seed\n!\nend\n")
     (process.flash / "post.txt").write_text('"vlan 12" "name TEST" "exit"\n')
+    if prepare is not None:
+        prepare(process.flash)
     process.start()
-    yield process
-    process.stop()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 async def test_zero_touch_installation(director: DirectorProcess, tmp_path: Path) -> None:

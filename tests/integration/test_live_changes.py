@@ -7,35 +7,19 @@ Guide: "clear vstack director-db" (the database is rebuilt from the clients' upd
 
 from __future__ import annotations
 
-import asyncio
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from smartinstall.lab.runner import SOCKET_NAME
-from smartinstall.services.cli_local import run_lines
 from smartinstall.wire import smi_client
-from tests.integration.director_harness import DirectorProcess, ScriptedClient, lab_prefix
-from tests.integration.test_director import IMAGE, PID, config
+from tests.integration.director_harness import DirectorProcess, ScriptedClient, console
+from tests.integration.test_director import PID, branch_director
 
 
 @pytest.fixture
 def director(tmp_path: Path) -> Iterator[DirectorProcess]:
-    prefix = lab_prefix()
-    process = DirectorProcess(tmp_path / "director", prefix, config(prefix), keepalive=1.0)
-    (process.flash / IMAGE).write_bytes(os.urandom(20_000))
-    (process.flash / "seed.txt").write_text("hostname seed\n!\nend\n")
-    (process.flash / "post.txt").write_text('"vlan 12" "name TEST" "exit"\n')
-    process.start()
-    yield process
-    process.stop()
-
-
-async def console(director: DirectorProcess, lines: str) -> str:
-    output, _ = await asyncio.to_thread(run_lines, director.data_dir / SOCKET_NAME, lines, 20)
-    return output
+    yield from branch_director(tmp_path, image_size=20_000)
 
 
 async def test_a_cleared_director_database_is_rebuilt_from_the_clients(

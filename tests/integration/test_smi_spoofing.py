@@ -9,7 +9,6 @@ authentication at all, which is how CVE-2018-0171-era tools rewrote clients.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,8 +17,8 @@ import pytest
 
 from smartinstall.services.smi import SmiClientSender
 from smartinstall.wire import smi_client
-from tests.integration.director_harness import DirectorProcess, ScriptedClient, lab_prefix
-from tests.integration.test_director import IMAGE, PID, config
+from tests.integration.director_harness import DirectorProcess, ScriptedClient
+from tests.integration.test_director import PID, branch_director
 from tests.tools import require_program
 
 VICTIM = "0050.5601.0041"
@@ -29,17 +28,12 @@ SECRET = "enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0"
 @pytest.fixture
 def director(tmp_path: Path) -> Iterator[DirectorProcess]:
     require_program("curl")
-    prefix = lab_prefix()
-    process = DirectorProcess(tmp_path / "director", prefix, config(prefix), keepalive=1.0)
-    (process.flash / IMAGE).write_bytes(os.urandom(20_000))
-    (process.flash / "seed.txt").write_text("hostname seed\n!\nend\n")
-    (process.flash / "post.txt").write_text('"vlan 12" "name TEST" "exit"\n')
-    backups = process.flash / "vstack"
-    backups.mkdir()
-    (backups / f"victim-{VICTIM}.REV2").write_text(f"hostname victim\n{SECRET}\nend\n")
-    process.start()
-    yield process
-    process.stop()
+
+    def backup(flash: Path) -> None:
+        (flash / "vstack").mkdir()
+        (flash / "vstack" / f"victim-{VICTIM}.REV2").write_text(f"hostname victim\n{SECRET}\nend\n")
+
+    yield from branch_director(tmp_path, image_size=20_000, prepare=backup)
 
 
 def tftp_from(director: DirectorProcess, source: str, name: str, dest: Path) -> bool:

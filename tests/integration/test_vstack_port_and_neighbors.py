@@ -13,7 +13,6 @@ ID, IP address, local interface and out port of each neighbour).
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -21,30 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from smartinstall.lab.runner import SOCKET_NAME
-from smartinstall.services.cli_local import run_lines
 from smartinstall.wire import smi_client
-from tests.integration.director_harness import DirectorProcess, ScriptedClient, lab_prefix
-from tests.integration.test_director import IMAGE, PID, config
+from tests.integration.director_harness import DirectorProcess, ScriptedClient, console
+from tests.integration.test_director import PID, branch_director
 
 pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture
 def director(tmp_path: Path) -> Iterator[DirectorProcess]:
-    prefix = lab_prefix()
-    process = DirectorProcess(tmp_path / "director", prefix, config(prefix), keepalive=1.0)
-    (process.flash / IMAGE).write_bytes(os.urandom(20_000))
-    (process.flash / "seed.txt").write_text("hostname seed\n!\nend\n")
-    (process.flash / "post.txt").write_text('"vlan 12" "name TEST" "exit"\n')
-    process.start()
-    yield process
-    process.stop()
-
-
-async def console(director: DirectorProcess, lines: str) -> str:
-    output, _ = await asyncio.to_thread(run_lines, director.data_dir / SOCKET_NAME, lines, 20)
-    return output
+    yield from branch_director(tmp_path, image_size=20_000)
 
 
 def connects(address: str, port: int) -> bool:
