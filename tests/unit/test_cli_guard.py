@@ -176,6 +176,32 @@ def test_a_full_pool_takes_the_oldest_slot_of_the_source_holding_the_most() -> N
     assert len(slots) == 4 and slots.evicted == 3
 
 
+def test_connections_that_said_nothing_go_before_those_logging_in() -> None:
+    clock = Clock()
+    closed: list[str] = []
+    slots = LoginSlots(clock=clock)
+    said = {"honest": 0}
+
+    def take(peer: str, name: str) -> LoginSlot | None:
+        clock.now += 1
+        return slots.take("SSH", peer, lambda: closed.append(name), 3, lambda: said.get(name, 0))
+
+    take("127.0.8.9", "honest")  # the oldest, from a source holding as many as the others
+    take("127.0.8.1", "a1")
+    take("127.0.8.2", "b1")
+    said["honest"] = 1  # its SSH version came in
+    assert take("127.0.8.3", "c1") is not None
+    assert closed == ["a1"]  # a silent one goes although the honest one is older
+    said["honest"] = 2  # it gave a user name
+    said["b1"] = 1
+    assert take("127.0.8.4", "d1") is not None
+    assert closed == ["a1", "c1"]  # still silent ones first, then the one that only spoke
+    said.update(c1=1, d1=1)
+    assert take("127.0.8.5", "e1") is not None
+    assert closed == ["a1", "c1", "b1"]  # the honest one, giving a name, stays
+    assert slots.held_by("127.0.8.9") == 1
+
+
 def test_sources_that_logged_in_before_keep_their_slots() -> None:
     clock = Clock()
     closed: list[str] = []

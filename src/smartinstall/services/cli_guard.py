@@ -4,8 +4,10 @@ Two defences keep an operator able to log in while someone attacks the login:
 
 * `LoginSlots` — connections still logging in (SSH and telnet, before authentication) share a
   pool of ``ip cli login-slots`` (32). A source may use its share and borrow what others leave
-  free; when the pool is full, a newcomer takes the slot of the oldest connection of the
-  source holding the most slots (sources that logged in before go last). Idle connections,
+  free; when the pool is full, a newcomer takes the slot of a connection that has said nothing
+  yet before one that has (an SSH client sends its version at once, a telnet user a name),
+  then the oldest connection of the source holding the most slots (sources that logged in
+  before go last). Idle connections,
   from one address or from many, therefore never keep a newcomer out, and each connection must
   log in within ``ip cli login-timeout`` seconds (30) anyway. The local console has a pool of
   its own (`TerminalHub`), never this one.
@@ -285,6 +287,9 @@ class LoginSlot:
     peer: str
     since: float
     close: Callable[[], None]
+    #: how far the connection got: 0 silent, 1 spoke (SSH version, telnet bytes), 2 gave a
+    #: user name; asked when a newcomer needs a slot
+    progress: Callable[[], int] = lambda: 0
 
 
 class LoginSlots:
@@ -305,7 +310,14 @@ class LoginSlots:
     def __len__(self) -> int:
         return len(self.slots)
 
-    def take(self, kind: str, peer: str, close: Callable[[], None], size: int) -> LoginSlot | None:
+    def take(
+        self,
+        kind: str,
+        peer: str,
+        close: Callable[[], None],
+        size: int,
+        progress: Callable[[], int] = lambda: 0,
+    ) -> LoginSlot | None:
         """A slot for a new connection from ``peer``, or None when every slot is held by
         connections that rank before it (known sources, when ``peer`` is not)."""
         while len(self.slots) >= size:
@@ -320,19 +332,20 @@ class LoginSlots:
             self.evicted += 1
             self._summary.note(
                 f"{victim.kind} connection from {victim.peer} closed before login: its slot "
-                f"went to a newcomer ({size} login slots, {victim.peer} held the most)"
+                f"went to a newcomer ({size} login slots; the least advanced connections of the "
+                "sources holding the most go first)"
             )
             with contextlib.suppress(Exception):
                 victim.close()
-        slot = LoginSlot(kind, peer, self.clock(), close)
+        slot = LoginSlot(kind, peer, self.clock(), close, progress)
         self.slots.append(slot)
         self._per_source[peer] = self._per_source.get(peer, 0) + 1
         return slot
 
     def _victim(self, newcomer: str) -> LoginSlot | None:
-        def rank(slot: LoginSlot) -> tuple[bool, int, float]:
+        def rank(slot: LoginSlot) -> tuple[bool, int, int, float]:
             count = self._per_source[slot.peer] + (1 if slot.peer == newcomer else 0)
-            return (not self.known(slot.peer), count, -slot.since)
+            return (not self.known(slot.peer), -slot.progress(), count, -slot.since)
 
         victim = max(self.slots, key=rank, default=None)
         if victim is None:

@@ -72,6 +72,7 @@ class _Server(asyncssh.SSHServer):
         self.admitted = False
         self.refused = False
         self.failures = 0
+        self.named = False  # the client gave a user name
         self.slot: LoginSlot | None = None
         self.deadline: asyncio.TimerHandle | None = None
         self.conn: asyncssh.SSHServerConnection | None = None
@@ -80,13 +81,18 @@ class _Server(asyncssh.SSHServer):
         self.conn = conn
         peer = conn.get_extra_info("peername")
         self.peer = str(peer[0]) if peer else "?"
-        self.slot = self.hub.login_slot("SSH", self.peer, conn.abort)
+        self.slot = self.hub.login_slot("SSH", self.peer, conn.abort, self._progress)
         if self.slot is None:
             conn.abort()
             return
         self.deadline = asyncio.get_running_loop().call_later(
             self.hub.login_timeout, self._too_late
         )
+
+    def _progress(self) -> int:
+        if self.named:
+            return 2
+        return 1 if self.conn is not None and self.conn.get_extra_info("client_version") else 0
 
     def _too_late(self) -> None:
         self.deadline = None
@@ -113,6 +119,7 @@ class _Server(asyncssh.SSHServer):
             self.admitted = False
 
     def begin_auth(self, username: str) -> bool:
+        self.named = True
         reason = self.hub.no_users_reason()
         if reason is not None:
             log.warning("SSH login of %r from %s refused: %s", username[:64], self.peer, reason)

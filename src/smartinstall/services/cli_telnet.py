@@ -121,12 +121,19 @@ class _TelnetIO(TerminalIO):
         self._size: tuple[int, int] | None = None
         self._seen_size: tuple[int, int] | None = None
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.heard = False  # the client sent something
+        self.named = False  # the client gave a user name
+
+    def progress(self) -> int:
+        """How far the login got, for `LoginSlots`: 0 silent, 1 spoke, 2 gave a name."""
+        return 2 if self.named else 1 if self.heard else 0
 
     async def read(self) -> str:
         while True:
             data = await self.reader.read(READ_CHUNK)
             if not data:
                 return ""
+            self.heard = True
             text: str = self._decoder.decode(self.codec.decode(data))
             replies = self.codec.take_replies()
             if replies:
@@ -184,14 +191,14 @@ class TelnetCliServer:
             else:
                 writer.close()
 
-        slot = self.hub.login_slot("telnet", peer, evict)
+        codec = TelnetCodec()
+        io = _TelnetIO(reader, writer, codec)
+        slot = self.hub.login_slot("telnet", peer, evict, io.progress)
         try:
             if slot is None:
                 writer.write(TOO_MANY.encode() + b"\r\n")
                 return
-            codec = TelnetCodec()
             writer.write(codec.greeting())
-            io = _TelnetIO(reader, writer, codec)
             try:
                 user = await asyncio.wait_for(self._login(io, peer), self.hub.login_timeout)
             except TimeoutError:
@@ -263,6 +270,7 @@ class TelnetCliServer:
             name = await self._line(io, secret=False)
             if name is None:
                 return None
+            io.named = True
             io.write("Password: ")
             password = await self._line(io, secret=True)
             if password is None:

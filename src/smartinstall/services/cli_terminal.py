@@ -45,9 +45,15 @@ class TerminalHub:
     def __post_init__(self) -> None:
         self.slots = LoginSlots(self.guard.known_source, self.guard.clock)
 
-    def login_slot(self, kind: str, peer: str, close: Callable[[], None]) -> LoginSlot | None:
+    def login_slot(
+        self,
+        kind: str,
+        peer: str,
+        close: Callable[[], None],
+        progress: Callable[[], int] = lambda: 0,
+    ) -> LoginSlot | None:
         """A slot for a network connection that is about to log in (see `LoginSlots`)."""
-        return self.slots.take(kind, peer, close, self.access.login_slots)
+        return self.slots.take(kind, peer, close, self.access.login_slots, progress)
 
     def login_done(self, slot: LoginSlot | None) -> None:
         self.slots.release(slot)
