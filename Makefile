@@ -40,8 +40,13 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy --strict src/smartinstall
 
+# The tests run in PYTEST_WORKERS processes, a test file to a process (its module fixtures
+# stay in one place); most of a test's time is spent waiting on the peers it drives, so three
+# processes keep two cores busy. PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= 3
+
 pytest: $(VENV)/.installed-dev tools
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 # lint and the type check run beside the tests (the tests spend most of their time waiting
 # on their peers); the run fails when any of the three fails

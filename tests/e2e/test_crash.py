@@ -82,12 +82,14 @@ def crash_lab(tmp_path: Path, point: str, *, armed: bool = True) -> Lab:
     return lab
 
 
-async def died_at(lab: Lab, point: str) -> None:
+async def died_at(lab: Lab, point: str, context: str = "") -> None:
     """The director reached ``point`` and died of SIGKILL; then it starts again, unarmed."""
     director = lab.director
     assert isinstance(director, DirectorRunner)
     code = await director.until_exit(60)
-    assert code == -signal.SIGKILL, f"{point}: the director did not die there ({code})"
+    assert code == -signal.SIGKILL, (
+        f"{point}: the director did not die there ({code}) {context}\n{director.log()[-3000:]}"
+    )
     assert f"crash point {point} reached" in director.log()
     lab.close_database()
     director.env = {}
@@ -168,8 +170,10 @@ async def on_demand_case(tmp_path: Path, point: str) -> Outcome:
             await installed(lab)
             await armed_restart(lab, point)
             sw = lab.switch("sw")
-            await console(lab, f"vstack download-image tar flash:{NEW_IMAGE} {sw.ip} NONE reload")
-            await died_at(lab, point)
+            done = await console(
+                lab, f"vstack download-image tar flash:{NEW_IMAGE} {sw.ip} NONE reload"
+            )
+            await died_at(lab, point, f"console: {done.returncode} {done.stdout!r} {done.stderr!r}")
             assert await sw.wait_for(
                 lambda s: s.image == NEW_IMAGE and s.state is State.RUNNING, 90
             ), sw.console[-8:]

@@ -20,7 +20,7 @@ import pytest
 
 from smartinstall.director.terminals import build_engine
 from smartinstall.ios import StartupConfig
-from smartinstall.services.cli_local import MAGIC, LocalConsoleServer
+from smartinstall.services.cli_local import MAGIC, LocalConsoleServer, run_lines, socket_address
 from smartinstall.services.cli_terminal import TerminalHub
 from smartinstall.store.repository import Repository
 from tests.unit.director.test_exec_commands import Host, host  # noqa: F401
@@ -57,7 +57,8 @@ async def console(host: Host, tmp_path: Path) -> AsyncIterator[Path]:  # noqa: F
 
 
 async def piped(path: Path) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    reader, writer = await asyncio.open_unix_connection(str(path))
+    with socket_address(path) as address:
+        reader, writer = await asyncio.open_unix_connection(address)
     writer.write(f"{MAGIC} 1 pipe\n".encode())
     return reader, writer
 
@@ -99,3 +100,23 @@ async def test_a_tar_in_one_session_leaves_the_other_sessions_served(
         for chunk in iter(lambda: stream.read(1 << 20), b""):
             sha.update(chunk)
     assert sha.hexdigest() == expected
+
+
+async def test_a_console_socket_too_long_for_an_af_unix_address_is_served(
+    host: Host,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)  # the socket's path is past the 107-byte limit
+    deep.mkdir(parents=True)
+    path = deep / "cli.sock"
+    assert len(str(path)) > 107
+    engine, access, exec_set, _ = build_engine(host, StartupConfig.in_directory(host.data_dir), ())
+    server = LocalConsoleServer(TerminalHub(engine, access, lines=exec_set), path)
+    await server.start()
+    try:
+        assert path.exists()
+        output, failed = await asyncio.to_thread(run_lines, path, "show clock\n", 10)
+        assert failed == 0 and " UTC " in output
+    finally:
+        await server.close()
+    assert not path.exists()

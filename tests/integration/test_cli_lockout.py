@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import asyncssh
 import pytest
 
+from smartinstall.services.cli_local import socket_address
 from tests.integration.director_harness import ROOT, DirectorProcess, free_port, lab_prefix
 from tests.integration.test_cli_terminals import PtyProgram
 
@@ -216,11 +217,12 @@ async def test_sessions_over_the_limit_are_refused_but_not_the_console(
 
 
 async def test_console_refusal_exits_non_zero(director: DirectorProcess) -> None:
-    path = str(director.data_dir / "cli.sock")
+    path = director.data_dir / "cli.sock"
     held: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
     try:
         for _ in range(16):  # the console pool (CONSOLE_SESSIONS)
-            reader, writer = await asyncio.open_unix_connection(path)
+            with socket_address(path) as address:
+                reader, writer = await asyncio.open_unix_connection(address)
             writer.write(b"SMARTINSTALL-CONSOLE 1 tty 80 24\n")
             async with asyncio.timeout(5):
                 await reader.readuntil(b"Director#")

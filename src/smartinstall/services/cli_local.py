@@ -32,6 +32,7 @@ import re
 import socket
 import struct
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from smartinstall.ios import PRIVILEGED_LEVEL, Session
@@ -63,6 +64,26 @@ def peer_uid(sock: socket.socket | None) -> int | None:
         return None
     _, uid, _ = struct.unpack("3i", data)
     return int(uid)
+
+
+#: the longest path an AF_UNIX address holds (sun_path is 108 bytes with its NUL)
+UNIX_PATH_MAX = 107
+
+
+@contextlib.contextmanager
+def socket_address(path: Path) -> Iterator[str]:
+    """The address to bind or connect ``path`` by: the path itself, or, when it is too long
+    for an AF_UNIX address (a deep data directory), the same file reached through a handle on
+    its directory (``/proc/self/fd/N/cli.sock``), open while the address is in use."""
+    text = str(path)
+    if len(os.fsencode(text)) <= UNIX_PATH_MAX or not Path("/proc/self/fd").is_dir():
+        yield text
+        return
+    fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        yield f"/proc/self/fd/{fd}/{path.name}"
+    finally:
+        os.close(fd)
 
 
 class _LocalIO(TerminalIO):
@@ -108,7 +129,8 @@ class LocalConsoleServer:
             self.path.unlink()
         old = os.umask(0o177)
         try:
-            self._server = await asyncio.start_unix_server(self._client, path=str(self.path))
+            with socket_address(self.path) as address:
+                self._server = await asyncio.start_unix_server(self._client, path=address)
         finally:
             os.umask(old)
         os.chmod(self.path, 0o600)
@@ -229,7 +251,8 @@ def _alive(path: Path) -> bool:
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         probe.settimeout(1)
-        probe.connect(str(path))
+        with socket_address(path) as address:
+            probe.connect(address)
     except OSError:
         return False
     finally:
@@ -241,9 +264,11 @@ def run_client(path: Path) -> int:
     """``smartinstall console``: connect this terminal (or standard input) to the director."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        sock.connect(str(path))
+        with socket_address(path) as address:
+            sock.connect(address)
     except OSError as error:
-        sys.stderr.write(f"% Cannot connect to the director at {path}: {error.strerror}\n")
+        why = error.strerror or str(error)
+        sys.stderr.write(f"% Cannot connect to the director at {path}: {why}\n")
         return REFUSED
     with sock:
         if sys.stdin.isatty() and sys.stdout.isatty():
@@ -289,7 +314,8 @@ def run_lines(path: Path, lines: str, timeout: float = 30.0) -> tuple[str, int]:
     director cannot be reached or refuses the session (`Refused`)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
-        sock.connect(str(path))
+        with socket_address(path) as address:
+            sock.connect(address)
         output, failed = _exchange(sock, lines.encode())
     return output.decode("utf-8", errors="replace"), failed
 
