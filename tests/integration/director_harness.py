@@ -67,6 +67,7 @@ class DirectorProcess:
     address: str = ""
     ports: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    extra_args: list[str] = field(default_factory=list)  # more director options
 
     def __post_init__(self) -> None:
         self.address = f"{self.prefix}.1"
@@ -95,11 +96,13 @@ class DirectorProcess:
             "--tftp-port", str(self.ports["tftp"]), "--smi-port", str(self.ports["smi"]),
             "--client-smi-port", str(self.ports["client_smi"]),
             "--keepalive", str(self.keepalive), "--log-file", str(self.log_file),
+            *self.extra_args,
         ]  # fmt: skip
         self.process = subprocess.Popen(
             command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        self.wait_for_log("director ready", timeout=20, count=starts + 1)
+        # a generous wait: three test processes and the type check share two cores
+        self.wait_for_log("director ready", timeout=60, count=starts + 1)
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         if self.process is None:
@@ -119,7 +122,7 @@ class DirectorProcess:
             return ""
         return self.log_file.read_text(errors="replace")
 
-    def wait_for_log(self, text: str, timeout: float = 10.0, count: int = 1) -> str:
+    def wait_for_log(self, text: str, timeout: float = 20.0, count: int = 1) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             content = self.log()
@@ -130,7 +133,7 @@ class DirectorProcess:
             time.sleep(0.05)
         raise AssertionError(f"{text!r} not logged within {timeout}s:\n{self.log()[-4000:]}")
 
-    async def await_log(self, text: str, timeout: float = 10.0, count: int = 1) -> str:
+    async def await_log(self, text: str, timeout: float = 20.0, count: int = 1) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             content = self.log()

@@ -125,7 +125,7 @@ async def test_another_product_in_a_2960x_network_gets_no_image(
             None,
             None,
         )
-    log = await network.await_log(f"{NOT_CONFIGURED}: {pid} (IP Address :")
+    log = await network.await_log(f"{NOT_CONFIGURED}: {pid} (IP Address :{ack.address})")
     assert f"%SMI-6-INCORRECT_CFG: No image and config configured for this Product-ID {pid}" in log
     db = network.database()
     try:

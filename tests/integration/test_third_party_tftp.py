@@ -106,11 +106,14 @@ async def test_switch_installs_from_a_third_party_tftp_server(tmp_path: Path) ->
             assert switch.lease.tftp_server == f"{prefix}.200"
             assert switch.image == IMAGE and switch.hostname == "third"
 
-            # the image column follows the switch's reports (the configuration's read is the
-            # third-party server's to see)
+            # the row follows the switch's reports: the reads are the third-party server's
+            # to see, the image and the configuration columns end UPGRADED all the same
             def upgraded() -> bool:
                 rows = _downloads(director)
-                return len(rows) == 1 and rows[0].image is DownloadStatus.UPGRADED
+                return len(rows) == 1 and (rows[0].image, rows[0].config) == (
+                    DownloadStatus.UPGRADED,
+                    DownloadStatus.UPGRADED,
+                )
 
             await _until(upgraded)
             log = director.log()

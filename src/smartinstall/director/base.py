@@ -102,6 +102,7 @@ class DirectorBase:
         self._window_open: bool | None = None
         self._client_ports: dict[str, int] = {}  # mac -> SMI port announced in hello
         self._not_configured_logged: set[str] = set()
+        self._not_configured_unsaid: set[str] = set()  # logged once their address is known
         self.tasks = TaskSupervisor()
         self._published: dict[str, bytes] = {}  # flash: path -> content known to be on disk
         self._publishing: dict[str, asyncio.Future[bool]] = {}

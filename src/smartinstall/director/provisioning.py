@@ -252,13 +252,10 @@ class Provisioning(Tracking):
                     self.state.set_upgrade(mac, UpgradeKind.SCRIPT, Progress.NONE)
             if mac not in self._not_configured_logged:
                 self._not_configured_logged.add(mac)
-                self.events.smi(
-                    "IMG_CFG_NOT_CONFIGURED", device=device.pid or mac, ip=device.ip or "0.0.0.0"
-                )
-                if device.members:
-                    self.events.smi("INCORRECT_CFG", device_type="switch-stack", model=device.pid)
-                elif device.pid:
-                    self.events.smi("INCORRECT_CFG", device_type="Product-ID", model=device.pid)
+                if device.ip:
+                    self._say_not_configured(device)
+                else:  # said once the client has its address (its DHCP ACK or hello)
+                    self._not_configured_unsaid.add(mac)
         return offer
 
     def _new_client(
@@ -482,6 +479,7 @@ class Provisioning(Tracking):
         if latest is not None and not latest.finished and latest.ip != ip:
             self.state.set_download_client(latest.id, ip=ip)
         self.state.record_keepalive(device.mac, self.now())
+        self._address_known(device)
         return "ip" in changes
 
     def is_known_client(self, mac: str) -> bool:

@@ -261,11 +261,26 @@ class Tracking(Backups):
             self.events.debug_line("director-db", f"entry {stored.number} {mac} active again")
         if self.is_director:
             self._offer_script(stored)
+            self._address_known(stored)
         if self.is_director and hello.has_startup_config and self.settings.backup.enabled:
             pending = self.state.has_pending_backup(stored.mac)
             if pending or self.state.latest_backup(stored.mac) is None:
                 self.backup_later(stored.mac)
         return stored
+
+    def _say_not_configured(self, device: Device) -> None:
+        """``%SMI-3-IMG_CFG_NOT_CONFIGURED`` with the client's address, and what it lacks."""
+        self._not_configured_unsaid.discard(device.mac)
+        self.events.smi("IMG_CFG_NOT_CONFIGURED", device=device.pid or device.mac, ip=device.ip)
+        if device.members:
+            self.events.smi("INCORRECT_CFG", device_type="switch-stack", model=device.pid)
+        elif device.pid:
+            self.events.smi("INCORRECT_CFG", device_type="Product-ID", model=device.pid)
+
+    def _address_known(self, device: Device) -> None:
+        """The client has an address now: what waited for it is said."""
+        if device.ip and device.mac in self._not_configured_unsaid:
+            self._say_not_configured(device)
 
     def _offer_script(self, device: Device) -> None:
         """The post-install script rides with a zero-touch upgrade: once the client is up and
@@ -375,6 +390,8 @@ class Tracking(Backups):
             self.state.update_download(entry.id, report.kind, DownloadStatus.UPGRADING)
             self.state.set_upgrade(device.mac, report.kind, Progress.IN_PROGRESS)
             self.events.smi("UPGRD_STARTED", ip=ip, what=what(report.kind))
+        elif report.state == "done" and entry.status(report.kind) is DownloadStatus.UPGRADED:
+            return  # said once already (the director saw the read of a file it served)
         elif report.state == "done":
             self._upgrade_done(device, entry.id, report.kind)
         elif report.state == "failed":

@@ -123,7 +123,7 @@ class DirectorRunner(_DirectorLog):
     extra: tuple[str, ...] = ()  # more `smartinstall director` options
     env: dict[str, str] = field(default_factory=dict)  # more environment (e.g. a crash point)
 
-    async def start(self, timeout: float = 30.0) -> None:
+    async def start(self, timeout: float = 60.0) -> None:
         before = self.log().count(READY)
         p = self.ports
         command = [
@@ -204,7 +204,7 @@ class InProcessDirector(_DirectorLog):
         self._handler: logging.Handler | None = None
         self._level = logging.NOTSET
 
-    async def start(self, timeout: float = 30.0) -> None:
+    async def start(self, timeout: float = 60.0) -> None:
         del timeout
         from zoneinfo import ZoneInfo
 

@@ -556,6 +556,10 @@ class Switch:
         config_text = None
         if lease.config and not self._unanswered:
             config_text = await self._download_config(server, self.config.tftp_port, lease.config)
+            if config_text is not None:
+                # the director sees the read when it serves the file; from another server
+                # (a third-party TFTP server) only this report tells it
+                await self.report(Operation.CONFIG, UpgradeState.DONE, file=lease.config)
         if self._unanswered:
             return False
         if config_text is None:
