@@ -53,7 +53,8 @@ from cpuacct import CpuGroup, TreeSampler, cgroup_wrapper, proc_hwm_mib  # noqa:
 from peer_tftpd import TftpHpa, find_in_tftpd  # noqa: E402
 from probe import percentile  # noqa: E402
 
-from smartinstall.lab.runner import DirectorPorts, DirectorRunner, image_bytes  # noqa: E402
+from smartinstall.lab.file_servers import image_bytes  # noqa: E402
+from smartinstall.lab.runner import DirectorPorts, DirectorRunner  # noqa: E402
 
 ADDRESS = "127.21.0.1"  # the director
 PEER_ADDRESS = "127.21.0.2"  # tftp-hpa, in the peer run

@@ -1,5 +1,6 @@
 """The mixed example network (examples/mixed): `smartinstall explain` and the lab agree on it,
-and the lab's live table names the group each switch matched as explain names it (issue 14:
+the default image and configuration come from a third-party TFTP server the lab runs, and the
+lab's live table names the group each switch matched as explain names it (issue 14:
 "The lab's live table shows which group each switch matched", "an added example topology with
 a mixed network … whose `explain` and lab results agree").
 
@@ -91,7 +92,21 @@ async def test_the_lab_agrees_with_explain_on_the_mixed_network(tmp_path: Path) 
             else:
                 assert entry is None and switch.bytes_downloaded == 0, name
                 assert not switch.flash_state.images, name
+        # the files are on the third-party TFTP server (guide: "Third-Party, Non-Cisco IOS
+        # Device as the TFTP Server"): the director wrote the imagelist there and named it in
+        # option 125; the switches fetched the image, the imagelist and the configuration there
+        (server,) = lab.file_servers
+        assert server.spec.address == "127.21.0.5"
+        imagelist = server.root / "imagelist-default.txt"
+        assert imagelist.read_text() == f"tftp://127.21.0.5:6969/{DEFAULT_IMAGE}\n"
+        assert not (lab.data_dir / "flash" / DEFAULT_IMAGE).exists()
+        for name, (_, installed) in verdicts.items():
+            lease = lab.switch(name).lease
+            if installed:
+                assert lease is not None and lease.tftp_server == "127.21.0.5", name
+                assert lease.imagelist == "imagelist-default.txt", name
         log = lab.director.log()
+        assert "%SMI-3-IMAGELIST_FAILED" not in log
     # the director says why each got nothing (the stack's product ID is not the default one
     # either, so it is answered without Smart Install options from its first DHCP)
     for pid in ("WS-C3850-24T-S", "WS-C3750-24PS-S"):

@@ -81,7 +81,11 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
     if args.netns:
         from smartinstall.lab.netns import NetnsLab
 
-        lab: Lab = NetnsLab(topology, workdir)
+        try:
+            lab: Lab = NetnsLab(topology, workdir)
+        except LabError as error:
+            sys.stderr.write(f"% {error}\n")
+            return 1
     else:
         lab = Lab(topology, workdir)
     stop = asyncio.Event()

@@ -8,21 +8,14 @@ import logging
 import signal
 from pathlib import Path
 
-from smartinstall.services.tftp import Address, NullHook, TftpServer, TftpServerConfig
+from smartinstall.services.tftp import TftpServer, TftpServerConfig
+from smartinstall.services.tftp_base import OpenUploads
 from smartinstall.wire.tftp import ServerLimits
 
 NAME = "tftp-server"
 HELP = "serve a directory over TFTP (reads; writes only into --upload-dir)"
 
 log = logging.getLogger(__name__)
-
-
-class _OpenUploads(NullHook):
-    """Standalone policy: every name in the upload directory is welcome."""
-
-    def approve_upload(self, peer: Address, name: str, size: int | None) -> bool:
-        del peer, name, size
-        return True
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _serve(config: TftpServerConfig, uploads: bool) -> None:
-    server = TftpServer(config, _OpenUploads() if uploads else None)
+    server = TftpServer(config, OpenUploads() if uploads else None)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

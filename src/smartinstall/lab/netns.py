@@ -325,6 +325,8 @@ class NetnsLab(Lab):
     """A :class:`Lab` on network namespaces and a bridge (see the module's documentation)."""
 
     def __init__(self, topology: LabTopology, workdir: Path, *, dhcp_retry: float = 1.0) -> None:
+        if topology.file_servers:
+            raise NetnsError("lab: file_servers run in the loopback lab only, not with --netns")
         super().__init__(topology, workdir, dhcp_retry=dhcp_retry)
         self.fabric = Fabric()
         self.director = DirectorRunner(

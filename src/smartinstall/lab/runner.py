@@ -13,18 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
 import logging
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +35,7 @@ from smartinstall.domain.downloads import DownloadStatus
 from smartinstall.domain.groups import Assignment
 from smartinstall.explain.report import explain_devices, group_label
 from smartinstall.ios.director_commands import replay_director_config
+from smartinstall.lab.file_servers import LabFileServer, copy_tree, write_files
 from smartinstall.lab.topology import LabSwitch, LabTopology, pinned_zone
 from smartinstall.services.cli_local import run_lines
 from smartinstall.store.database import default_url
@@ -58,17 +57,6 @@ def free_port(host: str, kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def image_bytes(name: str, size: int) -> Iterator[bytes]:
-    """Deterministic filler for a generated image (the same name and size give the same file)."""
-    seed = hashlib.sha256(name.encode()).digest()
-    block = (seed * (65536 // len(seed) + 1))[:65536]
-    left = size
-    while left > 0:
-        chunk = block[: min(left, len(block))]
-        left -= len(chunk)
-        yield chunk
 
 
 @dataclass
@@ -372,10 +360,16 @@ class Lab:
         self.data_dir = workdir / "director"
         self.timezone = pinned_zone(topology.clock) if topology.clock else inventory.timezone
         kind = InProcessDirector if director_in_process else DirectorRunner
+        ports = DirectorPorts.pick(self.address)
+        if topology.tftp_port is not None:
+            ports = dc_replace(ports, tftp=topology.tftp_port)
         self.director: DirectorRunner | InProcessDirector = kind(
-            self.data_dir, self.address, DirectorPorts.pick(self.address),
-            topology.keepalive, self.timezone,
-        )  # fmt: skip
+            self.data_dir, self.address, ports, topology.keepalive, self.timezone
+        )
+        self.file_servers = [
+            LabFileServer(spec, workdir / "file-servers" / spec.address, ports.tftp)
+            for spec in topology.file_servers
+        ]
         self.runs: dict[str, LabSwitchRun] = {}
         self.started_at = 0.0
         self._db: DatabaseReader | None = None
@@ -389,25 +383,10 @@ class Lab:
         flash = self.data_dir / "flash"
         flash.mkdir(parents=True, exist_ok=True)
         (self.data_dir / "startup-config").write_text(self.topology.director_config)
-        source = self.topology.flash_dir
-        if source is not None and source.is_dir():
-            for path in sorted(source.rglob("*")):
-                if path.is_file():
-                    target = flash / path.relative_to(source)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(path, target)
-        for name, text in self.topology.files:
-            target = flash / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-        for name, size in self.topology.images:
-            target = flash / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists() and target.stat().st_size == size:
-                continue
-            with open(target, "wb") as out:
-                for chunk in image_bytes(name, size):
-                    out.write(chunk)
+        copy_tree(self.topology.flash_dir, flash)
+        write_files(flash, self.topology.images, self.topology.files)
+        for server in self.file_servers:
+            server.prepare()
 
     def _make_switch(self, item: LabSwitch) -> Switch:
         spec = item.spec
@@ -470,6 +449,8 @@ class Lab:
         its neighbours (as a technician cables a branch outwards); else all at once."""
         self.prepare()
         await self._prepare_network()
+        for server in self.file_servers:
+            await server.start()
         await self.director.start()
         self.started_at = time.monotonic()
         for item in self.topology.switches:
@@ -539,6 +520,8 @@ class Lab:
         await self.director.stop()
         if isinstance(self.director, InProcessDirector):
             self.director.close_log()
+        for server in self.file_servers:
+            await server.close()
         await self._release_network()
 
     async def _shutdown(self, run: LabSwitchRun) -> None:

@@ -48,6 +48,7 @@ from smartinstall.explain.inventory import (
     parse_inventory,
 )
 from smartinstall.ios.director_commands import replay_director_config
+from smartinstall.lab.file_servers import FileServerSpec
 
 MAX_IMAGE_BYTES = 1 << 30
 _SIZE = re.compile(r"^\s*(\d+)\s*(KiB|MiB|K|M|)\s*$", re.IGNORECASE)
@@ -88,6 +89,8 @@ class LabTopology:
     keepalive: float = 5.0
     timeout: float = 300.0
     auth_key: str | None = None
+    tftp_port: int | None = None  # the one TFTP port of the lab's servers (None: picked free)
+    file_servers: tuple[FileServerSpec, ...] = ()  # third-party TFTP servers
 
     def switch(self, name: str) -> LabSwitch:
         for item in self.switches:
@@ -191,8 +194,17 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
         raise TopologyError("lab: 'files' must map file names to their text")
     files = tuple((str(k), str(v)) for k, v in files_raw.items())
     for name, _ in (*images, *files):
-        if name.startswith("/") or ".." in Path(name).parts:
-            raise TopologyError(f"lab: {name}: a file name inside flash:")
+        _inside(name, "lab", "flash:")
+    taken = {inventory.director_address, *addresses}
+    file_servers = _file_servers(lab.get("file_servers"), taken, base or Path("."))
+    tftp_port = lab.get("tftp_port")
+    if tftp_port is not None and (
+        not isinstance(tftp_port, int) or isinstance(tftp_port, bool) or not 1 <= tftp_port < 65536
+    ):
+        raise TopologyError(f"lab: tftp_port {tftp_port!r} is not a port number")
+    if file_servers and tftp_port is None:
+        # options 67/150 carry no port: the switches reach every server on the one port
+        raise TopologyError("lab: file_servers need a tftp_port (the one port of every server)")
     clock = lab.get("clock")
     if clock is not None:
         clock = str(clock)
@@ -210,7 +222,51 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
         keepalive=_number(lab, "keepalive", "lab", 5.0) or 5.0,
         timeout=_number(lab, "timeout", "lab", 300.0) or 300.0,
         auth_key=None if key is None else str(key),
+        tftp_port=tftp_port,
+        file_servers=file_servers,
     )
+
+
+def _inside(name: str, where: str, root: str) -> None:
+    if not name or name.startswith("/") or ".." in Path(name).parts:
+        raise TopologyError(f"{where}: {name}: a file name inside {root}")
+
+
+def _file_servers(raw: Any, taken: set[str], base: Path) -> tuple[FileServerSpec, ...]:
+    """``lab: file_servers``: a list of {address, directory (copied there, relative to the
+    topology), images: {name: size} (generated there), files: {name: text}}."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise TopologyError("lab: 'file_servers' must be a list")
+    servers = []
+    for item in raw:
+        if not isinstance(item, dict) or not item.get("address"):
+            raise TopologyError("lab: each file server needs an 'address'")
+        address = str(item["address"])
+        where = f"lab: file server {address}"
+        try:
+            ipaddress.IPv4Address(address)
+        except ValueError:
+            raise TopologyError(f"{where}: not an IPv4 address") from None
+        if not address.startswith("127."):
+            raise TopologyError(f"{where}: the lab runs on 127.0.0.0/8 only")
+        if address in taken:
+            raise TopologyError(f"address {address} used twice")
+        taken.add(address)
+        images_raw = item.get("images") or {}
+        files_raw = item.get("files") or {}
+        if not isinstance(images_raw, dict) or not isinstance(files_raw, dict):
+            raise TopologyError(f"{where}: 'images' and 'files' map file names to sizes or text")
+        images = tuple(
+            (str(k), parse_size(v, f"{where}: image {k}")) for k, v in images_raw.items()
+        )
+        files = tuple((str(k), str(v)) for k, v in files_raw.items())
+        for name, _ in (*images, *files):
+            _inside(name, where, "its directory")
+        directory = base / str(item["directory"]) if item.get("directory") else None
+        servers.append(FileServerSpec(address, images, files, directory))
+    return tuple(servers)
 
 
 def _with_addresses(inventory: Inventory, director_config: str) -> Inventory:
