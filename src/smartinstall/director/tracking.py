@@ -390,8 +390,6 @@ class Tracking(Backups):
             self.state.update_download(entry.id, report.kind, DownloadStatus.UPGRADING)
             self.state.set_upgrade(device.mac, report.kind, Progress.IN_PROGRESS)
             self.events.smi("UPGRD_STARTED", ip=ip, what=what(report.kind))
-        elif report.state == "done" and entry.status(report.kind) is DownloadStatus.UPGRADED:
-            return  # said once already (the director saw the read of a file it served)
         elif report.state == "done":
             self._upgrade_done(device, entry.id, report.kind)
         elif report.state == "failed":
@@ -415,6 +413,11 @@ class Tracking(Backups):
             self.events.smi("UPGRD_FAILED", ip=ip or "0.0.0.0", what=word)
 
     def _upgrade_done(self, device: Device, entry_id: int, kind: UpgradeKind) -> None:
+        current = self.state.download(entry_id)
+        if current is not None and current.status(kind) is DownloadStatus.UPGRADED:
+            # said once already: the director saw the read of a file it served and the client
+            # reported it too (which comes first is the network's choice)
+            return
         entry = self.state.update_download(entry_id, kind, DownloadStatus.UPGRADED)
         self.state.set_upgrade(device.mac, kind, Progress.DONE)
         self.events.smi("UPGRD_SUCCESS", ip=device.ip or entry.ip or "0.0.0.0", what=what(kind))

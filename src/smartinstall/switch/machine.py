@@ -556,9 +556,11 @@ class Switch:
         config_text = None
         if lease.config and not self._unanswered:
             config_text = await self._download_config(server, self.config.tftp_port, lease.config)
-            if config_text is not None:
-                # the director sees the read when it serves the file; from another server
-                # (a third-party TFTP server) only this report tells it
+            if config_text is not None and self._locate(server, 0, lease.config)[0] != (
+                self.director
+            ):
+                # the director sees the read of a file it serves; from another server (a
+                # third-party TFTP server) only this report tells it
                 await self.report(Operation.CONFIG, UpgradeState.DONE, file=lease.config)
         if self._unanswered:
             return False

@@ -154,6 +154,8 @@ async def test_zero_touch_installs_and_reloads(tmp_path: Path) -> None:
         assert switch.ip == "10.0.0.20" and switch.director == DIRECTOR
         # option 12 names a switch whose configuration has no real hostname
         assert switch.hostname == "STORE-01.0020"
+        # the image's progress; the configuration's read the director saw itself (a file
+        # from another server is reported: test_third_party_tftp.py)
         assert net.statuses() == [(Op.IMAGE, St.STARTED), (Op.IMAGE, St.DONE)]
         hellos = [m for m in net.sent if isinstance(m, smi_client.Hello)]
         assert [h.has_startup_config for h in hellos] == [False, True]
