@@ -7,6 +7,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 #: the largest configuration file read or written (IOS NVRAM is smaller still)
 MAX_CONFIG_BYTES = 1 << 20
@@ -43,6 +44,8 @@ class StartupConfig:
     """The file that `write memory` saves and start-up replays."""
 
     path: Path
+    #: `write` waits for the disk (fsync): on an event loop, `write memory` runs it in a thread
+    blocking: ClassVar[bool] = True
 
     @classmethod
     def in_directory(cls, data_dir: Path) -> StartupConfig:

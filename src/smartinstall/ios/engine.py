@@ -13,6 +13,7 @@ disable, configure terminal, exit, end, hostname, terminal length).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -139,6 +140,14 @@ class ReplayReport:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 _HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
@@ -417,6 +426,8 @@ class SystemCommands(CommandSet):
 
     def _write(self, ctx: Context) -> None:
         ctx.write("Building configuration...\n")
+        if ctx.engine.save_later(ctx):
+            return
         ctx.engine.save()
         ctx.write("[OK]\n")
 
@@ -426,6 +437,8 @@ class SystemCommands(CommandSet):
             if reply not in ("", "startup-config"):
                 return "%Error: only startup-config can be written here\n"
             try:
+                if ctx.engine.save_later(ctx):
+                    return "Building configuration...\n"
                 ctx.engine.save()
             except CommandError as error:
                 return f"{error}\n"
@@ -579,13 +592,38 @@ class Engine:
 
     def save(self) -> None:
         """Write the running configuration to the startup configuration (atomically)."""
-        if self.store is None:
-            raise CommandError("%Error: no startup-config location is configured")
+        store = self._store()
         try:
-            self.store.write(self.running_config())
+            store.write(self.running_config())
         except (OSError, ConfigTooLarge) as error:
             log.warning("saving startup-config failed: %s", error)
             raise CommandError(f"%Error writing startup-config ({error})") from error
+
+    def _store(self) -> StartupConfig:
+        if self.store is None:
+            raise CommandError("%Error: no startup-config location is configured")
+        return self.store
+
+    def save_later(self, ctx: Context) -> bool:
+        """`write memory` on an event loop: the running configuration as it is now, written
+        in a thread (the write waits for the disk) while the prompt waits; ``[OK]`` or the
+        error is printed when it is done. False when there is no loop or the store does not
+        block (then `save` is the way)."""
+        store = self._store()
+        if not store.blocking or not _loop_running():
+            return False
+        text = self.running_config()
+
+        async def work() -> str:
+            try:
+                await asyncio.to_thread(store.write, text)
+            except (OSError, ConfigTooLarge) as error:
+                log.warning("saving startup-config failed: %s", error)
+                raise CommandError(f"%Error writing startup-config ({error})") from error
+            return "[OK]\n"
+
+        ctx.wait(work)
+        return True
 
     def replay(self, text: str, source: str = "startup-config") -> ReplayReport:
         """Run a configuration text through the engine in configuration mode.
@@ -611,6 +649,14 @@ class Engine:
                 session.pending = None
                 outcome = Outcome(
                     False, "% the command asks a question; not allowed in a configuration file\n"
+                )
+            elif session.waiting is not None:
+                # work left for a terminal to wait on (a file written, a client asked):
+                # nobody waits on a replay
+                session.waiting = None
+                outcome = Outcome(
+                    False,
+                    "% the command runs in the background; not allowed in a configuration file\n",
                 )
             if not outcome.ok:
                 parts = outcome.output.splitlines()

@@ -55,6 +55,8 @@ class _Hostname:
 class _Store(StartupConfig):
     """`write memory` through the switch: flash, then the write-memory message."""
 
+    blocking = False  # the switch saves in a task of its own
+
     def __init__(self, switch: Switch, shell: SwitchCommands) -> None:
         super().__init__(switch.flash.startup_path)
         self.switch = switch

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,46 @@ def test_replayed_command_that_asks_does_not_eat_the_next_line() -> None:
     assert [error.line_number for error in report.errors] == [1]
     assert "asks a question" in report.errors[0].message
     assert example.startup_vlan == 4
+
+
+async def test_write_memory_on_an_event_loop_writes_in_a_thread(tmp_path: Path) -> None:
+    # the write waits for the disk (fsync): the loop, which serves DHCP, TFTP and SMI, must not
+    writers: list[int] = []
+
+    class Watched(StartupConfig):
+        def write(self, text: str) -> None:
+            writers.append(threading.get_ident())
+            super().write(text)
+
+    store = Watched(tmp_path / "startup-config")
+    engine, _ = make_engine(store)
+    session = engine.session()
+    session.run("enable")
+    assert session.run("write memory") == "Building configuration...\n"
+    assert await session.settle() == "[OK]\n" and session.settled_ok
+    assert writers and writers[0] != threading.get_ident()
+    assert store.path.read_text() == engine.running_config()
+    # copy running-config startup-config: the same, after its question
+    session.run("copy running-config startup-config")
+    assert session.run("") == "Building configuration...\n"
+    assert await session.settle() == "[OK]\n"
+    assert len(writers) == 2
+
+
+async def test_a_failed_write_on_an_event_loop_is_an_ios_error(tmp_path: Path) -> None:
+    (tmp_path / "startup-config").mkdir()  # a directory where the file goes: cannot replace
+    engine, _ = make_engine(StartupConfig(tmp_path / "startup-config"))
+    session = engine.session()
+    session.run("enable")
+    session.run("write memory")
+    assert (await session.settle()).startswith("%Error writing startup-config (")
+    assert not session.settled_ok
+
+
+async def test_a_replayed_write_memory_is_refused_on_an_event_loop(tmp_path: Path) -> None:
+    engine, example = make_engine(StartupConfig(tmp_path / "startup-config"))
+    report = engine.replay("do write memory\nvstack startup-vlan 4\n")
+    assert [error.line_number for error in report.errors] == [1]
+    assert "runs in the background" in report.errors[0].message
+    assert example.startup_vlan == 4
+    assert not (tmp_path / "startup-config").exists()
