@@ -43,6 +43,7 @@ from smartinstall.director.legacy import CoreLegacyBridge, LegacyTriggerServer
 from smartinstall.director.monitor import LoopMonitor
 from smartinstall.director.state import DirectorState
 from smartinstall.director.terminals import DirectorTerminals
+from smartinstall.domain.devices import DeviceType
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.hostaddr import host_owns_address
 from smartinstall.ios.config import ConfigTooLarge, StartupConfig
@@ -323,6 +324,9 @@ class DirectorDaemon:
             await legacy.start()
             self.legacy = legacy
             log.info("legacy trigger on %s:%d", self.address, legacy.port)
+            for ip, http_port in self.director.legacy_to_drive_again():
+                log.info("legacy client %s: its zero touch was under way; driven again", ip)
+                self.director.tasks.spawn("legacy download", legacy.drive_client(ip, http_port))
         except OSError as error:
             log.warning(
                 "legacy trigger port %d: %s (legacy clients will not be upgraded)",
@@ -337,7 +341,9 @@ class DirectorDaemon:
         # and backs up these configurations."
         if self.director.is_director and self.settings.backup.enabled:
             for device in self.state.devices():
-                if not device.is_director and device.ip:
+                # a client that is not Smart Install capable has no SMI to ask
+                smi = device.device_type is not DeviceType.NON_SMART_INSTALL
+                if not device.is_director and device.ip and smi:
                     self.director.backup_later(device.mac)
 
     async def _start_smi(self) -> None:

@@ -68,8 +68,10 @@ def remember_http_port(ip: str, port: int) -> None:
         _http_ports.pop(next(iter(_http_ports)))
 
 
-def http_port_of(ip: str) -> int:
-    return _http_ports.get(ip, 80)
+def http_port_of(ip: str, recorded: int | None = None) -> int:
+    """The HTTP port of the legacy client at ``ip``: the one its trigger named (this run),
+    else the one its zero-touch row recorded (``recorded``), else 80."""
+    return _http_ports.get(ip) or recorded or 80
 
 
 class LegacyError(Exception):
@@ -237,6 +239,11 @@ class LegacyTriggerServer:
             pass
         finally:
             writer.close()
+        await self.drive_client(ip, http_port)
+
+    async def drive_client(self, ip: str, http_port: int) -> None:
+        """Drive the client at ``ip`` (its trigger came in, or a restarted director takes up
+        the zero touch the last run was driving)."""
         if not ip or ip in self._busy:
             return
         remember_http_port(ip, http_port)
@@ -288,6 +295,8 @@ class CoreLegacyBridge:
             return None
         if image is None and config is None:
             return None
+        core.legacy_triggered(device.mac, http_port)
+        await core.flush()  # a restarted director finds the row to drive again
         return LegacyPlan(ip, device.mac, password, image, config, http_port)
 
     async def password_of(self, mac: str) -> str | None:
@@ -353,7 +362,8 @@ async def run_on_demand(
         plan = LegacyPlan(
             device.ip, device.mac, password,
             image_url=url if image else None, config_url=None if image else url,
-            http_port=http_port_of(device.ip), overwrite=overwrite,
+            http_port=http_port_of(device.ip, director.legacy_http_port(device.mac)),
+            overwrite=overwrite,
             reload=reload_now, reload_in=reload_at,
         )  # fmt: skip
         request = " ".join(["legacy", *(command for _, command in plan.steps())])

@@ -13,6 +13,11 @@ every unfinished row is *interrupted*, and the director sees each one through:
 * **on demand** — the director asks again: on the client's first hello or keepalive, and
   after a failure it reports (at most :data:`REDRIVE_LIMIT` times), it sends the command the
   row remembers (``DownloadEntry.request``);
+* **a client that is not Smart Install capable** — it triggers the director once, when it
+  applies its tailored configuration; its zero-touch row remembers the HTTP port it named
+  (``… legacy-trigger <port>``), and a restarted director drives it again at start. An
+  on-demand download of such a client was driven with the operator's password, which is not
+  kept: its row ends at start, saying to give the command again;
 * **a client that does not return** — after the resume window (:data:`RESUME_PERIODS`
   keepalive periods, at least :data:`RESUME_MINIMUM`) without a word from it, its unfinished
   columns fail with the reason, so that no row stays ``UPGRADING`` and no later hop waits.
@@ -40,6 +45,9 @@ from smartinstall.domain.values import normalize_mac
 from smartinstall.store.records import DownloadEntry
 
 log = logging.getLogger(__name__)
+
+#: a legacy client's zero-touch row: ``… legacy-trigger <http port>`` once its trigger came in
+LEGACY_TRIGGER = "legacy-trigger"
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -95,6 +103,17 @@ class Interrupted:
     redrives: int = 0
     redriven_this_visit: bool = False
     last_failure: str = ""
+
+
+def _trigger_port(request: str) -> int | None:
+    """The HTTP port in a row's ``… legacy-trigger <port>``, if any."""
+    words = request.split()
+    if LEGACY_TRIGGER not in words:
+        return None
+    after = words[words.index(LEGACY_TRIGGER) + 1 :][:1]
+    if not after or not after[0].isdigit() or not 0 < int(after[0]) < 65536:
+        return None
+    return int(after[0])
 
 
 class Recovery(Holds):
@@ -179,7 +198,59 @@ class Recovery(Holds):
                 len(found),
                 int(self.resume_window.total_seconds()),
             )
+        self._end_legacy_on_demand(found)
         return found
+
+    def legacy_triggered(self, mac: str, http_port: int) -> None:
+        """A non-Smart-Install client's trigger came in (``do telnet <director> 19140``): its
+        zero-touch row remembers the HTTP port, so a restarted director can drive it again
+        (the client triggers once, when it applies the tailored configuration)."""
+        entry = self.state.latest_download(normalize_mac(mac))
+        if entry is None or entry.finished or entry.method is not DownloadMethod.ZERO_TOUCH:
+            return
+        base = entry.request.partition(LEGACY_TRIGGER)[0].strip()
+        request = f"{base} {LEGACY_TRIGGER} {http_port}".strip()
+        if request != entry.request:
+            self.state.set_download_client(entry.id, request=request[:255])
+
+    def legacy_http_port(self, mac: str) -> int | None:
+        """The HTTP port a legacy client's trigger named, as its latest row with one recorded
+        it (a director restarted since still reaches an emulated client's own port)."""
+        mac = normalize_mac(mac)
+        for entry in reversed(self.state.downloads()):
+            if entry.mac == mac and LEGACY_TRIGGER in entry.request.split():
+                port = _trigger_port(entry.request)
+                if port is not None:
+                    return port
+        return None
+
+    def legacy_to_drive_again(self) -> list[tuple[str, int]]:
+        """The non-Smart-Install clients whose zero touch the last run was driving: (address,
+        HTTP port) for each, to drive again at start."""
+        found = []
+        for entry_id in self._interrupted:
+            entry = self.state.download(entry_id)
+            if entry is None or entry.finished or entry.method is not DownloadMethod.ZERO_TOUCH:
+                continue
+            port = _trigger_port(entry.request)
+            device = self.state.device_by_mac(entry.mac)
+            if device is not None and device.ip and port is not None:
+                found.append((device.ip, port))
+        return found
+
+    def _end_legacy_on_demand(self, found: list[DownloadEntry]) -> None:
+        """An on-demand download of a non-Smart-Install client is driven with the password the
+        operator typed, which is not kept: the last run's cannot be driven again. Its open
+        columns end now, saying so, instead of waiting for the resume window."""
+        for entry in found:
+            if entry.method is DownloadMethod.ZERO_TOUCH or not entry.request.startswith("legacy "):
+                continue
+            self._interrupted.pop(entry.id, None)
+            self._end_open_row(
+                entry,
+                f"{INTERRUPTED} while it drove this non-Smart-Install client; its password is "
+                "not kept: give the command again",
+            )
 
     def interrupted_count(self) -> int:
         """Interrupted installs still open (``show vstack internal``)."""
