@@ -23,7 +23,10 @@ Writes bench/results/fleet-<time>.json and .md.
 
     .venv/bin/python bench/fleet.py [--counts 200,500,1000] [--image-mib 16] [--blksize 512]
         [--ramp 10] [--probe/--no-probe] [--peer/--no-peer] [--fleet-processes 1]
-        [--timeout 3600]
+        [--timeout 3600] [--http-port N]
+
+``--http-port`` turns on the director's REST API (for bench/http_api.py --fleet, which runs
+this script and times ``GET /api/v1/devices`` while the switches download).
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ PID = "WS-C2960X-48FPS-L"
 IMAGE = "c2960x-universalk9-tar.152-7.E9.tar"
 CONFIG = "fleet.txt"
 MIB = 1 << 20
+# with --http-port: the director's REST API, for bench/http_api.py --fleet (loopback only)
+HTTP_USER, HTTP_PASSWORD = "bench", "bench-Pass1"
 
 
 @dataclass
@@ -354,7 +359,10 @@ async def run_one(count: int, args: argparse.Namespace, work: Path) -> Result:
     data_dir = work / f"director-{count}"
     flash = data_dir / "flash"
     flash.mkdir(parents=True)
-    (data_dir / "startup-config").write_text(director_config())
+    config = director_config()
+    if args.http_port:
+        config += f"username {HTTP_USER} privilege 15 secret {HTTP_PASSWORD}\n"
+    (data_dir / "startup-config").write_text(config)
     with open(flash / IMAGE, "wb") as out:
         for chunk in image_bytes(IMAGE, image_size):
             out.write(chunk)
@@ -367,6 +375,7 @@ async def run_one(count: int, args: argparse.Namespace, work: Path) -> Result:
         600.0,
         "UTC",
         wrapper=cgroup_wrapper(group) if group is not None else (),
+        extra=("--http-port", str(args.http_port)) if args.http_port else (),
     )
     notes: list[str] = []
     try:
@@ -843,6 +852,13 @@ def main() -> int:
         type=int,
         default=1,
         help="processes the emulated switches are spread over",
+    )
+    parser.add_argument(
+        "--http-port",
+        type=int,
+        default=0,
+        help="the director's REST API on this port, with a privilege-15 user "
+        f"{HTTP_USER} (bench/http_api.py --fleet); 0: off",
     )
     parser.add_argument(
         "--render",

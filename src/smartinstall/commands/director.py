@@ -52,6 +52,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--ssh-port", type=port, help="SSH CLI port (off by default)")
     parser.add_argument("--telnet-port", type=port, help="telnet CLI port (off by default)")
+    parser.add_argument(
+        "--http-port", type=port,
+        help="HTTP port of the REST API, dashboard and metrics (off by default; ip http server)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--https-port", type=port,
+        help="HTTPS port of the same (off by default; ip http secure-server)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--snmp-port", type=port, default=161,
+        help="SNMP agent port (161; the agent runs only with snmp-server lines)",
+    )  # fmt: skip
     parser.add_argument("--database", help="SQLAlchemy URL (default: SQLite in the data dir)")
     parser.add_argument(
         "--keepalive", type=float, default=60.0, help="client keepalive period in seconds (60)"
@@ -145,6 +157,9 @@ def run(args: argparse.Namespace) -> int:
         ssh_port=args.ssh_port,
         client_telnet_port=args.client_telnet_port,
         telnet_port=args.telnet_port,
+        http_port=args.http_port,
+        https_port=args.https_port,
+        snmp_port=args.snmp_port,
         commit_delay=max(0.0, args.commit_delay),
         ignore_config_errors=args.ignore_config_errors,
         new_database=args.new_database,

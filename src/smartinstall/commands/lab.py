@@ -161,7 +161,8 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
             p = lab.director.ports
             out.write(
                 f"The lab stays up (Ctrl-C stops it). Director {lab.address}: DHCP {p.dhcp}, "
-                f"TFTP {p.tftp}, SMI {p.smi}; data and log in {lab.data_dir}; the switches'\n"
+                f"TFTP {p.tftp}, SMI {p.smi}, SNMP {p.snmp} (with snmp-server lines); data and "
+                f"log in {lab.data_dir}; the switches'\n"
                 f"telnet consoles on port {p.client_telnet} of their addresses (vstack attach)\n"
                 f"Its command line: smartinstall console --data-dir {lab.data_dir}\n"
             )

@@ -166,6 +166,7 @@ class DirectorTftpHook:
             crashpoint("image-transfer")
 
     def transfer_finished(self, info: TransferInfo, done: int, error: str | None) -> None:
+        self.director.tftp_bytes(info.is_read, done)
         self.director.tftp_transfer(info.peer[0], info.filename, info.is_read, True, error)
 
     def approve_read(self, peer: Address, name: str) -> bool | Awaitable[bool]:

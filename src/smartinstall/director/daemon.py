@@ -38,9 +38,11 @@ from smartinstall.director.bridges import (
 )
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
+from smartinstall.director.http_bridge import DirectorHttpBridge
 from smartinstall.director.internals import Internals, TftpLoad
 from smartinstall.director.legacy import CoreLegacyBridge, LegacyTriggerServer
 from smartinstall.director.monitor import LoopMonitor
+from smartinstall.director.snmp_bridge import DirectorSnmpBridge
 from smartinstall.director.state import DirectorState
 from smartinstall.director.terminals import DirectorTerminals
 from smartinstall.domain.devices import DeviceType
@@ -57,6 +59,7 @@ from smartinstall.services.dhcp import (
     make_pool,
 )
 from smartinstall.services.dhcp_admission import AdmissionConfig
+from smartinstall.services.http.service import HttpService
 from smartinstall.services.smi import InvalidMessage, SmiDirectorServer, SmiSecurity
 from smartinstall.services.smi_replay import CounterBook, JournalCounterStore, RepeatLimit
 from smartinstall.services.syslog import SyslogSender, SyslogTarget
@@ -103,6 +106,9 @@ class DaemonOptions:
     timezone: dt.tzinfo = dt.UTC
     ssh_port: int | None = None
     telnet_port: int | None = None
+    http_port: int | None = None  # REST API, dashboard, metrics (or ip http server)
+    https_port: int | None = None  # the same over TLS (or ip http secure-server)
+    snmp_port: int = 161  # the SNMP agent (on only with snmp-server lines)
     client_telnet_port: int = 23  # clients' telnet (vstack attach, show vstack client)
     commit_delay: float = COMMIT_DELAY  # longest wait of a change for the next commit
     ignore_config_errors: bool = False  # start even when startup-config has rejected lines
@@ -187,6 +193,8 @@ class DirectorDaemon:
         self.legacy: LegacyTriggerServer | None = None
         self.started_at = dt.datetime.now(options.timezone)
         self.terminals: DirectorTerminals | None = None
+        self.http: HttpService | None = None
+        self.snmp: DirectorSnmpBridge | None = None
         self.client_telnet_port = options.client_telnet_port
         # what serve() has to do, and one event that wakes it for any of them
         self._stopping = self._reloading = self._changed = False
@@ -337,6 +345,12 @@ class DirectorDaemon:
             self, address=self.address, ssh_port=o.ssh_port, telnet_port=o.telnet_port
         )
         await self.terminals.start()
+        # the REST API, dashboard and metrics (ip http …): off unless configured
+        self.http = HttpService(DirectorHttpBridge(self), self.address, o.http_port, o.https_port)
+        await self.http.apply(self.settings.http)
+        # the SNMP agent (snmp-server …): off unless configured
+        self.snmp = DirectorSnmpBridge(self, o.snmp_port)
+        await self.snmp.follow()
         # "When the director boots up, it requests configuration information from clients
         # and backs up these configurations."
         if self.director.is_director and self.settings.backup.enabled:
@@ -410,6 +424,10 @@ class DirectorDaemon:
         )
 
     async def stop(self) -> None:
+        if self.snmp is not None:
+            await self.snmp.close()
+        if self.http is not None:
+            await self.http.close()
         if self.legacy is not None:
             await self.legacy.close()
         if self.terminals is not None:
@@ -474,6 +492,10 @@ class DirectorDaemon:
                 log.error("SMI port %d cannot be opened: %s", self.options.smi_port, error)
         self.director.refresh_role()
         await self._follow_backup_repository()
+        if self.http is not None:
+            await self.http.apply(settings.http)
+        if self.snmp is not None:
+            await self.snmp.follow()
         dhcp_changed = previous[1:] != self._applied[1:] and self.dhcp is not None
         dhcp_wanted = self.dhcp is None and bool(settings.dhcp_pools or settings.helper_addresses)
         if dhcp_changed or dhcp_wanted:

@@ -28,6 +28,7 @@ from typing import Any
 
 from smartinstall.director.eventlog import LoggedLine
 from smartinstall.director.exec_commands import DirectorHost, ExecCommands
+from smartinstall.director.structured import structure
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.ios import CommandSet, Engine, StartupConfig
 from smartinstall.ios.director_commands import DirectorCommands
@@ -111,6 +112,7 @@ def build_engine(
         engine.add(factory(engine, host))
     preserved = PreservedLines()
     engine.add(preserved)
+    engine.structurer = structure  # `show vstack … | json`
     return engine, access, exec_set, preserved
 
 

@@ -65,12 +65,26 @@ class Tracking(Backups):
     """The tracking part of the director core."""
 
     _refusals: dict[str, tuple[dt.datetime, int]]
+    #: bytes TFTP moved since start: served (reads) and received (backup uploads), counted
+    #: when each transfer ends, whether it succeeded or not (``/metrics``)
+    tftp_bytes_sent: int
+    tftp_bytes_received: int
 
     def _init_part(self) -> None:
         super()._init_part()
         self._refusals = {}  # source address -> (first refusal of the minute, count)
+        self.tftp_bytes_sent = 0
+        self.tftp_bytes_received = 0
 
     # --- TFTP ------------------------------------------------------------------------------
+
+    def tftp_bytes(self, is_read: bool, done: int) -> None:
+        """A transfer ended having moved ``done`` bytes (a read's to the client, an upload's
+        from it)."""
+        if is_read:
+            self.tftp_bytes_sent += max(done, 0)
+        else:
+            self.tftp_bytes_received += max(done, 0)
 
     def tftp_transfer(
         self, peer_ip: str, path: str, is_read: bool, done: bool, error: str | None

@@ -24,8 +24,10 @@ from smartinstall.domain.groups import (
     GroupSettings,
     validate_group_name,
 )
+from smartinstall.domain.http import HttpSettings
 from smartinstall.domain.joinwindow import JoinWindowSettings
 from smartinstall.domain.locations import parse_repository
+from smartinstall.domain.snmp import SnmpSettings
 from smartinstall.domain.values import format_number_list, validate_hostname
 
 DIRECTOR_IP_NOT_CONFIGURED = "Command Rejected: Director IP is not configured"
@@ -166,6 +168,10 @@ class DirectorSettings:
     allowed_clients: list[str] = field(default_factory=list)
     # ``logging host <ip> [transport {udp|tcp} [port <n>]] [rfc3164]``
     logging_hosts: list[LoggingHost] = field(default_factory=list)
+    # ``ip http …``: the REST API, dashboard and metrics (smartinstall.domain.http)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    # ``snmp-server …``: the SNMP agent (CISCO-SMART-INSTALL-MIB) and its trap targets
+    snmp: SnmpSettings = field(default_factory=SnmpSettings)
 
     # --- the role -------------------------------------------------------------------------
 
@@ -294,6 +300,8 @@ class DirectorSettings:
             lines.append(f"ip helper-address {helper}")
         for target in self.logging_hosts:
             lines.append(target.render())
+        lines.extend(self.http.render())
+        lines.extend(self.snmp.render())
         if self.director_ip:
             lines.append(f"vstack director {self.director_ip}")
         if self.basic:

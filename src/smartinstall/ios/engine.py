@@ -157,6 +157,9 @@ _FILTER_HELP = {
     "include": "Include lines that match",
     "section": "Filter a section of output",
 }
+#: `| json`: the output as a JSON array of the table's rows (the engine's `structurer` parses)
+JSON_FILTER = "json"
+JSON_UNAVAILABLE = "% JSON output is not available for this command\n"
 
 
 #: IOS regular expressions: `_` stands for a delimiter, the start or the end of the line
@@ -195,6 +198,21 @@ def _filtered(
 ) -> Callable[[], Awaitable[str]]:
     async def run() -> str:
         return apply_filter(kind, pattern, await work())
+
+    return run
+
+
+def _structured(
+    work: Callable[[], Awaitable[str]],
+    structurer: Callable[[str, str], str | None],
+    command: str,
+    before: str,
+) -> Callable[[], Awaitable[str]]:
+    async def run() -> str:
+        shaped = structurer(command, before + await work())
+        if shaped is None:
+            raise CommandError(JSON_UNAVAILABLE.rstrip("\n"))
+        return shaped
 
     return run
 
@@ -490,6 +508,9 @@ class Engine:
         self.modes: dict[str, Mode] = {}
         self.roots: dict[str, Node] = {}
         self.sets: list[CommandSet] = []
+        #: `| json`: (the command's keywords, its output) -> JSON text, or None when the
+        #: output has no structured form; None: `| json` is refused
+        self.structurer: Callable[[str, str], str | None] | None = None
         self._filter = self._filter_tree()
         self.system = SystemCommands(hostname, hostname_holder)
         self._register_mode(EXEC)
@@ -508,6 +529,16 @@ class Engine:
             )
             keyword.children.append(pattern)
             pipe.children.append(keyword)
+        pipe.children.append(
+            Node(
+                "keyword",
+                JSON_FILTER,
+                "Output as JSON",
+                level=USER_LEVEL,
+                filter_kind=JSON_FILTER,
+                command=sentinel,
+            )
+        )
         return pipe
 
     def _register_mode(self, mode: Mode) -> None:
@@ -849,7 +880,19 @@ class Session:
             context.lines.append(f"{error}\n")
             ok = False
         output = "".join(context.lines)
-        if walk.filter_kind is not None and isinstance(pattern, str):
+        if walk.filter_kind == JSON_FILTER and ok:
+            before_pipe = keywords[:-1]  # `json` is the line's last keyword
+            structurer = self.engine.structurer
+            work, self.waiting = self.waiting, None
+            if work is not None and structurer is not None:
+                # the command prints when its work (in a thread) ends: that text is shaped
+                self.waiting = _structured(work, structurer, " ".join(before_pipe), output)
+                return Outcome(ok, "")
+            shaped = structurer(" ".join(before_pipe), output) if structurer else None
+            if shaped is None:
+                return Outcome(False, JSON_UNAVAILABLE)
+            output = shaped
+        elif walk.filter_kind is not None and isinstance(pattern, str):
             output = apply_filter(walk.filter_kind, pattern, output)
             work = self.waiting
             if work is not None:  # what the command prints when its work ends: filtered too

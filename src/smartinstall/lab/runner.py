@@ -67,6 +67,7 @@ class DirectorPorts:
     smi: int
     client_smi: int
     client_telnet: int = 23  # the switches' telnet consoles (vstack attach, show vstack client)
+    snmp: int = 161  # the director's SNMP agent (on only with snmp-server lines)
 
     @classmethod
     def pick(cls, address: str) -> DirectorPorts:
@@ -77,6 +78,7 @@ class DirectorPorts:
             smi=free_port(address, socket.SOCK_STREAM),
             client_smi=free_port(address, socket.SOCK_STREAM),
             client_telnet=free_port(address, socket.SOCK_STREAM),
+            snmp=free_port(address),
         )
 
 
@@ -120,7 +122,7 @@ class DirectorRunner(_DirectorLog):
             "--dhcp-port", str(p.dhcp), "--dhcp-relay-port", str(p.relay),
             "--tftp-port", str(p.tftp), "--smi-port", str(p.smi),
             "--client-smi-port", str(p.client_smi), "--client-telnet-port", str(p.client_telnet),
-            "--keepalive", str(self.keepalive),
+            "--snmp-port", str(p.snmp), "--keepalive", str(self.keepalive),
             "--timezone", self.timezone, "--log-file", str(self.log_file), *self.extra,
         ]  # fmt: skip
         self.process = subprocess.Popen(
@@ -216,7 +218,7 @@ class InProcessDirector(_DirectorLog):
             data_dir=self.data_dir, address=self.address, dhcp_port=p.dhcp,
             dhcp_relay_port=p.relay, tftp_port=p.tftp, smi_port=p.smi,
             client_smi_port=p.client_smi, client_telnet_port=p.client_telnet,
-            keepalive=self.keepalive,
+            snmp_port=p.snmp, keepalive=self.keepalive,
             timezone=ZoneInfo(self.timezone),
         )  # fmt: skip
         daemon = DirectorDaemon(options)
@@ -363,6 +365,8 @@ class Lab:
         ports = DirectorPorts.pick(self.address)
         if topology.tftp_port is not None:
             ports = dc_replace(ports, tftp=topology.tftp_port)
+        if topology.snmp_port is not None:
+            ports = dc_replace(ports, snmp=topology.snmp_port)
         self.director: DirectorRunner | InProcessDirector = kind(
             self.data_dir, self.address, ports, topology.keepalive, self.timezone
         )

@@ -90,6 +90,7 @@ class LabTopology:
     timeout: float = 300.0
     auth_key: str | None = None
     tftp_port: int | None = None  # the one TFTP port of the lab's servers (None: picked free)
+    snmp_port: int | None = None  # the director's SNMP agent (None: picked free)
     file_servers: tuple[FileServerSpec, ...] = ()  # third-party TFTP servers
 
     def switch(self, name: str) -> LabSwitch:
@@ -202,6 +203,11 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
         not isinstance(tftp_port, int) or isinstance(tftp_port, bool) or not 1 <= tftp_port < 65536
     ):
         raise TopologyError(f"lab: tftp_port {tftp_port!r} is not a port number")
+    snmp_port = lab.get("snmp_port")
+    if snmp_port is not None and (
+        not isinstance(snmp_port, int) or isinstance(snmp_port, bool) or not 1 <= snmp_port < 65536
+    ):
+        raise TopologyError(f"lab: snmp_port {snmp_port!r} is not a port number")
     if file_servers and tftp_port is None:
         # options 67/150 carry no port: the switches reach every server on the one port
         raise TopologyError("lab: file_servers need a tftp_port (the one port of every server)")
@@ -223,6 +229,7 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
         timeout=_number(lab, "timeout", "lab", 300.0) or 300.0,
         auth_key=None if key is None else str(key),
         tftp_port=tftp_port,
+        snmp_port=snmp_port,
         file_servers=file_servers,
     )
 

@@ -260,10 +260,11 @@ def test_filters(engine: Engine) -> None:
     assert session.run("show lines 3 | i ^line [23]$") == "line 2\nline 3\n"
     assert session.run("show lines 3 | include (") == ""  # bad regex: taken literally
     assert session.run("show lines 3 |") == "% Incomplete command.\n\n"
-    assert session.run("show lines 3 | ?").splitlines()[:4] == [
+    assert session.run("show lines 3 | ?").splitlines()[:5] == [
         "  begin    Begin with the line that matches",
         "  exclude  Exclude lines that match",
         "  include  Include lines that match",
+        "  json     Output as JSON",
         "  section  Filter a section of output",
     ]
 

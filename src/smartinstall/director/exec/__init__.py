@@ -7,6 +7,9 @@ commands per module, assembled into one `CommandSet` by `ExecCommands` (``comman
   join-window configuration | internal``;
 * ``clients.py``: ``show vstack client …`` and ``vstack attach`` (the clients' command lines);
 * ``system.py``: ``show version | clock | users``;
+* ``host_info.py``: ``show privilege | inventory | ip interface brief | interfaces | hosts |
+  memory statistics | processes cpu`` (the host, read by ``host_probe.py`` in a thread);
+* ``neighbors.py``: ``show arp | ip arp | cdp neighbors [detail]`` (the director's view);
 * ``debug.py``: ``debug``, ``undebug``, ``show debugging | logging``, ``terminal monitor``;
 * ``dhcp.py``: ``show dhcp server``, ``show ip dhcp pool | binding``;
 * ``downloads.py``: ``vstack download-image | download-config`` (on-demand updates);

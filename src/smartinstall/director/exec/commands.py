@@ -21,6 +21,8 @@ from smartinstall.director.exec.dhcp import DhcpCommands
 from smartinstall.director.exec.downloads import DownloadCommands
 from smartinstall.director.exec.files import FileCommands
 from smartinstall.director.exec.host import DirectorHost, Family, Lines, TerminalLine
+from smartinstall.director.exec.host_info import HostInfoCommands
+from smartinstall.director.exec.neighbors import NeighborCommands
 from smartinstall.director.exec.onhold import OnHoldCommands
 from smartinstall.director.exec.show import ShowCommands
 from smartinstall.director.exec.system import SystemCommands
@@ -32,6 +34,8 @@ FAMILIES: tuple[type[Family], ...] = (
     ShowCommands,  # show vstack status | download-status | host | neighbors | group | …
     ClientCommands,  # show vstack client …, vstack attach
     SystemCommands,  # show version | clock | users
+    HostInfoCommands,  # show privilege | inventory | ip interface brief | interfaces | hosts …
+    NeighborCommands,  # show arp | ip arp | cdp neighbors [detail]
     DebugCommands,  # debug, undebug, show debugging | logging, terminal monitor
     DhcpCommands,  # show dhcp server, show ip dhcp pool | binding
     DownloadCommands,  # vstack download-image | download-config

@@ -8,10 +8,51 @@ import platform
 import time
 
 from smartinstall import __version__
-from smartinstall.director.exec.host import Family
+from smartinstall.director.exec import host_probe
+from smartinstall.director.exec.host import Family, finish_in_thread
+from smartinstall.director.exec.host_info import model
 from smartinstall.domain.settings import Role
-from smartinstall.domain.values import normalize_mac
 from smartinstall.ios import EXEC, USER_LEVEL, Context
+
+
+def ios_uptime(uptime: dt.timedelta) -> str:
+    """An uptime as IOS words it: ``1 week, 2 days, 3 hours, 4 minutes``."""
+    minutes = max(0, int(uptime.total_seconds())) // 60
+    parts: list[str] = []
+    for name, size in (("year", 525_600), ("week", 10_080), ("day", 1_440), ("hour", 60)):
+        count, minutes = divmod(minutes, size)
+        if count or parts:
+            parts.append(f"{count} {name}{'' if count == 1 else 's'}")
+    parts.append(f"{minutes} minute{'' if minutes == 1 else 's'}")
+    return ", ".join(parts)
+
+
+def render_version(
+    hostname: str, uptime: dt.timedelta, role: Role, memory: host_probe.Memory, serial: str
+) -> str:
+    """``show version`` in the IOS layout automation parses (Netmiko's autodetect, NAPALM's
+    get_facts, Ansible's ios_facts, ntc-templates): the lines say what the box is, the
+    director software on its host, and the host's memory and id."""
+    pid = model(role)
+    kind = "director" if role is Role.DIRECTOR else "client"
+    return (
+        f"Cisco IOS Software, smartinstall Software ({pid}), Version {__version__}, "
+        "RELEASE SOFTWARE\n"
+        "smartinstall is an open-source implementation of Cisco Smart Install, not Cisco "
+        "software: it answers the IOS command line automation expects.\n"
+        "Copyright (c) smartinstall developers, Apache License 2.0\n\n"
+        f"ROM: Python {platform.python_version()} on {platform.system()} "
+        f"{platform.release()}\n\n"
+        f"{hostname} uptime is {ios_uptime(uptime)}\n"
+        "System returned to ROM by power-on\n"
+        f'System image file is "flash:smartinstall-{__version__}"\n'
+        "Last reload reason: power-on\n\n"
+        f"Cisco {pid} ({platform.machine() or 'unknown'}) processor with "
+        f"{memory.total // 1024}K bytes of memory.\n"
+        f"Processor board ID {serial or 'unknown'}\n"
+        f"Smart Install role: {kind}\n\n"
+        "Configuration register is 0xF\n"
+    )
 
 
 class SystemCommands(Family):
@@ -46,26 +87,13 @@ class SystemCommands(Family):
 
     def _show_version(self, ctx: Context) -> None:
         uptime = dt.datetime.now(dt.UTC) - self.host.started_at.astimezone(dt.UTC)
-        minutes = int(uptime.total_seconds()) // 60
-        days, rest = divmod(minutes, 24 * 60)
-        hours, minutes = divmod(rest, 60)
-        serial = normalize_mac(self.host.director.address.encode().hex()[:12].ljust(12, "0"))
-        role = "director" if self.host.director.role is Role.DIRECTOR else "client"
-        ctx.write(
-            f"smartinstall Smart Install director Software (SMARTINSTALL-{role.upper()}), "
-            f"Version {__version__}, RELEASE SOFTWARE (IOS-compatible command line)\n"
-            "Copyright (c) smartinstall developers, Apache License 2.0\n\n"
-            f"ROM: Python {platform.python_version()}\n\n"
-            f"{self.settings.hostname} uptime is {days} days, {hours} hours, "
-            f"{minutes} minutes\n"
-            "System returned to ROM by power-on\n"
-            f'System image file is "flash:smartinstall-{__version__}"\n\n'
-            f"smartinstall ({platform.machine() or 'unknown'}) processor with "
-            "524288K bytes of memory.\n"
-            f"Processor board ID SI{serial.replace('.', '').upper()}\n"
-            f"Smart Install role: {role}\n\n"
-            "Configuration register is 0xF\n"
-        )
+        hostname = self.settings.hostname
+        role = self.host.director.role
+
+        def render() -> str:  # reads the host's memory and id: in a thread
+            return render_version(hostname, uptime, role, host_probe.memory(), host_probe.host_id())
+
+        finish_in_thread(ctx, render)
 
     def _show_clock(self, ctx: Context) -> None:
         now = dt.datetime.now(self.host.director.tz)

@@ -18,6 +18,8 @@ chapter 2):
   mode (`Director(config-vstack-group)#`): `image`, `config`, `script`, `match …`;
 * `dhcp_pool`: `vstack dhcp-localserver` and the DHCP pool configuration mode
   (`Director(config-vstack-dhcp)#`): `address-pool`, `default-router`, `file-server`;
+* `snmp`: `snmp-server community|user|group|view|host`, `snmp-server enable traps vstack`
+  (the director's SNMP agent, `services/snmp.py`);
 * `files`: the file locations of the default and group files; `types`: argument types;
 * `base`: the settings holder, change notification and helpers every part shares;
 * `commands`: `DirectorCommands`, the parts combined, and privileged EXEC `show vstack

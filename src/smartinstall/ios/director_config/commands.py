@@ -19,12 +19,21 @@ from smartinstall.ios.director_config.base import (
 from smartinstall.ios.director_config.dhcp_pool import DHCP_MODE, DhcpPoolCommands
 from smartinstall.ios.director_config.global_commands import GlobalCommands
 from smartinstall.ios.director_config.groups import GROUP_MODES, GroupCommands
+from smartinstall.ios.director_config.http import HttpCommands
 from smartinstall.ios.director_config.join_window import JoinWindowCommands
+from smartinstall.ios.director_config.snmp import SnmpCommands
 from smartinstall.ios.engine import Context
 from smartinstall.ios.tree import EXEC, PRIVILEGED_LEVEL
 
 
-class DirectorCommands(GlobalCommands, JoinWindowCommands, GroupCommands, DhcpPoolCommands):
+class DirectorCommands(
+    GlobalCommands,
+    JoinWindowCommands,
+    GroupCommands,
+    DhcpPoolCommands,
+    HttpCommands,
+    SnmpCommands,
+):
     """The director's configuration commands, editing `settings`."""
 
     def __init__(
@@ -64,6 +73,8 @@ class DirectorCommands(GlobalCommands, JoinWindowCommands, GroupCommands, DhcpPo
         self._declare_join_window()
         self._declare_groups()
         self._declare_dhcp()
+        self._declare_snmp()
+        self._declare_http()
         # the running director's EXEC set has its own show commands
         if show_commands and show_config is not None:
             self._declare_show()
