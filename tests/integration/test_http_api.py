@@ -21,7 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from smartinstall.wire import smi_client
-from smartinstall.wire.smi import DownloadImage
+from smartinstall.wire.smi import DownloadConfig, DownloadImage
 from tests.integration.director_harness import (
     ROOT,
     DirectorProcess,
@@ -509,3 +509,40 @@ async def test_ip_http_server_follows_the_running_configuration(
         return curl_status(await asyncio.to_thread(curl, url))[0] == 200
 
     await poll(opened)
+
+
+async def test_a_held_client_installed_through_the_api(
+    director: DirectorProcess, api: httpx.AsyncClient
+) -> None:
+    # Guide, "Managing Client Configuration Files" / vstack on-hold-clients: in manual mode a
+    # new client is held (h) until the operator lets it install; the API does it as the CLI.
+    # no schedule (always open), manual mode
+    changed = await api.patch("/api/v1/join-window", json={"schedule": "", "mode": "manual"})
+    assert changed.status_code == 200, changed.text
+    mac = "0050.5609.0077"
+    client = ScriptedClient(director, mac, PID)
+    try:
+        offer, _ = await client.dhcp()
+        assert offer.config is None  # on hold: nothing offered
+        await client.listen()
+        window = (await api.get("/api/v1/join-window")).json()
+        assert mac in json.dumps(window), window  # the hold list names it
+        unknown = await api.post("/api/v1/join-window/held/0050.5609.9999", json={})
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"].startswith("application/problem+json")
+        released = await api.post(f"/api/v1/join-window/held/{mac}", json={"action": "install"})
+        assert released.status_code == 200, released.text
+        body = released.json()
+        assert body["saved"] is True
+        assert body["command"].startswith("vstack on-hold-clients install client-id ")
+        assert f"({mac}) allowed to install" in body["output"]
+        for _ in range(200):  # the group's configuration is pushed to the client at once
+            if any(isinstance(c.command, DownloadConfig) for c in client.commands):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError(f"no DownloadConfig in {client.commands}")
+    finally:
+        await client.close()
+        restored = await api.patch("/api/v1/join-window", json={"mode": "auto"})
+        assert restored.status_code == 200, restored.text
