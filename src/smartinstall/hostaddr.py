@@ -14,9 +14,12 @@ count.
 from __future__ import annotations
 
 import errno
+import fcntl
+import ipaddress
 import logging
 import os
 import socket
+import struct
 import threading
 import time
 
@@ -106,3 +109,38 @@ def _warn(address: str, exc: OSError, answer: bool | None) -> None:
     )
     _unsure = 0
     _warned = now
+
+
+SIOCGIFADDR = 0x8915  # <linux/sockios.h>: an interface's IPv4 address
+
+
+def interface_address(name: str) -> str | None:
+    """The IPv4 address of the host's interface `name` (the case of the name does not matter
+    when only one interface has it), or None when there is no such interface or it has no
+    IPv4 address."""
+    try:
+        names = [n for _, n in socket.if_nameindex()]
+    except OSError:
+        names = []
+    if name not in names:
+        folded = [n for n in names if n.lower() == name.lower()]
+        if len(folded) != 1:
+            return None
+        name = folded[0]
+    request = struct.pack("256s", name.encode()[:15])
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            reply = fcntl.ioctl(sock.fileno(), SIOCGIFADDR, request)
+    except OSError:
+        return None
+    return socket.inet_ntoa(reply[20:24])
+
+
+def source_address(name_or_address: str) -> str | None:
+    """``logging source-interface``: an IPv4 address the host can bind, or the address of the
+    interface so named; None when it is neither."""
+    try:
+        address = str(ipaddress.IPv4Address(name_or_address))
+    except ValueError:
+        return interface_address(name_or_address)
+    return address if host_owns_address(address) else None

@@ -68,6 +68,7 @@ class DirectorProcess:
     ports: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     extra_args: list[str] = field(default_factory=list)  # more director options
+    extra_env: dict[str, str] = field(default_factory=dict)  # more environment (NOTIFY_SOCKET)
 
     def __post_init__(self) -> None:
         self.address = f"{self.prefix}.1"
@@ -98,8 +99,9 @@ class DirectorProcess:
             "--keepalive", str(self.keepalive), "--log-file", str(self.log_file),
             *self.extra_args,
         ]  # fmt: skip
+        env = {**os.environ, **self.extra_env} if self.extra_env else None
         self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
         )
         # a generous wait: three test processes and the type check share two cores
         self.wait_for_log("director ready", timeout=60, count=starts + 1)

@@ -97,6 +97,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "refuses to start",
     )
     parser.add_argument(
+        "--config-check",
+        action="store_true",
+        help="check the data directory (startup-config, database, flash:) as the director "
+        "would at start, say what was found, and exit: 0 when it can start, 1 otherwise; "
+        "nothing is started or written",
+    )
+    parser.add_argument(
         "--commit-delay", type=float, default=1.0,
         help="longest time in seconds a change waits to be committed with others (1.0); "
         "acknowledged changes are committed at once",
@@ -115,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
     from smartinstall.store.database import DatabaseError
     from smartinstall.store.port import StoreError
 
+    if args.config_check:
+        return _config_check(args)
     try:
         tz = ZoneInfo(args.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -180,3 +189,17 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"% Director stopped: {error}\n")
         return 1
     return 0
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    """``--config-check``: the findings on stdout, 0 when the director can start."""
+    from smartinstall.director.configcheck import check_data_dir
+
+    check = check_data_dir(
+        args.data_dir,
+        args.database,
+        ignore_config_errors=args.ignore_config_errors,
+        new_database=args.new_database,
+    )
+    sys.stdout.write(check.render())
+    return 0 if check.ok else 1

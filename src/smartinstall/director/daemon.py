@@ -29,6 +29,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smartinstall import sdnotify
 from smartinstall.director.bridges import (
     DirectorDhcpHook,
     DirectorSmiOwner,
@@ -62,7 +63,7 @@ from smartinstall.services.dhcp_admission import AdmissionConfig
 from smartinstall.services.http.service import HttpService
 from smartinstall.services.smi import InvalidMessage, SmiDirectorServer, SmiSecurity
 from smartinstall.services.smi_replay import CounterBook, JournalCounterStore, RepeatLimit
-from smartinstall.services.syslog import SyslogSender, SyslogTarget
+from smartinstall.services.syslog import SyslogSender, SyslogTarget, syslog_targets
 from smartinstall.services.tftp import TftpServer, TftpServerConfig
 from smartinstall.store.database import check_openable, default_url, mark_created, start_afresh
 from smartinstall.store.repository import Repository
@@ -153,7 +154,8 @@ class DirectorDaemon:
             tz=options.timezone,
             sender_factory=lambda target: SyslogSender(target),  # type: ignore[arg-type]
         )
-        self.events.set_targets(_targets(settings))
+        self.events.set_targets(_targets(settings, self.data_dir))
+        self.events.trap = settings.syslog.trap
         url = self.database_url = options.database or default_url(self.data_dir)
         if options.new_database:
             for done in start_afresh(url):
@@ -445,6 +447,13 @@ class DirectorDaemon:
 
     async def reload(self) -> None:
         """SIGHUP: replay startup-config into the running settings, then apply them."""
+        sdnotify.reloading()
+        try:
+            await self._reload()
+        finally:
+            sdnotify.notify(sdnotify.READY)
+
+    async def _reload(self) -> None:
         if self.terminals is not None:
             self.terminals.reload()
         else:
@@ -474,7 +483,8 @@ class DirectorDaemon:
         previous = self._applied
         self._applied = self._snapshot()
         self.events.hostname = settings.hostname
-        for gone in self.events.set_targets(_targets(settings)):
+        self.events.trap = settings.syslog.trap
+        for gone in self.events.set_targets(_targets(settings, self.data_dir)):
             await gone.close()
         security = SmiSecurity.from_config(settings.smi_key, settings.allowed_clients)
         if security != self.security:
@@ -564,8 +574,10 @@ class DirectorDaemon:
         try:
             await self.start()
             log.info("director ready")
+            sdnotify.notify(sdnotify.READY)  # systemd's Type=notify (nothing without it)
             await self.serve()
         finally:
+            sdnotify.notify(sdnotify.STOPPING)
             await self.stop()
             log.info("director stopped")
 
@@ -623,5 +635,5 @@ def _tftp_load(server: TftpServer | None) -> TftpLoad | None:
     )
 
 
-def _targets(settings: DirectorSettings) -> list[SyslogTarget]:
-    return [SyslogTarget(h.host, h.port, h.transport, h.rfc3164) for h in settings.logging_hosts]
+def _targets(settings: DirectorSettings, data_dir: Path) -> list[SyslogTarget]:
+    return syslog_targets(settings.logging_hosts, settings.syslog, data_dir)

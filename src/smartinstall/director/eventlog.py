@@ -2,7 +2,8 @@
 
 Every event is rendered by :mod:`smartinstall.domain.messages`, kept in a bounded buffer for
 ``show logging``, written to the Python log (console or log file) and sent to each configured
-remote syslog target. Debug output of ``debug vstack <area>`` goes through the same path at
+remote syslog target whose severity ``logging trap`` lets through (informational and more
+severe by default). Debug output of ``debug vstack <area>`` goes through the same path at
 severity 7 when that area is on.
 """
 
@@ -24,6 +25,7 @@ DEBUG_AREAS = (
     "protocol",
 )  # fmt: skip
 BUFFER_LINES = 4096
+TRAP_DEFAULT = 6  # informational, as IOS
 
 _LEVELS = {0: 50, 1: 50, 2: 50, 3: 40, 4: 30, 5: 20, 6: 20, 7: 10}
 
@@ -36,6 +38,12 @@ class Sender(Protocol):
     ) -> None: ...
 
     def close(self) -> Awaitable[None]: ...
+
+    @property
+    def sent(self) -> int: ...
+
+    @property
+    def dropped(self) -> int: ...
 
 
 def ios_timestamp(when: dt.datetime) -> str:
@@ -70,6 +78,9 @@ class EventLog:
         self._senders: dict[Hashable, Sender] = {}
         self._factory = sender_factory
         self._listeners: list[Callable[[LoggedLine], None]] = []
+        #: ``logging trap``: the least severe level sent to the syslog hosts (None: none)
+        self.trap: int | None = TRAP_DEFAULT
+        self.trap_lines = 0  # lines handed to the syslog hosts
 
     # --- configuration --------------------------------------------------------------------
 
@@ -88,6 +99,10 @@ class EventLog:
     @property
     def senders(self) -> list[Sender]:
         return list(self._senders.values())
+
+    def destinations(self) -> list[tuple[Hashable, Sender]]:
+        """Each target with its sender (``show logging``)."""
+        return list(self._senders.items())
 
     def subscribe(self, listener: Callable[[LoggedLine], None]) -> None:
         """``terminal monitor``: a session sees each line as it is logged."""
@@ -117,13 +132,27 @@ class EventLog:
             return None
         return self._emit(7, f"DEBUG_{area.upper()}", f"SMI-{area}: {text}")
 
+    def record(self, severity: int, mnemonic: str, text: str) -> LoggedLine:
+        """A line of another facility (``%SEC_LOGIN-…``) that its own code already wrote to
+        the Python log: into ``show logging`` and to the syslog hosts."""
+        line = LoggedLine(self._clock(), severity, mnemonic, text)
+        self.buffer.append(line)
+        self._forward(line)
+        return line
+
+    def _forward(self, line: LoggedLine) -> None:
+        if self.trap is None or line.severity > self.trap or not self._senders:
+            return
+        self.trap_lines += 1
+        for sender in self._senders.values():
+            sender.send(line.severity, self.hostname, line.mnemonic, line.text, line.when)
+
     def _emit(self, severity: int, mnemonic: str, text: str) -> LoggedLine:
         when = self._clock()
         line = LoggedLine(when, severity, mnemonic, text)
         self.buffer.append(line)
         log.log(_LEVELS.get(severity, 20), "%s", line.render())
-        for sender in self._senders.values():
-            sender.send(severity, self.hostname, mnemonic, text, when)
+        self._forward(line)
         for listener in list(self._listeners):
             try:
                 listener(line)

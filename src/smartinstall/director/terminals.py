@@ -19,14 +19,12 @@ memory``, so saving from the CLI never loses configuration.
 
 from __future__ import annotations
 
-import datetime as dt
 import importlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from smartinstall.director.eventlog import LoggedLine
 from smartinstall.director.exec_commands import DirectorHost, ExecCommands
 from smartinstall.director.structured import structure
 from smartinstall.domain.settings import DirectorSettings
@@ -140,12 +138,9 @@ class DirectorTerminals:
 
     def _login_message(self, severity: int, mnemonic: str, text: str) -> None:
         """A ``%SEC_LOGIN`` line (already in the Python log): into ``show logging`` and to
-        every syslog host, as the event log does for ``%SMI`` lines."""
-        events = self.host.events
-        when = dt.datetime.now(events.tz)
-        events.buffer.append(LoggedLine(when, severity, mnemonic, text))
-        for sender in events.senders:
-            sender.send(severity, events.hostname, mnemonic, text, when)
+        every syslog host that ``logging trap`` lets it reach, as the event log does for ``%SMI``
+        lines."""
+        self.host.events.record(severity, mnemonic, text)
 
     def _load(self, store: StartupConfig) -> None:
         try:

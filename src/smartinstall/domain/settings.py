@@ -28,6 +28,7 @@ from smartinstall.domain.http import HttpSettings
 from smartinstall.domain.joinwindow import JoinWindowSettings
 from smartinstall.domain.locations import parse_repository
 from smartinstall.domain.snmp import SnmpSettings
+from smartinstall.domain.syslog import LoggingHost, SyslogSettings
 from smartinstall.domain.values import format_number_list, validate_hostname
 
 DIRECTOR_IP_NOT_CONFIGURED = "Command Rejected: Director IP is not configured"
@@ -83,55 +84,6 @@ class DhcpPoolSettings:
         return lines
 
 
-@dataclass(frozen=True)
-class LoggingHost:
-    """A remote syslog server for the ``%SMI`` messages."""
-
-    host: str
-    transport: str = "udp"
-    port: int = 514
-    rfc3164: bool = False
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "host", validate_ipv4(self.host))
-        if self.transport not in ("udp", "tcp"):
-            raise DomainError(f"% Invalid transport: {self.transport}", self.transport)
-        if not 1 <= self.port <= 65535:
-            raise DomainError(f"% Invalid port: {self.port}", str(self.port))
-
-    def render(self) -> str:
-        words = [f"logging host {self.host}"]
-        if self.transport != "udp" or self.port != 514:
-            words.append(f"transport {self.transport}")
-            if self.port != 514:
-                words.append(f"port {self.port}")
-        if self.rfc3164:
-            words.append("rfc3164")
-        return " ".join(words)
-
-    @staticmethod
-    def parse(words: list[str]) -> LoggingHost:
-        """The words after ``logging host``."""
-        if not words:
-            raise DomainError("% Incomplete command.")
-        host, rest = words[0], [w.lower() for w in words[1:]]
-        transport, port, rfc3164 = "udp", 514, False
-        while rest:
-            word = rest.pop(0)
-            if word == "transport" and rest and rest[0] in ("udp", "tcp"):
-                transport = rest.pop(0)
-                if rest and rest[0] == "port":
-                    rest.pop(0)
-                    if not rest or not rest[0].isascii() or not rest[0].isdigit():
-                        raise DomainError("% Invalid port", rest[0] if rest else "")
-                    port = int(rest.pop(0))
-            elif word == "rfc3164":
-                rfc3164 = True
-            else:
-                raise DomainError(f"% Invalid input: {word}", word)
-        return LoggingHost(host, transport, port, rfc3164)
-
-
 @dataclass
 class BackupSettings:
     enabled: bool = True  # "Client configuration backup is enabled by default."
@@ -166,8 +118,10 @@ class DirectorSettings:
     # ``vstack allowed-clients <prefix> …`` (see docs/security.md).
     smi_key: str | None = None
     allowed_clients: list[str] = field(default_factory=list)
-    # ``logging host <ip> [transport {udp|tcp} [port <n>]] [rfc3164]``
+    # ``logging host <ip> [transport {udp|tcp|tls} [port <n>]] [rfc3164]``, several per address
     logging_hosts: list[LoggingHost] = field(default_factory=list)
+    # ``logging trap``, ``logging source-interface``, ``logging tls-ca``
+    syslog: SyslogSettings = field(default_factory=SyslogSettings)
     # ``ip http …``: the REST API, dashboard and metrics (smartinstall.domain.http)
     http: HttpSettings = field(default_factory=HttpSettings)
     # ``snmp-server …``: the SNMP agent (CISCO-SMART-INSTALL-MIB) and its trap targets
@@ -298,6 +252,7 @@ class DirectorSettings:
             lines.extend(["ip dhcp remember", "!"])
         for helper in self.helper_addresses:
             lines.append(f"ip helper-address {helper}")
+        lines.extend(self.syslog.render())
         for target in self.logging_hosts:
             lines.append(target.render())
         lines.extend(self.http.render())

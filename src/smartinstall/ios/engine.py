@@ -164,21 +164,29 @@ JSON_UNAVAILABLE = "% JSON output is not available for this command\n"
 
 #: IOS regular expressions: `_` stands for a delimiter, the start or the end of the line
 _IOS_UNDERSCORE = r"(?:^|$|[ ,{}()])"
+#: `_` between two letters or digits (`SWITCH_ADD`, `CONFIG_I`): the underscore of a name, or
+#: a delimiter
+_IN_A_NAME = r"(?:_|^|$|[ ,{}()])"
 
 
 def ios_regex(pattern: str) -> str:
     """An IOS regular expression in Python syntax: `_` matches a delimiter, the start or
-    the end of the line; a backslash before `_` keeps it a plain underscore."""
+    the end of the line; a backslash before `_` keeps it a plain underscore. An `_` inside a
+    name (a letter or digit on both sides, as in ``%SMI-6-SWITCH_ADD``) matches the
+    underscore too, so a message mnemonic finds its lines."""
     out: list[str] = []
     escaped = False
-    for char in pattern:
+    for index, char in enumerate(pattern):
         if escaped:
             out.append("\\" + char if char != "_" else "_")
             escaped = False
         elif char == "\\":
             escaped = True
         elif char == "_":
-            out.append(_IOS_UNDERSCORE)
+            before = pattern[index - 1 : index]
+            after = pattern[index + 1 : index + 2]
+            inside = before.isalnum() and after.isalnum()
+            out.append(_IN_A_NAME if inside else _IOS_UNDERSCORE)
         else:
             out.append(char)
     if escaped:

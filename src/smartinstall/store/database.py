@@ -171,6 +171,12 @@ def _unreadable(path: Path) -> str | None:
     return None if found == ["ok"] else f"is damaged ({found[0] if found else 'no answer'})"
 
 
+def check_readable(path: Path) -> str | None:
+    """What makes the SQLite file ``path`` unreadable, opened read-only with a quick check of
+    every page (None: it reads); leaves no log file behind (``director --config-check``)."""
+    return _damage(path) or _unreadable(path)
+
+
 def check_openable(database_url: str | URL) -> None:
     """Refuse a SQLite database that cannot be the director's before opening it, with one line
     naming the file and what to do: an empty file or one that is not SQLite, or a missing file

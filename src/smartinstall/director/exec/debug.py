@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from smartinstall.director.eventlog import DEBUG_AREAS, LoggedLine
 from smartinstall.director.exec.host import Family
+from smartinstall.domain.syslog import severity_name
 from smartinstall.ios import EXEC, PRIVILEGED_LEVEL, USER_LEVEL, CommandError, Context
 
 
@@ -73,16 +74,35 @@ class DebugCommands(Family):
         events = self.host.events
         buffered = events.lines()
         monitors = sum(1 for line in self.lines.values() if line.monitor is not None)
-        ctx.write("Syslog logging: enabled (0 messages dropped, 0 flushes, 0 overruns)\n")
+        destinations = events.destinations()
+        dropped = sum(sender.dropped for _, sender in destinations)
+        ctx.write(f"Syslog logging: enabled ({dropped} messages dropped, 0 flushes, 0 overruns)\n")
         ctx.write(f"    Console logging: level debugging, {len(buffered)} messages logged\n")
         ctx.write(
             f"    Monitor logging: level debugging, {len(buffered)} messages logged"
             f" ({monitors} terminals)\n"
         )
         ctx.write(f"    Buffer logging: level debugging, {len(buffered)} messages logged\n")
-        ctx.write(f"    Trap logging: level informational, {len(buffered)} message lines logged\n")
-        for target in self.settings.logging_hosts:
-            ctx.write(f"        Logging to {target.host} ({target.transport} port {target.port})\n")
+        if events.trap is None:
+            ctx.write("    Trap logging: disabled\n")
+        else:
+            ctx.write(
+                f"    Trap logging: level {severity_name(events.trap)}, {events.trap_lines}"
+                " message lines logged\n"
+            )
+        syslog = self.settings.syslog
+        if syslog.source_interface:
+            ctx.write(f"        Logging Source-Interface: {syslog.source_interface}\n")
+        for target, sender in destinations:
+            host = getattr(target, "host", "?")
+            transport = getattr(target, "transport", "udp")
+            port = getattr(target, "port", 514)
+            link = "up" if getattr(sender, "link_up", True) else "down"
+            ctx.write(
+                f"        Logging to {host}  ({transport} port {port}, link {link}),\n"
+                f"              {sender.sent} message lines logged,\n"
+                f"              {sender.dropped} message lines dropped\n"
+            )
         ctx.write(f"\nLog Buffer ({len(buffered)} lines):\n\n")
         for text in buffered:
             ctx.write(text + "\n")

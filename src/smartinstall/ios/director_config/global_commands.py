@@ -2,17 +2,17 @@
 director`, `vstack basic`, `vstack startup-vlan`, `vstack vlan`, the default files
 (`vstack image|config|script`), `vstack hostname-prefix`, `vstack backup [file-server …]`,
 `vstack tailored-config enable-password`, `vstack authentication key`, `vstack
-allowed-clients`, `ip dhcp remember`, `ip helper-address` (`ip helper`), `logging host`, and
-their `no` forms."""
+allowed-clients`, `ip dhcp remember`, `ip helper-address` (`ip helper`), and their `no`
+forms; the `logging` lines come from `syslog.SyslogCommands`."""
 
 from __future__ import annotations
 
 import ipaddress
 from functools import partial
 
-from smartinstall.domain.settings import BackupSettings, LoggingHost
+from smartinstall.domain.settings import BackupSettings
 from smartinstall.domain.values import parse_vlan_range
-from smartinstall.ios.director_config.base import DirectorCommandsBase, domain_errors, said, text
+from smartinstall.ios.director_config.base import domain_errors, said, text
 from smartinstall.ios.director_config.files import (
     FILE_ARGS,
     location_of,
@@ -20,6 +20,7 @@ from smartinstall.ios.director_config.files import (
     prefix_help,
     set_file,
 )
+from smartinstall.ios.director_config.syslog import SyslogCommands
 from smartinstall.ios.director_config.types import NumberListText
 from smartinstall.ios.engine import CommandError, Context
 from smartinstall.ios.tree import CONFIG
@@ -37,7 +38,7 @@ DEFAULT_FILE_HELP = {
 }
 
 
-class GlobalCommands(DirectorCommandsBase):
+class GlobalCommands(SyslogCommands):
     """The director's global configuration commands (all but the join window, the groups and
     the DHCP pools)."""
 
@@ -206,37 +207,6 @@ class GlobalCommands(DirectorCommandsBase):
         c(CONFIG, "ip helper-address <address>", self._helper, help=helper_help, args=helper)
         c(CONFIG, "no ip helper-address [<address>]", self._helper, help=helper_help, args=helper)
 
-    def _declare_logging(self) -> None:
-        c = self.command
-        help_ = {
-            "host": "Set syslog server IP address and parameters",
-            "transport": "Specify the transport protocol (default=UDP)",
-            "udp": "UDP transport",
-            "tcp": "TCP transport",
-            "port": "Specify the port",
-            "rfc3164": "Send messages in the RFC 3164 format",
-        }
-        args = {
-            "host": Arg(IPv4(), "IP address of the syslog server"),
-            "port": Arg(Number(1, 65535), "Port number"),
-        }
-        for negated in ("", "no "):
-            c(
-                CONFIG,
-                f"{negated}logging host <host> [rfc3164]",
-                partial(self._logging, transport="udp"),
-                help=help_,
-                args=args,
-            )
-            for transport in ("udp", "tcp"):
-                c(
-                    CONFIG,
-                    f"{negated}logging host <host> transport {transport} [port <port>] [rfc3164]",
-                    partial(self._logging, transport=transport),
-                    help=help_,
-                    args=args,
-                )
-
     # --- handlers ------------------------------------------------------------------------
 
     def _vstack(self, ctx: Context) -> None:
@@ -352,17 +322,6 @@ class GlobalCommands(DirectorCommandsBase):
             settings.helper_addresses = []
         else:
             settings.helper_addresses = [a for a in settings.helper_addresses if a != address]
-
-    def _logging(self, ctx: Context, transport: str) -> None:
-        settings = self.settings
-        host = text(ctx.args["host"])
-        hosts = [t for t in settings.logging_hosts if t.host != host]
-        if not ctx.negated:
-            port = ctx.args.get("port", 514)
-            assert isinstance(port, int)
-            with domain_errors():
-                hosts.append(LoggingHost(host, transport, port, said(ctx, "rfc3164")))
-        settings.logging_hosts = hosts
 
 
 __all__ = ["BACKUP_REPOSITORIES", "MAX_ALLOWED_CLIENTS", "MIN_KEY_LENGTH", "GlobalCommands"]
