@@ -209,6 +209,9 @@ class DirectorDaemon:
         return self.director.settings
 
     def _settings_changed(self) -> None:
+        # the syslog threshold holds from the accepted command on (the next line logged may
+        # come before the services follow the rest of the change)
+        self.events.trap = self.settings.syslog.trap
         self._changed = True
         self._wake.set()
 
