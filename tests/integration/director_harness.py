@@ -53,6 +53,19 @@ async def console(director: DirectorProcess, lines: str) -> str:
     return output
 
 
+def director_preamble(prefix: str) -> str:
+    """The start of a test director's startup-config: hostname, a DHCP pool of the prefix's
+    /24, and the director on its .1 (tests add their own lines after it)."""
+    return f"""hostname Director
+vstack dhcp-localserver lab
+ address-pool {prefix}.0 255.255.255.0
+ default-router {prefix}.1
+ file-server {prefix}.1
+vstack director {prefix}.1
+vstack basic
+"""
+
+
 def lab_prefix() -> str:
     """A /24 of 127.0.0.0/8 of our own for one test, so runs never collide."""
     return f"127.{random.randint(30, 250)}.{random.randint(1, 250)}"

@@ -25,6 +25,7 @@ from tests.integration.director_harness import (
     ROOT,
     DirectorProcess,
     ScriptedClient,
+    director_preamble,
     free_port,
     lab_prefix,
 )
@@ -42,20 +43,16 @@ def director(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectorProce
     address = f"{prefix}.1"
     ssh_port = free_port(address, socket.SOCK_STREAM)
     telnet_port = free_port(address, socket.SOCK_STREAM)
-    config = f"""hostname Director
-vstack dhcp-localserver lab
- address-pool {prefix}.0 255.255.255.0
- default-router {prefix}.1
- file-server {prefix}.1
-vstack director {address}
-vstack basic
-vstack config flash:seed.txt
+    config = (
+        director_preamble(prefix)
+        + f"""vstack config flash:seed.txt
 username admin secret {PASSWORD}
 enable secret {ENABLE}
 ip ssh server port {ssh_port}
 ip telnet server port {telnet_port}
 banner login ^Authorized access only^
 """
+    )
     process = DirectorProcess(tmp_path_factory.mktemp("exec") / "director", prefix, config)
     process.ports["ssh"] = ssh_port
     process.ports["telnet"] = telnet_port

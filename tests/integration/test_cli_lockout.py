@@ -18,7 +18,13 @@ import asyncssh
 import pytest
 
 from smartinstall.services.cli_local import socket_address
-from tests.integration.director_harness import ROOT, DirectorProcess, free_port, lab_prefix
+from tests.integration.director_harness import (
+    ROOT,
+    DirectorProcess,
+    director_preamble,
+    free_port,
+    lab_prefix,
+)
 from tests.integration.test_cli_terminals import PtyProgram
 
 PASSWORD = "s3cret-Pass"
@@ -45,14 +51,9 @@ def director(
     address = f"{prefix}.1"
     ssh_port = free_port(address, socket.SOCK_STREAM)
     telnet_port = free_port(address, socket.SOCK_STREAM)
-    config = f"""hostname Director
-vstack dhcp-localserver lab
- address-pool {prefix}.0 255.255.255.0
- default-router {prefix}.1
- file-server {prefix}.1
-vstack director {address}
-vstack basic
-logging host 127.0.0.1 transport udp port {syslog.getsockname()[1]}
+    config = (
+        director_preamble(prefix)
+        + f"""logging host 127.0.0.1 transport udp port {syslog.getsockname()[1]}
 username admin privilege 15 secret {PASSWORD}
 username oper privilege 15 secret {PASSWORD}
 username backup privilege 15 secret {PASSWORD}
@@ -61,6 +62,7 @@ ip telnet server port {telnet_port}
 ip cli session-limit {SESSION_LIMIT}
 ip cli login-timeout {LOGIN_TIMEOUT}
 """
+    )
     process = DirectorProcess(tmp_path_factory.mktemp("lockout") / "director", prefix, config)
     process.ports["ssh"] = ssh_port
     process.ports["telnet"] = telnet_port

@@ -27,6 +27,7 @@ from tests.integration.director_harness import (
     DirectorProcess,
     ScriptedClient,
     console,
+    director_preamble,
     free_port,
     lab_prefix,
 )
@@ -44,19 +45,15 @@ def director(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectorProce
     address = f"{prefix}.1"
     http_port = free_port(address, socket.SOCK_STREAM)
     https_port = free_port(address, socket.SOCK_STREAM)
-    config = f"""hostname Director
-vstack dhcp-localserver lab
- address-pool {prefix}.0 255.255.255.0
- default-router {prefix}.1
- file-server {prefix}.1
-vstack director {address}
-vstack basic
-vstack config flash:seed.txt
+    config = (
+        director_preamble(prefix)
+        + f"""vstack config flash:seed.txt
 username {ADMIN[0]} privilege 15 secret {ADMIN[1]}
 username {VIEWER[0]} secret {VIEWER[1]}
 ip http server
 ip http port {http_port}
 """
+    )
     process = DirectorProcess(tmp_path_factory.mktemp("http") / "director", prefix, config)
     process.ports["http"] = http_port
     process.ports["https"] = https_port

@@ -14,7 +14,12 @@ from collections.abc import Iterator
 import pytest
 
 from smartinstall.wire.smi import DownloadImage
-from tests.integration.director_harness import DirectorProcess, free_port, lab_prefix
+from tests.integration.director_harness import (
+    DirectorProcess,
+    director_preamble,
+    free_port,
+    lab_prefix,
+)
 from tests.integration.test_http_api import ADMIN, IMAGE, PID, joined
 from tests.tools import require_program
 
@@ -28,16 +33,12 @@ def director(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectorProce
     prefix = lab_prefix()
     address = f"{prefix}.1"
     http_port = free_port(address, socket.SOCK_STREAM)
-    config = f"""hostname Director
-vstack dhcp-localserver lab
- address-pool {prefix}.0 255.255.255.0
- default-router {prefix}.1
- file-server {prefix}.1
-vstack director {address}
-vstack basic
-vstack config flash:seed.txt
+    config = (
+        director_preamble(prefix)
+        + f"""vstack config flash:seed.txt
 username {ADMIN[0]} privilege 15 secret {ADMIN[1]}
 """
+    )
     process = DirectorProcess(tmp_path_factory.mktemp("web") / "director", prefix, config)
     process.ports["http"] = http_port
     process.extra_args = ["--http-port", str(http_port)]

@@ -18,6 +18,7 @@ from tests.integration.director_harness import (
     DirectorProcess,
     ScriptedClient,
     console,
+    director_preamble,
     free_port,
     lab_prefix,
 )
@@ -73,14 +74,9 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         tls = StreamReceiver(syslog_ip, tls_server_context(cert, key))
     receivers.append(tls)
     ssh_port = free_port(address, socket.SOCK_STREAM)
-    config = f"""hostname Director
-vstack dhcp-localserver lab
- address-pool {prefix}.0 255.255.255.0
- default-router {prefix}.1
- file-server {prefix}.1
-vstack director {address}
-vstack basic
-logging source-interface {source}
+    config = (
+        director_preamble(prefix)
+        + f"""logging source-interface {source}
 logging tls-ca ca.pem
 logging host {syslog_ip} transport udp port {udp_a.port}
 logging host {syslog_ip} transport udp port {udp_b.port}
@@ -90,6 +86,7 @@ logging host {syslog_ip} transport tls port {untrusted.port}
 username admin privilege 15 secret {PASSWORD}
 ip ssh server port {ssh_port}
 """
+    )
     director = DirectorProcess(folder / "director", prefix, config)
     (director.data_dir / "ca.pem").write_bytes(authority.pem())
     director.ports["ssh"] = ssh_port
