@@ -142,6 +142,12 @@ class ReplayReport:
         return not self.errors
 
 
+def _save_failed(error: Exception) -> CommandError:
+    """A startup-config that could not be written: logged, and IOS's message for the user."""
+    log.warning("saving startup-config failed: %s", error)
+    return CommandError(f"%Error writing startup-config ({error})")
+
+
 def _loop_running() -> bool:
     try:
         asyncio.get_running_loop()
@@ -635,8 +641,7 @@ class Engine:
         try:
             store.write(self.running_config())
         except (OSError, ConfigTooLarge) as error:
-            log.warning("saving startup-config failed: %s", error)
-            raise CommandError(f"%Error writing startup-config ({error})") from error
+            raise _save_failed(error) from error
 
     def _store(self) -> StartupConfig:
         if self.store is None:
@@ -657,8 +662,7 @@ class Engine:
             try:
                 await asyncio.to_thread(store.write, text)
             except (OSError, ConfigTooLarge) as error:
-                log.warning("saving startup-config failed: %s", error)
-                raise CommandError(f"%Error writing startup-config ({error})") from error
+                raise _save_failed(error) from error
             return "[OK]\n"
 
         ctx.wait(work)
