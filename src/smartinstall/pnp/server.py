@@ -178,6 +178,16 @@ class PnpServer:
             # the guide (ch. 4): after SMI Proxy refuses apply-to-running, the server asks for
             # the same configuration on the startup configuration
             state.queue.insert(0, Step("config-upgrade", {**step.params, "apply_to": "startup"}))
+        plan = self.plans.plan_for(resp.udi)
+        if (
+            plan is not None
+            and step is not None
+            and step.service != "backoff"
+            and not state.queue
+            and not state.pending
+            and state.next_index >= len(plan.walk())
+        ):
+            state.done = True  # the last step of the plan is answered
         return Response(pnp.encode_bye(resp.udi, correlator), media_type=XML)
 
     # --- the lab's own endpoints ---------------------------------------------------------------
@@ -384,6 +394,13 @@ class PnpServerHandle:
     ) -> None:
         """Wait until ``predicate(records)`` holds; TimeoutError after ``timeout`` seconds."""
         await self.server.exchanges.wait_for(predicate, timeout)
+
+    def device_done(self, udi: str) -> bool:
+        """Has the device (full UDI or serial number) answered the last step of its plan?"""
+        for key, state in self.server.progress.items():
+            if (key == udi or key.endswith(f",SN:{udi}")) and state.done:
+                return True
+        return False
 
     async def stop(self) -> None:
         """Stop serving and close the exchanges file (idempotent)."""
