@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -332,6 +333,7 @@ async def test_files_are_confined_to_the_data_directory(server: PnpServerHandle)
         for path in (
             "/pnp-server/files/../outside.txt",
             "/pnp-server/files/%2e%2e/outside.txt",
+            "/pnp-server/files/%252e%252e/outside.txt",
             "/pnp-server/files/images/%2e%2e/%2e%2e/outside.txt",
             "/pnp-server/files//etc/passwd",
             "/pnp-server/files/link",
@@ -341,6 +343,9 @@ async def test_files_are_confined_to_the_data_directory(server: PnpServerHandle)
             got = await client.get(path)
             assert got.status_code == 404, path
             assert b"not yours" not in got.content
+        (server.data_dir / "a b%20c.cfg").write_text("odd name\n")
+        odd = await client.get("/pnp-server/files/" + urllib.parse.quote("a b%20c.cfg"))
+        assert odd.text == "odd name\n"
         head = await client.head("/pnp-server/files/images/c3750e.tar")
         assert (head.status_code, head.headers["content-length"]) == (200, str(len(IMAGE)))
         part = await client.get(

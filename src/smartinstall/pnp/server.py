@@ -193,7 +193,7 @@ class PnpServer:
     # --- the lab's own endpoints ---------------------------------------------------------------
 
     async def files(self, request: Request) -> Response:
-        rel = urllib.parse.unquote(str(request.path_params.get("path", "")))
+        rel = str(request.path_params.get("path", ""))  # already percent-decoded
         target = await asyncio.to_thread(self._confined, rel)
         if target is None:
             return Response("not found\n", status_code=404, media_type="text/plain")
