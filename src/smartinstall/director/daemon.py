@@ -39,6 +39,7 @@ from smartinstall.director.bridges import (
 )
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
+from smartinstall.director.exec.archive import without_archive_lines
 from smartinstall.director.http_bridge import DirectorHttpBridge
 from smartinstall.director.internals import Internals, TftpLoad
 from smartinstall.director.legacy import CoreLegacyBridge, LegacyTriggerServer
@@ -128,6 +129,7 @@ def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, st
         return DirectorSettings(), []
     # the terminals' own lines (users, secrets, SSH/telnet) are the CLI's, not the director's
     text = "\n".join("!" if is_access_line(line) else line for line in text.splitlines())
+    text = without_archive_lines(text)  # archive, file prompt, ip scp: the CLI's too
     result = replay_director_config(text, host_owns_address, str(path))
     return result.settings, result.errors
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from smartinstall.director.exec.archive import archive_set_of
 from smartinstall.director.exec_commands import DirectorHost, ExecCommands
 from smartinstall.director.structured import structure
 from smartinstall.domain.settings import DirectorSettings
@@ -32,6 +33,7 @@ from smartinstall.ios import CommandSet, Engine, StartupConfig
 from smartinstall.ios.director_commands import DirectorCommands
 from smartinstall.services.cli_auth import CliAccess
 from smartinstall.services.cli_local import LocalConsoleServer
+from smartinstall.services.cli_scp import ScpServer
 from smartinstall.services.cli_ssh import SshCliServer
 from smartinstall.services.cli_telnet import TelnetCliServer
 from smartinstall.services.cli_terminal import TerminalHub
@@ -40,7 +42,10 @@ log = logging.getLogger(__name__)
 
 #: extra command sets of the director's engine, as "module:factory" (the factory takes the
 #: engine and the daemon and returns the CommandSet)
-CLI_COMMAND_SETS: tuple[str, ...] = ("smartinstall.director.terminals:director_config_set",)
+CLI_COMMAND_SETS: tuple[str, ...] = (
+    "smartinstall.director.terminals:director_config_set",
+    "smartinstall.director.exec.archive:archive_command_set",  # archive, configure replace, copy
+)
 
 
 def director_config_set(engine: Engine, host: DirectorHost) -> CommandSet:
@@ -163,6 +168,9 @@ class DirectorTerminals:
         """SIGHUP: read the access lines of ``startup-config`` again (users, secrets, limits,
         banner; new ports need a restart) and the lines kept for ``write memory``."""
         self.access.reset()
+        archive = archive_set_of(self.engine)
+        if archive is not None:
+            archive.reset()  # archive, file prompt, ip scp server: as startup-config says
         self.preserved.lines.clear()
         self._load(StartupConfig.in_directory(self.host.data_dir))
 
@@ -173,7 +181,9 @@ class DirectorTerminals:
     async def start(self) -> None:
         key_dir = self.host.data_dir / SSH_DIR
         if self.ssh_port is not None:
-            self.ssh = SshCliServer(self.hub, self.address, self.ssh_port, key_dir)
+            archive = archive_set_of(self.engine)
+            scp = None if archive is None else ScpServer(self.host.repo, archive.scp_allowed)
+            self.ssh = SshCliServer(self.hub, self.address, self.ssh_port, key_dir, scp)
             await self.ssh.start()
             self.ssh_port = self.ssh.port
         if self.telnet_port is not None:

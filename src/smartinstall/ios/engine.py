@@ -525,6 +525,8 @@ class Engine:
         #: `| json`: (the command's keywords, its output) -> JSON text, or None when the
         #: output has no structured form; None: `| json` is refused
         self.structurer: Callable[[str, str], str | None] | None = None
+        #: called after each `write memory` that succeeded (the configuration archive)
+        self.on_saved: list[Callable[[], None]] = []
         self._filter = self._filter_tree()
         self.system = SystemCommands(hostname, hostname_holder)
         self._register_mode(EXEC)
@@ -642,6 +644,11 @@ class Engine:
             store.write(self.running_config())
         except (OSError, ConfigTooLarge) as error:
             raise _save_failed(error) from error
+        self._saved()
+
+    def _saved(self) -> None:
+        for hook in self.on_saved:
+            hook()
 
     def _store(self) -> StartupConfig:
         if self.store is None:
@@ -663,6 +670,7 @@ class Engine:
                 await asyncio.to_thread(store.write, text)
             except (OSError, ConfigTooLarge) as error:
                 raise _save_failed(error) from error
+            self._saved()
             return "[OK]\n"
 
         ctx.wait(work)

@@ -11,7 +11,8 @@
 * Public keys: ``DATA/ssh/authorized_keys`` (OpenSSH format); a key logs in as the user name
   the client gives, which must be a configured user (its privilege applies).
 * A shell request gets an interactive session; an exec request (``ssh director 'show
-  version'``) runs its command lines and ends.
+  version'``) runs its command lines and ends; an ``scp`` request goes to the SCP server
+  (``services/cli_scp.py``) when one is given.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import asyncssh
 
 from smartinstall.services.cli_auth import User
 from smartinstall.services.cli_guard import LoginSlot
+from smartinstall.services.cli_scp import ScpServer
 from smartinstall.services.cli_terminal import (
     READ_CHUNK,
     TOO_MANY,
@@ -187,8 +189,12 @@ class _SshIO(TerminalIO):
 
 
 class SshCliServer:
-    def __init__(self, hub: TerminalHub, host: str, port: int, key_dir: Path) -> None:
+    def __init__(
+        self, hub: TerminalHub, host: str, port: int, key_dir: Path, scp: ScpServer | None = None
+    ) -> None:
         self.hub = hub
+        #: ``scp`` commands to and from flash: (``ip scp server enable``), when given
+        self.scp = scp
         self.host = host
         self.port = port
         self.key_dir = key_dir
@@ -252,6 +258,10 @@ class SshCliServer:
             return
         try:
             if process.command is not None:
+                if self.scp is not None and process.command.startswith("scp "):
+                    privilege = user.privilege or 1
+                    process.exit(await self.scp.serve(process, user.name, privilege, peer))
+                    return
                 await self._exec(process, user)
                 return
             width, height, _, _ = process.get_terminal_size()

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import queue
 import shutil
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from typing import BinaryIO, cast
 from smartinstall.director.exec.host import Family, confirmed, finish_in_thread
 from smartinstall.domain.locations import LOCAL_FILESYSTEMS
 from smartinstall.ios import EXEC, PRIVILEGED_LEVEL, Arg, CommandError, Context, Word
-from smartinstall.store.repository import Repository, RepositoryError, StoredFile
+from smartinstall.store.repository import FileInfo, Repository, RepositoryError, StoredFile
 
 
 def flash_path(repo: Repository, text: str, *, allow_root: bool = False) -> str:
@@ -86,12 +87,17 @@ class FileCommands(Family):
         where = str(ctx.args.get("where") or "flash:")
         repo = self.host.repo
         path = flash_path(repo, where, allow_root=True)
+        scheme = where.split(":", 1)[0].lower()
+        single = False
         try:
             entries = repo.listing(path)
         except RepositoryError as error:
-            raise CommandError(f"%Error opening flash:/{path} ({error})") from None
-        scheme = where.split(":", 1)[0].lower()
-        ctx.write(f"Directory of {scheme}:/{path}{'/' if path else ''}\n\n")
+            found = file_entry(repo, path)  # ``dir flash:/file``: that file alone
+            if found is None:
+                missing = "No such file or directory" if "no such" in str(error) else error
+                raise CommandError(f"%Error opening {scheme}:/{path} ({missing})") from None
+            entries, single = found, True
+        ctx.write(f"Directory of {scheme}:/{path}{'/' if path and not single else ''}\n\n")
         tz = self.host.director.tz
         for number, entry in enumerate(entries, start=1):
             when = dt.datetime.fromtimestamp(entry.mtime, tz)
@@ -164,6 +170,17 @@ class FileCommands(Family):
             return f"Accessing {source}...\n"
 
         ctx.ask(f"Destination filename [{default}]? ", answer)
+
+
+def file_entry(repo: Repository, path: str) -> list[FileInfo] | None:
+    """The listing of one file (``dir flash:/name``), None when it is not a file."""
+    try:
+        info = repo.resolve(path).stat()
+    except (OSError, RepositoryError):
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return [FileInfo(path.rsplit("/", 1)[-1], info.st_size, info.st_mtime, False)]
 
 
 def delete_file(repo: Repository, path: str) -> str:
