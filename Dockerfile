@@ -35,17 +35,20 @@ RUN apt-get update \
     && setcap cap_net_bind_service=+ep "$(readlink -f /usr/local/bin/python3)" \
     && apt-get purge -y --auto-remove libcap2-bin \
     && rm -rf /var/lib/apt/lists/* /tmp/wheels /tmp/constraints.txt \
-    && groupadd --system smartinstall \
-    && useradd --system --gid smartinstall --home-dir /var/lib/smartinstall \
+    && groupadd --system --gid 10001 smartinstall \
+    && useradd --system --gid smartinstall --home-dir /var/lib/smartinstall --uid 10001 \
        --shell /usr/sbin/nologin smartinstall \
     && install -d -o smartinstall -g smartinstall -m 0750 /var/lib/smartinstall
 
-USER smartinstall
+# numeric, so that a runtime can tell it is not root (Kubernetes runAsNonRoot)
+USER 10001:10001
 WORKDIR /var/lib/smartinstall
 VOLUME /var/lib/smartinstall
 # DHCP, TFTP, Smart Install, SSH command line
 EXPOSE 67/udp 69/udp 4786/tcp 22/tcp
-# the director's own console socket in the data directory: no network needed
+# the director's own console socket in the data directory: no network needed (shell form on
+# purpose: the check is a pipe, which Docker runs with /bin/sh -c)
+# hadolint ignore=DL3025
 HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
     CMD printf 'show vstack status\n' | smartinstall console --data-dir /var/lib/smartinstall >/dev/null || exit 1
 STOPSIGNAL SIGTERM

@@ -8,14 +8,16 @@ import shutil
 import pytest
 
 _SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
+#: the venv scripts/install-test-tools puts the Python programs in (ansible-playbook, hadolint)
+TOOLS_VENV = os.environ.get("SMARTINSTALL_TOOLS_VENV", "/opt/smartinstall-tools/venv")
 
 
 def find_program(name: str) -> str | None:
-    """Path of a program on PATH or in the sbin folders, else None."""
+    """Path of a program on PATH, in the sbin folders or in the tools venv, else None."""
     found = shutil.which(name)
     if found:
         return found
-    for folder in _SBIN:
+    for folder in (*_SBIN, os.path.join(TOOLS_VENV, "bin")):
         path = os.path.join(folder, name)
         if os.access(path, os.X_OK):
             return path

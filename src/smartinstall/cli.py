@@ -9,6 +9,8 @@ import pkgutil
 from collections.abc import Sequence
 from types import ModuleType
 
+from smartinstall import __version__
+
 # Every module of smartinstall.commands is a sub-command (NAME, HELP, add_arguments(), run()).
 COMMANDS_PACKAGE = "smartinstall.commands"
 
@@ -29,6 +31,7 @@ def build_parser(modules: Sequence[ModuleType]) -> argparse.ArgumentParser:
         description="Smart Install director, emulated clients and lab.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--version", action="version", version=f"smartinstall {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module in modules:
         command = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)

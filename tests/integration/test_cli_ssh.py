@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
+from smartinstall import __version__
 from tests.integration.director_harness import (
     DirectorProcess,
     ScriptedClient,
@@ -163,7 +164,7 @@ async def test_exec_request_runs_the_command_and_ends(director: DirectorProcess)
     async with await connect(director, "oper") as conn:
         result = await conn.run("show version", check=False, timeout=10)
     assert result.exit_status == 0
-    assert "Version 0.1.0," in str(result.stdout)
+    assert f"Version {__version__}," in str(result.stdout)
     assert "Director uptime is" in str(result.stdout)
 
 
@@ -227,7 +228,7 @@ async def test_session_dropped_mid_command_and_garbage_keep_the_director_serving
         await term.until("Director#")
         term.send("show version\r")
         output = await term.until("Director#")
-        assert "Version 0.1.0" in output
+        assert f"Version {__version__}," in output
         term.send("configure terminal\rvstack-what\rend\r")
         output = await term.until("Director#")
         assert "% Invalid input detected at '^' marker." in output
@@ -289,7 +290,7 @@ def test_netmiko_drives_the_director(director: DirectorProcess) -> None:
         status = conn.send_command("show vstack status")
         assert "Director Database:" in status
         version = conn.send_command("show version")
-        assert "Version 0.1.0," in version
+        assert f"Version {__version__}," in version
         output = conn.send_config_set(["hostname Netmiko-Lab"])
         assert "Netmiko-Lab(config)#" in output
         assert conn.set_base_prompt() == "Netmiko-Lab"

@@ -132,15 +132,7 @@ def test_dockerfile() -> None:
             for source in sources:
                 assert (ROOT / source).exists(), source
                 assert source not in ignored, source
-    hadolint = find_program("hadolint")
-    if hadolint is not None:
-        result = subprocess.run(
-            [hadolint, "--failure-threshold", "warning", str(DOCKERFILE)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
+    # hadolint and the image built and run: tests/integration/test_container_image.py
 
 
 def healthcheck_command(data_dir: Path) -> str:

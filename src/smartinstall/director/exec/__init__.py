@@ -10,6 +10,8 @@ commands per module, assembled into one `CommandSet` by `ExecCommands` (``comman
 * ``host_info.py``: ``show privilege | inventory | ip interface brief | interfaces | hosts |
   memory statistics | processes cpu`` (the host, read by ``host_probe.py`` in a thread);
 * ``neighbors.py``: ``show arp | ip arp | cdp neighbors [detail]`` (the director's view);
+* ``host_protocols.py``: ``show ipv6 interface | lldp | cdp`` (the host's IPv6, the neighbour
+  protocols the director runs);
 * ``debug.py``: ``debug``, ``undebug``, ``show debugging | logging``, ``terminal monitor``;
 * ``dhcp.py``: ``show dhcp server``, ``show ip dhcp pool | binding``;
 * ``downloads.py``: ``vstack download-image | download-config`` (on-demand updates);

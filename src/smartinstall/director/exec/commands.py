@@ -22,6 +22,7 @@ from smartinstall.director.exec.downloads import DownloadCommands
 from smartinstall.director.exec.files import FileCommands
 from smartinstall.director.exec.host import DirectorHost, Family, Lines, TerminalLine
 from smartinstall.director.exec.host_info import HostInfoCommands
+from smartinstall.director.exec.host_protocols import HostProtocolCommands
 from smartinstall.director.exec.neighbors import NeighborCommands
 from smartinstall.director.exec.onhold import OnHoldCommands
 from smartinstall.director.exec.show import ShowCommands
@@ -36,6 +37,7 @@ FAMILIES: tuple[type[Family], ...] = (
     SystemCommands,  # show version | clock | users
     HostInfoCommands,  # show privilege | inventory | ip interface brief | interfaces | hosts …
     NeighborCommands,  # show arp | ip arp | cdp neighbors [detail]
+    HostProtocolCommands,  # show ipv6 interface | lldp | cdp
     DebugCommands,  # debug, undebug, show debugging | logging, terminal monitor
     DhcpCommands,  # show dhcp server, show ip dhcp pool | binding
     DownloadCommands,  # vstack download-image | download-config

@@ -14,7 +14,6 @@ from fastapi import FastAPI, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.routing import Match
 
-from smartinstall import __version__
 from smartinstall.services.http import problems
 from smartinstall.services.http.api import PREFIX, Operations, build_router
 from smartinstall.services.http.auth import Authenticator
@@ -30,6 +29,9 @@ from smartinstall.services.http.problems import ProblemError
 from smartinstall.services.http.stream import event_stream
 
 OPENAPI_URL = f"{PREFIX}/openapi.json"
+#: ``info.version``: the version of the API description (docs/openapi.json), changed with the
+#: API, not with the package's version (which setuptools-scm takes from the git tags)
+API_DOCUMENT_VERSION = "0.1.0"
 
 
 CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -69,7 +71,7 @@ class HttpApp:
         host = self.host
         app = FastAPI(
             title="smartinstall director",
-            version=__version__,
+            version=API_DOCUMENT_VERSION,
             description="REST API of the Smart Install director (docs/api.md).",
             openapi_url=OPENAPI_URL,
             docs_url=None,
