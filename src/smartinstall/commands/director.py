@@ -97,6 +97,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "refuses to start",
     )
     parser.add_argument(
+        "--rename-director-id",
+        action="store_true",
+        help="move the records of the director id this data directory ran under before to the "
+        "id now configured (vstack director-id); without it a changed id refuses to start",
+    )
+    parser.add_argument(
+        "--hot-standby",
+        action="store_true",
+        help="with a PostgreSQL --database: wait as the standby while another process of the "
+        "same director id is active, and take over when it goes (docs/scale-out.md)",
+    )
+    parser.add_argument(
+        "--shared-dir",
+        type=Path,
+        help="where flash: and the DHCP bindings live (a directory both members of a standby "
+        "pair reach; default: the data directory)",
+    )
+    parser.add_argument(
         "--config-check",
         action="store_true",
         help="check the data directory (startup-config, database, flash:) as the director "
@@ -172,6 +190,9 @@ def run(args: argparse.Namespace) -> int:
         commit_delay=max(0.0, args.commit_delay),
         ignore_config_errors=args.ignore_config_errors,
         new_database=args.new_database,
+        rename_director_id=args.rename_director_id,
+        hot_standby=args.hot_standby,
+        shared_dir=args.shared_dir,
     )
     if args.tftp_workers is not None:
         options.tftp_workers = max(0, min(64, args.tftp_workers))

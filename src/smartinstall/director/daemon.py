@@ -40,14 +40,17 @@ from smartinstall.director.bridges import (
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
 from smartinstall.director.exec.archive import without_archive_lines
+from smartinstall.director.fleet_store import open_director_store
 from smartinstall.director.http_bridge import DirectorHttpBridge
 from smartinstall.director.internals import Internals, TftpLoad
 from smartinstall.director.legacy import CoreLegacyBridge, LegacyTriggerServer
 from smartinstall.director.monitor import LoopMonitor
 from smartinstall.director.snmp_bridge import DirectorSnmpBridge
+from smartinstall.director.standby import Membership, wants_fleet
 from smartinstall.director.state import DirectorState
 from smartinstall.director.terminals import DirectorTerminals
 from smartinstall.domain.devices import DeviceType
+from smartinstall.domain.errors import DomainError
 from smartinstall.domain.settings import DirectorSettings
 from smartinstall.hostaddr import host_owns_address
 from smartinstall.ios.config import ConfigTooLarge, StartupConfig
@@ -67,8 +70,10 @@ from smartinstall.services.smi_replay import CounterBook, JournalCounterStore, R
 from smartinstall.services.syslog import SyslogSender, SyslogTarget, syslog_targets
 from smartinstall.services.tftp import TftpServer, TftpServerConfig
 from smartinstall.store.database import check_openable, default_url, mark_created, start_afresh
+from smartinstall.store.identity import IdentityError
+from smartinstall.store.identity import resolve as resolve_identity
+from smartinstall.store.port import StoreError
 from smartinstall.store.repository import Repository
-from smartinstall.store.sqlstore import SqlStore
 from smartinstall.store.writer import COMMIT_DELAY, StoreTrouble, StoreWriter
 
 log = logging.getLogger(__name__)
@@ -115,6 +120,9 @@ class DaemonOptions:
     commit_delay: float = COMMIT_DELAY  # longest wait of a change for the next commit
     ignore_config_errors: bool = False  # start even when startup-config has rejected lines
     new_database: bool = False  # begin with an empty database when it is missing or damaged
+    rename_director_id: bool = False  # move the records of the previous director id to this one
+    hot_standby: bool = False  # wait as the standby while another member of the id is active
+    shared_dir: Path | None = None  # flash: and DHCP bindings of a standby pair (default: data)
     tftp_workers: int = field(default_factory=default_tftp_workers)  # 0: on the event loop
 
 
@@ -164,15 +172,40 @@ class DirectorDaemon:
                 log.warning("%s: the director begins with an empty database", done)
         # a missing, empty or damaged database is refused here, before anything starts
         check_openable(url)
-        self.writer = StoreWriter(lambda: SqlStore(url), commit_delay=options.commit_delay)
+        try:
+            self.identity = resolve_identity(self.data_dir, settings.director_id)
+        except (IdentityError, DomainError) as error:
+            raise ConfigError(str(error)) from error
+        if options.hot_standby and not wants_fleet(url):
+            raise ConfigError("--hot-standby needs a shared PostgreSQL database (--database)")
+        identity, rename = self.identity, options.rename_director_id
+        self.writer = StoreWriter(
+            lambda: open_director_store(
+                url, self.data_dir, identity, rename=rename, fence=self._fence()
+            ),
+            commit_delay=options.commit_delay,
+        )
         self.writer.on_trouble = self._store_trouble
         self.state = DirectorState()
-        self.repo = Repository(self.data_dir / FLASH)
+        # a standby pair keeps flash: and the DHCP bindings where both members reach them
+        self.shared_dir = options.shared_dir or self.data_dir
+        self.repo = Repository(self.shared_dir / FLASH)
         self.address = options.address or settings.director_ip or "127.0.0.1"
+        self.fleet = (
+            Membership(
+                url,
+                identity.director_id,
+                self.address,
+                hot_standby=options.hot_standby,
+                on_fenced=self._fenced,
+            )
+            if wants_fleet(url)
+            else None
+        )
         self.security = SmiSecurity.from_config(settings.smi_key, settings.allowed_clients)
         # authenticated mode: the director's counter and those of its clients, kept across
         # restarts in the data directory (docs/security.md, section 4)
-        self.smi_counters = CounterBook(JournalCounterStore(self.data_dir / SMI_COUNTERS))
+        self.smi_counters = CounterBook(JournalCounterStore(self.shared_dir / SMI_COUNTERS))
         self._invalid_limit = RepeatLimit()  # SMI_INVALID_MESSAGE: once per source and type
         self.director = Director(
             settings,
@@ -264,7 +297,7 @@ class DirectorDaemon:
                 server_port=o.dhcp_port,
                 client_port=o.dhcp_client_port,
                 relay_port=o.dhcp_relay_port,
-                data_dir=str(self.data_dir / "dhcp") if self.settings.dhcp_remember else None,
+                data_dir=str(self.shared_dir / "dhcp") if self.settings.dhcp_remember else None,
                 only_smart_install=bool(self.settings.helper_addresses),
             )
             # new clients admitted per switch port and in all: a flood of invented MACs
@@ -284,9 +317,29 @@ class DirectorDaemon:
         log.warning("no vstack dhcp-localserver pool and no ip helper-address: DHCP is off")
         return None
 
+    def _fence(self) -> int | None:
+        """The fencing token every commit checks (the active member's), None off a fleet."""
+        return self.fleet.token if self.fleet is not None else None
+
+    def _fenced(self, reason: str) -> None:
+        """This member lost the database as the active one: another may be active now. It
+        stops serving at once and writes nothing more (docs/scale-out.md)."""
+        self.events.smi(
+            "INTERNAL_ERROR",
+            error=f"director {self.identity.director_id} fenced: {reason}; stopping",
+            code=0,
+        )
+        self.request_stop()
+
     async def start(self) -> None:
         o = self.options
         self.monitor.start()
+        # in a fleet, the active member of the director id loads and serves; the standby
+        # waits here (docs/scale-out.md)
+        if self.fleet is not None and not await self.fleet.become_active(
+            self._wake, lambda: self._stopping
+        ):
+            return
         # The whole state, once, on the writer's thread; from now on every change the core
         # makes goes to the writer.
         self.state.restore(await self.writer.start())
@@ -448,6 +501,8 @@ class DirectorDaemon:
         for sender in self.events.senders:
             await sender.close()
         await self.writer.close()
+        if self.fleet is not None:
+            await self.fleet.leave()
         await self.monitor.stop()
 
     async def reload(self) -> None:
@@ -585,6 +640,8 @@ class DirectorDaemon:
             sdnotify.notify(sdnotify.STOPPING)
             await self.stop()
             log.info("director stopped")
+        if self.fleet is not None and self.fleet.fenced_reason is not None:
+            raise StoreError(f"fenced: {self.fleet.fenced_reason}")
 
     def request_stop(self) -> None:
         self._stopping = True

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from smartinstall.director.eventlog import LoggedLine
 from smartinstall.director.http_metrics import director_metrics
+from smartinstall.director.standby import fleet_inventory
 from smartinstall.domain.devices import Device
 from smartinstall.domain.groups import ClientFacts, CustomGroup, GroupFiles, resolve
 from smartinstall.domain.values import normalize_mac
@@ -358,6 +359,10 @@ class DirectorHttpBridge:
         if device is None:
             return None
         return next((b for b in self.daemon.state.backups(device.mac) if b.id == revision), None)
+
+    async def fleet(self) -> list[dict[str, Any]]:
+        """``GET /api/v1/fleet``: the directors of the shared database (read in a thread)."""
+        return await fleet_inventory(self.daemon.database_url)
 
     async def backup_text(self, key: str, revision: int) -> str | None:
         """A revision's text: the file that still holds it (REV2, or REV1 once a newer backup

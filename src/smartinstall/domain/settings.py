@@ -17,6 +17,7 @@ from smartinstall.domain import catalog
 from smartinstall.domain.catalog import BuiltinKey
 from smartinstall.domain.devices import validate_ipv4
 from smartinstall.domain.errors import DomainError
+from smartinstall.domain.fleet import validate_director_id
 from smartinstall.domain.groups import (
     BuiltinGroup,
     CustomGroup,
@@ -99,6 +100,8 @@ class DirectorSettings:
     hostname: str = "Director"
     enabled: bool = True  # "vstack" / "no vstack"
     director_ip: str | None = None
+    # ``vstack director-id <name>``: the director's rows in a shared database (domain.fleet)
+    director_id: str | None = None
     basic: bool = False
     startup_vlan: int | None = None
     vlans: set[int] = field(default_factory=set)
@@ -217,6 +220,9 @@ class DirectorSettings:
     def set_hostname(self, name: str) -> None:
         self.hostname = validate_hostname(name)
 
+    def set_director_id(self, name: str | None) -> None:
+        self.director_id = None if name is None else validate_director_id(name)
+
     def set_hostname_prefix(self, prefix: str | None) -> None:
         if prefix is not None:
             validate_hostname(prefix)
@@ -257,6 +263,8 @@ class DirectorSettings:
             lines.append(target.render())
         lines.extend(self.http.render())
         lines.extend(self.snmp.render())
+        if self.director_id:
+            lines.append(f"vstack director-id {self.director_id}")
         if self.director_ip:
             lines.append(f"vstack director {self.director_ip}")
         if self.basic:

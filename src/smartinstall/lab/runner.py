@@ -39,6 +39,7 @@ from smartinstall.lab.file_servers import LabFileServer, copy_tree, write_files
 from smartinstall.lab.topology import LabSwitch, LabTopology, pinned_zone
 from smartinstall.services.cli_local import run_lines
 from smartinstall.store.database import default_url
+from smartinstall.store.identity import read_id
 from smartinstall.store.records import BackupRecord, DownloadEntry
 from smartinstall.store.sqlstore import DatabaseReader
 from smartinstall.switch.flash import Flash
@@ -353,8 +354,11 @@ class Lab:
         *,
         dhcp_retry: float = 1.0,
         director_in_process: bool = False,
+        database_url: str | None = None,
     ) -> None:
         self.topology = topology
+        # a shared database (PostgreSQL) instead of the director's SQLite file
+        self.database_url = database_url
         self.workdir = workdir
         self.dhcp_retry = dhcp_retry
         inventory = topology.inventory
@@ -370,6 +374,8 @@ class Lab:
         self.director: DirectorRunner | InProcessDirector = kind(
             self.data_dir, self.address, ports, topology.keepalive, self.timezone
         )
+        if database_url is not None and isinstance(self.director, DirectorRunner):
+            self.director.extra = ("--database", database_url)
         self.file_servers = [
             LabFileServer(spec, workdir / "file-servers" / spec.address, ports.tftp)
             for spec in topology.file_servers
@@ -567,7 +573,8 @@ class Lab:
         if isinstance(self.director, InProcessDirector) and self.director.daemon is not None:
             return self.director.daemon.state
         if self._db is None:
-            self._db = DatabaseReader(default_url(self.data_dir))
+            url = self.database_url or default_url(self.data_dir)
+            self._db = DatabaseReader(url, read_id(self.data_dir))
         return self._db
 
     def close_database(self) -> None:

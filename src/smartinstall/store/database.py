@@ -336,10 +336,15 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` (the newest by default)."""
+def upgrade(engine: Engine, revision: str = "head", director_id: str | None = None) -> None:
+    """Bring the schema to ``revision`` (the newest by default); rows from before director ids
+    get ``director_id`` (revision 0005)."""
     config = alembic_config()
+    config.attributes["director_id"] = director_id
     with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # directors sharing a server migrate one after the other (until commit)
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(4786, 0)")
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -5,6 +5,9 @@ domain dataclasses, and nothing outside the store package sees them. Every chang
 classes needs an Alembic revision in ``store/migrations/versions`` (the test
 ``tests/unit/store/test_migrations.py`` fails when the models and the migrations disagree).
 
+Every table's key starts with ``director_id``: the director the row belongs to, so that many
+directors share one database (PostgreSQL) without touching each other's rows (revision 0005).
+
 Enumerated values (device type, health, join state, progress, download status) are stored as
 their short text values (``S``/``N``/``P``, ``A``/``I``, ``a``/``h``/``d``, ``none`` …,
 ``NOT STARTED`` …) so the database reads well with a plain SQL client. Times are stored in UTC.
@@ -19,7 +22,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
-    ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -74,6 +77,7 @@ def render_item(kind: str, obj: Any, _context: AutogenContext) -> str | Literal[
 MAC = String(14)  # xxxx.xxxx.xxxx
 IP = String(15)
 SHORT = String(64)
+DIRECTOR_ID = String(64)  # vstack director-id (smartinstall.domain.fleet)
 
 
 class Base(DeclarativeBase):
@@ -85,7 +89,8 @@ class DeviceRow(Base):
 
     __tablename__ = "devices"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     # DevNo and MAC are unique among the entries; the director's state owner keeps them so
     # (a batch of changes may pass a number or a MAC from one entry to another).
     number: Mapped[int] = mapped_column(Integer, index=True)  # DevNo
@@ -132,10 +137,17 @@ class DeviceRow(Base):
 
 class StackMemberRow(Base):
     __tablename__ = "stack_members"
-
-    device_id: Mapped[int] = mapped_column(
-        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["director_id", "device_id"],
+            ["devices.director_id", "devices.id"],
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
     )
+
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
+    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     pid: Mapped[str] = mapped_column(String(40))
     mac: Mapped[str] = mapped_column(MAC, index=True)
@@ -145,10 +157,17 @@ class StackMemberRow(Base):
 
 class NeighborRow(Base):
     __tablename__ = "neighbors"
-
-    device_id: Mapped[int] = mapped_column(
-        ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["director_id", "device_id"],
+            ["devices.director_id", "devices.id"],
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
     )
+
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
+    device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     local_port: Mapped[str] = mapped_column(SHORT)
     mac: Mapped[str] = mapped_column(MAC)
@@ -165,7 +184,8 @@ class DownloadRow(Base):
 
     __tablename__ = "downloads"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     ip: Mapped[str] = mapped_column(IP, default="")
     mac: Mapped[str] = mapped_column(MAC, index=True)
     hostname: Mapped[str] = mapped_column(String(255), default="")
@@ -188,9 +208,10 @@ class BackupRow(Base):
     """A configuration backup the director took of a client (kept by MAC, not by number)."""
 
     __tablename__ = "backups"
-    __table_args__ = (Index("ix_backups_mac_taken", "mac", "taken_at"),)
+    __table_args__ = (Index("ix_backups_mac_taken", "director_id", "mac", "taken_at"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     mac: Mapped[str] = mapped_column(MAC)
     hostname: Mapped[str] = mapped_column(String(255))
     file: Mapped[str] = mapped_column(String(1024))
@@ -204,6 +225,7 @@ class PendingBackupRow(Base):
 
     __tablename__ = "pending_backups"
 
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
     mac: Mapped[str] = mapped_column(MAC, primary_key=True)
     reason: Mapped[str] = mapped_column(Text, default="")
     since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
@@ -215,6 +237,7 @@ class ReplacementRow(Base):
 
     __tablename__ = "replacements"
 
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
     new_mac: Mapped[str] = mapped_column(MAC, primary_key=True)
     old_mac: Mapped[str] = mapped_column(MAC)
     old_number: Mapped[int] = mapped_column(Integer)
@@ -230,6 +253,35 @@ class StateRow(Base):
 
     __tablename__ = "director_state"
 
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class MemberRow(Base):
+    """One director process of the fleet and its last heartbeat (``smartinstall fleet status``):
+    two processes with the same director id are a hot-standby pair, one active."""
+
+    __tablename__ = "director_members"
+
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
+    member: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid
+    role: Mapped[str] = mapped_column(String(16))  # active, standby, stopped, fenced
+    address: Mapped[str] = mapped_column(String(64), default="")
+    fence: Mapped[int] = mapped_column(Integer, default=0)  # the token it holds while active
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class FenceRow(Base):
+    """The fencing token of a director id: raised by every member that becomes active; a
+    commit whose token is no longer the current one is refused (the store checks it in the
+    same transaction)."""
+
+    __tablename__ = "director_fences"
+
+    director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
+    token: Mapped[int] = mapped_column(Integer, default=0)
+    holder: Mapped[str] = mapped_column(String(128), default="")
+    since: Mapped[dt.datetime] = mapped_column(UTCDateTime)

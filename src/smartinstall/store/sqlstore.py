@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, event, select
+from sqlalchemy import Connection, Engine, Select, Table, delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 
@@ -35,6 +35,7 @@ from smartinstall.domain.devices import (
 )
 from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
 from smartinstall.domain.values import normalize_mac
+from smartinstall.store import ownership
 from smartinstall.store.database import (
     DatabaseError,
     check_openable,
@@ -244,13 +245,14 @@ def _replacement_values(r: Replacement) -> dict[str, Any]:
     }
 
 
-def _read_devices(conn: Connection) -> list[DeviceRecord]:
+def _read_devices(conn: Connection, director_id: str) -> list[DeviceRecord]:
     members: dict[int, list[StackMember]] = {}
-    for m in conn.execute(select(MEMBERS).order_by(MEMBERS.c.device_id, MEMBERS.c.number)):
+    query = select(MEMBERS).where(MEMBERS.c.director_id == director_id)
+    for m in conn.execute(query.order_by(MEMBERS.c.device_id, MEMBERS.c.number)):
         members.setdefault(m.device_id, []).append(StackMember(m.number, m.pid, m.mac))
     neighbors: dict[int, list[Neighbor]] = {}
-    query = select(NEIGHBORS).order_by(NEIGHBORS.c.device_id, NEIGHBORS.c.position)
-    for n in conn.execute(query):
+    query = select(NEIGHBORS).where(NEIGHBORS.c.director_id == director_id)
+    for n in conn.execute(query.order_by(NEIGHBORS.c.device_id, NEIGHBORS.c.position)):
         neighbors.setdefault(n.device_id, []).append(
             Neighbor(
                 local_port=n.local_port,
@@ -263,13 +265,20 @@ def _read_devices(conn: Connection) -> list[DeviceRecord]:
         )
     return [
         _device_record(row, members.get(row.id, ()), neighbors.get(row.id, ()))
-        for row in conn.execute(select(DEVICES).order_by(DEVICES.c.number))
+        for row in conn.execute(
+            select(DEVICES).where(DEVICES.c.director_id == director_id).order_by(DEVICES.c.number)
+        )
     ]
 
 
-def _read_downloads(conn: Connection) -> list[DownloadEntry]:
-    rows = conn.execute(select(DOWNLOADS).order_by(DOWNLOADS.c.id))
+def _read_downloads(conn: Connection, director_id: str) -> list[DownloadEntry]:
+    query = select(DOWNLOADS).where(DOWNLOADS.c.director_id == director_id)
+    rows = conn.execute(query.order_by(DOWNLOADS.c.id))
     return [_download(row, i) for i, row in enumerate(rows, start=1)]
+
+
+def _mine(table: Table, director_id: str) -> Select[Any]:
+    return select(table).where(table.c.director_id == director_id)
 
 
 def _on_loop_thread() -> bool:
@@ -286,9 +295,20 @@ def _on_loop_thread() -> bool:
 class SqlStore:
     """The director's store on a SQLAlchemy database. Blocking; one thread only."""
 
-    def __init__(self, database_url: str | URL, *, migrate: bool = True) -> None:
+    def __init__(
+        self,
+        database_url: str | URL,
+        *,
+        migrate: bool = True,
+        director_id: str | None = None,
+        claim: bool = False,
+    ) -> None:
+        """``director_id``: whose rows to load and write (None: the id file beside a SQLite
+        database, else the one director a database holds); ``claim``: take the rows of a
+        database from before director ids (:func:`ownership.claim_unowned`)."""
         self.url = normalize_url(database_url)
-        self._shown = self.url.render_as_string(hide_password=True)
+        shown = self.url.difference_update_query(["application_name"])  # the member's tag
+        self._shown = shown.render_as_string(hide_password=True)
         self._statements = 0
         self._commits = 0
         self._off_writer = 0
@@ -300,7 +320,7 @@ class SqlStore:
         event.listen(self._engine, "commit", self._committed)
         if migrate:
             try:
-                upgrade(self._engine)
+                upgrade(self._engine, director_id=director_id)
             except Exception as error:
                 self._engine.dispose()
                 # A database written by a newer release names a revision this one lacks.
@@ -314,6 +334,12 @@ class SqlStore:
                 raise DatabaseError(
                     f"cannot open the director database {where}: {describe(error)}{advice}"
                 ) from error
+        self.director_id = director_id if director_id is not None else self._guess_id()
+        # the fencing token of an active member (None: no standby pair); every commit checks
+        # it is still the current one (smartinstall.store.fleet)
+        self.fence: int | None = None
+        if claim:
+            self._claim()
         log.info("director database %s opened", self._shown)
         dialect = self._engine.dialect.name
         self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -321,6 +347,27 @@ class SqlStore:
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    def _guess_id(self) -> str:
+        return ownership.guess_director_id(self.url, self._engine)
+
+    def _claim(self) -> None:
+        try:
+            ownership.claim_for(self._engine, self.director_id)
+        except Exception as error:
+            self._engine.dispose()
+            raise DatabaseError(
+                f"cannot open the director database {self._where}: {describe(error)}"
+            ) from error
+
+    def records_of(self, director_id: str) -> int:
+        """How many records the director ``director_id`` has in this database."""
+        with self._engine.begin() as conn:
+            return ownership.count_rows(conn, director_id)
+
+    def rename_director(self, old: str) -> int:
+        """Move the records of director ``old`` to this store's id (``--rename-director-id``)."""
+        return ownership.rename_in(self._engine, old, self.director_id)
 
     @property
     def _where(self) -> str:
@@ -347,15 +394,16 @@ class SqlStore:
     def load(self) -> Snapshot:
         try:
             with self._engine.begin() as conn:
-                devices = _read_devices(conn)
-                downloads = _read_downloads(conn)
+                me = self.director_id
+                devices = _read_devices(conn, me)
+                downloads = _read_downloads(conn, me)
                 backups = [
                     BackupRecord(r.mac, r.hostname, r.file, r.checksum, r.size, r.taken_at, r.id)
-                    for r in conn.execute(select(BACKUPS).order_by(BACKUPS.c.id))
+                    for r in conn.execute(_mine(BACKUPS, me).order_by(BACKUPS.c.id))
                 ]
                 pending = [
                     PendingBackup(r.mac, r.reason, r.since, r.attempts)
-                    for r in conn.execute(select(PENDING))
+                    for r in conn.execute(_mine(PENDING, me))
                 ]
                 replacements = [
                     Replacement(
@@ -368,9 +416,9 @@ class SqlStore:
                         r.config_file,
                         r.started_at,
                     )
-                    for r in conn.execute(select(REPLACEMENTS))
+                    for r in conn.execute(_mine(REPLACEMENTS, me))
                 ]
-                state = {r.key: r.value for r in conn.execute(select(STATE))}
+                state = {r.key: r.value for r in conn.execute(_mine(STATE, me))}
         except DatabaseError:
             raise
         except Exception as error:
@@ -387,15 +435,20 @@ class SqlStore:
     ) -> None:
         if not rows:
             return
+        me = self.director_id
         statement = self._insert(table)
+        keys = ["director_id", *keys]
         updates = {c.name: statement.excluded[c.name] for c in table.columns if c.name not in keys}
-        conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates), rows)
+        conn.execute(
+            statement.on_conflict_do_update(index_elements=keys, set_=updates),
+            [{**row, "director_id": me} for row in rows],
+        )
 
-    @staticmethod
-    def _delete(conn: Connection, table: Table, column: str, keys: Iterable[object]) -> None:
+    def _delete(self, conn: Connection, table: Table, column: str, keys: Iterable[object]) -> None:
         wanted = list(keys)
         if wanted:
-            conn.execute(delete(table).where(table.c[column].in_(wanted)))
+            mine = table.c.director_id == self.director_id
+            conn.execute(delete(table).where(mine, table.c[column].in_(wanted)))
 
     def apply(self, changes: Sequence[Change]) -> None:
         """Apply a batch (coalesced: one record per key) in one transaction."""
@@ -446,6 +499,8 @@ class SqlStore:
         }
         try:
             with self._engine.begin() as conn:
+                if self.fence is not None:  # a hot-standby pair's active member
+                    ownership.check_fence(conn, self.director_id, self.fence)
                 self._upsert(conn, DEVICES, ["id"], [_device_values(r) for r in devices])
                 self._delete(conn, DEVICES, "id", gone_devices)
                 self._write_children(conn, children)
@@ -459,6 +514,8 @@ class SqlStore:
                 self._delete(conn, REPLACEMENTS, "new_mac", gone_replacements)
                 self._upsert(conn, STATE, ["key"], named)
                 self._delete(conn, STATE, "key", gone_named)
+        except ownership.FencedError as error:
+            raise StoreError(f"not written: {error}") from error
         except Exception as error:
             # one line, the driver's own words ("database or disk is full"): it is what the
             # log, the system message and a refused client's acknowledgement say
@@ -475,13 +532,15 @@ class SqlStore:
             return
         self._delete(conn, MEMBERS, "device_id", children)
         self._delete(conn, NEIGHBORS, "device_id", children)
+        me = self.director_id
         members = [
-            {"device_id": key, "number": m.number, "pid": m.pid, "mac": m.mac}
+            {"director_id": me, "device_id": key, "number": m.number, "pid": m.pid, "mac": m.mac}
             for key, (stack, _) in children.items()
             for m in stack
         ]
         neighbors = [
             {
+                "director_id": me,
                 "device_id": key,
                 "position": i,
                 "local_port": n.local_port,
@@ -507,8 +566,15 @@ class DatabaseReader:
     """A running director's database, read-only (the lab's progress table, benchmarks).
     What it shows is what the director has committed: at most a commit interval behind."""
 
-    def __init__(self, database_url: str | URL) -> None:
+    def __init__(self, database_url: str | URL, director_id: str | None = None) -> None:
+        """``director_id``: whose rows to read (None: the id file beside a SQLite database,
+        else the one director the database holds)."""
         self._engine = create_reader_engine(database_url)
+        self.director_id = (
+            director_id
+            if director_id is not None
+            else ownership.guess_director_id(normalize_url(database_url), self._engine)
+        )
 
     def close(self) -> None:
         self._engine.dispose()
@@ -521,11 +587,11 @@ class DatabaseReader:
 
     def devices(self) -> list[Device]:
         with self._engine.begin() as conn:
-            return [r.device for r in _read_devices(conn)]
+            return [r.device for r in _read_devices(conn, self.director_id)]
 
     def downloads(self) -> list[DownloadEntry]:
         with self._engine.begin() as conn:
-            return _read_downloads(conn)
+            return _read_downloads(conn, self.director_id)
 
     def device_by_mac(self, mac: str) -> Device | None:
         """The entry of a device or stack (any member's MAC finds the stack)."""
@@ -542,7 +608,8 @@ class DatabaseReader:
 
     def backups(self, mac: str | None = None) -> list[BackupRecord]:
         """Backup records, newest first."""
-        query = select(BACKUPS).order_by(BACKUPS.c.taken_at.desc(), BACKUPS.c.id.desc())
+        query = _mine(BACKUPS, self.director_id)
+        query = query.order_by(BACKUPS.c.taken_at.desc(), BACKUPS.c.id.desc())
         if mac is not None:
             query = query.where(BACKUPS.c.mac == normalize_mac(mac))
         with self._engine.begin() as conn:

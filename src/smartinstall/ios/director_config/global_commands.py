@@ -60,6 +60,10 @@ class GlobalCommands(SyslogCommands):
         ip = {"address": Arg(IPv4(), "IP address of the director")}
         c(CONFIG, "vstack director <address>", self._director, help=director_help, args=ip)
         c(CONFIG, "no vstack director [<address>]", self._director, help=director_help, args=ip)
+        id_help = {"director-id": "Configure the id of this director in a shared database"}
+        name = {"name": Arg(Word(max_len=63), "Director id (letters, digits, . _ -)")}
+        c(CONFIG, "vstack director-id <name>", self._director_id, help=id_help, args=name)
+        c(CONFIG, "no vstack director-id [<name>]", self._director_id, help=id_help, args=name)
         basic_help = {"basic": "Enable this device as the vstack director"}
         c(CONFIG, "vstack basic", self._basic, help=basic_help)
         c(CONFIG, "no vstack basic", self._basic, help=basic_help)
@@ -254,6 +258,14 @@ class GlobalCommands(SyslogCommands):
             files.set(kind, None)
             return
         set_file(files, kind, location_of(ctx))
+
+    def _director_id(self, ctx: Context) -> None:
+        # the id the director runs under changes at its next start (docs/scale-out.md)
+        if ctx.negated:
+            self.settings.set_director_id(None)
+            return
+        with domain_errors():
+            self.settings.set_director_id(text(ctx.args["name"]))
 
     def _hostname_prefix(self, ctx: Context) -> None:
         if ctx.negated:

@@ -265,6 +265,15 @@ def build_router(host: HttpHost, auth: Authenticator, operations: Operations) ->
             raise _not_found("backup revision", f"{key}/{old} or {new}")
         return PlainTextResponse(text)
 
+    @router.get("/fleet", summary="The directors sharing this database", dependencies=[read])
+    async def fleet() -> list[dict[str, Any]]:
+        # one line per director id of the shared database (docs/scale-out.md)
+        reader = getattr(host, "fleet", None)
+        if reader is None:
+            raise _not_found("fleet", "this director")
+        found: list[dict[str, Any]] = await reader()
+        return found
+
     @router.get("/downloads", summary="Download status", dependencies=[read])
     async def downloads() -> list[dict[str, Any]]:
         return host.downloads()

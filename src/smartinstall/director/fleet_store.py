@@ -1,0 +1,90 @@
+"""Opening the director's store under its director id (the writer thread calls this).
+
+The store loads and writes only the rows of this director's id. A change of id is never
+silent: when the data directory ran under another id and the database holds that id's
+records, the director refuses to start as an empty director under the new id, in one line
+naming both ids, unless told to move the records (``--rename-director-id``). A SQLite
+database (one director's own) that holds only another director's records is refused the same
+way (its ``director-id`` file was lost or replaced).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from smartinstall.store import ownership
+from smartinstall.store.database import DatabaseError, sqlite_path
+from smartinstall.store.fleet import application_name, member_name
+from smartinstall.store.identity import DirectorIdentity, record
+from smartinstall.store.sqlstore import SqlStore
+
+log = logging.getLogger(__name__)
+
+RENAME_OPTION = "--rename-director-id"
+
+
+def _refusal(old: str, new: str, count: int) -> str:
+    return (
+        f"the director id is now {new} but the database holds {count} records of director "
+        f"{old}: start once with {RENAME_OPTION} to move them to {new}, or configure "
+        f"'vstack director-id {old}' again"
+    )
+
+
+def open_director_store(
+    url: str,
+    data_dir: Path,
+    identity: DirectorIdentity,
+    *,
+    rename: bool = False,
+    fence: int | None = None,
+) -> SqlStore:
+    """The store of ``identity.director_id`` on ``url`` (blocking: the writer's thread);
+    ``fence``: the active member's fencing token, checked by every commit."""
+    me = identity.director_id
+    store = SqlStore(tagged(url, me), director_id=me, claim=True)
+    store.fence = fence
+    try:
+        _check(store, url, identity, rename)
+        record(data_dir, identity)
+    except BaseException:
+        store.close()
+        raise
+    log.info("director id %s", me)
+    return store
+
+
+def tagged(url: str, director_id: str) -> str:
+    """A PostgreSQL URL whose connections name the director process in ``pg_stat_activity``
+    (``application_name``), so that an operator can tell the members' connections apart."""
+    parsed = make_url(url)
+    if sqlite_path(url) is not None or parsed.get_backend_name() != "postgresql":
+        return url
+    if "application_name" in parsed.query:
+        return url
+    name = application_name(director_id, member_name())
+    return parsed.update_query_dict({"application_name": name}).render_as_string(
+        hide_password=False
+    )
+
+
+def _check(store: SqlStore, url: str, identity: DirectorIdentity, rename: bool) -> None:
+    me = identity.director_id
+    old = identity.previous if identity.changed else None
+    if old is None and sqlite_path(url) is not None and not store.records_of(me):
+        with store.engine.begin() as conn:
+            others = [d for d in ownership.director_ids(conn) if d not in (me, ownership.UNOWNED)]
+        if len(others) == 1:
+            old = others[0]
+    if old is None:
+        return
+    count = store.records_of(old)
+    if not count:
+        return
+    if not rename:
+        raise DatabaseError(_refusal(old, me, count))
+    moved = store.rename_director(old)
+    log.warning("%d records of director %s moved to director %s", moved, old, me)
