@@ -1,4 +1,4 @@
-"""The PnP codec (wire/pnp.py) against the shared examples and Cisco's XSDs.
+"""The PnP codec (wire/pnp/) against the shared examples and Cisco's XSDs.
 
 Every example in ``../shared/spec/pnp/examples`` decodes as the right type; every message the
 encoders produce validates against the matching ``*_svc.xsd`` (read from ``../shared``, never
