@@ -60,9 +60,9 @@ def test_piped_commands_print_prompt_echo_and_output(tmp_path: Path) -> None:
 
 def test_piped_replay_errors_name_the_line(tmp_path: Path) -> None:
     config = tmp_path / "director.cfg"
-    config.write_text("hostname A\nfrobnicate now\nhostname B\n")
+    config.write_text("hostname A\ngobble now\nhostname B\n")
     result = run_piped(config, "")
-    assert f"% {config} line 2, column 1: frobnicate now: % Invalid input" in result.stderr
+    assert f"% {config} line 2, column 1: gobble now: % Invalid input" in result.stderr
     assert result.returncode == 0
 
 

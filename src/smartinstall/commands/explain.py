@@ -13,6 +13,7 @@ from smartinstall.explain.inventory import InventoryError, load_inventory
 from smartinstall.explain.report import render_report
 from smartinstall.hostaddr import host_owns_address
 from smartinstall.ios.director_commands import replay_director_config
+from smartinstall.services.cli_auth import without_terminal_lines
 
 NAME = "explain"
 HELP = "explain what each device of a branch would receive from the director, and why"
@@ -64,7 +65,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         at = dt.datetime.now(tz).replace(second=0, microsecond=0)
     # the configuration is replayed through the director's command language, as the
-    # director's own start-up does; rejected lines are listed in the report
+    # director's own start-up does (the terminals' lines left to them); rejected lines are
+    # listed in the report
+    text = without_terminal_lines(text)
     result = replay_director_config(text, host_owns_address, str(config_path))
     sys.stdout.write(
         render_report(result.settings, inventory, at, tz, host_owns_address, result.errors)

@@ -25,13 +25,18 @@ from smartinstall.ios import CommandSet, Engine, StartupConfig
 from smartinstall.ios.director_config import DirectorCommands
 from smartinstall.ios.director_config import director_command_set as _director_commands
 from smartinstall.ios.editor import LineEditor
+from smartinstall.services.cli_auth import CliAccess
 
 NAME = "shell"
 HELP = "interactive IOS-style shell on a configuration file"
 
 #: command sets offered by the shell, as "module:factory"; each factory takes the engine
 #: and returns the CommandSet to add
-COMMAND_SETS: tuple[str, ...] = ("smartinstall.commands.shell:director_command_set",)
+COMMAND_SETS: tuple[str, ...] = (
+    "smartinstall.commands.shell:director_command_set",
+    "smartinstall.commands.shell:access_command_set",  # username, enable secret, ip ssh …
+    "smartinstall.ios.archive_config:archive_config_set",  # archive, file prompt, ip scp
+)
 
 DEFAULT_HOSTNAME = "Director"
 
@@ -47,6 +52,13 @@ def director_command_set(engine: Engine) -> DirectorCommands:
     """The director's configuration commands with `show vstack config`: the command set of
     `smartinstall.ios` given the director's view, which that package does not import."""
     return _director_commands(engine, show_config=render_show_vstack_config)
+
+
+def access_command_set(engine: Engine) -> CliAccess:
+    """The director's access lines (users, secrets, SSH and telnet ports, limits, banner):
+    kept by `show running-config` and `write memory`; the shell itself asks no login."""
+    del engine
+    return CliAccess()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -39,7 +39,6 @@ from smartinstall.director.bridges import (
 )
 from smartinstall.director.core import Director
 from smartinstall.director.eventlog import EventLog
-from smartinstall.director.exec.archive import without_archive_lines
 from smartinstall.director.fleet_store import open_director_store
 from smartinstall.director.http_bridge import DirectorHttpBridge
 from smartinstall.director.internals import Internals, TftpLoad
@@ -55,7 +54,7 @@ from smartinstall.domain.settings import DirectorSettings
 from smartinstall.hostaddr import host_owns_address
 from smartinstall.ios.config import ConfigTooLarge, StartupConfig
 from smartinstall.ios.director_commands import replay_director_config
-from smartinstall.services.cli_auth import is_access_line
+from smartinstall.services.cli_auth import without_terminal_lines
 from smartinstall.services.dhcp import (
     DhcpRelay,
     DhcpRelayConfig,
@@ -135,9 +134,9 @@ def load_settings(path: Path) -> tuple[DirectorSettings, list[tuple[int, str, st
         return DirectorSettings(), [(0, str(path), f"% cannot read {path}: {error}")]
     if text is None:
         return DirectorSettings(), []
-    # the terminals' own lines (users, secrets, SSH/telnet) are the CLI's, not the director's
-    text = "\n".join("!" if is_access_line(line) else line for line in text.splitlines())
-    text = without_archive_lines(text)  # archive, file prompt, ip scp: the CLI's too
+    # the terminals' own lines (users, secrets, SSH/telnet, archive, file prompt, ip scp) are
+    # the CLI's, not the director's
+    text = without_terminal_lines(text)
     result = replay_director_config(text, host_owns_address, str(path))
     return result.settings, result.errors
 

@@ -438,7 +438,9 @@ class DirectorHttpBridge:
         ends the change (the lines before it stay, as on a terminal)."""
         async with self._lock:
             session = self._session()
-            session.execute("configure terminal", help_mark=False)
+            entered = session.execute("configure terminal", help_mark=False)
+            if not entered.ok:  # the configuration lock of another terminal's replace
+                raise CommandRejected(_message(entered.output), "configure terminal")
             output = []
             try:
                 for applied, line in enumerate(lines):

@@ -180,8 +180,10 @@ class DirectorTerminals:
 
     async def start(self) -> None:
         key_dir = self.host.data_dir / SSH_DIR
+        archive = archive_set_of(self.engine)
+        if archive is not None:  # the archive files earlier runs wrote (listed in a thread)
+            await archive.refresh()
         if self.ssh_port is not None:
-            archive = archive_set_of(self.engine)
             scp = None if archive is None else ScpServer(self.host.repo, archive.scp_allowed)
             self.ssh = SshCliServer(self.hub, self.address, self.ssh_port, key_dir, scp)
             await self.ssh.start()

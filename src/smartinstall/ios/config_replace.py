@@ -235,6 +235,7 @@ class ReplaceResult:
 
 def _config_session(engine: Engine) -> Session:
     session = engine.session(level=PRIVILEGED_LEVEL)
+    session.applies_config = True  # for a command the configuration lock let through
     session.enter(CONFIG)
     return session
 

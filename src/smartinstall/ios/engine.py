@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from smartinstall.ios import parser
 from smartinstall.ios.config import MAX_CONFIG_BYTES, ConfigTooLarge, StartupConfig
@@ -37,6 +37,9 @@ from smartinstall.ios.tree import (
     build_declaration,
 )
 from smartinstall.ios.types import Arg, Line, Number, Word
+
+if TYPE_CHECKING:
+    from smartinstall.ios.config_lock import ConfigLock
 
 log = logging.getLogger(__name__)
 
@@ -527,6 +530,8 @@ class Engine:
         self.structurer: Callable[[str, str], str | None] | None = None
         #: called after each `write memory` that succeeded (the configuration archive)
         self.on_saved: list[Callable[[], None]] = []
+        #: the configuration lock `configure replace` holds (`smartinstall.ios.config_lock`)
+        self.config_lock: ConfigLock | None = None
         self._filter = self._filter_tree()
         self.system = SystemCommands(hostname, hostname_holder)
         self._register_mode(EXEC)
@@ -683,6 +688,7 @@ class Engine:
         """
         report = ReplayReport(source)
         session = self.session(level=PRIVILEGED_LEVEL)
+        session.applies_config = True
         session.enter(CONFIG)
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.rstrip("\r\n")
@@ -754,6 +760,9 @@ class Session:
         #: (host, port) a command asked to connect this terminal to (``vstack attach``); the
         #: terminal transport does it after the command and clears it
         self.attach: tuple[str, int] | None = None
+        #: the engine's own session applying a configuration (a replay, a replace's passes):
+        #: the configuration lock never holds it back
+        self.applies_config = False
 
     # -- modes -----------------------------------------------------------------------
     @property
@@ -892,6 +901,9 @@ class Session:
         pattern = args.pop("|pattern", None)
         # the keywords of the line as declared (full, lower case), in order
         keywords = tuple(node.word.lower() for node in walk.path if node.kind == "keyword")
+        lock = self.engine.config_lock
+        if lock is not None and lock.holds_back(self, command.mode, keywords):
+            return Outcome(False, lock.refusal() + "\n")
         context = Context(self, command, args, walk.negated, keywords)
         ok = True
         try:

@@ -32,6 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from smartinstall.ios import CONFIG, Arg, CommandError, CommandSet, Context, Line, Number, Word
+from smartinstall.ios.archive_config import without_archive_lines
 from smartinstall.services.cli_guard import DEFAULT_LOGIN_SLOTS, DEFAULT_LOGIN_TIMEOUT
 from smartinstall.services.cli_guard import LoginGuard as LoginGuard
 
@@ -322,3 +323,12 @@ def is_access_line(line: str) -> bool:
     if words[:1] == ["no"]:
         words = words[1:]
     return any(tuple(words[: len(prefix)]) == prefix for prefix in _ACCESS_PREFIXES)
+
+
+def without_terminal_lines(text: str) -> str:
+    """``text`` with the lines the director's terminals own made comments, line for line: the
+    access lines (`CliAccess`) and the archive and file lines (`ArchiveConfig`). What a replay
+    of a director configuration for the director's settings alone reads (the director's
+    start, ``smartinstall explain``), so that those lines are not reported as rejected."""
+    lines = ("!" if is_access_line(line) else line for line in text.splitlines())
+    return without_archive_lines("\n".join(lines))

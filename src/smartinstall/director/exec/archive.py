@@ -13,7 +13,7 @@ Configuration (global configuration mode; ``show running-config`` renders it)::
 
 Privileged EXEC::
 
-    configure replace <file> [list] [force] [ignorecase]
+    configure replace <file> [nolock] [list] [force] [ignorecase]
                       [revert {trigger [error] [timer <minutes>] | timer <minutes>}]
     configure confirm | revert {now | timer <minutes>}   (``rollback_timer.py``)
     archive config
@@ -27,23 +27,29 @@ configuration has, then the candidate's new lines) and applies it through the en
 after pass (`smartinstall.ios.config_replace`). ``revert …`` needs the archive (``%Please
 turn config archive on``, as IOS); ``trigger error`` puts the previous configuration back when
 a command of the configlet is refused, ``timer`` when the change is not confirmed in time.
-Files are read and written in threads.
+Unless ``nolock``, the replace holds the engine's configuration lock
+(`smartinstall.ios.config_lock`): the other terminals' configuration commands are refused
+until it ends.
+
+The archive files are found on flash: again at start (`list_archive`, as IOS's ``show
+archive`` after a reload): the numbering goes on after the newest, the oldest beyond
+``maximum`` are deleted. Files are listed, read, written and deleted in threads.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import re
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 
+from smartinstall.director.exec.commands import ExecCommands
 from smartinstall.director.exec.config_copy import ConfigCopy, read_config
 from smartinstall.director.exec.files import flash_path
 from smartinstall.director.exec.host import DirectorHost
 from smartinstall.director.exec.rollback_timer import MINUTES, RollbackTimer
 from smartinstall.ios import (
-    CONFIG,
     EXEC,
     PRIVILEGED_LEVEL,
     Arg,
@@ -51,10 +57,17 @@ from smartinstall.ios import (
     CommandSet,
     Context,
     Engine,
-    Mode,
-    Number,
+    Session,
     Word,
 )
+from smartinstall.ios.archive_config import (
+    ARCHIVE_MODE,
+    LOCAL_FILE,
+    ArchiveConfig,
+    ArchiveSettings,
+    without_archive_lines,
+)
+from smartinstall.ios.config_lock import config_locked
 from smartinstall.ios.config_replace import (
     contextual_diff,
     incremental_diff,
@@ -67,9 +80,6 @@ from smartinstall.store.repository import Repository, RepositoryError
 
 log = logging.getLogger(__name__)
 
-ARCHIVE_MODE = Mode("config-archive", exit_help="Exit from archive configuration mode")
-DEFAULT_MAXIMUM = 10
-LOCAL_FILE = r"(?i)(flash[01]?|bootflash|usb):\S*"
 RUNNING_NAMES = ("running-config", "system:running-config", "system:/running-config")
 STARTUP_NAMES = ("startup-config", "nvram:startup-config", "nvram:/startup-config")
 CONFIRM_REPLACE = (
@@ -81,41 +91,27 @@ CONFIRM_REPLACE = (
 )
 
 
-@dataclass
-class ArchiveSettings:
-    path: str | None = None
-    maximum: int = DEFAULT_MAXIMUM
-    write_memory: bool = False
-
-
-class ArchiveCommands(CommandSet):
-    """``archive``, ``file prompt``, ``ip scp server enable``, ``configure replace``, ``show
-    archive …`` and the configuration ``copy`` forms (`ConfigCopy`)."""
-
-    name = "archive"
-    order = 50
+class ArchiveCommands(ArchiveConfig):
+    """``archive``, ``file prompt``, ``ip scp server enable`` (the lines: `ArchiveConfig`, which
+    the offline shell shares), the archive files, ``configure replace``, ``show archive …`` and
+    the configuration ``copy`` forms (`ConfigCopy`)."""
 
     def __init__(self, engine: Engine, host: DirectorHost) -> None:
         super().__init__()
         self.engine = engine
         self.host = host
-        self.file_prompt = "alert"
-        self.scp_enabled = False
-        self.archive = ArchiveSettings()
-        #: the archive files written, oldest first (repository paths) and the next number
+        #: the archive files on flash:, oldest first (repository paths), the next number and
+        #: the archive path they were listed for (None: to be listed from flash: again)
         self.saved: list[str] = []
         self.next_number = 1
-        self.add_mode(ARCHIVE_MODE)
+        self.listed_for: str | None = None
+        self._files = asyncio.Lock()  # one archive listing or write at a time
         self.keyword_help.update(
             show="Show running system information",
-            archive="Archive functions",
             config="Configuration archive",
             configure="Enter configuration mode",
-            ip="IP information",
-            no="Negate a command or set its defaults",
         )
         self.timer = RollbackTimer(engine, host, lambda: self.archive.path is not None)
-        self._declare_config()
         self._declare_exec()
         self.copy = ConfigCopy(self, host, engine, lambda: self.file_prompt == "quiet")
 
@@ -123,137 +119,79 @@ class ArchiveCommands(CommandSet):
     def repo(self) -> Repository:
         return self.host.repo
 
-    def reset(self) -> None:
-        """The configuration lines back to their defaults (before ``startup-config`` is read
-        again); the archive files written so far are still listed."""
-        self.file_prompt = "alert"
-        self.scp_enabled = False
-        self.archive = ArchiveSettings()
-
-    def scp_allowed(self) -> bool:
-        """Whether ``ip scp server enable`` is configured (the SSH server asks)."""
-        return self.scp_enabled
-
-    # --- configuration -----------------------------------------------------------------------
-
-    def _declare_config(self) -> None:
-        c = self.command
-        prompt_help = {
-            "file": "Adjust file system parameters",
-            "prompt": "Prompt level for file operations",
-            "alert": "Prompt only for destructive file operations",
-            "noisy": "Confirm all file operation parameters",
-            "quiet": "Seldom prompt for file operations",
-        }
-        c(CONFIG, "file prompt [{alert | noisy | quiet}]", self._file_prompt, help=prompt_help)
-        c(CONFIG, "no file prompt [{alert | noisy | quiet}]", self._file_prompt, help=prompt_help)
-        scp_help = {
-            "scp": "Configure SCP",
-            "server": "Configure SCP server",
-            "enable": "Enable SCP server",
-        }
-        c(CONFIG, "ip scp server enable", self._scp, help=scp_help)
-        c(CONFIG, "no ip scp server enable", self._scp, help=scp_help)
-        c(CONFIG, "archive", self._enter, help={"archive": "Archive the configuration"})
-        c(CONFIG, "no archive", self._no_archive, help={"archive": "Archive the configuration"})
-        m = ARCHIVE_MODE
-        path_help = {"path": "path for backing up of current running config"}
-        url = {"url": Arg(Word("WORD", LOCAL_FILE), "flash: location and name prefix")}
-        c(m, "path <url>", self._path, help=path_help, args=url)
-        c(m, "no path [<url>]", self._path, help=path_help, args=url)
-        maximum_help = {"maximum": "maximum number of backup copies"}
-        c(m, "maximum <count>", self._maximum, help=maximum_help,
-          args={"count": Arg(Number(1, 14), "maximum number of backup copies")})  # fmt: skip
-        c(m, "no maximum [<count>]", self._maximum, help=maximum_help,
-          args={"count": Arg(Number(1, 14), "maximum number of backup copies")})  # fmt: skip
-        wm_help = {"write-memory": "Enable automatic backup generation during write memory"}
-        c(m, "write-memory", self._write_memory, help=wm_help)
-        c(m, "no write-memory", self._write_memory, help=wm_help)
-
-    def render_config(self) -> Sequence[str]:
-        lines: list[str] = []
-        if self.file_prompt != "alert":
-            lines.append(f"file prompt {self.file_prompt}")
-        if self.scp_enabled:
-            lines.append("ip scp server enable")
-        archive = self.archive
-        if archive != ArchiveSettings():
-            lines.append("archive")
-            if archive.path is not None:
-                lines.append(f" path {archive.path}")
-            if archive.maximum != DEFAULT_MAXIMUM:
-                lines.append(f" maximum {archive.maximum}")
-            if archive.write_memory:
-                lines.append(" write-memory")
-        return lines
-
-    def _file_prompt(self, ctx: Context) -> None:
-        chosen = next((k for k in ("noisy", "quiet") if k in ctx.keywords), "alert")
-        self.file_prompt = "alert" if ctx.negated else chosen
-
-    def _scp(self, ctx: Context) -> None:
-        self.scp_enabled = not ctx.negated
-
-    def _enter(self, ctx: Context) -> None:
-        ctx.enter(ARCHIVE_MODE)
-
-    def _no_archive(self, ctx: Context) -> None:
-        self.archive = ArchiveSettings()
-
-    def _path(self, ctx: Context) -> None:
-        if ctx.negated:
-            self.archive.path = None
-            return
-        url = str(ctx.args["url"])
-        name = flash_path(self.repo, url)
-        self.archive.path = f"{url.split(':', 1)[0].lower()}:{name}"
-
-    def _maximum(self, ctx: Context) -> None:
-        count = ctx.args.get("count")
-        self.archive.maximum = (
-            DEFAULT_MAXIMUM if ctx.negated or not isinstance(count, int) else count
-        )
-
-    def _write_memory(self, ctx: Context) -> None:
-        self.archive.write_memory = not ctx.negated
+    def archive_name(self, url: str) -> str:
+        return flash_path(self.repo, url)
 
     # --- the archive files -------------------------------------------------------------------
 
-    def archive_now(self) -> tuple[str, list[str], str] | None:
-        """The next archive file (repository path), the files to delete and the text to
-        write; None when no ``path`` is configured. Called on the loop; the caller writes."""
+    def _base(self) -> str | None:
+        path = self.archive.path
+        return None if path is None else path.split(":", 1)[1]
+
+    def _listed(self, base: str, found: list[str]) -> None:
+        self.saved = found
+        self.next_number = _number_of(found[-1], base) + 1 if found else 1
+        self.listed_for = base
+
+    async def refresh(self) -> None:
+        """The archive files of ``path`` listed from flash: (in a thread), the oldest beyond
+        ``maximum`` deleted: after a restart, ``show archive`` lists what earlier runs wrote
+        and the numbering goes on after the newest. Nothing to do when already listed."""
+        async with self._files:
+            await self._refresh()
+
+    async def _refresh(self) -> None:
+        base = self._base()
+        if base is None or self.listed_for == base:
+            return
+        found = await asyncio.to_thread(list_archive, self.repo, base, self.archive.maximum)
+        if self._base() == base:
+            self._listed(base, found)
+
+    async def write_archive(self) -> str:
+        """``archive config``: the running configuration into the next archive file."""
         if self.archive.path is None:
-            return None
-        base = self.archive.path.split(":", 1)[1]
+            raise CommandError("%Archive path not specified")
+        await self._archive(self.engine.running_config())
+        return ""
+
+    async def _archive(self, text: str, planned: tuple[str, list[str]] | None = None) -> None:
+        """``text`` into the next archive file (or the one ``planned``), the oldest beyond
+        ``maximum`` deleted (the disk work in threads, one archive operation at a time)."""
+        async with self._files:
+            if planned is None:
+                await self._refresh()
+                base = self._base()
+                if base is None:
+                    return
+                planned = self._next(base)
+            await asyncio.to_thread(_write_archive, self.repo, *planned, text)
+
+    def _next(self, base: str) -> tuple[str, list[str]]:
         name = f"{base}-{self.next_number}"
         self.next_number += 1
         self.saved.append(name)
         dropped = self.saved[: max(len(self.saved) - self.archive.maximum, 0)]
         del self.saved[: len(dropped)]
-        return name, dropped, self.engine.running_config()
-
-    async def write_archive(self) -> str:
-        """``archive config``: the running configuration into the next archive file."""
-        plan = self.archive_now()
-        if plan is None:
-            raise CommandError("%Archive path not specified")
-        name, dropped, text = plan
-        await asyncio.to_thread(_write_archive, self.repo, name, dropped, text)
-        return ""
+        return name, dropped
 
     def after_save(self) -> None:
         """``write memory`` done: with ``write-memory``, an archive file too (in a thread)."""
-        if not self.archive.write_memory or self.archive.path is None:
+        base = self._base()
+        if not self.archive.write_memory or base is None:
             return
-        plan = self.archive_now()
-        if plan is None:
-            return
+        text = self.engine.running_config()
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop to keep free (a replay, a test): written at once
-            _write_archive(self.repo, *plan)
+        except RuntimeError:  # no loop to keep free (a replay, a test): done at once
+            if self.listed_for != base:
+                self._listed(base, list_archive(self.repo, base, self.archive.maximum))
+            _write_archive(self.repo, *self._next(base), text)
             return
-        task = loop.create_task(asyncio.to_thread(_write_archive, self.repo, *plan))
+        # listed already (the usual case): the file is named now, so that ``show archive``
+        # lists it at once; it is written in a thread, after the archive writes before it
+        planned = self._next(base) if self.listed_for == base else None
+        task = loop.create_task(self._archive(text, planned))
         _KEEP.add(task)
         task.add_done_callback(_done)
 
@@ -266,6 +204,7 @@ class ArchiveCommands(CommandSet):
         replace_help = {
             "configure": "Enter configuration mode",
             "replace": "Replace the running-config with a new config file",
+            "nolock": "Do not lock the configuration while replacing it",
             "list": "List the rollback configlet of each pass",
             "force": "Do not ask for confirmation",
             "ignorecase": "Ignore case when comparing lines",
@@ -274,7 +213,7 @@ class ArchiveCommands(CommandSet):
             "error": "Revert on error",
             "timer": "Revert unless confirmed within this time",
         }
-        c(EXEC, "configure replace <target> [list] [force] [ignorecase] "
+        c(EXEC, "configure replace <target> [nolock] [list] [force] [ignorecase] "
                 "[revert {trigger [error] [timer <minutes>] | timer <minutes>}]",
           self._replace, level=p, help=replace_help,
           args={"target": file_arg, "minutes": MINUTES})  # fmt: skip
@@ -331,8 +270,9 @@ class ArchiveCommands(CommandSet):
         if "revert" in keywords:
             self.timer.check()  # the archive is needed; one pending change at a time
         user = self.timer.user_of(ctx)
+        session = ctx.session
 
-        async def work() -> str:
+        async def replace() -> str:
             text = await self._config_text(target)
             original = self.engine.running_config()
             out = await self.replace_with(
@@ -342,6 +282,15 @@ class ArchiveCommands(CommandSet):
             if isinstance(minutes, int) and out.rstrip().endswith("Rollback Done"):
                 self.timer.start(user, minutes, original)
             return out
+
+        async def work() -> str:
+            if "nolock" in keywords:
+                return await replace()
+            # IOS locks the configuration for the replace: the other terminals' configuration
+            # commands are refused until it ends
+            terminal = self._terminal_of(session)
+            async with config_locked(session, process=os.getpid(), user=user, terminal=terminal):
+                return await replace()
 
         if "force" in keywords:
             ctx.wait(work)
@@ -353,6 +302,15 @@ class ArchiveCommands(CommandSet):
             return ""
 
         ctx.ask(CONFIRM_REPLACE, answer)
+
+    def _terminal_of(self, session: Session) -> int:
+        """The number of the terminal line of ``session`` (``show users``; 0: none)."""
+        for command_set in self.engine.sets:
+            if isinstance(command_set, ExecCommands):
+                line = command_set.lines.get(session)
+                if line is not None:
+                    return line.number
+        return 0
 
     async def replace_with(self, text: str, *, listed: bool, ignorecase: bool, revert: bool) -> str:
         """The running configuration replaced by ``text`` (on the loop); what IOS prints."""
@@ -386,25 +344,38 @@ class ArchiveCommands(CommandSet):
         ctx.wait(self.write_archive)
 
     def _show_archive(self, ctx: Context) -> None:
-        archive = self.archive
-        if archive.path is None:
+        if self.archive.path is None:
             ctx.write(
                 "There are currently 0 archive configurations saved.\n"
                 "The next archive file will be named Archive feature not enabled\n"
             )
             return
-        scheme = archive.path.split(":", 1)[0]
-        ctx.write(f"The maximum archive configurations allowed is {archive.maximum}.\n")
-        ctx.write(f"There are currently {len(self.saved)} archive configurations saved.\n")
-        base = archive.path.split(":", 1)[1]
-        ctx.write(f"The next archive file will be named {scheme}:{base}-{self.next_number}\n")
-        ctx.write(" Archive #  Name\n")
+
+        async def work() -> str:
+            await self.refresh()
+            return self._archive_listing()
+
+        ctx.wait(work)
+
+    def _archive_listing(self) -> str:
+        archive = self.archive
+        if archive.path is None:
+            return ""
+        scheme, base = archive.path.split(":", 1)
+        saved = self.saved[-archive.maximum :]
+        lines = [
+            f"The maximum archive configurations allowed is {archive.maximum}.",
+            f"There are currently {len(saved)} archive configurations saved.",
+            f"The next archive file will be named {scheme}:{base}-{self.next_number}",
+            " Archive #  Name",
+        ]
         for number in range(1, archive.maximum + 1):
-            if number <= len(self.saved):
-                recent = " <- Most Recent" if number == len(self.saved) else ""
-                ctx.write(f"  {number:2d}        {scheme}:{self.saved[number - 1]}{recent}\n")
+            if number <= len(saved):
+                recent = " <- Most Recent" if number == len(saved) else ""
+                lines.append(f"  {number:2d}        {scheme}:{saved[number - 1]}{recent}")
             else:
-                ctx.write(f"  {number:2d}\n")
+                lines.append(f"  {number:2d}")
+        return "\n".join(lines) + "\n"
 
     def _differences(self, ctx: Context) -> None:
         first = ctx.args.get("first")
@@ -455,25 +426,30 @@ def _write_archive(repo: Repository, name: str, dropped: list[str], text: str) -
         raise CommandError(f"%Error writing {name} ({error})") from None
 
 
-_OWN_LINES = (("archive",), ("file", "prompt"), ("ip", "scp"))
+def _number_of(name: str, base: str) -> int:
+    return int(name[len(base) + 1 :])
 
 
-def without_archive_lines(text: str) -> str:
-    """``text`` with the lines this set owns (and the ``archive`` sub-mode lines) made
-    comments: the director's own replay of ``startup-config`` leaves them to the CLI's."""
-    out: list[str] = []
-    inside = False
-    for line in text.splitlines():
-        if inside and line[:1] == " ":
-            out.append("!")
-            continue
-        words = line.strip().lower().split()
-        if words[:1] == ["no"]:
-            words = words[1:]
-        owned = line[:1] != " " and any(tuple(words[: len(p)]) == p for p in _OWN_LINES)
-        inside = owned and words == ["archive"]
-        out.append("!" if owned else line)
-    return "\n".join(out)
+def list_archive(repo: Repository, base: str, maximum: int) -> list[str]:
+    """The archive files ``<base>-<n>`` on flash:, oldest (lowest number) first; those beyond
+    the ``maximum`` newest are deleted. Disk work: called in a thread."""
+    folder, _, prefix = base.rpartition("/")
+    pattern = re.compile(re.escape(prefix) + r"-([1-9][0-9]{0,8})")
+    numbered = sorted(
+        (int(match.group(1)), name)
+        for name in repo.names(folder)
+        if (match := pattern.fullmatch(name)) is not None
+    )
+    found = [f"{folder}/{name}" if folder else name for _, name in numbered]
+    dropped = found[: max(len(found) - maximum, 0)]
+    for old in dropped:
+        try:
+            repo.delete(old)
+        except RepositoryError as error:
+            log.warning("archive file %s not deleted: %s", old, error)
+    if found:
+        log.info("archive %s: %d files on flash:, the newest %s", base, len(found), found[-1])
+    return found[len(dropped) :]
 
 
 def archive_command_set(engine: Engine, host: DirectorHost) -> CommandSet:
@@ -494,5 +470,6 @@ __all__ = [
     "ArchiveSettings",
     "archive_command_set",
     "archive_set_of",
+    "list_archive",
     "without_archive_lines",
 ]

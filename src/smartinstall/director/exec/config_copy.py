@@ -26,6 +26,7 @@ from smartinstall.director.exec.files import flash_path
 from smartinstall.director.exec.host import DirectorHost
 from smartinstall.ios import EXEC, PRIVILEGED_LEVEL, Arg, CommandError, Context, Engine, Word
 from smartinstall.ios.config import MAX_CONFIG_BYTES
+from smartinstall.ios.config_lock import check_unlocked
 from smartinstall.ios.config_replace import apply_steps, rejected_text, run_stepwise
 from smartinstall.store.repository import Repository, RepositoryError
 
@@ -221,12 +222,14 @@ class ConfigCopy:
         url = str(ctx.args.get("source") or ctx.args["from"])
         if url.lower() == "null:":
             raise CommandError("%Error opening null: (Invalid operation)")
+        check_unlocked(ctx.session)  # another terminal's configure replace is under way
 
         async def go(name: str) -> str:
             if name != RUNNING:
                 raise CommandError(f"%Error: only {RUNNING} can be written here")
             started = time.monotonic()
             text = await self._fetch(url)
+            check_unlocked(ctx.session)
             rejected = await run_stepwise(apply_steps(self.engine, text))
             return rejected_text(rejected) + "\n" + copied(len(text.encode()), started)
 
