@@ -154,6 +154,11 @@ async def _run(topology: object, workdir: Path, args: argparse.Namespace) -> int
         director = topology.inventory.director_hostname
         out.write(f"{director}#show vstack status\n{lab.show_status()}\n")
         out.write(f"{director}#show vstack download-status\n{lab.show_download_status()}\n")
+        if lab.pnp_server is not None:  # SMI Proxy mode (docs/pnp-proxy.md)
+            from smartinstall.lab.pnp_lab import show_proxy_db
+
+            proxy_db = show_proxy_db(lab.data_dir, lab.database().devices())
+            out.write(f"{director}#show vstack proxy-db\n{proxy_db}\n")
         if not ok:
             out.write(f"The director's log: {lab.director.log_file}\n")
         out.flush()

@@ -44,6 +44,7 @@ from smartinstall.director.http_bridge import DirectorHttpBridge
 from smartinstall.director.internals import Internals, TftpLoad
 from smartinstall.director.legacy import CoreLegacyBridge, LegacyTriggerServer
 from smartinstall.director.monitor import LoopMonitor
+from smartinstall.director.proxy import ProxyOptions, SmiProxy
 from smartinstall.director.snmp_bridge import DirectorSnmpBridge
 from smartinstall.director.standby import Membership, wants_fleet
 from smartinstall.director.state import DirectorState
@@ -232,6 +233,12 @@ class DirectorDaemon:
         self.http: HttpService | None = None
         self.snmp: DirectorSnmpBridge | None = None
         self.client_telnet_port = options.client_telnet_port
+        # SMI Proxy mode (vstack proxy …): bridges the clients to a PnP server when configured
+        self.proxy = SmiProxy(
+            self.director,
+            self.repo.root,
+            ProxyOptions(client_telnet_port=options.client_telnet_port),
+        )
         # what serve() has to do, and one event that wakes it for any of them
         self._stopping = self._reloading = self._changed = False
         self._wake = asyncio.Event()
@@ -404,6 +411,7 @@ class DirectorDaemon:
             self, address=self.address, ssh_port=o.ssh_port, telnet_port=o.telnet_port
         )
         await self.terminals.start()
+        await self.proxy.follow()  # SMI Proxy mode: its database, client_cfg_pnp.txt, agents
         # the REST API, dashboard and metrics (ip http …): off unless configured
         self.http = HttpService(DirectorHttpBridge(self), self.address, o.http_port, o.https_port)
         await self.http.apply(self.settings.http)
@@ -483,6 +491,7 @@ class DirectorDaemon:
         )
 
     async def stop(self) -> None:
+        await self.proxy.stop()
         if self.snmp is not None:
             await self.snmp.close()
         if self.http is not None:
@@ -560,6 +569,7 @@ class DirectorDaemon:
             except OSError as error:
                 log.error("SMI port %d cannot be opened: %s", self.options.smi_port, error)
         self.director.refresh_role()
+        await self.proxy.follow()
         await self._follow_backup_repository()
         if self.http is not None:
             await self.http.apply(settings.http)

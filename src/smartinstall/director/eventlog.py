@@ -22,7 +22,7 @@ log = logging.getLogger("smartinstall.smi")
 
 DEBUG_AREAS = (
     "backup", "cli", "director-db", "download", "emulation", "fsm", "group", "join-window",
-    "protocol",
+    "protocol", "smi-proxy",
 )  # fmt: skip
 BUFFER_LINES = 4096
 TRAP_DEFAULT = 6  # informational, as IOS

@@ -28,6 +28,7 @@ from smartinstall.domain.groups import (
 from smartinstall.domain.http import HttpSettings
 from smartinstall.domain.joinwindow import JoinWindowSettings
 from smartinstall.domain.locations import parse_repository
+from smartinstall.domain.proxy import PNP_TAILORED_CONFIG, PnpProfile, ProxySettings
 from smartinstall.domain.snmp import SnmpSettings
 from smartinstall.domain.syslog import LoggingHost, SyslogSettings
 from smartinstall.domain.values import format_number_list, validate_hostname
@@ -129,6 +130,9 @@ class DirectorSettings:
     http: HttpSettings = field(default_factory=HttpSettings)
     # ``snmp-server …``: the SNMP agent (CISCO-SMART-INSTALL-MIB) and its trap targets
     snmp: SnmpSettings = field(default_factory=SnmpSettings)
+    # ``vstack proxy …`` (SMI Proxy mode, guide chapter 4) and the ``pnp profile …`` it uses
+    proxy: ProxySettings | None = None
+    pnp_profiles: dict[str, PnpProfile] = field(default_factory=dict)
 
     # --- the role -------------------------------------------------------------------------
 
@@ -265,18 +269,22 @@ class DirectorSettings:
         lines.extend(self.snmp.render())
         if self.director_id:
             lines.append(f"vstack director-id {self.director_id}")
-        if self.director_ip:
+        for profile in self.pnp_profiles.values():
+            lines.extend([*profile.render(), "!"])
+        # in proxy mode `vstack proxy` stands for the director lines it executes internally
+        if self.director_ip and self.proxy is None:
             lines.append(f"vstack director {self.director_ip}")
-        if self.basic:
+        if self.basic and self.proxy is None:
             lines.append("vstack basic")
-        if self.startup_vlan is not None:
+        if self.startup_vlan is not None and self.proxy is None:
             lines.append(f"vstack startup-vlan {self.startup_vlan}")
         if self.vlans:
             lines.append(f"vstack vlan {format_number_list(sorted(self.vlans))}")
         defaults = self.groups.default
         if defaults.image:
             lines.append(f"vstack image {defaults.image}")
-        if defaults.config:
+        # in proxy mode the tailored configuration is the clients' (`vstack proxy` sets it)
+        if defaults.config and not (self.proxy and defaults.config == PNP_TAILORED_CONFIG):
             lines.append(f"vstack config {defaults.config}")
         if defaults.script:
             lines.append(f"vstack script {defaults.script}")
@@ -299,6 +307,8 @@ class DirectorSettings:
         for group in self.groups.custom.values():
             lines.extend(group.render())
             lines.append("!")
+        if self.proxy is not None:
+            lines.append(self.proxy.render(self.startup_vlan))
         if not self.enabled:
             lines.append("no vstack")
         return lines

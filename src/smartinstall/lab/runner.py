@@ -36,6 +36,7 @@ from smartinstall.domain.groups import Assignment
 from smartinstall.explain.report import explain_devices, group_label
 from smartinstall.ios.director_commands import replay_director_config
 from smartinstall.lab.file_servers import LabFileServer, copy_tree, write_files
+from smartinstall.lab.pnp_lab import PNP_SERVER_DIR, LabPnpServer
 from smartinstall.lab.topology import LabSwitch, LabTopology, pinned_zone
 from smartinstall.services.cli_local import run_lines
 from smartinstall.store.database import default_url
@@ -380,6 +381,12 @@ class Lab:
             LabFileServer(spec, workdir / "file-servers" / spec.address, ports.tftp)
             for spec in topology.file_servers
         ]
+        # SMI Proxy mode: the PnP server the director's proxy talks to (lab/pnp_lab.py)
+        self.pnp_server = (
+            LabPnpServer(topology.pnp_server, workdir / PNP_SERVER_DIR)
+            if topology.pnp_server is not None
+            else None
+        )
         self.runs: dict[str, LabSwitchRun] = {}
         self.started_at = 0.0
         self._db: DatabaseReader | None = None
@@ -397,6 +404,8 @@ class Lab:
         write_files(flash, self.topology.images, self.topology.files)
         for server in self.file_servers:
             server.prepare()
+        if self.pnp_server is not None:
+            self.pnp_server.prepare()
 
     def _make_switch(self, item: LabSwitch) -> Switch:
         spec = item.spec
@@ -461,6 +470,8 @@ class Lab:
         await self._prepare_network()
         for server in self.file_servers:
             await server.start()
+        if self.pnp_server is not None:
+            await self.pnp_server.start()
         await self.director.start()
         self.started_at = time.monotonic()
         for item in self.topology.switches:
@@ -532,6 +543,8 @@ class Lab:
             self.director.close_log()
         for server in self.file_servers:
             await server.close()
+        if self.pnp_server is not None:
+            await self.pnp_server.stop()
         await self._release_network()
 
     async def _shutdown(self, run: LabSwitchRun) -> None:
@@ -633,7 +646,10 @@ class Lab:
             entry = entries.get(switch.mac)
             run.entry = entry
             assignment = assignments.get(name)
-            if assignment is not None and not assignment.ok:
+            if self.pnp_server is not None:  # SMI Proxy mode: done once its PnP plan is
+                assignment = None
+                done = self.pnp_server.plan_done(switch.config.serial_number)
+            elif assignment is not None and not assignment.ok:
                 done = self._nothing_done(run, entry)
             else:
                 done = is_upgraded(entry) and switch.state is State.RUNNING and switch.boots >= 2

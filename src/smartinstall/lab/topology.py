@@ -49,6 +49,7 @@ from smartinstall.explain.inventory import (
 )
 from smartinstall.ios.director_commands import replay_director_config
 from smartinstall.lab.file_servers import FileServerSpec
+from smartinstall.lab.pnp_lab import PnpServerSpec, parse_pnp_server
 
 MAX_IMAGE_BYTES = 1 << 30
 _SIZE = re.compile(r"^\s*(\d+)\s*(KiB|MiB|K|M|)\s*$", re.IGNORECASE)
@@ -92,6 +93,7 @@ class LabTopology:
     tftp_port: int | None = None  # the one TFTP port of the lab's servers (None: picked free)
     snmp_port: int | None = None  # the director's SNMP agent (None: picked free)
     file_servers: tuple[FileServerSpec, ...] = ()  # third-party TFTP servers
+    pnp_server: PnpServerSpec | None = None  # SMI Proxy mode: the PnP server (lab/pnp_lab.py)
 
     def switch(self, name: str) -> LabSwitch:
         for item in self.switches:
@@ -198,6 +200,9 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
         _inside(name, "lab", "flash:")
     taken = {inventory.director_address, *addresses}
     file_servers = _file_servers(lab.get("file_servers"), taken, base or Path("."))
+    pnp_server = parse_pnp_server(
+        root.get("pnp_server"), base or Path("."), parse_size, _inside, taken
+    )
     tftp_port = lab.get("tftp_port")
     if tftp_port is not None and (
         not isinstance(tftp_port, int) or isinstance(tftp_port, bool) or not 1 <= tftp_port < 65536
@@ -231,6 +236,7 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
         tftp_port=tftp_port,
         snmp_port=snmp_port,
         file_servers=file_servers,
+        pnp_server=pnp_server,
     )
 
 

@@ -25,6 +25,7 @@ from smartinstall.director.exec.host_info import HostInfoCommands
 from smartinstall.director.exec.host_protocols import HostProtocolCommands
 from smartinstall.director.exec.neighbors import NeighborCommands
 from smartinstall.director.exec.onhold import OnHoldCommands
+from smartinstall.director.exec.proxy import ProxyDbCommands
 from smartinstall.director.exec.show import ShowCommands
 from smartinstall.director.exec.system import SystemCommands
 from smartinstall.director.exec.tar import TarCommands
@@ -33,6 +34,7 @@ from smartinstall.ios import CommandSet, Session
 #: the families of the set, declared in this order
 FAMILIES: tuple[type[Family], ...] = (
     ShowCommands,  # show vstack status | download-status | host | neighbors | group | …
+    ProxyDbCommands,  # show vstack proxy-db [detail] (SMI Proxy mode)
     ClientCommands,  # show vstack client …, vstack attach
     SystemCommands,  # show version | clock | users
     HostInfoCommands,  # show privilege | inventory | ip interface brief | interfaces | hosts …

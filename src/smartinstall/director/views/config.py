@@ -11,6 +11,7 @@ shown ("shows the Smart Install configuration even though it is not in effect").
 from __future__ import annotations
 
 from smartinstall.director.views.common import text
+from smartinstall.director.views.proxy import show_vstack_proxy_config
 from smartinstall.domain.joinwindow import JoinWindowSettings
 from smartinstall.domain.settings import DEFAULT_MANAGEMENT_VLAN, DirectorSettings, Role
 from smartinstall.domain.values import format_date, format_hhmm, format_number_list
@@ -50,6 +51,8 @@ def show_vstack_config(
     settings: DirectorSettings, role: Role, *, window_open: bool | None = None
 ) -> str:
     """``show vstack config`` for the role the device has (``DirectorSettings.role``)."""
+    if settings.proxy is not None and role is Role.DIRECTOR:
+        return show_vstack_proxy_config(settings)  # SMI Proxy mode (guide, chapter 4)
     ip = settings.director_ip or NO_DIRECTOR_IP
     if role is Role.CLIENT:
         state = "enabled" if settings.enabled else "disabled"

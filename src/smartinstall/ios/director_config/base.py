@@ -106,12 +106,18 @@ class DirectorCommandsBase(CommandSet):
         wrap = notify and mode_name != EXEC.name
 
         def declare(function: Handler) -> Handler:
-            register(self._notifying(function) if wrap else function)
+            handler = self._notifying(function) if wrap else function
+            register(self.guard(mode_name, syntax, handler))
             return function
 
         if handler is not None:
             declare(handler)
         return declare
+
+    def guard(self, mode_name: str, syntax: str, handler: Handler) -> Handler:
+        """The handler the engine runs for a declared command (the proxy's part refuses the
+        director's own commands in proxy mode)."""
+        return handler
 
     def _notifying(self, handler: Handler) -> Handler:
         @functools.wraps(handler)

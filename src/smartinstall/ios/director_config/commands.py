@@ -21,6 +21,7 @@ from smartinstall.ios.director_config.global_commands import GlobalCommands
 from smartinstall.ios.director_config.groups import GROUP_MODES, GroupCommands
 from smartinstall.ios.director_config.http import HttpCommands
 from smartinstall.ios.director_config.join_window import JoinWindowCommands
+from smartinstall.ios.director_config.proxy import ProxyCommands
 from smartinstall.ios.director_config.snmp import SnmpCommands
 from smartinstall.ios.engine import Context
 from smartinstall.ios.tree import EXEC, PRIVILEGED_LEVEL
@@ -33,6 +34,7 @@ class DirectorCommands(
     DhcpPoolCommands,
     HttpCommands,
     SnmpCommands,
+    ProxyCommands,
 ):
     """The director's configuration commands, editing `settings`."""
 
@@ -75,6 +77,7 @@ class DirectorCommands(
         self._declare_dhcp()
         self._declare_snmp()
         self._declare_http()
+        self._declare_proxy()
         # the running director's EXEC set has its own show commands
         if show_commands and show_config is not None:
             self._declare_show()
