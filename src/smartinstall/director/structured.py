@@ -29,7 +29,11 @@ def structure(command: str, output: str) -> str | None:
         log.debug("no JSON form of %r: %s", command, error)
         return None
     keys = [heading.lower() for heading in table.header]
-    rows = [dict(zip(keys, (str(value) for value in row), strict=True)) for row in table]
+    # a List value (a custom group's images, a client's configuration lines) stays an array
+    rows = [
+        dict(zip(keys, (v if isinstance(v, list) else str(v) for v in row), strict=True))
+        for row in table
+    ]
     return json.dumps(rows, indent=2) + "\n"
 
 
