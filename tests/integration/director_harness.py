@@ -402,3 +402,26 @@ def kill_tree(process: subprocess.Popen[bytes]) -> None:
     with suppress(ProcessLookupError):
         os.kill(process.pid, signal.SIGKILL)
     process.wait()
+
+
+async def report_director_as_neighbour(
+    director: DirectorProcess, scripted: ScriptedClient, port: str = "GigabitEthernet1/0/48"
+) -> None:
+    """``scripted`` reports the director as its CDP neighbour on ``port`` and the director
+    shows it in ``show cdp neighbors detail`` (a CDP neighbour always names its port)."""
+    uplink = smi_client.Neighbor(
+        local_port=port,
+        mac="0050.5600.0001",
+        device_id="Director",
+        ip=director.address,
+        platform="smartinstall director",
+    )
+    report = smi_client.NeighborReport(
+        sequence=scripted.next_sequence(), mac=scripted.mac, neighbors=(uplink,)
+    )
+    assert (await scripted.send(report)).status == 0
+    for _ in range(200):
+        if port in await console(director, "show cdp neighbors detail\n"):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the neighbour report is not in show cdp neighbors detail")

@@ -25,8 +25,12 @@ from typing import Any
 
 import pytest
 
-from smartinstall.wire import smi_client
-from tests.integration.director_harness import DirectorProcess, ScriptedClient, console
+from tests.integration.director_harness import (
+    DirectorProcess,
+    ScriptedClient,
+    console,
+    report_director_as_neighbour,
+)
 from tests.integration.test_cli_ssh import ENABLE, PASSWORD, start_director
 from tests.tools import require_program
 
@@ -52,27 +56,12 @@ def client(director: DirectorProcess) -> ScriptedClient:
     """A client that took a lease, said hello and reported the director as its neighbour on
     its port Gi1/0/48: the director's one CDP neighbour."""
     scripted = ScriptedClient(director, MAC, PID)
-    uplink = smi_client.Neighbor(
-        local_port="GigabitEthernet1/0/48",
-        mac="0050.5600.0001",
-        device_id="Director",
-        ip=director.address,
-        platform="smartinstall director",
-    )
 
     async def join() -> None:
         await scripted.dhcp(upstream=("GigabitEthernet1/0/1", "0000.0c07.ac01"))
         await scripted.hello("ACCESS-01")
         await director.await_log(f"mac address: {MAC}")
-        report = smi_client.NeighborReport(
-            sequence=scripted.next_sequence(), mac=scripted.mac, neighbors=(uplink,)
-        )
-        assert (await scripted.send(report)).status == 0
-        for _ in range(200):
-            if "GigabitEthernet1/0/48" in await console(director, "show cdp neighbors detail\n"):
-                return
-            await asyncio.sleep(0.1)
-        raise AssertionError("the neighbour report is not in show cdp neighbors detail")
+        await report_director_as_neighbour(director, scripted)
 
     asyncio.run(join())
     return scripted

@@ -13,7 +13,11 @@ from typing import Any
 
 import pytest
 
-from tests.integration.director_harness import DirectorProcess, ScriptedClient
+from tests.integration.director_harness import (
+    DirectorProcess,
+    ScriptedClient,
+    report_director_as_neighbour,
+)
 from tests.integration.test_cli_ssh import ENABLE, PASSWORD, start_director
 
 PID = "WS-C2960X-48FPS-L"
@@ -39,13 +43,15 @@ def director(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectorProce
 
 @pytest.fixture(scope="module")
 def client(director: DirectorProcess) -> ScriptedClient:
-    """One client that took a lease and said hello, next to the director."""
+    """One client that took a lease, said hello and reported the director as its CDP
+    neighbour on its port Gi1/0/48 (a CDP neighbour always names its port)."""
     scripted = ScriptedClient(director, MAC, PID)
 
     async def join() -> None:
         await scripted.dhcp(upstream=("GigabitEthernet1/0/1", "0000.0c07.ac01"))
         await scripted.hello("ACCESS-01")
         await director.await_log(f"mac address: {MAC}")
+        await report_director_as_neighbour(director, scripted)
 
     asyncio.run(join())
     return scripted
@@ -221,6 +227,10 @@ def test_netmiko_parses_director_and_ios_commands_through_the_chained_index(
             rows = conn.send_command(command, use_textfsm=True)
             assert isinstance(rows, list) and rows, (command, rows)
             assert all(row.get(key) not in (None, "") for row in rows), (command, rows)
+        # the CDP row is read in its columns, not shifted (a port left empty shifted them)
+        (neighbour,) = conn.send_command("show cdp neighbors", use_textfsm=True)
+        assert neighbour["neighbor_interface"] == "Gig 1/0/48", neighbour
+        assert neighbour["platform"] == PID[:9], neighbour
 
 
 def parse(command: str, output: str) -> list[dict[str, Any]]:
@@ -247,9 +257,13 @@ def test_the_shipped_templates_parse_the_directors_own_output(
         def rows(command: str) -> list[dict[str, Any]]:
             return parse(command, conn.send_command(command))
 
-        host = rows(f"show vstack host {client.ip}")
+        host = rows(f"show vstack host {client.ip}")  # the host's row, then one per neighbour
         assert [(r["devno"], r["mac_address"], r["ip_address"], r["hostname"]) for r in host] == [
             ("1", MAC, client.ip, "ACCESS-01")
+        ] * 2
+        assert [(r["neighbor_id"], r["local_interface"]) for r in host] == [
+            ("", ""),
+            ("Director", "Gig 1/0/48"),
         ]
         families = rows("show vstack group built-in")
         assert {"name": "2960x", "description": "2960x product family"} in families

@@ -201,6 +201,8 @@ class NeighborCommands(Family):
                 ),
                 "",
             )
+            if not port:  # a CDP neighbour always names its port: without it, not one
+                continue
             rows.append(
                 CdpRow(
                     device.hostname or device.mac,
