@@ -162,3 +162,66 @@ async def test_two_directors_on_one_database_provision_their_own_labs(
         engine.dispose()
     assert {mac for owner, mac in rows if owner == "east"} == macs["east"]
     assert {mac for owner, mac in rows if owner == "west"} == macs["west"]
+
+
+async def test_a_standby_follows_the_commits_of_the_active_member(database_url: str) -> None:
+    """The standby's copy of the state follows the active member's commits, woken by their
+    NOTIFY (docs/scale-out.md, section 3): at takeover it is handed over when it is at the
+    database's commit position."""
+    import datetime as dt
+    import threading
+
+    from smartinstall.store.fleet import FleetMember
+    from smartinstall.store.follow import StateFollower
+    from smartinstall.store.port import StateSaved
+    from smartinstall.store.sqlstore import SqlStore
+
+    became = threading.Event()
+    member = FleetMember(
+        database_url, "followed", wait_for_lock=False, on_active=lambda _t: became.set()
+    )
+    member.start()
+    follower = StateFollower(database_url, "followed", every=5.0)
+    store = SqlStore(database_url, director_id="followed", claim=True)
+    try:
+        assert await asyncio.to_thread(became.wait, 30)
+        store.fence = member.token
+        follower.start()
+
+        async def at(position: int) -> bool:
+            return follower.position == position
+
+        assert await wait_for(lambda: at(0), 30)
+        for n in range(1, 4):
+            store.apply([StateSaved(f"k{n}", str(n), dt.datetime.now(dt.UTC))])
+            # far sooner than the 5 s poll: the commit's NOTIFY woke the follower
+            assert await wait_for(lambda n=n: at(n), 4), follower.position
+        assert follower.notified >= 3
+        state_at, behind = follower.progress()
+        assert state_at is not None and behind == 0.0
+        # handed over at the database's position, to the member that raised the token next
+        assert follower.take(2, member.token + 1) is None
+        assert follower.take(3, member.token + 2) is None  # another member was active between
+        copy = follower.take(3, member.token + 1)
+        assert copy is not None and copy.state == {"k1": "1", "k2": "2", "k3": "3"}
+        # a member of an older release raises the token without advancing the position: the
+        # copy the follower reads then is never handed over, and says no lag
+        engine = create_engine(database_url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    text("UPDATE director_fences SET token = token + 1 WHERE director_id = :id"),
+                    {"id": "followed"},
+                )
+        finally:
+            engine.dispose()
+
+        async def uncounted() -> bool:
+            return follower.progress() == (None, None)
+
+        assert await wait_for(uncounted, 15)
+        assert follower.take(3, member.token + 2) is None
+    finally:
+        follower.stop()
+        store.close()
+        await asyncio.to_thread(member.stop)

@@ -136,10 +136,14 @@ async def test_the_standby_takes_over_a_killed_active_mid_install(
 
         assert await lab.wait_until(mid_install, 90, every=0.05)
         done_before = sum(1 for e in lab.database().downloads() if e.finished)
+        killed_at = dt.datetime.now()
         await lab.director.stop(signal.SIGKILL)
         took = await wait_log(standby, READY, 30)
         print(f"takeover after kill -9: {took:.2f}s ({done_before}/20 upgraded before)")
+        print(f"  {takeover_phases(standby.log(), killed_at)}")
         assert took <= TAKEOVER_LIMIT, standby.log()[-3000:]
+        # the standby followed the install: it starts from its copy, read before the takeover
+        assert "taking over with the standby's copy of the state" in standby.log()
         assert done_before < 20
         await until_upgraded(lab, 180)
 
@@ -163,6 +167,27 @@ async def test_the_standby_takes_over_a_killed_active_mid_install(
     finally:
         await standby.stop()
         await lab.stop()
+
+
+def takeover_phases(log: str, since: dt.datetime) -> str:
+    """Seconds from ``since`` to each step of a takeover, from the new active member's log."""
+    steps = (
+        ("lock", "is active, fencing token"),
+        ("settled", "waiting"),  # + the wait it names
+        ("state", "director state loaded"),
+        ("ready", READY),
+    )
+    shown = []
+    for name, words in steps:
+        for line in log.splitlines():
+            if words in line:
+                at = dt.datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+                seconds = (at - since).total_seconds()
+                if name == "settled":
+                    seconds += float(line.rsplit("waiting ", 1)[1].split("s", 1)[0])
+                shown.append(f"{name} {seconds:.2f}s")
+                break
+    return ", ".join(shown)
 
 
 async def standby_idle(runner: DirectorRunner) -> None:

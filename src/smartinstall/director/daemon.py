@@ -181,7 +181,12 @@ class DirectorDaemon:
         identity, rename = self.identity, options.rename_director_id
         self.writer = StoreWriter(
             lambda: open_director_store(
-                url, self.data_dir, identity, rename=rename, fence=self._fence()
+                url,
+                self.data_dir,
+                identity,
+                rename=rename,
+                fence=self._fence(),
+                follower=self.fleet.follower if self.fleet is not None else None,
             ),
             commit_delay=options.commit_delay,
         )

@@ -18,12 +18,16 @@ from sqlalchemy.engine import make_url
 from smartinstall.store import ownership
 from smartinstall.store.database import DatabaseError, sqlite_path
 from smartinstall.store.fleet import application_name, member_name
+from smartinstall.store.follow import StateFollower, commit_position
 from smartinstall.store.identity import DirectorIdentity, record
 from smartinstall.store.sqlstore import SqlStore
 
 log = logging.getLogger(__name__)
 
 RENAME_OPTION = "--rename-director-id"
+# the store's connections on PostgreSQL: an unanswered commit fails after 10 s
+STORE_TCP = {"keepalives": "1", "keepalives_idle": "5", "keepalives_interval": "2",
+             "keepalives_count": "3", "tcp_user_timeout": "10000"}  # fmt: skip
 
 
 def _refusal(old: str, new: str, count: int) -> str:
@@ -41,15 +45,19 @@ def open_director_store(
     *,
     rename: bool = False,
     fence: int | None = None,
+    follower: StateFollower | None = None,
 ) -> SqlStore:
     """The store of ``identity.director_id`` on ``url`` (blocking: the writer's thread);
-    ``fence``: the active member's fencing token, checked by every commit."""
+    ``fence``: the active member's fencing token, checked by every commit; ``follower``: the
+    copy of the state this member kept as the standby (used when it is current)."""
     me = identity.director_id
     store = SqlStore(tagged(url, me), director_id=me, claim=True)
     store.fence = fence
     try:
-        _check(store, url, identity, rename)
+        moved = _check(store, url, identity, rename)
         record(data_dir, identity)
+        if follower is not None:
+            _take_over(store, follower, moved or store.claimed > 0)
     except BaseException:
         store.close()
         raise
@@ -59,19 +67,53 @@ def open_director_store(
 
 def tagged(url: str, director_id: str) -> str:
     """A PostgreSQL URL whose connections name the director process in ``pg_stat_activity``
-    (``application_name``), so that an operator can tell the members' connections apart."""
+    (``application_name``), so that an operator can tell the members' connections apart, and
+    whose commits fail in bounded time when the database is cut off (TCP keepalives and
+    ``tcp_user_timeout``, unless the URL sets them): a fenced member stops within seconds
+    instead of waiting the kernel's TCP timeout on a commit under way."""
     parsed = make_url(url)
     if sqlite_path(url) is not None or parsed.get_backend_name() != "postgresql":
         return url
-    if "application_name" in parsed.query:
+    wanted = {"application_name": application_name(director_id, member_name()), **STORE_TCP}
+    added = {key: value for key, value in wanted.items() if key not in parsed.query}
+    if not added:
         return url
-    name = application_name(director_id, member_name())
-    return parsed.update_query_dict({"application_name": name}).render_as_string(
-        hide_password=False
+    return parsed.update_query_dict(added).render_as_string(hide_password=False)
+
+
+def _take_over(store: SqlStore, follower: StateFollower, changed: bool) -> None:
+    """The standby's copy for :meth:`SqlStore.load`, when it is at the database's commit
+    position (read after the token was raised: the former active commits no more)."""
+    follower.stop()
+    if not follower.started:  # active at once: it never was the standby
+        return
+    with store.engine.begin() as conn:
+        position = commit_position(conn, store.director_id)
+    token = store.fence if store.fence is not None else 0
+    snapshot = None if changed else follower.take(position, token)
+    if snapshot is None:
+        log.warning(
+            "director %s: the standby's copy (commit %d, token %d) is not the state at commit "
+            "%d before token %d: reading the whole state",
+            store.director_id,
+            follower.position,
+            follower.token,
+            position,
+            token,
+        )
+        return
+    store.prefetched = snapshot
+    log.warning(
+        "director %s: taking over with the standby's copy of the state (commit %d, "
+        "%d devices, %d download rows): nothing read again",
+        store.director_id,
+        position,
+        len(snapshot.devices),
+        len(snapshot.downloads),
     )
 
 
-def _check(store: SqlStore, url: str, identity: DirectorIdentity, rename: bool) -> None:
+def _check(store: SqlStore, url: str, identity: DirectorIdentity, rename: bool) -> bool:
     me = identity.director_id
     old = identity.previous if identity.changed else None
     if old is None and sqlite_path(url) is not None and not store.records_of(me):
@@ -80,11 +122,12 @@ def _check(store: SqlStore, url: str, identity: DirectorIdentity, rename: bool) 
         if len(others) == 1:
             old = others[0]
     if old is None:
-        return
+        return False
     count = store.records_of(old)
     if not count:
-        return
+        return False
     if not rename:
         raise DatabaseError(_refusal(old, me, count))
     moved = store.rename_director(old)
     log.warning("%d records of director %s moved to director %s", moved, old, me)
+    return moved > 0

@@ -5,10 +5,14 @@ Every director on PostgreSQL runs a :class:`~smartinstall.store.fleet.FleetMembe
 thread: it beats in ``director_members`` (``smartinstall fleet status``) and holds its
 director id's advisory lock while active. At start the director becomes active before it loads
 anything: a second process with the same id either waits as the standby (``--hot-standby``)
-or is refused with one line. The standby takes over when the lock comes free (the active
-process died, or the database ended its connection): it raises the fencing token, and only
-then loads the state from the database and starts its services, so every commit of the former
-active is in what it loads and none can follow (the store checks the token in each commit).
+or is refused with one line. While it waits, the standby follows the active member's commits
+(:class:`~smartinstall.store.follow.StateFollower`: woken by the commits' ``NOTIFY``, it keeps a
+copy of the committed state and says in its heartbeat how far behind it is). It takes over when
+the lock comes free (the active process died, or the database ended its connection): it raises
+the fencing token, and only then takes the state — its copy when the copy is at the database's
+commit position, else read from the database — and starts its services, so every commit of the
+former active is in what it starts from and none can follow (the store checks the token in
+each commit).
 
 An active member that loses the database (its lock connection broken, or no beat for
 ``LOST_AFTER`` seconds) is fenced: it stops serving at once and exits non-zero (systemd's
@@ -24,7 +28,8 @@ from collections.abc import Callable
 from typing import Any
 
 from smartinstall.store.database import DatabaseError, create_reader_engine, sqlite_path
-from smartinstall.store.fleet import FleetMember, Takeover
+from smartinstall.store.fleet import FleetMember, Takeover, application_name
+from smartinstall.store.follow import StateFollower
 from smartinstall.store.inventory import database_now, fleet_json, read_fleet
 
 log = logging.getLogger(__name__)
@@ -69,6 +74,18 @@ class Membership:
             on_unreachable=self._from_thread(self._unreachable),
             **extra,  # type: ignore[arg-type]
         )
+        if hot_standby:
+            # the standby follows the active member's commits (smartinstall.store.follow)
+            self.member.follower = StateFollower(
+                database_url,
+                director_id,
+                application_name=application_name(director_id, self.member.member),
+            )
+
+    @property
+    def follower(self) -> StateFollower | None:
+        """The standby's copy of the state, handed to the store at takeover."""
+        return self.member.follower
 
     @property
     def token(self) -> int:
@@ -162,6 +179,8 @@ class Membership:
                 await self._watch
         role = "fenced" if self.fenced_reason is not None else "stopped"
         await asyncio.to_thread(self.member.stop, role)
+        if self.member.follower is not None:
+            await asyncio.to_thread(self.member.follower.stop)
 
 
 def _read_inventory(database_url: str) -> list[dict[str, Any]]:

@@ -54,6 +54,10 @@ class MemberBeat:
     address: str
     heartbeat_at: dt.datetime
     fence: int
+    # a standby: when the state it holds was committed, and how many seconds behind the
+    # active member's commits it is (None: not following)
+    state_at: dt.datetime | None = None
+    behind: float | None = None
 
 
 def is_down(beat: MemberBeat, now: dt.datetime, down_after: float = DOWN_AFTER) -> bool:
@@ -116,4 +120,16 @@ def render_fleet(lines: list[FleetLine], now: dt.datetime, down_after: float = D
         out.append(
             f"{line.director_id:<24} {role:<18} {age:<14} {line.devices:>7}  {statuses or '-'}"
         )
+        out.extend(_standby_lines(line, now, down_after))
     return "\n".join(out) + "\n"
+
+
+def _standby_lines(line: FleetLine, now: dt.datetime, down_after: float) -> list[str]:
+    """Under a director id, one line per following standby: how far behind it is."""
+    out = []
+    for m in line.members:
+        if m.role is not Role.STANDBY or m.behind is None or is_down(m, now, down_after):
+            continue
+        held = "" if m.state_at is None else f", state of {m.state_at:%H:%M:%S.%f}"[:-3]
+        out.append(f"  standby {m.member}: {m.behind:.1f}s behind{held}")
+    return out

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL
@@ -30,6 +30,9 @@ from sqlalchemy.pool import NullPool
 
 from smartinstall.domain.fleet import HEARTBEAT_SECONDS
 from smartinstall.store.database import CONNECT_TIMEOUT, describe, normalize_url, upgrade
+
+if TYPE_CHECKING:
+    from smartinstall.store.follow import StateFollower
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,9 @@ class FleetMember:
         self._engine: Engine | None = None
         self._conn: Connection | None = None
         self._final_role = "stopped"
+        # a standby's copy of the state (smartinstall.store.follow): started when this member
+        # first finds the lock held, stopped by the one that takes over
+        self.follower: StateFollower | None = None
 
     # --- life cycle (any thread) ----------------------------------------------------------
 
@@ -175,6 +181,8 @@ class FleetMember:
                     holder = self._holder(self._conn)
                     self._call(self.on_refused, holder)
                     return False
+                if self.follower is not None and not self.follower.started:
+                    self.follower.start()
             self._beat(self._conn, "active" if self.active else "standby")
             self.last_beat = time.monotonic()
             self.beats += 1
@@ -205,10 +213,11 @@ class FleetMember:
         token = int(
             conn.execute(
                 text(
-                    "INSERT INTO director_fences (director_id, token, holder, since) "
-                    "VALUES (:id, 1, :me, timezone('utc', now())) "
+                    "INSERT INTO director_fences (director_id, token, holder, since, "
+                    "counting_token) VALUES (:id, 1, :me, timezone('utc', now()), 1) "
                     "ON CONFLICT (director_id) DO UPDATE SET token = director_fences.token + 1, "
-                    "holder = :me, since = timezone('utc', now()) RETURNING token"
+                    "holder = :me, since = timezone('utc', now()), "
+                    "counting_token = director_fences.token + 1 RETURNING token"
                 ),
                 {"id": self.director_id, "me": self.member},
             ).scalar_one()
@@ -248,16 +257,22 @@ class FleetMember:
         return str(found or "")
 
     def _beat(self, conn: Connection, role: str) -> None:
+        state_at, behind = (None, None)
+        if role == "standby" and self.follower is not None:
+            state_at, behind = self.follower.progress()
         conn.execute(
             text(
                 "INSERT INTO director_members (director_id, member, role, address, fence, "
-                "started_at, heartbeat_at) VALUES (:id, :me, :role, :address, :fence, "
-                "timezone('utc', now()), timezone('utc', now())) "
-                "ON CONFLICT (director_id, member) DO UPDATE SET role = :role, "
-                "address = :address, fence = :fence, heartbeat_at = timezone('utc', now())"
+                "started_at, heartbeat_at, state_at, behind) VALUES (:id, :me, :role, "
+                ":address, :fence, timezone('utc', now()), timezone('utc', now()), :state_at, "
+                ":behind) ON CONFLICT (director_id, member) DO UPDATE SET role = :role, "
+                "address = :address, fence = :fence, heartbeat_at = timezone('utc', now()), "
+                "state_at = :state_at, behind = :behind"
             ),
             {"id": self.director_id, "me": self.member, "role": role,
-             "address": self.address, "fence": self.token if self.active else 0},
+             "address": self.address, "fence": self.token if self.active else 0,
+             "state_at": None if state_at is None else state_at.replace(tzinfo=None),
+             "behind": behind},
         )  # fmt: skip
 
     def _leave(self) -> None:

@@ -73,6 +73,8 @@ def read_fleet(engine: Engine) -> list[FleetLine]:
                     row.address,
                     row.heartbeat_at,
                     row.fence,
+                    row.state_at,
+                    row.behind,
                 )
             )
     ids = sorted(set(devices) | set(statuses) | set(members))
@@ -100,6 +102,9 @@ def fleet_json(
                     "fence": m.fence,
                     "heartbeat_at": m.heartbeat_at.isoformat(),
                     "down": is_down(m, now, down_after),
+                    # a standby: when the state it holds was committed, seconds behind
+                    "state_at": None if m.state_at is None else m.state_at.isoformat(),
+                    "behind": m.behind,
                 }
                 for m in line.members
             ],

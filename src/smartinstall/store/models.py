@@ -22,6 +22,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Dialect,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -272,6 +273,9 @@ class MemberRow(Base):
     fence: Mapped[int] = mapped_column(Integer, default=0)  # the token it holds while active
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # a standby: when the state it holds was committed, and how many seconds behind it is
+    state_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    behind: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class FenceRow(Base):
@@ -285,3 +289,8 @@ class FenceRow(Base):
     token: Mapped[int] = mapped_column(Integer, default=0)
     holder: Mapped[str] = mapped_column(String(128), default="")
     since: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # the commit position: every commit of the active member advances it (the standby follows)
+    commits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    committed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # the token whose holder advances the position (an older member's raise leaves it behind)
+    counting_token: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -120,16 +120,34 @@ def guess_director_id(url: URL, engine: Engine) -> str:
     return held[0] if len(held) == 1 else UNOWNED
 
 
+COMMIT_CHANNEL = "smartinstall_commit"  # NOTIFY payload: "<director id> <commit position>"
+
+
 def check_fence(conn: Connection, director_id: str, token: int) -> None:
-    """In a commit's transaction: the token is still the director's current one. The row is
-    read ``FOR SHARE``: a takeover raising the token waits for this commit, and every commit
-    after the takeover sees the new token and is refused."""
-    current = conn.execute(
-        text("SELECT token FROM director_fences WHERE director_id = :id FOR SHARE"),
-        {"id": director_id},
+    """In a commit's transaction: the token is still the director's current one, and the
+    director's commit position advances (``director_fences.commits``, which the standby
+    follows). The row is updated under the token: a takeover raising the token waits for this
+    commit, and every commit after the takeover finds the new token and is refused. On
+    PostgreSQL the commit is announced (``NOTIFY``, delivered only if the transaction commits)."""
+    position = conn.execute(
+        text(
+            "UPDATE director_fences SET commits = commits + 1, "
+            "committed_at = timezone('utc', now()) "
+            "WHERE director_id = :id AND token = :token RETURNING commits"
+        ),
+        {"id": director_id, "token": token},
     ).scalar()
-    if current != token:
+    if position is None:
+        current = conn.execute(
+            text("SELECT token FROM director_fences WHERE director_id = :id"),
+            {"id": director_id},
+        ).scalar()
         raise FencedError(
             f"director {director_id}: this member was fenced (token {token}, now {current}); "
             "another member is active"
+        )
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": COMMIT_CHANNEL, "payload": f"{director_id} {position}"},
         )

@@ -94,6 +94,8 @@ REPLACEMENTS: Table = ReplacementRow.__table__  # type: ignore[assignment]
 STATE: Table = StateRow.__table__  # type: ignore[assignment]
 
 Children = tuple[tuple[StackMember, ...], tuple[Neighbor, ...]]
+_TCP_QUERY = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+              "tcp_user_timeout")  # fmt: skip
 
 
 # --- conversions ------------------------------------------------------------------------------
@@ -281,6 +283,35 @@ def _mine(table: Table, director_id: str) -> Select[Any]:
     return select(table).where(table.c.director_id == director_id)
 
 
+def read_snapshot(conn: Connection, me: str) -> Snapshot:
+    """The whole state of director ``me`` in the transaction of ``conn``."""
+    devices = _read_devices(conn, me)
+    downloads = _read_downloads(conn, me)
+    backups = [
+        BackupRecord(r.mac, r.hostname, r.file, r.checksum, r.size, r.taken_at, r.id)
+        for r in conn.execute(_mine(BACKUPS, me).order_by(BACKUPS.c.id))
+    ]
+    pending = [
+        PendingBackup(r.mac, r.reason, r.since, r.attempts)
+        for r in conn.execute(_mine(PENDING, me))
+    ]
+    replacements = [
+        Replacement(
+            r.new_mac,
+            r.old_mac,
+            r.old_number,
+            r.upstream_mac,
+            r.upstream_ip,
+            r.upstream_port,
+            r.config_file,
+            r.started_at,
+        )
+        for r in conn.execute(_mine(REPLACEMENTS, me))
+    ]
+    state = {r.key: r.value for r in conn.execute(_mine(STATE, me))}
+    return Snapshot(devices, downloads, backups, pending, replacements, state)
+
+
 def _on_loop_thread() -> bool:
     try:
         asyncio.get_running_loop()
@@ -307,7 +338,8 @@ class SqlStore:
         database, else the one director a database holds); ``claim``: take the rows of a
         database from before director ids (:func:`ownership.claim_unowned`)."""
         self.url = normalize_url(database_url)
-        shown = self.url.difference_update_query(["application_name"])  # the member's tag
+        # the member's tag and TCP settings (smartinstall.director.fleet_store.tagged)
+        shown = self.url.difference_update_query(["application_name", *_TCP_QUERY])
         self._shown = shown.render_as_string(hide_password=True)
         self._statements = 0
         self._commits = 0
@@ -338,6 +370,9 @@ class SqlStore:
         # the fencing token of an active member (None: no standby pair); every commit checks
         # it is still the current one (smartinstall.store.fleet)
         self.fence: int | None = None
+        # a hot standby's copy of the state, current at takeover: load() returns it
+        self.prefetched: Snapshot | None = None
+        self.claimed = 0  # rows from before director ids that this store took
         if claim:
             self._claim()
         log.info("director database %s opened", self._shown)
@@ -353,7 +388,7 @@ class SqlStore:
 
     def _claim(self) -> None:
         try:
-            ownership.claim_for(self._engine, self.director_id)
+            self.claimed = ownership.claim_for(self._engine, self.director_id)
         except Exception as error:
             self._engine.dispose()
             raise DatabaseError(
@@ -392,41 +427,21 @@ class SqlStore:
     # --- load -----------------------------------------------------------------------------
 
     def load(self) -> Snapshot:
-        try:
-            with self._engine.begin() as conn:
-                me = self.director_id
-                devices = _read_devices(conn, me)
-                downloads = _read_downloads(conn, me)
-                backups = [
-                    BackupRecord(r.mac, r.hostname, r.file, r.checksum, r.size, r.taken_at, r.id)
-                    for r in conn.execute(_mine(BACKUPS, me).order_by(BACKUPS.c.id))
-                ]
-                pending = [
-                    PendingBackup(r.mac, r.reason, r.since, r.attempts)
-                    for r in conn.execute(_mine(PENDING, me))
-                ]
-                replacements = [
-                    Replacement(
-                        r.new_mac,
-                        r.old_mac,
-                        r.old_number,
-                        r.upstream_mac,
-                        r.upstream_ip,
-                        r.upstream_port,
-                        r.config_file,
-                        r.started_at,
-                    )
-                    for r in conn.execute(_mine(REPLACEMENTS, me))
-                ]
-                state = {r.key: r.value for r in conn.execute(_mine(STATE, me))}
-        except DatabaseError:
-            raise
-        except Exception as error:
-            raise StoreError(
-                f"cannot read the director database {self._where}: {describe(error)}"
-            ) from error
-        self._children = {r.key: (r.device.members, r.device.neighbors) for r in devices}
-        return Snapshot(devices, downloads, backups, pending, replacements, state)
+        """The whole state of the director; a hot standby's copy when it was handed over
+        (:attr:`prefetched`, checked current by the caller) instead of reading it again."""
+        snapshot, self.prefetched = self.prefetched, None
+        if snapshot is None:
+            try:
+                with self._engine.begin() as conn:
+                    snapshot = read_snapshot(conn, self.director_id)
+            except DatabaseError:
+                raise
+            except Exception as error:
+                raise StoreError(
+                    f"cannot read the director database {self._where}: {describe(error)}"
+                ) from error
+        self._children = {r.key: (r.device.members, r.device.neighbors) for r in snapshot.devices}
+        return snapshot
 
     # --- apply ----------------------------------------------------------------------------
 

@@ -78,3 +78,15 @@ def test_the_inventory_has_one_line_per_director_with_its_role() -> None:
     assert rows[4].split() == ["lonely", "-", "never", "0", "-"]
     standby_only = FleetLine("s", 0, {}, (beat(Role.STANDBY, 1),))
     assert standby_only.role_text(NOW) == "standby only"
+
+
+def test_a_following_standby_says_how_far_behind_it_is() -> None:
+    state_at = NOW - dt.timedelta(seconds=3)
+    following = MemberBeat("pair", "b:2", Role.STANDBY, "", NOW, 0, state_at, 0.25)
+    line = FleetLine("pair", 1, {}, (beat(Role.ACTIVE, 0.4, "a:1"), following))
+    rows = render_fleet([line], NOW).splitlines()
+    assert rows[2].split()[:2] == ["pair", "active+1"]
+    assert rows[3] == "  standby b:2: 0.2s behind, state of 11:59:57.000"
+    # a standby that does not follow (or is down) has no line of its own
+    quiet = FleetLine("pair", 1, {}, (beat(Role.ACTIVE, 0.4, "a:1"), beat(Role.STANDBY, 0.5)))
+    assert len(render_fleet([quiet], NOW).splitlines()) == 3
