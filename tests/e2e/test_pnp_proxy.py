@@ -45,7 +45,7 @@ async def console(lab: Lab, lines: str) -> str:
 
 def udi_of(lab: Lab, name: str) -> str:
     config = lab.switch(name).config
-    return f"PID:{config.pid},VID:,SN:{config.serial_number}"
+    return f"PID:{config.pid},VID:{config.version_id},SN:{config.serial_number}"
 
 
 def responses(records: list[dict[str, Any]], udi: str) -> list[dict[str, Any]]:
@@ -139,6 +139,10 @@ async def test_three_clients_behind_the_proxy(tmp_path: Path) -> None:
             assert invalid == [], invalid
         assert not [r for r in records if r.get("kind") == "bad-message"]
 
+        # the VID of each UDI is the "Version ID" of the client's show version
+        assert [udi_of(lab, name).split(",")[1] for name in NAMES] == [
+            "VID:V01", "VID:V02", "VID:V01"
+        ]  # fmt: skip
         # show vstack proxy-db lists the three clients with their UDIs
         shown = await console(lab, "show vstack proxy-db\nshow vstack proxy-db detail\n")
         assert "Smi PnP Proxy:    ENABLED" in shown, shown

@@ -140,6 +140,7 @@ class SmiProxy:
         if not self.running:
             return
         self.running = False
+        agents = len(self._agents)
         tasks = [t for t in (self._scanner, *self._agents.values()) if t is not None]
         for task in tasks:
             task.cancel()
@@ -150,6 +151,7 @@ class SmiProxy:
         self._agents.clear()
         self._agent_objects.clear()
         await self.db.flush()
+        log.info("SMI proxy stopped: %d agents ended, database %s kept", agents, self.db.path)
 
     async def follow(self) -> None:
         """Follow the settings: start or stop with ``vstack proxy``; a changed PnP server

@@ -8,8 +8,11 @@ topology, backoff, bye).
   done. A file the PnP server names by ``http(s)://`` is first staged on the proxy's
   ``flash:/vstack/pnp/`` (its checksum checked when the server gave one), since a Smart Install
   client fetches by TFTP only; ``tftp://`` and ``flash:`` locations are used as they are. When
-  the request asks for a reload, the response waits until the client is back (it runs the new
-  image; its Smart Install port closed and opened again), so that the next service finds it up.
+  the request asks for a reload, the response waits until the client is back: its hello after
+  the download ended (a client says hello once per boot; a keepalive that slips in before the
+  reload is no evidence) and, after an image install, the new image in that hello, so that the
+  next service finds it up. A client not back in time gets the schema's reload error
+  (``XSVC_ERROR_IMGINSTALL_UNKNOWN_RELOAD_ERROR``, ``XSVC_ERROR_CFG_CAN_NOT_RELOAD``).
 * config-upgrade to the running configuration is refused with
   ``XSVC_ERROR_CONFIG_UPGRADE_UNSUPPORTED`` by the agent before it gets here.
 * device-info answers with the UDI (and the stack members' UDIs) and the image the client
@@ -29,7 +32,9 @@ import os
 import ssl
 import threading
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path, PurePosixPath
 
 from smartinstall.director import ondemand
@@ -46,8 +51,11 @@ log = logging.getLogger(__name__)
 STAGING_DIR = "vstack/pnp"
 MAX_STAGED_FILE = 1 << 30
 POLL = 0.2
-#: a report this long after a download ended comes from the client after its reload
-SETTLE = dt.timedelta(seconds=1)
+#: what the PnP server is told when a client does not come back from the reload it asked for
+RELOAD_ERROR = {
+    UpgradeKind.IMAGE: "XSVC_ERROR_IMGINSTALL_UNKNOWN_RELOAD_ERROR",
+    UpgradeKind.CONFIG: "XSVC_ERROR_CFG_CAN_NOT_RELOAD",
+}
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,52 @@ class ServiceFailed(Exception):
 
 def _error(enum: str, text: str) -> pnp.PnpError:
     return pnp.PnpError(enum, text[:200])
+
+
+class Reload(Enum):
+    WAITING = "waiting"
+    BACK = "back"
+    NOT_BACK = "not back"
+
+
+class ReloadWatch:
+    """Is a client back from the reload a service asked for? Evidence of the reload is its
+    hello after the download ended (keepalives go on until the reload itself); after an image
+    install that hello must also report the new image. ``limit`` seconds on ``clock`` (the
+    event loop's, or a test's) after the watch began it is :attr:`Reload.NOT_BACK`."""
+
+    def __init__(
+        self,
+        ended: dt.datetime,
+        limit: float,
+        image_uri: str | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.ended = ended
+        self.limit = limit
+        self.image_uri = image_uri
+        self.clock = clock
+        self.began = clock()
+        self.reason = ""
+
+    def verdict(self, hello_at: dt.datetime | None, device: Device | None) -> Reload:
+        """``hello_at``: the client's last hello (director time); ``device``: what the
+        director knows of it now. Sets :attr:`reason` when it says NOT_BACK."""
+        rebooted = hello_at is not None and hello_at >= self.ended
+        new_image = self.image_uri is None or (
+            device is not None and runs_image(device.image, device.version, self.image_uri)
+        )
+        if rebooted and new_image:
+            return Reload.BACK
+        if self.clock() - self.began < self.limit:
+            return Reload.WAITING
+        waited = f"{self.limit:g} s"
+        if not rebooted:
+            self.reason = f"client not back {waited} after its reload (no hello since)"
+        else:
+            running = f"{device.image} {device.version}" if device is not None else "unknown"
+            self.reason = f"client reloaded but runs {running}, not {self.image_uri}"
+        return Reload.NOT_BACK
 
 
 def fetch_to_flash(
@@ -187,7 +241,7 @@ class SmartInstallServices:
         if status is not DownloadStatus.UPGRADED:
             raise ServiceFailed(_error(failed, f"SMI PROXY: download {status.value}: {reason}"))
         if reload:
-            await self._back_after_reload(uri if image else None, ended)
+            await self._back_after_reload(kind, uri if image else None, ended)
 
     async def _finished(
         self, entry_id: int, kind: UpgradeKind
@@ -210,24 +264,21 @@ class SmartInstallServices:
             await asyncio.sleep(POLL)
         return DownloadStatus.FAILED, "no answer from the client in time", dt.datetime.now(dt.UTC)
 
-    async def _back_after_reload(self, image_uri: str | None, ended: dt.datetime) -> None:
-        """Wait (bounded) until the client is back after the reload the service asked for:
-        it reported again after the reload (its keepalives stop at the reload: one more than
-        SETTLE after the download ended comes from the rebooted client) and, after an image
-        install, it runs the new image."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.timers.reload
-        while loop.time() < deadline:
-            record = self.director.state.device_record(self.mac)
-            device = record.device if record is not None else None
-            last = record.last_keepalive if record is not None else None
-            back = last is not None and last > ended + SETTLE
-            if back and device is not None and image_uri is not None:
-                back = runs_image(device.image, device.version, image_uri)
-            if back:
+    async def _back_after_reload(
+        self, kind: UpgradeKind, image_uri: str | None, ended: dt.datetime
+    ) -> None:
+        """Wait (bounded: ``timers.reload``) until the client is back after the reload the
+        service asked for (:class:`ReloadWatch`); ServiceFailed with the schema's reload error
+        when it is not."""
+        watch = ReloadWatch(ended, self.timers.reload, image_uri, asyncio.get_running_loop().time)
+        while True:
+            verdict = watch.verdict(self.director.last_hello(self.mac), self._device())
+            if verdict is Reload.BACK:
                 return
+            if verdict is Reload.NOT_BACK:
+                log.warning("SMI proxy %s: %s", self.udi, watch.reason)
+                raise ServiceFailed(_error(RELOAD_ERROR[kind], f"SMI PROXY: {watch.reason}"))
             await asyncio.sleep(POLL)
-        log.warning("SMI proxy %s: the client did not come back after its reload", self.udi)
 
     async def _stage(self, kind: UpgradeKind, uri: str, checksum: str | None) -> str:
         """A location the client can fetch: an http(s) file copied to flash:, else the URI."""
@@ -324,4 +375,12 @@ class SmartInstallServices:
         )
 
 
-__all__ = ["STAGING_DIR", "ServiceFailed", "ServiceTimers", "SmartInstallServices"]
+__all__ = [
+    "RELOAD_ERROR",
+    "STAGING_DIR",
+    "Reload",
+    "ReloadWatch",
+    "ServiceFailed",
+    "ServiceTimers",
+    "SmartInstallServices",
+]

@@ -69,10 +69,13 @@ class Tracking(Backups):
     #: when each transfer ends, whether it succeeded or not (``/metrics``)
     tftp_bytes_sent: int
     tftp_bytes_received: int
+    #: when each client last said hello (a client says it once per boot: after a reload too)
+    _hellos: dict[str, dt.datetime]
 
     def _init_part(self) -> None:
         super()._init_part()
         self._refusals = {}  # source address -> (first refusal of the minute, count)
+        self._hellos = {}
         self.tftp_bytes_sent = 0
         self.tftp_bytes_received = 0
 
@@ -268,7 +271,9 @@ class Tracking(Backups):
             health=Health.ACTIVE,
         )
         stored = self.state.upsert_device(device)
-        self.state.record_keepalive(stored.mac, self.now())
+        said = self.now()
+        self.state.record_keepalive(stored.mac, said)
+        self._hellos[stored.mac] = said
         if existing is None:
             self.events.smi("SWITCH_ADD", mac=mac)
         elif existing.health is Health.INACTIVE:
@@ -281,6 +286,11 @@ class Tracking(Backups):
             if pending or self.state.latest_backup(stored.mac) is None:
                 self.backup_later(stored.mac)
         return stored
+
+    def last_hello(self, mac: str) -> dt.datetime | None:
+        """When the client last said hello to this director process (None: not since start);
+        a hello after a download ended is the client back from its reload."""
+        return self._hellos.get(normalize_mac(mac))
 
     def _say_not_configured(self, device: Device) -> None:
         """``%SMI-3-IMG_CFG_NOT_CONFIGURED`` with the client's address, and what it lacks."""

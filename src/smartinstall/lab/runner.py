@@ -432,6 +432,7 @@ class Lab:
             pid=spec.pid or "WS-C2960X-48FPS-L",
             mac=spec.mac,
             address=spec.address,
+            version_id=item.version_id,
             legacy=spec.legacy,
             members=tuple(Member(m.number, m.pid, m.mac) for m in spec.members),
             neighbors=neighbors,

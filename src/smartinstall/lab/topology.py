@@ -20,6 +20,7 @@ reading the same file); the lab adds optional keys that explain ignores::
           tftp_delay: 0.5
           tftp_loss: 0.05
           auth_key: wrong           # or "" for none
+        version_id: V02             # optional: the VID its show version prints (default V01)
 
 A switch without an ``address`` gets the next free one of the director's DHCP pool (a switch
 without a ``mac`` gets a generated one, see :mod:`smartinstall.explain.inventory`).
@@ -52,6 +53,7 @@ from smartinstall.lab.file_servers import FileServerSpec
 from smartinstall.lab.pnp_lab import PnpServerSpec, parse_pnp_server
 
 MAX_IMAGE_BYTES = 1 << 30
+_VERSION_ID = re.compile(r"[A-Za-z0-9]{1,8}")
 _SIZE = re.compile(r"^\s*(\d+)\s*(KiB|MiB|K|M|)\s*$", re.IGNORECASE)
 
 
@@ -72,6 +74,7 @@ class SwitchFaults:
 class LabSwitch:
     spec: InventorySwitch
     faults: SwitchFaults = field(default_factory=SwitchFaults)
+    version_id: str = "V01"  # the "Version ID" its show version prints (the VID of its UDI)
 
     @property
     def name(self) -> str:
@@ -149,6 +152,14 @@ def _faults(data: Any, where: str) -> SwitchFaults:
     )
 
 
+def _version_id(data: dict[str, Any], where: str) -> str:
+    """A switch's ``version_id`` (default V01): letters and digits, as a Catalyst's VID."""
+    value = data.get("version_id", "V01")
+    if not isinstance(value, str) or not _VERSION_ID.fullmatch(value):
+        raise TopologyError(f"{where}: 'version_id' must be letters and digits (e.g. V02)")
+    return value
+
+
 def parse_topology(text: str, base: Path | None = None) -> LabTopology:
     inventory = parse_inventory(text, base)
     root = yaml.safe_load(text)
@@ -170,7 +181,9 @@ def parse_topology(text: str, base: Path | None = None) -> LabTopology:
     }
     switches = tuple(
         LabSwitch(
-            spec, _faults(raw_switches.get(spec.name, {}).get("faults"), f"switch {spec.name}")
+            spec,
+            _faults(raw_switches.get(spec.name, {}).get("faults"), f"switch {spec.name}"),
+            _version_id(raw_switches.get(spec.name, {}), f"switch {spec.name}"),
         )
         for spec in inventory.switches
     )

@@ -123,6 +123,7 @@ class SwitchConfig:
     mac: str
     address: str  # the switch's own loopback address before DHCP (its relay/giaddr address)
     serial: str = ""
+    version_id: str = "V01"  # the "Version ID" of show version (the VID of the UDI)
     legacy: bool = False
     members: tuple[Member, ...] = ()  # a stack: members 1-9 (member 1 is this switch)
     supervisor: str = ""  # Catalyst 4500
@@ -762,6 +763,7 @@ class Switch:
                 f"Cisco IOS Software, {image}, Version {version}\n"
                 f'System image file is "flash:{self.image}"\n'
                 f"Model number : {self.config.pid}\n"
+                f"Version ID : {self.config.version_id}\n"
             )
         if words in (["write", "memory"], ["write"]):
             await self.write_memory()

@@ -117,6 +117,8 @@ class SwitchCommands(CommandSet):
             f"Base ethernet MAC Address       : {s.mac}\n"
             f"Model number                    : {s.config.pid}\n"
             f"System serial number            : {s.config.serial_number}\n"
+            "Top Assembly Revision Number    : A0\n"
+            f"Version ID                      : {s.config.version_id}\n"
         )
         for member in s.config.members:
             ctx.write(f"Switch {member.number:02d}: {member.pid} {member.mac}\n")

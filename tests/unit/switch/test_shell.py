@@ -26,6 +26,9 @@ async def test_show_commands_and_configuration(tmp_path: Path) -> None:
     version = session.run("show version")
     assert "Version 15.2(7)E9" in version and f'"flash:{IMAGE}"' in version
     assert "Model number                    : WS-C2960X-48FPS-L" in version
+    # a Catalyst's show version names the VID of its UDI (guide, chapter 4, "SMI Proxy and
+    # Tailored Configuration Files": PID, VID and SN are read from it)
+    assert "Version ID                      : V01" in version
     assert session.run("show vstack config") == (
         "Role: Client (SmartInstall enabled)\nVstack Director IP address: 10.0.0.1\n"
     )
