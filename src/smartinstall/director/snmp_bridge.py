@@ -29,6 +29,7 @@ from smartinstall.domain.devices import Device
 from smartinstall.domain.errors import DomainError
 from smartinstall.domain.joinwindow import JoinWindowSettings
 from smartinstall.domain.settings import BackupSettings, DirectorSettings
+from smartinstall.ios import CommandError
 from smartinstall.services.snmp import SnmpAgent
 from smartinstall.services.snmp_groups import apply_group_sets, group_oid
 from smartinstall.services.snmp_mib import (
@@ -265,17 +266,16 @@ class DirectorSnmpBridge:
         terminals = self.daemon.terminals
         if terminals is None or terminals.engine.store is None:
             return
-        store = terminals.engine.store
+        engine = terminals.engine
         while True:
             self._save_again = False
-            text = terminals.engine.running_config()
-            try:
-                await asyncio.to_thread(store.write, text)
-            except (OSError, ValueError) as error:
+            try:  # as `write memory` saves (its hooks too: `archive write-memory`)
+                await engine.save_in_thread()
+            except CommandError as error:
                 log.error("SNMP set applied but not saved to startup-config: %s", error)
                 return
             if not self._save_again:
-                log.info("SNMP set saved to %s", store.path)
+                log.info("SNMP set saved to %s", terminals.engine.store.path)
                 return
 
 

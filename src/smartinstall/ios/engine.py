@@ -668,18 +668,28 @@ class Engine:
         store = self._store()
         if not store.blocking or not _loop_running():
             return False
-        text = self.running_config()
+        text = self.running_config()  # the configuration as it is now
 
         async def work() -> str:
-            try:
-                await asyncio.to_thread(store.write, text)
-            except (OSError, ConfigTooLarge) as error:
-                raise _save_failed(error) from error
-            self._saved()
+            await self._write_in_thread(store, text)
             return "[OK]\n"
 
         ctx.wait(work)
         return True
+
+    def save_in_thread(self) -> Awaitable[None]:
+        """Write the running configuration as it is when called (rendered now) to the startup
+        configuration, in a thread (the write waits for the disk), then run the `write memory`
+        hooks: the one way a change made on an event loop (a terminal's `write memory`, an
+        SNMP SET) is saved. Awaiting it raises the CommandError `write memory` prints."""
+        return self._write_in_thread(self._store(), self.running_config())
+
+    async def _write_in_thread(self, store: StartupConfig, text: str) -> None:
+        try:
+            await asyncio.to_thread(store.write, text)
+        except (OSError, ConfigTooLarge) as error:
+            raise _save_failed(error) from error
+        self._saved()
 
     def replay(self, text: str, source: str = "startup-config") -> ReplayReport:
         """Run a configuration text through the engine in configuration mode.

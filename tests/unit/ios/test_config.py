@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from smartinstall.ios import StartupConfig
+from smartinstall.ios import CommandError, StartupConfig
 from smartinstall.ios.config import MAX_CONFIG_BYTES, write_atomic
 from tests.unit.ios.example_set import ExampleSet, make_engine
 
@@ -199,3 +199,25 @@ async def test_a_replayed_write_memory_is_refused_on_an_event_loop(tmp_path: Pat
     assert "runs in the background" in report.errors[0].message
     assert example.startup_vlan == 4
     assert not (tmp_path / "startup-config").exists()
+
+
+async def test_a_save_on_an_event_loop_writes_what_was_configured_when_it_was_asked(
+    tmp_path: Path,
+) -> None:
+    # an SNMP SET is saved this way: the text is the configuration when the save is asked
+    # (a change made while the write waits is saved by the next save), then the hooks run
+    store = StartupConfig(tmp_path / "startup-config")
+    engine, example = make_engine(store)
+    saved: list[str] = []
+    engine.on_saved.append(lambda: saved.append(store.path.read_text()))
+    example.startup_vlan = 10
+    saving = engine.save_in_thread()
+    example.startup_vlan = 20  # after the save was asked
+    await saving
+    assert "vstack startup-vlan 10" in store.path.read_text()
+    assert saved == [store.path.read_text()]
+    (tmp_path / "startup-config").unlink()
+    (tmp_path / "startup-config").mkdir()  # cannot be replaced: the write memory error
+    with pytest.raises(CommandError, match=r"^%Error writing startup-config \("):
+        await engine.save_in_thread()
+    assert len(saved) == 1
