@@ -425,3 +425,18 @@ async def report_director_as_neighbour(
             return
         await asyncio.sleep(0.1)
     raise AssertionError("the neighbour report is not in show cdp neighbors detail")
+
+
+def neighbour_client(director: DirectorProcess, mac: str, pid: str) -> ScriptedClient:
+    """A client that took a lease, said hello as ``ACCESS-01`` and reported the director as
+    its CDP neighbour on its port Gi1/0/48: the director's one CDP neighbour."""
+    scripted = ScriptedClient(director, mac, pid)
+
+    async def join() -> None:
+        await scripted.dhcp(upstream=("GigabitEthernet1/0/1", "0000.0c07.ac01"))
+        await scripted.hello("ACCESS-01")
+        await director.await_log(f"mac address: {mac}")
+        await report_director_as_neighbour(director, scripted)
+
+    asyncio.run(join())
+    return scripted

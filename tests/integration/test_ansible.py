@@ -29,7 +29,7 @@ from tests.integration.director_harness import (
     DirectorProcess,
     ScriptedClient,
     console,
-    report_director_as_neighbour,
+    neighbour_client,
 )
 from tests.integration.test_cli_ssh import ENABLE, PASSWORD, start_director
 from tests.tools import require_program
@@ -55,16 +55,7 @@ def director(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectorProce
 def client(director: DirectorProcess) -> ScriptedClient:
     """A client that took a lease, said hello and reported the director as its neighbour on
     its port Gi1/0/48: the director's one CDP neighbour."""
-    scripted = ScriptedClient(director, MAC, PID)
-
-    async def join() -> None:
-        await scripted.dhcp(upstream=("GigabitEthernet1/0/1", "0000.0c07.ac01"))
-        await scripted.hello("ACCESS-01")
-        await director.await_log(f"mac address: {MAC}")
-        await report_director_as_neighbour(director, scripted)
-
-    asyncio.run(join())
-    return scripted
+    return neighbour_client(director, MAC, PID)
 
 
 def inventory(director: DirectorProcess) -> str:

@@ -4,7 +4,6 @@ NAPALM's ``ios`` driver (get_facts, get_interfaces, get_arp_table, get_environme
 
 from __future__ import annotations
 
-import asyncio
 import json
 import socket
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pytest
 from tests.integration.director_harness import (
     DirectorProcess,
     ScriptedClient,
-    report_director_as_neighbour,
+    neighbour_client,
 )
 from tests.integration.test_cli_ssh import ENABLE, PASSWORD, start_director
 
@@ -45,16 +44,7 @@ def director(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DirectorProce
 def client(director: DirectorProcess) -> ScriptedClient:
     """One client that took a lease, said hello and reported the director as its CDP
     neighbour on its port Gi1/0/48 (a CDP neighbour always names its port)."""
-    scripted = ScriptedClient(director, MAC, PID)
-
-    async def join() -> None:
-        await scripted.dhcp(upstream=("GigabitEthernet1/0/1", "0000.0c07.ac01"))
-        await scripted.hello("ACCESS-01")
-        await director.await_log(f"mac address: {MAC}")
-        await report_director_as_neighbour(director, scripted)
-
-    asyncio.run(join())
-    return scripted
+    return neighbour_client(director, MAC, PID)
 
 
 def device(director: DirectorProcess, **extra: Any) -> dict[str, Any]:

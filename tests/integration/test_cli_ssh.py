@@ -246,13 +246,19 @@ async def terminal_privileged(conn: asyncssh.SSHClientConnection) -> Terminal:
     return term
 
 
-async def test_openssh_client_with_a_public_key(director: DirectorProcess, tmp_path: Path) -> None:
-    require_program("ssh")
+def authorized_key(director: DirectorProcess, tmp_path: Path) -> Path:
+    """A new ed25519 key in the director's ``ssh/authorized_keys``; its private key file."""
     key = asyncssh.generate_private_key("ssh-ed25519")
     private = tmp_path / "id_ed25519"
     private.write_bytes(key.export_private_key())
     private.chmod(0o600)
     (director.data_dir / "ssh" / "authorized_keys").write_bytes(key.export_public_key())
+    return private
+
+
+async def test_openssh_client_with_a_public_key(director: DirectorProcess, tmp_path: Path) -> None:
+    require_program("ssh")
+    private = authorized_key(director, tmp_path)
     result = await asyncio.to_thread(
         subprocess.run,
         ["ssh", "-i", str(private), "-p", str(director.ports["ssh"]), "-o", "BatchMode=yes",

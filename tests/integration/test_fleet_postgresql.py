@@ -16,8 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -27,7 +26,7 @@ from sqlalchemy import create_engine, text
 from smartinstall.lab.runner import Lab
 from smartinstall.store.leases import JOURNAL_NAME
 from tests.e2e.lab_kit import director_config, lab_prefix, switch, topology, until_upgraded
-from tests.integration.test_store_postgresql import Cluster, cluster
+from tests.integration.test_store_postgresql import cluster, database_url
 from tests.unit.store import test_director_identity
 
 globals().update(
@@ -39,18 +38,8 @@ globals().update(
     }
 )
 
-__all__ = ["cluster"]
+__all__ = ["cluster", "database_url"]
 pytestmark = [pytest.mark.needs_tool, pytest.mark.timeout(240)]
-
-
-@pytest.fixture
-def database_url(cluster: Cluster) -> Iterator[str]:  # overrides the SQLite one
-    name = f"smi_{uuid.uuid4().hex[:12]}"
-    cluster.admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield cluster.url(name)
-    finally:
-        cluster.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _free_tcp_port() -> int:

@@ -25,7 +25,7 @@ import asyncssh
 import pytest
 
 from tests.integration.director_harness import DirectorProcess
-from tests.integration.test_cli_ssh import ENABLE, PASSWORD, start_director
+from tests.integration.test_cli_ssh import ENABLE, PASSWORD, authorized_key, start_director
 from tests.tools import require_program
 
 napalm = pytest.importorskip("napalm")
@@ -223,11 +223,7 @@ def test_openssh_scp_to_and_from_flash(director: DirectorProcess, tmp_path: Path
     """OpenSSH's ``scp -O`` (the SCP protocol, as IOS speaks it) with a public key: a binary
     file up and back unchanged; a path out of flash: refused."""
     require_program("scp")
-    key = asyncssh.generate_private_key("ssh-ed25519")
-    private = tmp_path / "id_ed25519"
-    private.write_bytes(key.export_private_key())
-    private.chmod(0o600)
-    (director.data_dir / "ssh" / "authorized_keys").write_bytes(key.export_public_key())
+    private = authorized_key(director, tmp_path)
     source = tmp_path / "seed-2.txt"
     source.write_bytes(os.urandom(300_000))  # every byte value, as an image has them
     common = ["-O", "-i", str(private), "-P", str(director.ports["ssh"]), "-o", "BatchMode=yes",

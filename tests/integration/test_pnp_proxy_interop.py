@@ -21,16 +21,12 @@ from pathlib import Path
 import pytest
 
 from smartinstall.director.core import Director
-from smartinstall.director.eventlog import EventLog
 from smartinstall.director.facts import HelloFacts
 from smartinstall.director.proxy_agent import AgentTimers, ClientAgent, PnpHttpClient
 from smartinstall.director.proxy_services import ServiceTimers, SmartInstallServices
-from smartinstall.director.state import DirectorState
 from smartinstall.domain.artifacts import image_facts
 from smartinstall.domain.devices import Neighbor, UpgradeKind
 from smartinstall.domain.proxy import ClientUdi, EntryState, PnpServerAddress, PnpTransport
-from smartinstall.ios.director_commands import replay_director_config
-from smartinstall.store.repository import Repository
 from smartinstall.wire import pnp
 from tests.integration.pnp_scripted_server import (
     EXAMPLES,
@@ -41,6 +37,7 @@ from tests.integration.pnp_scripted_server import (
     example,
     udi_of,
 )
+from tests.unit.director.director_host import make_director
 
 ROOT = Path(__file__).resolve().parents[2]
 XSD_DIR = ROOT / "../shared/spec/pnp/xsd"
@@ -278,16 +275,7 @@ class RecordedDownloads(SmartInstallServices):
 
 
 def director_knowing_the_client(tmp_path: Path) -> Director:
-    settings = replay_director_config("", lambda address: True).settings
-    director = Director(
-        settings,
-        DirectorState(),
-        Repository(tmp_path / "flash"),
-        EventLog(),
-        address=HOST,
-        owns_address=lambda address: True,
-    )
-    director.refresh_role()
+    director = make_director(tmp_path, address=HOST)
     image, version = image_facts(IMAGE)
     director.client_hello(
         HelloFacts(

@@ -33,8 +33,12 @@ from sqlalchemy import create_engine, text
 from smartinstall.lab.runner import READY, DirectorPorts, DirectorRunner
 from tests.e2e.lab_kit import director_config, lab_prefix
 from tests.integration.test_fleet_postgresql import fleet_status
-from tests.integration.test_standby_postgresql import start_standby, wait_log
-from tests.integration.test_store_postgresql import _free_port, _pg_program
+from tests.integration.test_standby_postgresql import (
+    assert_token_fenced,
+    start_standby,
+    wait_log,
+)
+from tests.integration.test_store_postgresql import _free_port, _pg_program, pg_admin
 from tests.tools import find_program
 
 pytestmark = [pytest.mark.needs_tool, pytest.mark.needs_root, pytest.mark.timeout(300)]
@@ -103,12 +107,7 @@ class PgCluster:
         return f"postgresql+psycopg://postgres@{host}:{self.port}/{database}"
 
     def admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
-        ) as conn:
-            conn.execute(sql.encode())
+        pg_admin(self.port, sql)
 
 
 @contextlib.contextmanager
@@ -176,8 +175,6 @@ async def test_an_active_partitioned_from_the_database_fences_itself_and_the_sta
     one director id stands in for it."""
     if os.geteuid() != 0 or shutil.which("ip") is None:
         pytest.skip("needs root and the ip program (network namespaces)")
-    from smartinstall.store.port import StateSaved, StoreError
-    from smartinstall.store.sqlstore import SqlStore
 
     with namespace_link() as link, pg_cluster(link) as pg:
         name = f"smi_{uuid.uuid4().hex[:12]}"
@@ -260,11 +257,5 @@ async def test_an_active_partitioned_from_the_database_fences_itself_and_the_sta
             await standby.stop()
             await active.stop()
         # the former active's token no longer commits
-        fenced = SqlStore(local_url, director_id=PAIR)
-        try:
-            fenced.fence = 1
-            with pytest.raises(StoreError, match="fenced"):
-                fenced.apply([StateSaved("k", "v", dt.datetime.now(dt.UTC))])
-        finally:
-            fenced.close()
+        assert_token_fenced(local_url, PAIR, 1)
         pg.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,10 +15,7 @@ import datetime as dt
 import hashlib
 import signal
 import subprocess
-import sys
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,23 +23,27 @@ from sqlalchemy import create_engine, text
 
 from smartinstall.lab.runner import READY, DirectorRunner, Lab
 from tests.e2e.lab_kit import director_config, lab_prefix, switch, topology, until_upgraded
-from tests.integration.test_store_postgresql import Cluster, cluster
+from tests.integration.test_store_postgresql import cluster, database_url
 
-__all__ = ["cluster"]
+__all__ = ["cluster", "database_url"]
 pytestmark = [pytest.mark.needs_tool, pytest.mark.timeout(300)]
 
 PAIR = "branch-pair"
 TAKEOVER_LIMIT = 10.0  # seconds from the active's death to the standby serving
 
 
-@pytest.fixture
-def database_url(cluster: Cluster) -> Iterator[str]:
-    name = f"smi_{uuid.uuid4().hex[:12]}"
-    cluster.admin(f'CREATE DATABASE "{name}"')
+def assert_token_fenced(url: str, director_id: str, token: int) -> None:
+    """A member holding ``token`` of ``director_id``, now taken over, can no longer commit."""
+    from smartinstall.store.port import StateSaved, StoreError
+    from smartinstall.store.sqlstore import SqlStore
+
+    fenced = SqlStore(url, director_id=director_id)
     try:
-        yield cluster.url(name)
+        fenced.fence = token
+        with pytest.raises(StoreError, match="fenced"):
+            fenced.apply([StateSaved("k", "v", dt.datetime.now(dt.UTC))])
     finally:
-        cluster.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        fenced.close()
 
 
 def pair_lab(tmp_path: Path, url: str, count: int, image_size: int = 256 * 1024) -> Lab:
@@ -80,18 +81,8 @@ def standby_of(lab: Lab, tmp_path: Path) -> DirectorRunner:
 
 
 async def start_standby(runner: DirectorRunner) -> None:
-    p = runner.ports
-    command = [
-        sys.executable, "-m", "smartinstall.cli", "director",
-        "--data-dir", str(runner.data_dir), "--address", runner.address,
-        "--dhcp-port", str(p.dhcp), "--dhcp-relay-port", str(p.relay),
-        "--tftp-port", str(p.tftp), "--smi-port", str(p.smi),
-        "--client-smi-port", str(p.client_smi), "--client-telnet-port", str(p.client_telnet),
-        "--snmp-port", str(p.snmp), "--keepalive", str(runner.keepalive),
-        "--timezone", runner.timezone, "--log-file", str(runner.log_file), *runner.extra,
-    ]  # fmt: skip
     runner.process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        runner.command(), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         start_new_session=True,
     )  # fmt: skip
     await wait_log(runner, "standby: following the active member", 60)
@@ -203,8 +194,6 @@ async def test_an_active_cut_off_from_the_database_is_fenced(
     """The database ends every connection of the active member (``pg_terminate_backend``, as
     a partition ends them once the keepalives give up): the standby takes over, the former
     active stops and exits non-zero, and a commit with its token is refused."""
-    from smartinstall.store.port import StateSaved, StoreError
-    from smartinstall.store.sqlstore import SqlStore
 
     lab = pair_lab(tmp_path, database_url, 2)
     standby = standby_of(lab, tmp_path)
@@ -248,13 +237,7 @@ async def test_an_active_cut_off_from_the_database_is_fenced(
         finally:
             engine.dispose()
         # the former active's token no longer commits
-        fenced = SqlStore(database_url, director_id=PAIR)
-        try:
-            fenced.fence = 1
-            with pytest.raises(StoreError, match="fenced"):
-                fenced.apply([StateSaved("k", "v", dt.datetime.now(dt.UTC))])
-        finally:
-            fenced.close()
+        assert_token_fenced(database_url, PAIR, 1)
         # the new active member goes on serving: a switch that reloads gets its files again
         await until_upgraded(lab, 30)
     finally:

@@ -55,6 +55,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def pg_admin(port: int, sql: str) -> None:
+    """Run ``sql`` as ``postgres`` on the cluster at 127.0.0.1:``port`` (autocommit)."""
+    import psycopg
+
+    with psycopg.connect(
+        host="127.0.0.1", port=port, user="postgres", dbname="postgres", autocommit=True
+    ) as conn:
+        conn.execute(sql.encode())
+
+
 class Cluster:
     def __init__(self, base: Path, port: int, as_user: list[str]) -> None:
         self.base = base
@@ -65,12 +75,7 @@ class Cluster:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
 
     def admin(self, sql: str) -> None:
-        import psycopg
-
-        with psycopg.connect(
-            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
-        ) as conn:
-            conn.execute(sql.encode())
+        pg_admin(self.port, sql)
 
 
 @pytest.fixture(scope="module")

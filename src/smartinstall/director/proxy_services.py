@@ -195,24 +195,30 @@ class SmartInstallServices:
     # --- image-install and config-upgrade ---------------------------------------------------
 
     async def image_install(self, request: pnp.ImageInstallRequest) -> bytes:
-        try:
-            await self._download(UpgradeKind.IMAGE, request.image_uri, request.checksum,
-                                 request.reload)  # fmt: skip
-        except ServiceFailed as failed:
-            return pnp.encode_image_install_response(
-                self.udi, request.correlator, error=failed.error, sid=request.sid
-            )
-        return pnp.encode_image_install_response(self.udi, request.correlator, sid=request.sid)
+        error = await self._failure(
+            UpgradeKind.IMAGE, request.image_uri, request.checksum, request.reload
+        )
+        return pnp.encode_image_install_response(
+            self.udi, request.correlator, error=error, sid=request.sid
+        )
 
     async def config_upgrade(self, request: pnp.ConfigUpgradeRequest) -> bytes:
+        error = await self._failure(
+            UpgradeKind.CONFIG, request.source_uri, request.checksum, request.reload
+        )
+        return pnp.encode_config_upgrade_response(
+            self.udi, request.correlator, error=error, sid=request.sid
+        )
+
+    async def _failure(
+        self, kind: UpgradeKind, uri: str, checksum: str | None, reload: bool
+    ) -> pnp.PnpError | None:
+        """:meth:`_download`; what the PnP server is told when it fails (None: done)."""
         try:
-            await self._download(UpgradeKind.CONFIG, request.source_uri, request.checksum,
-                                 request.reload)  # fmt: skip
+            await self._download(kind, uri, checksum, reload)
         except ServiceFailed as failed:
-            return pnp.encode_config_upgrade_response(
-                self.udi, request.correlator, error=failed.error, sid=request.sid
-            )
-        return pnp.encode_config_upgrade_response(self.udi, request.correlator, sid=request.sid)
+            return failed.error
+        return None
 
     async def _download(
         self, kind: UpgradeKind, uri: str, checksum: str | None, reload: bool

@@ -11,16 +11,54 @@ server and theirs alike, each on its own address."""
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from smartinstall.services.tftp import TftpServer, TftpServerConfig
 from smartinstall.services.tftp_base import OpenUploads
 
 log = logging.getLogger(__name__)
+
+
+def check_lab_address(address: str, where: str, taken: set[str], error: type[Exception]) -> None:
+    """An address a lab server of its own listens on: IPv4, in 127.0.0.0/8, not ``taken``
+    by the director, a switch or another server (raises ``error`` with one line)."""
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        raise error(f"{where}: {address!r} is not an IPv4 address") from None
+    if not address.startswith("127."):
+        raise error(f"{where}: the lab runs on 127.0.0.0/8 only")
+    if address in taken:
+        raise error(f"address {address} used twice")
+
+
+def served_files(
+    raw: dict[str, Any],
+    where: str,
+    base: Path,
+    parse_size: Callable[[object, str], int],
+    inside: Callable[[str, str, str], None],
+    error: type[Exception],
+) -> tuple[tuple[tuple[str, int], ...], tuple[tuple[str, str], ...], Path | None]:
+    """``(images, files, directory)`` of a lab server's section: generated images (name →
+    size), text files (name → text), each inside its directory, and the directory to copy
+    (relative to ``base``)."""
+    images_raw = raw.get("images") or {}
+    files_raw = raw.get("files") or {}
+    if not isinstance(images_raw, dict) or not isinstance(files_raw, dict):
+        raise error(f"{where}: 'images' and 'files' map file names to sizes or text")
+    images = tuple((str(k), parse_size(v, f"{where}: image {k}")) for k, v in images_raw.items())
+    files = tuple((str(k), str(v)) for k, v in files_raw.items())
+    for name, _ in (*images, *files):
+        inside(name, where, "its directory")
+    directory = base / str(raw["directory"]) if raw.get("directory") else None
+    return images, files, directory
 
 
 def image_bytes(name: str, size: int) -> Iterator[bytes]:

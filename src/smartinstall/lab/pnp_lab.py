@@ -19,7 +19,6 @@ UDI's serial number is the switch's).
 
 from __future__ import annotations
 
-import ipaddress
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +30,12 @@ import yaml
 from smartinstall.domain.devices import Device
 from smartinstall.domain.proxy import PROXY_DB_NAME
 from smartinstall.explain.inventory import InventoryError
-from smartinstall.lab.file_servers import copy_tree, write_files
+from smartinstall.lab.file_servers import (
+    check_lab_address,
+    copy_tree,
+    served_files,
+    write_files,
+)
 
 PNP_SERVER_DIR = "pnp-server"
 
@@ -61,29 +65,14 @@ def parse_pnp_server(
         raise PnpLabError("pnp_server: expected a mapping")
     where = "pnp_server"
     address = str(raw.get("address", ""))
-    try:
-        ipaddress.IPv4Address(address)
-    except ValueError:
-        raise PnpLabError(f"{where}: 'address' must be an IPv4 address") from None
-    if not address.startswith("127."):
-        raise PnpLabError(f"{where}: the lab runs on 127.0.0.0/8 only")
-    if address in taken:
-        raise PnpLabError(f"address {address} used twice")
+    check_lab_address(address, where, taken, PnpLabError)
     port = raw.get("port")
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port < 65536:
         raise PnpLabError(f"{where}: port {port!r} is not a port number")
     plans = raw.get("plans") or {}
     if not isinstance(plans, dict):
         raise PnpLabError(f"{where}: 'plans' must be a mapping (the plans.yaml text)")
-    images_raw = raw.get("images") or {}
-    files_raw = raw.get("files") or {}
-    if not isinstance(images_raw, dict) or not isinstance(files_raw, dict):
-        raise PnpLabError(f"{where}: 'images' and 'files' map file names to sizes or text")
-    images = tuple((str(k), parse_size(v, f"{where}: image {k}")) for k, v in images_raw.items())
-    files = tuple((str(k), str(v)) for k, v in files_raw.items())
-    for name, _ in (*images, *files):
-        inside(name, where, "its directory")
-    directory = base / str(raw["directory"]) if raw.get("directory") else None
+    images, files, directory = served_files(raw, where, base, parse_size, inside, PnpLabError)
     return PnpServerSpec(address, port, plans, images, files, directory)
 
 

@@ -115,11 +115,11 @@ class DirectorRunner(_DirectorLog):
     extra: tuple[str, ...] = ()  # more `smartinstall director` options
     env: dict[str, str] = field(default_factory=dict)  # more environment (e.g. a crash point)
 
-    async def start(self, timeout: float = 60.0) -> None:
-        before = self.log().count(READY)
+    def command(self) -> list[str]:
+        """The ``smartinstall director`` command line (without the :attr:`wrapper`)."""
         p = self.ports
-        command = [
-            *self.wrapper, sys.executable, "-m", "smartinstall.cli", "director",
+        return [
+            sys.executable, "-m", "smartinstall.cli", "director",
             "--data-dir", str(self.data_dir), "--address", self.address,
             "--dhcp-port", str(p.dhcp), "--dhcp-relay-port", str(p.relay),
             "--tftp-port", str(p.tftp), "--smi-port", str(p.smi),
@@ -127,8 +127,11 @@ class DirectorRunner(_DirectorLog):
             "--snmp-port", str(p.snmp), "--keepalive", str(self.keepalive),
             "--timezone", self.timezone, "--log-file", str(self.log_file), *self.extra,
         ]  # fmt: skip
+
+    async def start(self, timeout: float = 60.0) -> None:
+        before = self.log().count(READY)
         self.process = subprocess.Popen(
-            command,
+            [*self.wrapper, *self.command()],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

@@ -49,7 +49,7 @@ from smartinstall.explain.inventory import (
     parse_inventory,
 )
 from smartinstall.ios.director_commands import replay_director_config
-from smartinstall.lab.file_servers import FileServerSpec
+from smartinstall.lab.file_servers import FileServerSpec, check_lab_address, served_files
 from smartinstall.lab.pnp_lab import PnpServerSpec, parse_pnp_server
 
 MAX_IMAGE_BYTES = 1 << 30
@@ -271,26 +271,11 @@ def _file_servers(raw: Any, taken: set[str], base: Path) -> tuple[FileServerSpec
             raise TopologyError("lab: each file server needs an 'address'")
         address = str(item["address"])
         where = f"lab: file server {address}"
-        try:
-            ipaddress.IPv4Address(address)
-        except ValueError:
-            raise TopologyError(f"{where}: not an IPv4 address") from None
-        if not address.startswith("127."):
-            raise TopologyError(f"{where}: the lab runs on 127.0.0.0/8 only")
-        if address in taken:
-            raise TopologyError(f"address {address} used twice")
+        check_lab_address(address, where, taken, TopologyError)
         taken.add(address)
-        images_raw = item.get("images") or {}
-        files_raw = item.get("files") or {}
-        if not isinstance(images_raw, dict) or not isinstance(files_raw, dict):
-            raise TopologyError(f"{where}: 'images' and 'files' map file names to sizes or text")
-        images = tuple(
-            (str(k), parse_size(v, f"{where}: image {k}")) for k, v in images_raw.items()
+        images, files, directory = served_files(
+            item, where, base, parse_size, _inside, TopologyError
         )
-        files = tuple((str(k), str(v)) for k, v in files_raw.items())
-        for name, _ in (*images, *files):
-            _inside(name, where, "its directory")
-        directory = base / str(item["directory"]) if item.get("directory") else None
         servers.append(FileServerSpec(address, images, files, directory))
     return tuple(servers)
 

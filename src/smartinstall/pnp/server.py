@@ -21,12 +21,11 @@ import asyncio
 import contextlib
 import logging
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -44,16 +43,16 @@ from smartinstall.pnp.plans import (
     load_plans,
     parse_plans,
 )
-from smartinstall.services.http.server import bind
+from smartinstall.services.http.server import GRACE, Server, bind, server_config
 from smartinstall.wire import pnp
 
 __all__ = ["PlanError", "PnpServer", "PnpServerHandle", "serve_pnp"]
 
 log = logging.getLogger(__name__)
+_Message = TypeVar("_Message")
 
 XML = "text/xml; charset=utf-8"
 FILES_PATH = "/pnp-server/files"
-GRACE = 1.0
 
 
 @dataclass
@@ -105,13 +104,10 @@ class PnpServer:
         return Response(b"", media_type=XML)
 
     async def work_request(self, request: Request) -> Response:
-        body = await self._read(request)
-        if body is None:
-            return self._too_large(pnp.WORK_REQUEST_PATH)
-        try:
-            work = pnp.decode_work_request_info(body)
-        except pnp.PnpDecodeError as exc:
-            return self._bad(pnp.WORK_REQUEST_PATH, str(exc), body)
+        received = await self._receive(request, pnp.WORK_REQUEST_PATH, pnp.decode_work_request_info)
+        if isinstance(received, Response):
+            return received
+        body, work = received
         udi = work.udi
         state = self.progress.setdefault(udi.text, Progress())
         for correlator, step in state.pending.items():
@@ -141,13 +137,10 @@ class PnpServer:
         return Response(payload, media_type=XML)
 
     async def work_response(self, request: Request) -> Response:
-        body = await self._read(request)
-        if body is None:
-            return self._too_large(pnp.WORK_RESPONSE_PATH)
-        try:
-            resp = pnp.decode_response(body)
-        except pnp.PnpDecodeError as exc:
-            return self._bad(pnp.WORK_RESPONSE_PATH, str(exc), body)
+        received = await self._receive(request, pnp.WORK_RESPONSE_PATH, pnp.decode_response)
+        if isinstance(received, Response):
+            return received
+        body, resp = received
         udi = resp.udi.text
         state = self.progress.setdefault(udi, Progress())
         correlator = resp.correlator
@@ -313,6 +306,19 @@ class PnpServer:
             return []
         return pnp.validate(body, self.xsd_dir)
 
+    async def _receive(
+        self, request: Request, endpoint: str, decode: Callable[[bytes], _Message]
+    ) -> tuple[bytes, _Message] | Response:
+        """The body posted to ``endpoint`` and what ``decode`` makes of it; or the error
+        response when it is too large or does not decode (recorded as a bad message)."""
+        body = await self._read(request)
+        if body is None:
+            return self._too_large(endpoint)
+        try:
+            return body, decode(body)
+        except pnp.PnpDecodeError as exc:
+            return self._bad(endpoint, str(exc), body)
+
     async def _read(self, request: Request) -> bytes | None:
         """The body, or None when it exceeds the codec's bound."""
         chunks: list[bytes] = []
@@ -361,12 +367,6 @@ def _retry_on_startup(step: Step, resp: pnp.ServiceResponse) -> bool:
     )
 
 
-class _Uvicorn(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the caller owns the signals
-        yield
-
-
 @dataclass
 class PnpServerHandle:
     """A running server: ``url`` to reach it, ``stop()`` to end it."""
@@ -374,7 +374,7 @@ class PnpServerHandle:
     server: PnpServer
     address: str
     port: int
-    _uvicorn: _Uvicorn
+    _uvicorn: Server
     _task: asyncio.Task[None]
 
     @property
@@ -466,16 +466,7 @@ async def serve_pnp(
         await asyncio.to_thread(exchanges.close)
         raise
     bound_port = int(sock.getsockname()[1])
-    config = uvicorn.Config(
-        server.app,
-        lifespan="off",
-        log_config=None,
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        timeout_graceful_shutdown=int(GRACE),
-    )
-    runner = _Uvicorn(config)
+    runner = Server(server_config(server.app))
     task = asyncio.get_running_loop().create_task(
         runner.serve(sockets=[sock]), name=f"pnp-server-{bound_port}"
     )

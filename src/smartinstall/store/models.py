@@ -136,16 +136,19 @@ class DeviceRow(Base):
     )
 
 
+def _of_a_device() -> ForeignKeyConstraint:
+    """The key of a device's child rows (stack members, neighbours): they go with it."""
+    return ForeignKeyConstraint(
+        ["director_id", "device_id"],
+        ["devices.director_id", "devices.id"],
+        ondelete="CASCADE",
+        onupdate="CASCADE",
+    )
+
+
 class StackMemberRow(Base):
     __tablename__ = "stack_members"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["director_id", "device_id"],
-            ["devices.director_id", "devices.id"],
-            ondelete="CASCADE",
-            onupdate="CASCADE",
-        ),
-    )
+    __table_args__ = (_of_a_device(),)
 
     director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
     device_id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -158,14 +161,7 @@ class StackMemberRow(Base):
 
 class NeighborRow(Base):
     __tablename__ = "neighbors"
-    __table_args__ = (
-        ForeignKeyConstraint(
-            ["director_id", "device_id"],
-            ["devices.director_id", "devices.id"],
-            ondelete="CASCADE",
-            onupdate="CASCADE",
-        ),
-    )
+    __table_args__ = (_of_a_device(),)
 
     director_id: Mapped[str] = mapped_column(DIRECTOR_ID, primary_key=True)
     device_id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -5,62 +5,27 @@ the right data and that confirmations, refusals and filters behave as IOS."""
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartinstall.director.core import Director
-from smartinstall.director.eventlog import EventLog
 from smartinstall.director.exec_commands import ExecCommands
 from smartinstall.director.ondemand import OnDemandError, parse_builtin
-from smartinstall.director.state import DirectorState
 from smartinstall.director.terminals import PreservedLines, build_engine
 from smartinstall.domain.devices import Device, DeviceType, JoinState, UpgradeKind
 from smartinstall.domain.downloads import DownloadMethod, DownloadStatus
-from smartinstall.domain.settings import DirectorSettings
 from smartinstall.ios import Engine, Session, StartupConfig
-from smartinstall.ios.director_commands import replay_director_config
 from smartinstall.services.cli_auth import CliAccess
-from smartinstall.store.repository import Repository
+from tests.unit.director.director_host import Host, make_host
 
 CONFIG = "vstack director 127.0.0.1\nvstack basic\n"
 
 
-@dataclass
-class Host:
-    data_dir: Path
-    events: EventLog
-    state: DirectorState
-    repo: Repository
-    director: Director
-    dhcp: Any = None
-    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-    @property
-    def settings(self) -> DirectorSettings:
-        return self.director.settings
-
-    @property
-    def db(self) -> DirectorState:
-        return self.state
-
-
 @pytest.fixture
-def host(tmp_path: Path) -> Any:
-    settings = replay_director_config(CONFIG, lambda address: True).settings
-    events = EventLog()
-    state = DirectorState()
-    repo = Repository(tmp_path / "flash")
-    director = Director(
-        settings, state, repo, events, address="127.0.0.1", owns_address=lambda address: True
-    )
-    director.refresh_role()
-    yield Host(tmp_path, events, state, repo, director)
+def host(tmp_path: Path) -> Host:
+    return make_host(tmp_path, CONFIG)
 
 
 def privileged(host: Host) -> tuple[Engine, Session]:

@@ -5,17 +5,10 @@ vstack proxy-db`` as the guide lays them out."""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from smartinstall.director.core import Director
-from smartinstall.director.eventlog import EventLog
-from smartinstall.director.state import DirectorState
 from smartinstall.director.terminals import build_engine
 from smartinstall.director.views.proxy import (
     ProxyClient,
@@ -27,7 +20,7 @@ from smartinstall.domain.settings import DirectorSettings
 from smartinstall.ios import Engine, Session, StartupConfig
 from smartinstall.ios.director_commands import replay_director_config
 from smartinstall.ios.director_config.proxy import PROXY_ENABLED
-from smartinstall.store.repository import Repository
+from tests.unit.director.director_host import Host, make_host
 
 GUIDE_VSTACK_HELP = """\
   dhcp-localserver  Configure vstack dhcp parameters
@@ -53,35 +46,9 @@ Vstack management Vlans: 1
 """
 
 
-@dataclass
-class Host:
-    data_dir: Path
-    events: EventLog
-    state: DirectorState
-    repo: Repository
-    director: Director
-    dhcp: Any = None
-    proxy: Any = None
-    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-    @property
-    def settings(self) -> DirectorSettings:
-        return self.director.settings
-
-
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[Host]:
-    settings = replay_director_config("", lambda address: True).settings
-    director = Director(
-        settings,
-        DirectorState(),
-        Repository(tmp_path / "flash"),
-        EventLog(),
-        address="127.0.0.1",
-        owns_address=lambda address: True,
-    )
-    director.refresh_role()
-    yield Host(tmp_path, director.events, director.state, director.repo, director)
+def host(tmp_path: Path) -> Host:
+    return make_host(tmp_path)
 
 
 def session(host: Host) -> tuple[Engine, Session]:

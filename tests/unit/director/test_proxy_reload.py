@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from smartinstall.director.core import Director
-from smartinstall.director.eventlog import EventLog
 from smartinstall.director.facts import HelloFacts
 from smartinstall.director.proxy_services import (
     RELOAD_ERROR,
@@ -27,13 +25,11 @@ from smartinstall.director.proxy_services import (
     ServiceTimers,
     SmartInstallServices,
 )
-from smartinstall.director.state import DirectorState
 from smartinstall.domain.artifacts import image_facts
 from smartinstall.domain.devices import Device, UpgradeKind
 from smartinstall.domain.proxy import ClientUdi
-from smartinstall.ios.director_commands import replay_director_config
-from smartinstall.store.repository import Repository
 from smartinstall.wire import pnp
+from tests.unit.director.director_host import make_director
 
 MAC = "0050.5622.0003"
 OLD_IMAGE = "c2960x-universalk9-tar.152-7.E9.tar"
@@ -104,18 +100,8 @@ def test_the_reload_errors_are_the_schemas() -> None:
 
 
 @pytest.fixture
-def director(tmp_path: Path) -> Iterator[Director]:
-    settings = replay_director_config("", lambda address: True).settings
-    built = Director(
-        settings,
-        DirectorState(),
-        Repository(tmp_path / "flash"),
-        EventLog(),
-        address="127.0.0.1",
-        owns_address=lambda address: True,
-    )
-    built.refresh_role()
-    yield built
+def director(tmp_path: Path) -> Director:
+    return make_director(tmp_path)
 
 
 def hello(director: Director, tar: str) -> None:

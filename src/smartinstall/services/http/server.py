@@ -17,6 +17,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -27,10 +28,27 @@ log = logging.getLogger(__name__)
 GRACE = 1.0
 
 
-class _Server(uvicorn.Server):
+class Server(uvicorn.Server):
+    """uvicorn's server without its signal handling: the caller owns the signals."""
+
     @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # the director handles signals
+    def capture_signals(self) -> Iterator[None]:
         yield
+
+
+def server_config(app: Any, **ssl_files: Any) -> uvicorn.Config:
+    """uvicorn's settings for ``app`` on a socket of ours (:func:`bind`): no lifespan, no
+    logging setup or access log, no proxy or server headers, :data:`GRACE` to finish."""
+    return uvicorn.Config(
+        app,
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        timeout_graceful_shutdown=int(GRACE),
+        **ssl_files,
+    )
 
 
 def bind(address: str, port: int) -> socket.socket:
@@ -99,7 +117,7 @@ class HttpListener:
         self.port = port
         self.certificate = certificate
         self.key = key
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -109,21 +127,15 @@ class HttpListener:
     async def start(self) -> None:
         sock = bind(self.address, self.port)
         self.port = int(sock.getsockname()[1])
-        config = uvicorn.Config(
+        config = server_config(
             self.app.app,
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-            proxy_headers=False,
-            server_header=False,
-            timeout_graceful_shutdown=int(GRACE),
             ssl_certfile=str(self.certificate) if self.certificate else None,
             ssl_keyfile=str(self.key) if self.key else None,
         )
         if self.certificate is not None:
             # loading the PEM files is file I/O: off the loop
             await asyncio.to_thread(config.load)
-        server = _Server(config)
+        server = Server(config)
         self._server = server
         self._task = asyncio.get_running_loop().create_task(
             server.serve(sockets=[sock]), name=f"http-{self.port}"

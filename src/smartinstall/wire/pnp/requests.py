@@ -6,7 +6,7 @@ side)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NamedTuple, TypeAlias
+from typing import TypeAlias, TypedDict
 
 from lxml import etree
 
@@ -187,15 +187,20 @@ def _copy_source(copy: etree._Element | None, what: str) -> tuple[str, str | Non
     return uri, checksum
 
 
-class _Reload(NamedTuple):
+class _Reload(TypedDict):
+    """The reload fields that config-upgrade and image-install share, named as in their
+    requests and ``encode_*_request`` functions."""
+
     reload: bool
-    delay: int | None = None
-    reason: str | None = None
-    user: str | None = None
-    save_config: bool | None = None
+    reload_delay: int | None
+    reload_reason: str | None
+    reload_user: str | None
+    save_config: bool | None
 
 
-class _Env(NamedTuple):
+class _Env(TypedDict):
+    """The :class:`_Envelope` fields."""
+
     udi: str
     sid: str | None
 
@@ -204,14 +209,26 @@ def _reload(body: etree._Element) -> _Reload:
     reload_el = _child(body, "reload")
     if reload_el is not None:
         return _Reload(
-            True,
-            _int(_text(reload_el, "delayIn"), "delayIn"),
-            _text(reload_el, "reason"),
-            _text(reload_el, "user"),
-            _bool(_text(reload_el, "saveConfig")),
+            reload=True,
+            reload_delay=_int(_text(reload_el, "delayIn"), "delayIn"),
+            reload_reason=_text(reload_el, "reason"),
+            reload_user=_text(reload_el, "user"),
+            save_config=_bool(_text(reload_el, "saveConfig")),
         )
     # <noReload/>, or (leniently, as ianz94's template) neither element: no reload
-    return _Reload(False)
+    return _Reload(
+        reload=False, reload_delay=None, reload_reason=None, reload_user=None, save_config=None
+    )
+
+
+def _reload_of(request: ConfigUpgradeRequest | ImageInstallRequest) -> _Reload:
+    return _Reload(
+        reload=request.reload,
+        reload_delay=request.reload_delay,
+        reload_reason=request.reload_reason,
+        reload_user=request.reload_user,
+        save_config=request.save_config,
+    )
 
 
 def _decode_backoff(body: etree._Element, correlator: str, env: _Env) -> BackoffRequest:
@@ -220,12 +237,10 @@ def _decode_backoff(body: etree._Element, correlator: str, env: _Env) -> Backoff
         raise PnpDecodeError("backoff request without <backoff>")
     reason = _text(backoff, "reason") or ""
     if _child(backoff, "terminate") is not None:
-        return BackoffRequest(correlator, reason=reason, terminate=True, udi=env.udi, sid=env.sid)
+        return BackoffRequest(correlator, reason=reason, terminate=True, **env)
     minutes = _int(_text(backoff, "defaultMinutes"), "defaultMinutes", 1, 2880)
     if minutes is not None:
-        return BackoffRequest(
-            correlator, reason=reason, default_minutes=minutes, udi=env.udi, sid=env.sid
-        )
+        return BackoffRequest(correlator, reason=reason, default_minutes=minutes, **env)
     cb = _child(backoff, "callbackAfter")
     if cb is None:
         raise PnpDecodeError("backoff without callbackAfter, defaultMinutes or terminate")
@@ -236,9 +251,7 @@ def _decode_backoff(body: etree._Element, correlator: str, env: _Env) -> Backoff
         seconds = DEFAULT_CALLBACK_SECONDS
     else:
         seconds = (h or 0) * 3600 + (m or 0) * 60 + (s or 0)
-    return BackoffRequest(
-        correlator, reason=reason, callback_after_seconds=seconds, udi=env.udi, sid=env.sid
-    )
+    return BackoffRequest(correlator, reason=reason, callback_after_seconds=seconds, **env)
 
 
 def decode_request(data: bytes) -> ServiceRequest:
@@ -252,7 +265,7 @@ def decode_request(data: bytes) -> ServiceRequest:
         return NoWork()
     root = _parse(data)
     body = _body(root)
-    env = _Env(_attr(root, "udi") or "", _attr(root, "sid"))
+    env = _Env(udi=_attr(root, "udi") or "", sid=_attr(root, "sid"))
     ns = _ns(body)
     kind = _local(body)
     correlator = _attr(body, "correlator")
@@ -260,24 +273,23 @@ def decode_request(data: bytes) -> ServiceRequest:
         work = _child(body, "workInfo")
         if work is None or _child(work, "bye") is None:
             raise PnpDecodeError("a work-info message from the server that is not a bye")
-        return ByeRequest(correlator or "", session_id=_text(work, "sid"), udi=env.udi, sid=env.sid)
+        return ByeRequest(correlator or "", session_id=_text(work, "sid"), **env)
     if kind != "request":
         raise PnpDecodeError(f"expected a service <request>, got <{kind}> in {ns!r}")
     if correlator is None:
         raise PnpDecodeError("request without a correlator")
     if ns == NS_CAPABILITY:
-        return CapabilityRequest(correlator, udi=env.udi, sid=env.sid)
+        return CapabilityRequest(correlator, **env)
     if ns == NS_TOPOLOGY:
-        return TopologyRequest(correlator, udi=env.udi, sid=env.sid)
+        return TopologyRequest(correlator, **env)
     if ns == NS_DEVICE_INFO:
         di = _child(body, "deviceInfo")
         info_type = _attr(di, "type") if di is not None else None
-        return DeviceInfoRequest(correlator, info_type or "all", udi=env.udi, sid=env.sid)
+        return DeviceInfoRequest(correlator, info_type or "all", **env)
     if ns == NS_CONFIG_UPGRADE:
         config = _child(body, "config")
         copy = _child(config, "copy")
         uri, checksum = _copy_source(copy, "config-upgrade")
-        rl = _reload(body)
         apply_to = _text(copy, "applyTo")
         return ConfigUpgradeRequest(
             correlator,
@@ -287,18 +299,12 @@ def decode_request(data: bytes) -> ServiceRequest:
             details=_attr(config, "details") if config is not None else None,
             abort_on_syntax_fault=_child(copy, "abortOnSyntaxFault") is not None,
             apply_to_given=bool(apply_to),
-            reload=rl.reload,
-            reload_delay=rl.delay,
-            reload_reason=rl.reason,
-            reload_user=rl.user,
-            save_config=rl.save_config,
-            udi=env.udi,
-            sid=env.sid,
+            **_reload(body),
+            **env,
         )
     if ns == NS_IMAGE_INSTALL:
         copy = _child(_child(body, "image"), "copy")
         uri, checksum = _copy_source(copy, "image-install")
-        rl = _reload(body)
         dest = _child(copy, "destination")
         destination = None
         if dest is not None:
@@ -308,19 +314,14 @@ def decode_request(data: bytes) -> ServiceRequest:
             uri,
             checksum=checksum,
             destination=destination,
-            reload=rl.reload,
-            reload_delay=rl.delay,
-            reload_reason=rl.reason,
-            reload_user=rl.user,
-            save_config=rl.save_config,
-            udi=env.udi,
-            sid=env.sid,
+            **_reload(body),
+            **env,
         )
     if ns == NS_BACKOFF:
         return _decode_backoff(body, correlator, env)
     if not ns:
         raise PnpDecodeError("request without a service namespace")
-    return UnsupportedRequest(ns, correlator, udi=env.udi, sid=env.sid)
+    return UnsupportedRequest(ns, correlator, **env)
 
 
 # --- server side: encode ----------------------------------------------------------------------
@@ -513,11 +514,7 @@ def encode_request(request: ServiceRequest, udi: UdiLike | None = None) -> bytes
                 request.source_uri,
                 apply_to=request.apply_to if request.apply_to_given else None,
                 checksum=request.checksum,
-                reload=request.reload,
-                reload_delay=request.reload_delay,
-                reload_reason=request.reload_reason,
-                reload_user=request.reload_user,
-                save_config=request.save_config,
+                **_reload_of(request),
                 details=request.details,
                 abort_on_syntax_fault=request.abort_on_syntax_fault,
                 sid=sid,
@@ -529,11 +526,7 @@ def encode_request(request: ServiceRequest, udi: UdiLike | None = None) -> bytes
                 request.image_uri,
                 checksum=request.checksum,
                 destination=request.destination,
-                reload=request.reload,
-                reload_delay=request.reload_delay,
-                reload_reason=request.reload_reason,
-                reload_user=request.reload_user,
-                save_config=request.save_config,
+                **_reload_of(request),
                 sid=sid,
             )
         case BackoffRequest():

@@ -307,6 +307,17 @@ def encode_image_install_response(
     return _serialize(root)
 
 
+def _link_end(
+    element: etree._Element, tag: str, interface: str, short_interface: str, mac: str
+) -> etree._Element:
+    """One end (``local`` or ``remote``) of a topology ``element``."""
+    end = _sub(element, tag)
+    _sub(end, "interface", interface)
+    _sub(end, "shortInterface", short_interface)
+    _sub(end, "macAddress", mac)
+    return end
+
+
 def encode_topology_response(
     udi: UdiLike,
     correlator: str,
@@ -323,14 +334,10 @@ def encode_topology_response(
         topo = _sub(resp, "topology")
         for n in neighbours:
             el = _sub(topo, "element")
-            local = _sub(el, "local")
-            _sub(local, "interface", n.local_interface)
-            _sub(local, "shortInterface", n.local_short_interface)
-            _sub(local, "macAddress", n.local_mac)
-            remote = _sub(el, "remote")
-            _sub(remote, "interface", n.remote_interface)
-            _sub(remote, "shortInterface", n.remote_short_interface)
-            _sub(remote, "macAddress", n.remote_mac)
+            _link_end(el, "local", n.local_interface, n.local_short_interface, n.local_mac)
+            remote = _link_end(
+                el, "remote", n.remote_interface, n.remote_short_interface, n.remote_mac
+            )
             _sub(remote, "deviceName", n.device_name)
             _sub(remote, "platform", n.platform)
             _sub(remote, "version", n.version)
