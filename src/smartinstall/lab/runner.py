@@ -15,30 +15,34 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import re
-import signal
 import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Protocol
 
-from smartinstall.director.daemon import DirectorDaemon
 from smartinstall.director.facts import director_mac
 from smartinstall.director.terminals import SOCKET_NAME
 from smartinstall.director.views import show_vstack_download_status, show_vstack_status
 from smartinstall.domain.devices import Device
-from smartinstall.domain.downloads import DownloadStatus
 from smartinstall.domain.groups import Assignment
 from smartinstall.explain.report import explain_devices, group_label
 from smartinstall.ios.director_commands import replay_director_config
+from smartinstall.lab.director_process import (
+    READY,
+    DirectorPorts,
+    DirectorRunner,
+    InProcessDirector,
+    LabError,
+    free_port,
+    read_internals,
+    wait_until_committed,
+)
 from smartinstall.lab.file_servers import LabFileServer, copy_tree, write_files
 from smartinstall.lab.pnp_lab import PNP_SERVER_DIR, LabPnpServer
+from smartinstall.lab.progress import SwitchRow, is_upgraded, render_table
 from smartinstall.lab.topology import LabSwitch, LabTopology, pinned_zone
-from smartinstall.services.cli_local import run_lines
 from smartinstall.store.database import default_url
 from smartinstall.store.identity import read_id
 from smartinstall.store.records import BackupRecord, DownloadEntry
@@ -50,209 +54,27 @@ from smartinstall.switch.netio import NetConfig, NetIo
 from smartinstall.switch.shell import TelnetConsole
 from smartinstall.wire import smi_client
 
+__all__ = [
+    "READY",
+    "SOCKET_NAME",
+    "DirectorPorts",
+    "DirectorRunner",
+    "InProcessDirector",
+    "Lab",
+    "LabDatabase",
+    "LabError",
+    "LabNetIo",
+    "LabSwitchRun",
+    "SwitchRow",
+    "default_workdir",
+    "free_port",
+    "is_upgraded",
+    "read_internals",
+    "render_table",
+    "wait_until_committed",
+]
+
 log = logging.getLogger(__name__)
-
-READY = "director ready"
-
-
-def free_port(host: str, kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-@dataclass
-class DirectorPorts:
-    dhcp: int
-    relay: int
-    tftp: int
-    smi: int
-    client_smi: int
-    client_telnet: int = 23  # the switches' telnet consoles (vstack attach, show vstack client)
-    snmp: int = 161  # the director's SNMP agent (on only with snmp-server lines)
-
-    @classmethod
-    def pick(cls, address: str) -> DirectorPorts:
-        return cls(
-            dhcp=free_port(address),
-            relay=free_port(address),
-            tftp=free_port(address),
-            smi=free_port(address, socket.SOCK_STREAM),
-            client_smi=free_port(address, socket.SOCK_STREAM),
-            client_telnet=free_port(address, socket.SOCK_STREAM),
-            snmp=free_port(address),
-        )
-
-
-class _DirectorLog:
-    """Where a lab's director writes its log: ``data_dir/director.log``."""
-
-    data_dir: Path
-
-    @property
-    def log_file(self) -> Path:
-        return self.data_dir / "director.log"
-
-    def log(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-
-@dataclass
-class DirectorRunner(_DirectorLog):
-    """``smartinstall director`` as a subprocess; its log goes to ``data_dir/director.log``."""
-
-    data_dir: Path
-    address: str
-    ports: DirectorPorts
-    keepalive: float
-    timezone: str
-    process: subprocess.Popen[bytes] | None = None
-    starts: int = 0
-    wrapper: tuple[str, ...] = ()  # e.g. ("ip", "netns", "exec", <namespace>)
-    extra: tuple[str, ...] = ()  # more `smartinstall director` options
-    env: dict[str, str] = field(default_factory=dict)  # more environment (e.g. a crash point)
-
-    def command(self) -> list[str]:
-        """The ``smartinstall director`` command line (without the :attr:`wrapper`)."""
-        p = self.ports
-        return [
-            sys.executable, "-m", "smartinstall.cli", "director",
-            "--data-dir", str(self.data_dir), "--address", self.address,
-            "--dhcp-port", str(p.dhcp), "--dhcp-relay-port", str(p.relay),
-            "--tftp-port", str(p.tftp), "--smi-port", str(p.smi),
-            "--client-smi-port", str(p.client_smi), "--client-telnet-port", str(p.client_telnet),
-            "--snmp-port", str(p.snmp), "--keepalive", str(self.keepalive),
-            "--timezone", self.timezone, "--log-file", str(self.log_file), *self.extra,
-        ]  # fmt: skip
-
-    async def start(self, timeout: float = 60.0) -> None:
-        before = self.log().count(READY)
-        self.process = subprocess.Popen(
-            [*self.wrapper, *self.command()],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            env={**os.environ, **self.env} if self.env else None,
-        )
-        self.starts += 1
-        deadline = time.monotonic() + timeout
-        while self.log().count(READY) <= before:
-            if self.process.poll() is not None:
-                raise LabError(
-                    f"the director exited ({self.process.returncode}); see {self.log_file}"
-                )
-            if time.monotonic() > deadline:
-                raise LabError(
-                    f"the director was not ready within {timeout:.0f}s; see {self.log_file}"
-                )
-            await asyncio.sleep(0.05)
-
-    async def until_exit(self, timeout: float) -> int | None:
-        """Wait for the process to end by itself (a crash point); its return code, or None
-        when it still runs after ``timeout`` seconds."""
-        process = self.process
-        if process is None:
-            return None
-        deadline = time.monotonic() + timeout
-        while process.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if process.poll() is None:
-            return None
-        self.process = None
-        return process.returncode
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int | None:
-        process, self.process = self.process, None
-        if process is None:
-            return None
-        with contextlib.suppress(ProcessLookupError):
-            process.send_signal(sig)
-        deadline = time.monotonic() + 15
-        while process.poll() is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        return process.returncode
-
-
-class InProcessDirector(_DirectorLog):
-    """The director daemon on the lab's own event loop (tests that call the core directly,
-    e.g. ``vstack on-hold-clients install`` or on-demand downloads, before the operator CLI
-    reaches a running director). Same interface as :class:`DirectorRunner`; its log goes to
-    ``data_dir/director.log`` too."""
-
-    def __init__(
-        self, data_dir: Path, address: str, ports: DirectorPorts, keepalive: float, timezone: str
-    ) -> None:
-        self.data_dir = data_dir
-        self.address = address
-        self.ports = ports
-        self.keepalive = keepalive
-        self.timezone = timezone
-        self.daemon: DirectorDaemon | None = None
-        self.starts = 0
-        self._serving: asyncio.Task[None] | None = None
-        self._handler: logging.Handler | None = None
-        self._level = logging.NOTSET
-
-    async def start(self, timeout: float = 60.0) -> None:
-        del timeout
-        from zoneinfo import ZoneInfo
-
-        from smartinstall.director.daemon import DaemonOptions, DirectorDaemon
-
-        if self._handler is None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(self.log_file)
-            handler.setLevel(logging.INFO)
-            handler.setFormatter(
-                logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s")
-            )
-            package = logging.getLogger("smartinstall")
-            self._level = package.level
-            if package.getEffectiveLevel() > logging.INFO:
-                package.setLevel(logging.INFO)
-            package.addHandler(handler)
-            self._handler = handler
-        p = self.ports
-        options = DaemonOptions(
-            data_dir=self.data_dir, address=self.address, dhcp_port=p.dhcp,
-            dhcp_relay_port=p.relay, tftp_port=p.tftp, smi_port=p.smi,
-            client_smi_port=p.client_smi, client_telnet_port=p.client_telnet,
-            snmp_port=p.snmp, keepalive=self.keepalive,
-            timezone=ZoneInfo(self.timezone),
-        )  # fmt: skip
-        daemon = DirectorDaemon(options)
-        await daemon.start()
-        self.daemon = daemon
-        self.starts += 1
-        logging.getLogger("smartinstall.director.daemon").info(READY)
-        # the daemon's own timers (join window, health, settings changes), as in the process
-        self._serving = asyncio.get_running_loop().create_task(daemon.serve())
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int | None:
-        del sig
-        daemon, self.daemon = self.daemon, None
-        if daemon is None:
-            return None
-        daemon.request_stop()
-        if self._serving is not None:
-            await self._serving
-            self._serving = None
-        await daemon.stop()
-        return 0
-
-    def close_log(self) -> None:
-        if self._handler is not None:
-            package = logging.getLogger("smartinstall")
-            package.removeHandler(self._handler)
-            package.setLevel(self._level)
-            self._handler.close()
-            self._handler = None
 
 
 class LabDatabase(Protocol):
@@ -269,33 +91,10 @@ class LabDatabase(Protocol):
     def backups(self, mac: str | None = None) -> list[BackupRecord]: ...
 
 
-class LabError(RuntimeError):
-    """The lab could not start; the message is one line."""
-
-
 class LabNetIo(NetIo):
     """A lab switch's network edges: those of every emulated switch, which asks the director
     for its own (topology) address and relays its DHCP with option 82 when it is cabled to
     the director or to another switch (:meth:`Lab._make_switch`)."""
-
-
-@dataclass
-class SwitchRow:
-    """One line of the progress table."""
-
-    name: str
-    mac: str
-    pid: str
-    address: str
-    state: str
-    bytes: int
-    seconds: float
-    image: str
-    config: str
-    script: str
-    done: bool
-    group: str = ""  # the group the switch matched, as `smartinstall explain` names it
-    nothing: bool = False  # explain gives it nothing to install (done: it got nothing)
 
 
 @dataclass
@@ -305,47 +104,6 @@ class LabSwitchRun:
     finished_at: float | None = None
     entry: DownloadEntry | None = field(default=None, repr=False)
     console: TelnetConsole | None = field(default=None, repr=False)
-
-
-_INTERNAL_LINE = re.compile(r"^(\S.*?)\s+: (.*)$", re.MULTILINE)
-
-
-def read_internals(data_dir: Path, timeout: float = 10.0) -> dict[str, str] | None:
-    """``show vstack internal`` of a running director, asked through its console socket, as
-    {label: value}; None when the director cannot be asked."""
-    try:
-        output, _ = run_lines(data_dir / SOCKET_NAME, "show vstack internal\n", timeout)
-    except OSError:
-        return None
-    return dict(_INTERNAL_LINE.findall(output))
-
-
-def wait_until_committed(data_dir: Path, timeout: float = 10.0) -> bool:
-    """Until a running director has committed every change it made so far, so that its
-    database shows them. False when the director cannot be asked or did not catch up."""
-    deadline = time.monotonic() + timeout
-    while True:
-        internals = read_internals(data_dir, timeout)
-        if internals is None:
-            return False
-        if internals.get("Store: changes pending") == "0" and internals.get(
-            "Store: changes submitted"
-        ) == internals.get("Store: changes committed"):
-            return True
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-
-
-def is_upgraded(entry: DownloadEntry | None) -> bool:
-    """The director's download row says this client is done: image (or, without an image,
-    configuration) UPGRADED, nothing FAILED, nothing left to do."""
-    if entry is None:
-        return False
-    columns = (entry.image, entry.config, entry.script)
-    if any(c is DownloadStatus.FAILED or not c.finished for c in columns):
-        return False
-    return DownloadStatus.UPGRADED in (entry.image, entry.config)
 
 
 class Lab:
@@ -689,29 +447,6 @@ class Lab:
                 return True
             await asyncio.sleep(every)
         return bool(predicate())  # type: ignore[operator]
-
-
-def render_table(rows: list[SwitchRow], elapsed: float) -> str:
-    """The live progress table, plain text."""
-    header = (
-        f"{'switch':<16}{'PID':<24}{'address':<14}{'group':<20}{'state':<22}{'bytes':>11}  "
-        f"{'time':>6}  {'image':<12}{'config':<12}{'script':<12}"
-    )
-    lines = [header, "-" * len(header)]
-    for r in rows:
-        mark = "*" if r.done else " "
-        lines.append(
-            f"{r.name[:15]:<16}{r.pid[:23]:<24}{r.address:<14}{r.group[:19]:<20}{r.state[:21]:<22}"
-            f"{r.bytes:>11,}  {r.seconds:>5.1f}s  {r.image:<12}{r.config:<12}{r.script:<12}{mark}"
-        )
-    upgraded = sum(r.done and not r.nothing for r in rows)
-    nothing = [r for r in rows if r.nothing]
-    summary = f"{upgraded}/{len(rows) - len(nothing)} switches UPGRADED"
-    if nothing:
-        given = sum(r.done for r in nothing)
-        summary += f", {given}/{len(nothing)} given nothing as explain says"
-    lines.append(f"{summary} after {elapsed:.1f}s")
-    return "\n".join(lines) + "\n"
 
 
 def default_workdir(topology_path: Path) -> Path:
