@@ -109,7 +109,7 @@ async def test_legacy_zero_touch_then_on_demand_image_and_config(tmp_path: Path)
         generated = tailored_enable_password(tailored)
         # a password of the director's own for this client, not the guide example's "cisco"
         assert generated and generated != "cisco" and len(generated) >= 16
-        entry = await until_row(process, LEGACY_MAC, lambda e: e.finished, 10)
+        entry = await until_row(process, LEGACY_MAC, lambda e: e.finished, 30)
         assert (entry.image, entry.config) == (UPGRADED, UPGRADED)
         assert old.enable_password == PASSWORD  # its own configuration now
 
@@ -126,7 +126,7 @@ async def test_legacy_zero_touch_then_on_demand_image_and_config(tmp_path: Path)
             f"vstack download-image tar flash:{NEW_IMAGE} {old.ip} wrong-pass reload\n",
         )
         assert f"% {old.ip}: image download failed: enable password refused" in out, out
-        entry = await until_row(process, LEGACY_MAC, lambda e: e.finished, 10)
+        entry = await until_row(process, LEGACY_MAC, lambda e: e.finished, 30)
         assert entry.method is DownloadMethod.IMAGE_UPGRADE
         assert entry.image is DownloadStatus.FAILED
         assert "enable password refused" in entry.image_reason and "401" in entry.image_reason
@@ -140,7 +140,7 @@ async def test_legacy_zero_touch_then_on_demand_image_and_config(tmp_path: Path)
             f"vstack download-image tar flash:{NEW_IMAGE} {old.ip} {PASSWORD} override reload\n",
         )
         assert f"{old.ip}: image download requested (non-Smart-Install client, HTTP)" in out, out
-        entry = await until_row(process, LEGACY_MAC, lambda e: e.finished, 20)
+        entry = await until_row(process, LEGACY_MAC, lambda e: e.finished, 30)
         assert entry.method is DownloadMethod.IMAGE_UPGRADE
         assert entry.image is UPGRADED, entry.image_reason
         assert await old.wait_for(lambda s: s.state is State.RUNNING and s.boots > boots, 15)
@@ -154,7 +154,7 @@ async def test_legacy_zero_touch_then_on_demand_image_and_config(tmp_path: Path)
             f"vstack download-config flash:second.txt {old.ip} {PASSWORD} startup reload\n",
         )
         assert f"{old.ip}: config download requested (non-Smart-Install client, HTTP)" in out, out
-        entry = await until_row(process, LEGACY_MAC, lambda e: e.finished, 20)
+        entry = await until_row(process, LEGACY_MAC, lambda e: e.finished, 30)
         assert entry.method is DownloadMethod.CONFIG_UPGRADE
         assert entry.config is UPGRADED, entry.config_reason
         assert await old.wait_for(lambda s: s.state is State.RUNNING and s.boots > boots, 15)

@@ -8,9 +8,6 @@ import logging
 import signal
 from pathlib import Path
 
-from smartinstall.pnp.plans import PlanError
-from smartinstall.pnp.server import serve_pnp
-
 NAME = "pnp-server"
 HELP = "run a small Cisco PnP server (plans in DIR/plans.yaml, exchanges in DIR/exchanges.jsonl)"
 
@@ -35,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 async def _serve(args: argparse.Namespace) -> int:
+    # imported here: every `smartinstall` command loads this module, and the server's web
+    # framework would slow them all (the console among them) by half a second
+    from smartinstall.pnp.plans import PlanError
+    from smartinstall.pnp.server import serve_pnp
+
     try:
         handle = await serve_pnp(
             args.address, args.port, args.data_dir, args.plans, xsd_dir=args.xsd_dir
