@@ -63,7 +63,9 @@ class DirectorSnmpBridge:
 
     def __init__(self, daemon: DirectorDaemon, port: int) -> None:
         self.daemon = daemon
-        self.agent = SnmpAgent(daemon.address, port, self.inputs, self.write)
+        self.agent = SnmpAgent(
+            daemon.address, port, self.inputs, self.write, state_dir=daemon.data_dir / "snmp"
+        )
         self._last_operation = OperationType.OTHER
         self._last_result = ""
         self._modes = self._current_modes()

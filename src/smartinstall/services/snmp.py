@@ -25,6 +25,7 @@ import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pysnmp.carrier.asyncio.dgram import udp
@@ -35,6 +36,7 @@ from pysnmp.smi import error as smi_error
 from pysnmp.smi.instrum import AbstractMibInstrumController
 
 from smartinstall.domain.snmp import DEFAULT_VIEW, SnmpSettings, subtree_oid
+from smartinstall.ios.config import write_atomic
 from smartinstall.services.snmp_mib import (
     SNMP_TRAP_OID,
     SYS_UPTIME,
@@ -219,9 +221,49 @@ class _Agent:
     responders: list[Any]
 
 
-def _configure(eid: bytes, settings: SnmpSettings, mib: DirectorMib) -> _Agent:
+#: snmpEngineBoots never goes past this (RFC 3414, 2.2.2: the engine then needs a new key)
+MAX_BOOTS = 2_147_483_647
+BOOTS_FILE = "engine-boots"
+
+
+def next_boots(state_dir: Path | None) -> int:
+    """This start's snmpEngineBoots: one more than the last, kept in ``state_dir`` (written
+    atomically; RFC 3414 USM refuses messages of an engine whose boots went back). Without a
+    directory the count starts at 1. Runs off the loop (it fsyncs)."""
+    if state_dir is None:
+        return 1
+    path = state_dir / BOOTS_FILE
+    try:
+        last = int(path.read_text(encoding="ascii").strip() or 0)
+    except FileNotFoundError:
+        last = 0
+    except (OSError, ValueError) as error:
+        log.warning("SNMP engine boots unreadable in %s (%s): counting on from 0", path, error)
+        last = 0
+    boots = min(max(last, 0) + 1, MAX_BOOTS)
+    write_atomic(path, f"{boots}\n".encode("ascii"))
+    return boots
+
+
+def _engine(eid: bytes, state_dir: Path | None) -> engine.SnmpEngine:
+    """A pysnmp engine with the director's snmpEngineID and boots. Given an engine ID, pysnmp
+    keeps its boots under the machine's temporary directory (one folder per engine ID, shared
+    by every process); the director keeps them in its data directory instead."""
+    snmp_engine = engine.SnmpEngine()  # no ID given: pysnmp writes nothing of its own
+    builder = snmp_engine.get_mib_builder()
+    (engine_id_object,) = builder.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineID")
+    engine_id_object.syntax = engine_id_object.syntax.clone(rfc1902.OctetString(eid))
+    snmp_engine.snmpEngineID = engine_id_object.syntax
+    (boots_object,) = builder.import_symbols("__SNMP-FRAMEWORK-MIB", "snmpEngineBoots")
+    boots_object.syntax = boots_object.syntax.clone(next_boots(state_dir))
+    return snmp_engine
+
+
+def _configure(
+    eid: bytes, settings: SnmpSettings, mib: DirectorMib, state_dir: Path | None = None
+) -> _Agent:
     """A pysnmp engine configured for ``settings`` (no transport yet; runs off the loop)."""
-    snmp_engine = engine.SnmpEngine(snmpEngineID=rfc1902.OctetString(eid))
+    snmp_engine = _engine(eid, state_dir)
     config.add_context(snmp_engine, b"")
     config.add_vacm_view(snmp_engine, ALL_VIEW, "included", (1,), b"")
     config.add_vacm_view(snmp_engine, NO_VIEW, "excluded", (1,), b"")
@@ -307,8 +349,11 @@ class SnmpAgent:
         port: int,
         read: Callable[[], MibInputs],
         write: WriteObjects | None = None,
+        state_dir: Path | None = None,
     ) -> None:
         self.address = address
+        #: where snmpEngineBoots is kept (the director's ``DATA/snmp``)
+        self.state_dir = state_dir
         self.port = port
         self.mib = DirectorMib(read, write)
         self.settings: SnmpSettings | None = None
@@ -335,7 +380,7 @@ class SnmpAgent:
         sock = await self._bind()
         try:
             eid = engine_id(self.address, self.port)
-            agent = await asyncio.to_thread(_configure, eid, wanted, self.mib)
+            agent = await asyncio.to_thread(_configure, eid, wanted, self.mib, self.state_dir)
             transport = GuardedUdpTransport(loop=asyncio.get_running_loop())
             config.add_transport(
                 agent.snmp_engine, udp.DOMAIN_NAME, transport.open_server_mode(sock=sock)

@@ -5,6 +5,7 @@ the equivalent configuration commands change them."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -37,6 +38,7 @@ def bridge() -> tuple[DirectorSnmpBridge, Any]:
         settings=settings, director=director, state=DirectorState(), events=EventLog(),
         address="127.0.0.1", started_at=dt.datetime.now(dt.UTC),
         options=SimpleNamespace(timezone=dt.UTC),
+        data_dir=Path("/dev/null/not-started"),  # the agent is never started here
     )  # fmt: skip
     daemon.changed = changed
     return DirectorSnmpBridge(daemon, 0), daemon
