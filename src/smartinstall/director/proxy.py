@@ -43,7 +43,7 @@ from smartinstall.director.proxy_agent import (
     PnpTransportError,
     tls_context,
 )
-from smartinstall.director.proxy_db import ProxyDbFile, write_atomically
+from smartinstall.director.proxy_db import ProxyDbFile
 from smartinstall.director.proxy_services import ServiceTimers, SmartInstallServices
 from smartinstall.director.views.proxy import ProxyClient
 from smartinstall.domain.artifacts import TailoredConfig, tailored_enable_password
@@ -58,6 +58,7 @@ from smartinstall.domain.proxy import (
     ProxyEntry,
     parse_show_version,
 )
+from smartinstall.ios.config import write_atomic
 from smartinstall.services.telnet_client import ClientCliError, run_on_client
 
 log = logging.getLogger(__name__)
@@ -190,7 +191,7 @@ class SmiProxy:
             log.error("client_cfg_pnp.txt not written: %s", error)
             return
         try:
-            await asyncio.to_thread(write_atomically, path, text.encode())
+            await asyncio.to_thread(write_atomic, path, text.encode())
         except OSError as error:
             log.error("%s cannot be written: %s", path, error)
             return

@@ -11,9 +11,7 @@ database.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 from pathlib import Path
 
 from smartinstall.domain.errors import DomainError
@@ -26,27 +24,11 @@ from smartinstall.domain.proxy import (
     parse_proxy_db,
     render_proxy_db,
 )
+from smartinstall.ios.config import write_atomic
 
 log = logging.getLogger(__name__)
 
 MAX_DB_FILE = 4 * 1024 * 1024
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file, fsync and rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    with contextlib.suppress(OSError):
-        directory = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
 
 
 def read_database(path: Path) -> ProxyDatabase:
@@ -109,7 +91,7 @@ class ProxyDbFile:
             self._dirty = False
             data = render_proxy_db(self.database).encode()
             try:
-                await asyncio.to_thread(write_atomically, self.path, data)
+                await asyncio.to_thread(write_atomic, self.path, data)
             except OSError as error:
                 self.write_failures += 1
                 log.error("%s cannot be written: %s", self.path, error)
@@ -124,4 +106,4 @@ class ProxyDbFile:
             await asyncio.shield(self._writer)
 
 
-__all__ = ["ProxyDbFile", "read_database", "write_atomically"]
+__all__ = ["ProxyDbFile", "read_database"]

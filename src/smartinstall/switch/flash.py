@@ -10,14 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smartinstall.ios.config import write_atomic
 from smartinstall.services.smi_replay import CounterRecord
 from smartinstall.wire.smi_auth import PEER_ID_SIZE, U64_MAX
 
@@ -27,20 +26,6 @@ STARTUP_CONFIG = "startup-config"
 STATE_FILE = "state.json"
 MAX_SMI_PEERS = 16  # directors whose counters a switch remembers
 _PEER_HEX = re.compile(rf"[0-9a-f]{{{2 * PEER_ID_SIZE}}}")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
 
 
 @dataclass
