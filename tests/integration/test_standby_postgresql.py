@@ -142,7 +142,11 @@ async def test_the_standby_takes_over_a_killed_active_mid_install(
             db = lab.database()
             return all(db.backups(run.switch.mac) for run in lab.runs.values())
 
-        assert await lab.wait_until(all_backed_up, 90)
+        if not await lab.wait_until(all_backed_up, 90):
+            db = lab.database()
+            missing = [r.switch.mac for r in lab.runs.values() if not db.backups(r.switch.mac)]
+            lines = [x for x in standby.log().splitlines() if any(m in x for m in missing)]
+            raise AssertionError(f"no backup of {missing}:\n" + "\n".join(lines[-40:]))
         await standby_idle(standby)
         db = lab.database()
         counts = sorted(len(db.backups(run.switch.mac)) for run in lab.runs.values())

@@ -127,6 +127,17 @@ class Backups(DirectorBase):
         """Request a backup in the background."""
         self._spawn("backup", self.request_backup(mac))
 
+    def forget_unanswered_backup(self, mac: str) -> bool:
+        """A client said hello: it (re)started, so a backup asked of it before is never
+        answered (a client asked just before it reloads for an install). Forget that request,
+        so the next one is sent at once instead of waiting ``BACKUP_RESULT_WAIT`` behind it;
+        True when one was outstanding or asked for again meanwhile (then ask anew)."""
+        asked = self._backup_asked_at.pop(mac, None)
+        self._backup_requests.pop(mac, None)
+        again = mac in self._backup_again
+        self._backup_again.discard(mac)
+        return asked is not None or again
+
     async def _room_for_backup(self, device: Device) -> bool:
         """Is there room on flash: for this client's backup? When not, the backup is refused
         (the guide's failure message, pending) and asked for again once there is."""

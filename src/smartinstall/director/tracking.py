@@ -282,8 +282,9 @@ class Tracking(Backups):
             self._offer_script(stored)
             self._address_known(stored)
         if self.is_director and hello.has_startup_config and self.settings.backup.enabled:
+            unanswered = self.forget_unanswered_backup(stored.mac)
             pending = self.state.has_pending_backup(stored.mac)
-            if pending or self.state.latest_backup(stored.mac) is None:
+            if unanswered or pending or self.state.latest_backup(stored.mac) is None:
                 self.backup_later(stored.mac)
         return stored
 
