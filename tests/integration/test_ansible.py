@@ -164,14 +164,21 @@ def test_ansible_playbook_facts_commands_and_config(
             "cisco.ios.ios_command": {"commands": ["show vstack status", "show version"]},
         },
     ]
+    before = host_interfaces()
     gathered, stats = run_playbook(ansible_playbook, director, tmp_path / "facts", tasks)
+    during = (before & host_interfaces(), before | host_interfaces())
     assert stats["changed"] == 0
-    check_facts(gathered[0]["ansible_facts"], director, client)
+    check_facts(gathered[0]["ansible_facts"], director, client, during)
     check_commands(gathered[1])
     check_config(ansible_playbook, director, tmp_path)
 
 
-def check_facts(facts: dict[str, Any], director: DirectorProcess, client: ScriptedClient) -> None:
+def check_facts(
+    facts: dict[str, Any],
+    director: DirectorProcess,
+    client: ScriptedClient,
+    host: tuple[set[str], set[str]],
+) -> None:
     """What ``ios_facts`` gathers is what the director's ``show version`` says, and its
     interfaces are the host's (no interface made up from an error message)."""
     version = show(director, "show version")
@@ -186,9 +193,11 @@ def check_facts(facts: dict[str, Any], director: DirectorProcess, client: Script
     assert serial is not None and facts["ansible_net_serialnum"] == serial.group(1)
     assert facts["ansible_net_iostype"] == "IOS"
     assert facts["ansible_net_system"] == "ios"
-    # interfaces: exactly the host's, with their addresses
+    # interfaces: exactly the host's, with their addresses; ``host`` is (those there before and
+    # after the run, those there at either time): other tests make and delete veth pairs
     interfaces = facts["ansible_net_interfaces"]
-    assert set(interfaces) == host_interfaces()
+    always, ever = host
+    assert always <= set(interfaces) <= ever
     assert interfaces["lo"]["ipv4"] == [{"address": "127.0.0.1", "subnet": "8"}]
     assert interfaces["lo"]["operstatus"] == "up" and interfaces["lo"]["type"] == "Loopback"
     assert "127.0.0.1" in facts["ansible_net_all_ipv4_addresses"]
