@@ -15,6 +15,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from smartinstall.lab.director_process import free_port
 from smartinstall.lab.runner import SOCKET_NAME, read_internals, wait_until_committed
 from smartinstall.services.cli_local import run_lines
 from smartinstall.services.smi import (
@@ -38,12 +39,6 @@ from smartinstall.wire.smi import BackupConfig
 from tests.integration.dhcp_helpers import LoopbackAgent, request
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port(host: str, kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 async def console(director: DirectorProcess, lines: str) -> str:

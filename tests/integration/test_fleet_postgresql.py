@@ -23,6 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from smartinstall.lab.director_process import free_port
 from smartinstall.lab.runner import Lab
 from smartinstall.store.leases import JOURNAL_NAME
 from tests.e2e.lab_kit import director_config, lab_prefix, switch, topology, until_upgraded
@@ -40,12 +41,6 @@ globals().update(
 
 __all__ = ["cluster", "database_url"]
 pytestmark = [pytest.mark.needs_tool, pytest.mark.timeout(240)]
-
-
-def _free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def fleet_status(url: str, *more: str) -> str:
@@ -86,7 +81,7 @@ async def test_two_directors_on_one_database_provision_their_own_labs(
     backs up nor changes a row of the other."""
     for name in ("east", "west"):
         (tmp_path / name).mkdir()
-    http_port = _free_tcp_port()
+    http_port = free_port("127.0.0.1", socket.SOCK_STREAM)
     api = f"username {ADMIN[0]} privilege 15 secret {ADMIN[1]}\nip http server\n"
     east = _lab(tmp_path, "east", [40, 41, 42], database_url, f"{api}ip http port {http_port}\n")
     west = _lab(tmp_path, "west", [50, 51], database_url)

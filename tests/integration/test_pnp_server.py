@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
+from smartinstall.lab.director_process import free_port
 from smartinstall.pnp.plans import PlanError, parse_plans
 from smartinstall.pnp.server import PnpServerHandle, serve_pnp
 from smartinstall.wire import pnp
@@ -47,12 +48,6 @@ def example(name: str) -> bytes:
 
 def loopback() -> str:
     return f"127.{random.randint(30, 250)}.{random.randint(1, 250)}.1"
-
-
-def free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def make_data_dir(path: Path) -> Path:
@@ -469,7 +464,7 @@ def test_the_command_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     data = make_data_dir(tmp_path / "pnp")
     (data / "plans.yaml").write_text(yaml.safe_dump(PLANS))
     address = loopback()
-    port = free_port(address)
+    port = free_port(address, socket.SOCK_STREAM)
     command = [
         sys.executable, "-m", "smartinstall.cli", "pnp-server", "--address", address,
         "--port", str(port), "--data-dir", str(data), "--xsd-dir", str(XSD),

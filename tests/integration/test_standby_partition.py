@@ -19,6 +19,7 @@ import os
 import random
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +31,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from smartinstall.lab.director_process import free_port
 from smartinstall.lab.runner import READY, DirectorPorts, DirectorRunner
 from tests.e2e.lab_kit import director_config, lab_prefix
 from tests.integration.test_fleet_postgresql import fleet_status
@@ -38,7 +40,7 @@ from tests.integration.test_standby_postgresql import (
     start_standby,
     wait_log,
 )
-from tests.integration.test_store_postgresql import _free_port, _pg_program, pg_admin
+from tests.integration.test_store_postgresql import _pg_program, pg_admin
 from tests.tools import find_program
 
 pytestmark = [pytest.mark.needs_tool, pytest.mark.needs_root, pytest.mark.timeout(300)]
@@ -130,7 +132,7 @@ def pg_cluster(link: Link) -> Iterator[PgCluster]:
     os.chown(base, postgres.pw_uid, postgres.pw_gid)
     base.chmod(0o700)
     data, log = base / "data", base / "log"
-    port = _free_port()
+    port = free_port("127.0.0.1", socket.SOCK_STREAM)
     started = False
     try:
         subprocess.run(

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from smartinstall.lab.director_process import free_port
 from smartinstall.store.sqlstore import SqlStore
 from tests.tools import find_program
 from tests.unit.store import test_database
@@ -47,12 +48,6 @@ def _pg_program(name: str) -> str | None:
         return found
     candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pg_admin(port: int, sql: str) -> None:
@@ -98,7 +93,7 @@ def cluster() -> Iterator[Cluster]:
         as_user = [runuser, "-u", "postgres", "--"]
         os.chown(base, postgres.pw_uid, postgres.pw_gid)
     base.chmod(0o700)
-    port = _free_port()
+    port = free_port("127.0.0.1", socket.SOCK_STREAM)
     data, log = base / "data", base / "log"
     try:
         subprocess.run(
