@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -153,7 +154,7 @@ async def test_backup_after_write_memory_and_rotation(
                 )
             )
             url = await client.backup_url(save)
-            assert url.endswith("vstack/till-3-0050.5601.0003.upload")
+            assert re.search(r"vstack/till-3-0050\.5601\.0003\.[0-9a-f]{8}\.upload$", url), url
             source = tmp_path / f"startup-{revision}"
             source.write_text(f"hostname till-3\n! revision {revision}\nend\n")
             assert client.tftp_put(source, url)
@@ -166,7 +167,7 @@ async def test_backup_after_write_memory_and_rotation(
         backups = director.flash / "vstack"
         assert "revision 3" in (backups / "till-3-0050.5601.0003.REV2").read_text()
         assert "revision 2" in (backups / "till-3-0050.5601.0003.REV1").read_text()
-        assert not (backups / "till-3-0050.5601.0003.upload").exists()
+        assert not list(backups.glob("till-3-0050.5601.0003.*.upload"))
         db = director.database()
         try:
             record = db.latest_backup(client.mac)
@@ -215,6 +216,53 @@ async def test_a_write_memory_during_a_backup_gets_a_backup_of_its_own_after_it(
         backups = director.flash / "vstack"
         assert "save 2" in (backups / "till-13-0050.5601.0013.REV2").read_text()
         assert "save 1" in (backups / "till-13-0050.5601.0013.REV1").read_text()
+    finally:
+        await client.close()
+
+
+async def test_a_backup_request_crossing_a_hello_is_answered_and_a_stray_result_is_ignored(
+    director: DirectorProcess, tmp_path: Path
+) -> None:
+    # A director that starts (a standby taking over) asks every client for its backup while
+    # some are coming back from a reload: their hello arrives after the request reached them.
+    # The hello asks again at once, and the request it crossed is still answered; a result
+    # for a request this director never made (one of a member that died) changes nothing.
+    client = ScriptedClient(director, "0050.5601.0014", PID)
+    await client.dhcp()
+    await client.listen()
+    try:
+        await client.hello("till-14", has_startup_config=False)
+        await client.send(
+            smi_client.WriteMemory(sequence=client.next_sequence(), mac=client.mac,
+                                   hostname="till-14")
+        )  # fmt: skip
+        first = await client.backup_url(1)
+        await client.hello("till-14")  # sent before the request arrived, read after it
+        second = await client.backup_url(2)
+        assert first != second  # each request names an upload of its own
+        stray = first.rsplit("/", 1)[0] + "/till-14-0050.5601.0014.0badc0de.upload"
+        (tmp_path / "stray").write_text("hostname till-14\n! not asked\nend\n")
+        assert not client.tftp_put(tmp_path / "stray", stray)  # never asked: refused
+        ack = await client.send(
+            smi_client.BackupResult(sequence=client.next_sequence(), mac=client.mac,
+                                    success=False, file=stray,
+                                    reason="server error 2: Upload not allowed")
+        )  # fmt: skip
+        assert ack.status == 0
+        for save, url in enumerate((first, second), start=1):
+            source = tmp_path / f"startup-{save}"
+            source.write_text(f"hostname till-14\n! save {save}\nend\n")
+            assert client.tftp_put(source, url)
+            await client.send(
+                smi_client.BackupResult(sequence=client.next_sequence(), mac=client.mac,
+                                        success=True, file=url)
+            )  # fmt: skip
+            await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS", count=save)
+        assert "BACKUP_FAILURE" not in director.log()
+        backups = director.flash / "vstack"
+        assert "save 2" in (backups / "till-14-0050.5601.0014.REV2").read_text()
+        assert "save 1" in (backups / "till-14-0050.5601.0014.REV1").read_text()
+        assert not list(backups.glob("*.upload"))
     finally:
         await client.close()
 
@@ -454,28 +502,30 @@ async def test_kill_9_during_a_backup_leaves_a_complete_rev2(
     backups_dir = director.flash / "vstack"
     try:
         await client.hello("till-e", has_startup_config=False)
-        answered = client.backup_count()
+        void = client.backup_count()  # commands already answered, or of a killed process
         for revision, delay in enumerate((None, 0.0, 0.002, 0.01, 0.03), start=1):
             await client.send(
                 smi_client.WriteMemory(sequence=client.next_sequence(), mac=client.mac)
             )
-            # the next unanswered backup command: this save's, or the one the restarted
-            # director sent on reconnection (a save during it is served after it)
-            answered += 1
-            url = await client.backup_url(answered)
+            # the latest backup command of the running process: this save's, or the one the
+            # restarted director sent on reconnection (a save during it is served after it)
+            await client.backup_url(void + 1)
+            url = await client.backup_url(client.backup_count())
             source = tmp_path / f"cfg{revision}"
             source.write_text(f"hostname till-e\n! revision {revision}\n" + "!\n" * 2000 + "end\n")
             assert client.tftp_put(source, url)
             await client.send(
                 smi_client.BackupResult(
-                    sequence=client.next_sequence(), mac=client.mac, success=True
+                    sequence=client.next_sequence(), mac=client.mac, success=True, file=url
                 )
             )
+            void = client.backup_count()
             if delay is None:
                 await director.await_log("%SMI-6-SMI_DIRECTOR_BACKUP_SUCCESS")
                 continue
             await asyncio.sleep(delay)
             director.stop(signal.SIGKILL)
+            void = client.backup_count()  # the killed process's requests died with it
             rev2 = (backups_dir / f"{name}.REV2").read_text()
             assert rev2.endswith("end\n"), "REV2 truncated"
             kept = int(rev2.split("revision ")[1].split()[0])
@@ -484,6 +534,7 @@ async def test_kill_9_during_a_backup_leaves_a_complete_rev2(
                 assert (backups_dir / f"{name}.REV1").read_text().endswith("end\n")
             director.start()
             await client.send(smi_client.Keepalive(sequence=client.next_sequence(), mac=client.mac))
+            await director.until_background_idle()  # its backup request at start has gone
     finally:
         await client.close()
 

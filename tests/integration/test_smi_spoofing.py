@@ -117,7 +117,8 @@ async def test_a_backup_comes_only_from_its_client_and_security_changes_are_logg
         forger = ScriptedClient(director, "0050.5601.0099", PID)
         forger.ip = f"{director.prefix}.66"
         assert not forger.tftp_put(planted, url)  # not the address the request went to
-        await director.await_log(f"TFTP upload of victim-{VICTIM}.upload from {forger.ip}")
+        upload = url.rsplit("/", 1)[-1]  # victim-<mac>.<token>.upload
+        await director.await_log(f"TFTP upload of {upload} from {forger.ip}")
         saved = tmp_path / "saved"
         saved.write_text(
             f"hostname victim\n{SECRET}\nusername ops privilege 15 secret 5 $1$a$b\nend\n"

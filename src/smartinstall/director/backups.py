@@ -3,7 +3,9 @@
 Guide, "Backing Up Client Configurations": after ``write memory`` on a client (and when the
 director boots, or a client comes back with a backup pending) the director asks the client to
 upload its startup configuration (SMI type 8); the upload arrives over TFTP as
-``<hostname>-<mac>.upload`` in the backup repository, and the director rotates it in: the old
+``<hostname>-<mac>.<token>.upload`` in the backup repository (a name of its own for each
+request, so that a result names the request it answers and an upload asked by another director
+process is not taken for this one's), and the director rotates it in: the old
 REV2 becomes REV1, the upload becomes REV2. With ``vstack backup file-server tftp://…`` the
 files are kept on a third-party TFTP server instead.
 
@@ -23,8 +25,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from smartinstall.director.base import DirectorBase
 from smartinstall.director.facts import CommandRequest, RemoteFileError
@@ -49,17 +52,19 @@ BACKUP_ROOM = 256 * 1024
 ROOM_POLL = 2.0  # seconds between two looks at the free space while backups wait for room
 ROOM_WAIT = 3600.0  # how long they wait for it, at most
 MAX_UNACKED = 10_000  # backup results kept while their commit fails
+MAX_OUTSTANDING = 4  # backup requests of one client awaiting their upload and result
 
 
 class Backups(DirectorBase):
     """The backup part of the director core."""
 
-    _backup_requests: dict[str, str]  # mac -> approved upload name
+    _backup_requests: dict[str, dict[str, float]]  # mac -> {upload name asked: when}
     _backup_asked_at: dict[str, float]  # mac -> asked at (monotonic), until stored
     _backup_again: set[str]  # asked again while one was under way
     _backup_no_room: set[str]  # refused for want of space, asked again once there is room
     _room_watch: bool  # a task looks at the free space for them
     _backup_unacked: dict[str, bool]  # results taken whose commit failed (mac -> stored)
+    _backup_storing: dict[str, asyncio.Lock]  # one rotation at a time per client
 
     def _init_part(self) -> None:
         super()._init_part()
@@ -69,6 +74,7 @@ class Backups(DirectorBase):
         self._backup_no_room = set()
         self._room_watch = False
         self._backup_unacked = {}
+        self._backup_storing = {}
 
     def _backup_failed(self, device: Device, why: str, reason: str | None = None) -> None:
         self.state.add_pending_backup(device.mac, why)
@@ -100,10 +106,12 @@ class Backups(DirectorBase):
             self._backup_again.add(device.mac)
             self.events.debug_line("backup", f"{mac}: a backup is under way; another follows")
             return True
-        upload = f"{self.backup_dir}/{device.hostname}-{device.mac}{BACKUP_UPLOAD_SUFFIX}"
+        token = secrets.token_hex(4)
+        upload = f"{self.backup_dir}/{device.hostname}-{device.mac}.{token}{BACKUP_UPLOAD_SUFFIX}"
         upload = upload.lstrip("/")
-        self._backup_requests[device.mac] = upload
-        self._backup_asked_at[device.mac] = time.monotonic()
+        asked = time.monotonic()
+        self._outstanding(device.mac, asked)[upload] = asked
+        self._backup_asked_at[device.mac] = asked
         url = self.tftp_prefix + upload
         request = CommandRequest(
             device.ip,
@@ -115,7 +123,7 @@ class Backups(DirectorBase):
         try:
             await self._send(request)
         except (OSError, TimeoutError) as error:
-            self._backup_requests.pop(device.mac, None)
+            self._answered(device.mac, upload)
             self._backup_asked_at.pop(device.mac, None)
             self._backup_again.discard(device.mac)
             self._backup_failed(device, f"connection lost: {error}", "client unreachable")
@@ -128,15 +136,42 @@ class Backups(DirectorBase):
         self._spawn("backup", self.request_backup(mac))
 
     def forget_unanswered_backup(self, mac: str) -> bool:
-        """A client said hello: it (re)started, so a backup asked of it before is never
-        answered (a client asked just before it reloads for an install). Forget that request,
-        so the next one is sent at once instead of waiting ``BACKUP_RESULT_WAIT`` behind it;
-        True when one was outstanding or asked for again meanwhile (then ask anew)."""
+        """A client said hello: it (re)started, so a backup asked of it before may never be
+        answered (a client asked just before it reloads for an install). The next request is
+        sent at once instead of waiting ``BACKUP_RESULT_WAIT`` behind it; True when one was
+        outstanding or asked for again meanwhile (then ask anew). The earlier request's upload
+        stays allowed until it expires: a request and a hello may cross (a director that
+        starts asks every client while some are coming back from a reload), and then the
+        client does answer it."""
         asked = self._backup_asked_at.pop(mac, None)
-        self._backup_requests.pop(mac, None)
         again = mac in self._backup_again
         self._backup_again.discard(mac)
         return asked is not None or again
+
+    def _outstanding(self, mac: str, now: float) -> dict[str, float]:
+        """The client's backup requests awaiting their result, the expired ones dropped and
+        room made for one more (at most ``MAX_OUTSTANDING``)."""
+        requests = self._backup_requests.setdefault(mac, {})
+        for name, asked in list(requests.items()):
+            if now - asked >= BACKUP_RESULT_WAIT or len(requests) >= MAX_OUTSTANDING:
+                del requests[name]
+        return requests
+
+    def _answered(self, mac: str, upload: str) -> None:
+        requests = self._backup_requests.get(mac)
+        if requests is not None:
+            requests.pop(upload, None)
+            if not requests:
+                del self._backup_requests[mac]
+
+    def _request_of(self, mac: str, file: str) -> str | None:
+        """The outstanding request a client's result answers: the one whose upload ``file``
+        names, or the latest when the client does not say (None: not one of ours)."""
+        requests = self._backup_requests.get(mac, {})
+        if not file:
+            return max(requests, key=requests.__getitem__, default=None)
+        named = PurePosixPath(file).name
+        return next((u for u in requests if PurePosixPath(u).name == named), None)
 
     async def _room_for_backup(self, device: Device) -> bool:
         """Is there room on flash: for this client's backup? When not, the backup is refused
@@ -180,14 +215,23 @@ class Backups(DirectorBase):
         """The client says its upload ended: rotate REV2 → REV1 and store the new REV2 (on a
         thread); the record is durable when this returns. Then the backup asked for meanwhile,
         if any, starts."""
-        del file
         device = self.state.device_by_mac(normalize_mac(mac))
         if device is None:
             return False
-        upload = self._backup_requests.pop(device.mac, None)
+        upload = self._request_of(device.mac, file)
         if upload is None and device.mac in self._backup_unacked:
             # the same result again, refused because its commit failed: answered from it
             return await self._acknowledge(device.mac, self._backup_unacked[device.mac])
+        if upload is None and file:
+            # the answer to a request this director did not make or has answered (one of a
+            # member that died, or expired): the client's backup is not affected by it
+            self.events.debug_line(
+                "backup", f"{device.mac}: result for {file[:80]} ignored: not asked by us"
+            )
+            log.info("backup result of %s for %s: not a request outstanding here", mac, file)
+            return False
+        if upload is not None:
+            self._answered(device.mac, upload)
         if not success or upload is None or not self.repo.exists(upload):
             why = reason or ("no upload received" if success else "client failed")
             self._backup_failed(device, why)
@@ -201,7 +245,9 @@ class Backups(DirectorBase):
             )
             return True
         try:
-            stored = await self._store_local(device, upload)
+            # two requests' uploads (a request crossing a hello) are rotated in one by one
+            async with self._backup_storing.setdefault(device.mac, asyncio.Lock()):
+                stored = await self._store_local(device, upload)
         finally:
             self._backup_done(device.mac)
         return await self._acknowledge(device.mac, stored)

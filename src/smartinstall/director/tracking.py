@@ -186,8 +186,8 @@ class Tracking(Backups):
         the address the request went to (a forger elsewhere cannot make its configuration the
         client's REV2)."""
         wanted = PurePosixPath(name).name
-        for mac, upload in self._backup_requests.items():
-            if PurePosixPath(upload).name == wanted:
+        for mac, requests in self._backup_requests.items():
+            if any(PurePosixPath(upload).name == wanted for upload in requests):
                 device = self.state.device_by_mac(mac)
                 if device is not None and device.ip and device.ip == peer_ip:
                     return True
