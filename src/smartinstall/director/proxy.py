@@ -29,7 +29,7 @@ import contextlib
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,7 @@ from smartinstall.domain.proxy import (
 )
 from smartinstall.ios.config import write_atomic
 from smartinstall.services.telnet_client import ClientCliError, run_on_client
+from smartinstall.store.port import Change, DeviceSaved, DownloadSaved
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ class ProxyOptions:
     agent: AgentTimers = field(default_factory=AgentTimers)
     services: ServiceTimers = field(default_factory=ServiceTimers)
     identify_retry: float = 30.0  # after a client's show version could not be read
-    scan_period: float = 0.5  # how often the director database is looked at
+    # the director database is looked at for each client it changes; all of it at least this
+    # often, in case a change was missed
+    scan_period: float = 10.0
     telnet_timeout: float = 15.0
 
 
@@ -111,6 +114,9 @@ class SmiProxy:
         self._identifying: set[str] = set()
         self._retry_at: dict[str, float] = {}
         self._scanner: asyncio.Task[None] | None = None
+        self._dirty: set[str] = set()  # clients whose state changed since the last look
+        self._wake = asyncio.Event()
+        self._unwatch: Callable[[], None] | None = None
         self._server: PnpServerAddress | None = None
         self._client: PnpHttpClient | None = None
         self._trust_failed: PnpServerAddress | None = None
@@ -133,6 +139,7 @@ class SmiProxy:
         await self._write_tailored_config()
         if self._profile_server() is None:
             log.warning("SMI proxy: its PnP profile has no transport: no PnP server to ask yet")
+        self._unwatch = self.director.state.watch(self._changed)
         self._scanner = asyncio.get_running_loop().create_task(self._scan_loop())
         self._debug(f"proxy started, {count} database entries")
 
@@ -141,6 +148,9 @@ class SmiProxy:
         if not self.running:
             return
         self.running = False
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
         agents = len(self._agents)
         tasks = [t for t in (self._scanner, *self._agents.values()) if t is not None]
         for task in tasks:
@@ -199,19 +209,54 @@ class SmiProxy:
 
     # --- the clients --------------------------------------------------------------------
 
+    def _changed(self, change: Change) -> None:
+        """(a watcher of the director's state) The client a change concerns is looked at."""
+        if isinstance(change, DeviceSaved):
+            self._dirty.add(change.record.device.mac)
+        elif isinstance(change, DownloadSaved):
+            self._dirty.add(change.entry.mac)
+        else:
+            return
+        self._wake.set()
+
     async def _scan_loop(self) -> None:
+        """Look at every client at start and every ``scan_period`` seconds; in between, at
+        the clients the director's state changed (a hello, a keepalive, a download row) and
+        when a retry is due."""
+        loop = asyncio.get_running_loop()
+        full_at = loop.time()
         while True:
+            now = loop.time()
+            due = {mac for mac, at in self._retry_at.items() if at <= now}
+            for mac in due:
+                del self._retry_at[mac]
+            macs: set[str] | None = self._dirty | due
+            self._dirty = set()
+            if now >= full_at:
+                macs = None
+                full_at = now + self.options.scan_period
             try:
-                self.scan()
+                self.scan(macs)
             except Exception:
                 log.exception("SMI proxy: scan of the director database failed")
-            await asyncio.sleep(self.options.scan_period)
+            wake = min((full_at, *self._retry_at.values())) - loop.time()
+            self._wake.clear()
+            if not self._dirty:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(max(0.0, wake)):
+                        await self._wake.wait()
 
-    def scan(self) -> None:
-        """Look at the director database once: new clients identified, agents started, the
-        came-up notification for clients back after a reload."""
+    def scan(self, macs: set[str] | None = None) -> None:
+        """Look at the director database once (at the clients ``macs``, or all): new clients
+        identified, agents started, the came-up notification for clients back after a
+        reload."""
         now = asyncio.get_running_loop().time()
-        for device in self.director.state.devices():
+        state = self.director.state
+        if macs is None:
+            devices = state.devices()
+        else:
+            devices = [d for d in map(state.device_by_mac, sorted(macs)) if d is not None]
+        for device in devices:
             if device.is_director:
                 continue
             mac = device.mac

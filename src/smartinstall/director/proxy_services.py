@@ -44,13 +44,16 @@ from smartinstall.domain.devices import Device, UpgradeKind
 from smartinstall.domain.downloads import DownloadStatus
 from smartinstall.domain.interfaces import short_interface
 from smartinstall.domain.proxy import ClientUdi
+from smartinstall.store.port import Change, DeviceSaved, DownloadRemoved, DownloadSaved
 from smartinstall.wire import pnp
 
 log = logging.getLogger(__name__)
 
 STAGING_DIR = "vstack/pnp"
 MAX_STAGED_FILE = 1 << 30
-POLL = 0.2
+#: a service waiting for the client (a download row, a hello) wakes at each change of it, and
+#: looks again at least this often (seconds) in case one was missed
+RECHECK = 5.0
 #: what the PnP server is told when a client does not come back from the reload it asked for
 RELOAD_ERROR = {
     UpgradeKind.IMAGE: "XSVC_ERROR_IMGINSTALL_UNKNOWN_RELOAD_ERROR",
@@ -256,8 +259,15 @@ class SmartInstallServices:
         its reason and when it ended."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timers.upgrade
+        state = self.director.state
+
+        def of_row(change: Change) -> bool:
+            if isinstance(change, DownloadSaved):
+                return change.entry.id == entry_id
+            return isinstance(change, DownloadRemoved) and change.entry_id == entry_id
+
         while loop.time() < deadline:
-            row = self.director.state.download(entry_id)
+            row = state.download(entry_id)
             if row is None:
                 return (
                     DownloadStatus.FAILED,
@@ -267,7 +277,7 @@ class SmartInstallServices:
             status = row.status(kind)
             if status.finished:
                 return status, row.reason(kind), row.updated_at
-            await asyncio.sleep(POLL)
+            await state.next_change(min(deadline - loop.time(), RECHECK), of_row)
         return DownloadStatus.FAILED, "no answer from the client in time", dt.datetime.now(dt.UTC)
 
     async def _back_after_reload(
@@ -276,7 +286,9 @@ class SmartInstallServices:
         """Wait (bounded: ``timers.reload``) until the client is back after the reload the
         service asked for (:class:`ReloadWatch`); ServiceFailed with the schema's reload error
         when it is not."""
-        watch = ReloadWatch(ended, self.timers.reload, image_uri, asyncio.get_running_loop().time)
+        clock = asyncio.get_running_loop().time
+        watch = ReloadWatch(ended, self.timers.reload, image_uri, clock)
+        state = self.director.state
         while True:
             verdict = watch.verdict(self.director.last_hello(self.mac), self._device())
             if verdict is Reload.BACK:
@@ -284,7 +296,15 @@ class SmartInstallServices:
             if verdict is Reload.NOT_BACK:
                 log.warning("SMI proxy %s: %s", self.udi, watch.reason)
                 raise ServiceFailed(_error(RELOAD_ERROR[kind], f"SMI PROXY: {watch.reason}"))
-            await asyncio.sleep(POLL)
+            # a hello is recorded with the entry's keepalive: the client's entry changes
+            left = watch.began + watch.limit - clock()
+            await state.next_change(min(left, RECHECK), self._of_client)
+
+    def _of_client(self, change: Change) -> bool:
+        return isinstance(change, DeviceSaved) and self.mac in (
+            change.record.device.mac,
+            *(member.mac for member in change.record.device.members),
+        )
 
     async def _stage(self, kind: UpgradeKind, uri: str, checksum: str | None) -> str:
         """A location the client can fetch: an http(s) file copied to flash:, else the URI."""

@@ -1,9 +1,12 @@
 """The tables of the director's state and what every part of the owner shares: the change
-sink, the clock, the refusal (:class:`StateError`). See :mod:`smartinstall.director.state`."""
+sink, the watchers of changes, the clock, the refusal (:class:`StateError`). See
+:mod:`smartinstall.director.state`."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +24,9 @@ from smartinstall.store.records import (
 )
 
 Sink = Callable[[Change], None]
+Watcher = Callable[[Change], None]
+
+log = logging.getLogger(__name__)
 
 
 class StateError(Exception):
@@ -92,6 +98,8 @@ class Tables:
         self._pending: dict[str, PendingBackup] = {}
         self._replacements: dict[str, Replacement] = {}
         self._named: dict[str, str] = {}
+        self._watchers: dict[int, Watcher] = {}
+        self._next_watcher = 0
 
     def set_sink(self, sink: Sink | None) -> None:
         self._sink = sink
@@ -99,6 +107,46 @@ class Tables:
     def _emit(self, change: Change) -> None:
         if self._sink is not None:
             self._sink(change)
+        for watcher in list(self._watchers.values()):
+            try:
+                watcher(change)
+            except Exception:  # a reader's bug must not undo the owner's change
+                log.exception("director state: a watcher of %s failed", type(change).__name__)
+
+    def watch(self, watcher: Watcher) -> Callable[[], None]:
+        """Call ``watcher`` with each change record after the change (on the owner's thread,
+        the event loop); it must only take note. Returns the function that stops it."""
+        number = self._next_watcher
+        self._next_watcher += 1
+        self._watchers[number] = watcher
+
+        def stop() -> None:
+            self._watchers.pop(number, None)
+
+        return stop
+
+    async def next_change(
+        self, timeout: float, match: Callable[[Change], bool] | None = None
+    ) -> bool:
+        """Wait for the next change (that ``match`` accepts): True, or False after
+        ``timeout`` seconds without one. Readers that wait for the state (a download row to
+        finish, a client to come back) wake at the change instead of looking again and
+        again."""
+        woken: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def watcher(change: Change) -> None:
+            if not woken.done() and (match is None or match(change)):
+                woken.set_result(None)
+
+        stop = self.watch(watcher)
+        try:
+            async with asyncio.timeout(max(0.0, timeout)):
+                await woken
+        except TimeoutError:
+            return False
+        finally:
+            stop()
+        return True
 
     def _now(self) -> dt.datetime:
         now = self._clock()

@@ -25,6 +25,7 @@ READS = {
     "unfinished_download_macs", "download", "latest_download", "latest_backup", "backups",
     "pending_backups", "has_pending_backup", "replacements", "replacement_of",
     "replacement_in_progress", "get_state",
+    "watch", "next_change",  # a reader hears of changes; it changes nothing
 }  # fmt: skip
 PUBLIC = {name for name in dir(DirectorState) if not name.startswith("_")}
 CHANGES = PUBLIC - READS
