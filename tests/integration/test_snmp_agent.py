@@ -235,6 +235,37 @@ async def test_wrong_community_or_v3_password_gets_no_data(director: DirectorPro
     assert "INTEGER: 1" in community
 
 
+async def test_v3_users_are_kept_as_keys_and_answer_with_their_passwords(
+    director: DirectorProcess,
+) -> None:
+    # "Security by default: hashed secrets": the configuration holds the users' RFC 3414 keys
+    # (IOS's "encrypted" form), never their passwords; the keys are what the agent uses
+    await console(director, "configure terminal\n"
+                  "snmp-server user ops monitor v3 auth sha256 authpass2 priv aes 128 privpass2\n"
+                  "end\nwrite memory")  # fmt: skip
+    running = await console(director, "show running-config")
+    startup = (director.data_dir / "startup-config").read_text()
+    for text in (running, startup):
+        assert "authpass" not in text and "privpass" not in text
+    (line,) = [x for x in running.splitlines() if x.startswith("snmp-server user ops ")]
+    assert line.startswith("snmp-server user ops monitor v3 encrypted auth sha256 ")
+    v3 = ["-v3", "-l", "authPriv", "-a", "SHA-256", "-A", "authpass2", "-x", "AES",
+          "-X", "privpass2"]  # fmt: skip
+    answer = await snmp("snmpget", director, *v3, "-u", "ops", "1.3.6.1.2.1.1.5.0")
+    assert "Director" in answer, answer
+    # the line as shown, under another name: the same keys answer the same passwords
+    copied = line.replace("snmp-server user ops ", "snmp-server user ops2 ")
+    await console(director, f"configure terminal\n{copied}\nend")
+    answer = await snmp("snmpget", director, *v3, "-u", "ops2", "1.3.6.1.2.1.1.5.0")
+    assert "Director" in answer, answer
+    wrong = [*v3]
+    wrong[wrong.index("authpass2")] = "wrongpass2"
+    refused = await snmp("snmpget", director, *QUICK, *wrong, "-u", "ops2", "1.3.6.1.2.1.1.5.0")
+    assert "Director" not in refused
+    await console(director, "configure terminal\nno snmp-server user ops\n"
+                  "no snmp-server user ops2\nend\nwrite memory")  # fmt: skip
+
+
 async def test_set_of_the_join_window_mode(director: DirectorProcess, trapd: Path) -> None:
     oid = f"{CSI}.1.1.8.1.0"
     refused = await snmp("snmpset", director, "-v2c", "-c", "public", oid, "i", "3")

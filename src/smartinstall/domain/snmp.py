@@ -8,6 +8,7 @@ rendered lines gives the same settings. With no ``snmp-server`` line the agent i
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 from smartinstall.domain.devices import validate_ipv4
@@ -20,6 +21,8 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 64
 MAX_ENTRIES = 64  # of each kind: every input is bounded
 AUTH_PROTOCOLS = ("sha", "sha256")
+KEY_SIZES = {"sha": 20, "sha256": 32}  # octets of a key Ku (the hash's size)
+KEY_EXPANSION = 1_048_576  # octets of repeated password hashed into a key (RFC 3414 A.2)
 #: named subtrees `snmp-server view` accepts besides dotted numbers
 NAMED_SUBTREES = {
     "iso": "1",
@@ -105,26 +108,73 @@ class SnmpGroup:
         return " ".join(words)
 
 
+def password_to_key(password: str, auth: str) -> bytes:
+    """A USM user's key Ku (RFC 3414 A.2, RFC 7860 for SHA-256): the password repeated to one
+    mebibyte, hashed with the authentication protocol's hash (the privacy key too, as RFC 3826
+    says). The agent localises it to its engine ID; the password itself is not kept."""
+    validate_password(password)
+    digest = hashlib.sha256() if auth == "sha256" else hashlib.sha1()
+    data = password.encode()
+    chunk = data * (64 // len(data) + 1)  # whole repetitions, at least 64 octets
+    block = chunk * (KEY_EXPANSION // len(chunk))
+    digest.update(block)
+    rest = KEY_EXPANSION - len(block)
+    digest.update((chunk * 2)[:rest])
+    return digest.digest()
+
+
+def parse_key(text: str, auth: str) -> bytes:
+    """A key as ``show running-config`` gives it: hex octets, ``:`` between them or not."""
+    digits = text.replace(":", "")
+    size = KEY_SIZES.get(auth, 0)
+    try:
+        key = bytes.fromhex(digits)
+    except ValueError:
+        key = b""
+    if len(key) != size or len(digits) != 2 * size:
+        raise DomainError(f"% Invalid key: {size} octets in hex expected for {auth}", text)
+    return key
+
+
+def render_key(key: bytes) -> str:
+    return ":".join(f"{octet:02X}" for octet in key)
+
+
 @dataclass(frozen=True)
 class SnmpUser:
-    """``snmp-server user <name> <group> v3 auth {sha|sha256} <pw> priv aes 128 <pw>``."""
+    """``snmp-server user <name> <group> v3 [encrypted] auth {sha|sha256} <password|key> priv
+    aes 128 <password|key>``. The passwords become their keys (:func:`password_to_key`) as the
+    line is taken, and the running configuration keeps the keys, with ``encrypted``: a
+    configuration file, an archive or a backup never holds an SNMP password."""
 
     name: str
     group: str
     auth: str
-    auth_password: str
-    priv_password: str
+    auth_key: bytes
+    priv_key: bytes
 
     def __post_init__(self) -> None:
         if self.auth not in AUTH_PROTOCOLS:
             raise DomainError(f"% Invalid authentication protocol: {self.auth}", self.auth)
-        validate_password(self.auth_password)
-        validate_password(self.priv_password)
+        size = KEY_SIZES[self.auth]
+        if len(self.auth_key) != size or len(self.priv_key) != size:
+            raise DomainError(f"% Invalid key: {size} octets expected for {self.auth}", self.auth)
+
+    @classmethod
+    def from_passwords(
+        cls, name: str, group: str, auth: str, auth_password: str, priv_password: str
+    ) -> SnmpUser:
+        if auth not in AUTH_PROTOCOLS:
+            raise DomainError(f"% Invalid authentication protocol: {auth}", auth)
+        return cls(
+            name, group, auth, password_to_key(auth_password, auth),
+            password_to_key(priv_password, auth),
+        )  # fmt: skip
 
     def render(self) -> str:
         return (
-            f"snmp-server user {self.name} {self.group} v3 auth {self.auth} "
-            f"{self.auth_password} priv aes 128 {self.priv_password}"
+            f"snmp-server user {self.name} {self.group} v3 encrypted auth {self.auth} "
+            f"{render_key(self.auth_key)} priv aes 128 {render_key(self.priv_key)}"
         )
 
 

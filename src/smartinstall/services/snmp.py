@@ -294,8 +294,9 @@ def _configure(
             )
     for user in settings.users.values():
         config.add_v3_user(
-            snmp_engine, user.name, AUTH[user.auth], user.auth_password,
-            config.USM_PRIV_CFB128_AES, user.priv_password,
+            snmp_engine, user.name, AUTH[user.auth], user.auth_key,
+            config.USM_PRIV_CFB128_AES, user.priv_key,
+            authKeyType=config.USM_KEY_TYPE_MASTER, privKeyType=config.USM_KEY_TYPE_MASTER,
         )  # fmt: skip
         config.add_vacm_group(snmp_engine, f"g-{user.group}", 3, user.name)
     targets: list[str] = []

@@ -3,9 +3,18 @@ round trip through a startup-config replay, and IOS errors for bad input (docs/s
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
-from smartinstall.domain.snmp import SnmpCommunity, SnmpHost, SnmpSettings
+from smartinstall.domain.snmp import (
+    SnmpCommunity,
+    SnmpHost,
+    SnmpSettings,
+    SnmpUser,
+    password_to_key,
+    render_key,
+)
 from smartinstall.ios.director_config import replay_director_config
 
 CONFIG = """snmp-server view csi 1.3.6.1.4.1.9.9.725 included
@@ -24,12 +33,16 @@ snmp-server host 127.0.0.7 version 3 auth ops
 """
 
 
+SHA_KEY = ":".join(["AB"] * 20)
+
+
 def test_every_form_is_rendered_and_replays_to_the_same_settings() -> None:
     first = replay_director_config(CONFIG)
     assert first.errors == []
     lines = first.settings.render()
     for line in CONFIG.splitlines():
-        assert line in lines
+        if not line.startswith("snmp-server user"):  # kept as keys: see below
+            assert line in lines
     again = replay_director_config("\n".join(lines))
     assert again.errors == []
     assert again.settings.snmp == first.settings.snmp
@@ -80,6 +93,15 @@ def test_no_forms_remove_one_entry_each() -> None:
         ("snmp-server user u g v3 auth md5 authpass1 priv aes 128 privpass1", "% Invalid input"),
         ("snmp-server user u g v3 auth sha short priv aes 128 privpass1", "% Invalid password"),
         ("snmp-server user u g v3 auth sha authpass1 priv des privpass1", "% Invalid input"),
+        ("snmp-server user u g v3 encrypted auth sha 00:11 priv aes 128 00:11", "% Invalid key"),
+        (
+            f"snmp-server user u g v3 encrypted auth sha256 {SHA_KEY} priv aes 128 {SHA_KEY}",
+            "% Invalid key: 32 octets",
+        ),
+        (
+            f"snmp-server user u g v3 encrypted auth sha {SHA_KEY[:-2]}ZZ priv aes 128 {SHA_KEY}",
+            "% Invalid key",
+        ),
         ("snmp-server view v 1.3.x included", "% Invalid OID"),
         ("snmp-server view v 1.3.6 maybe", "% Invalid input"),
         ("snmp-server host 300.1.1.1 public", "% Invalid input"),
@@ -96,3 +118,36 @@ def test_bad_input_gets_an_ios_error(line: str, message: str) -> None:
     assert (number, text) == (1, line)
     assert error.startswith(message)
     assert not result.settings.snmp.active
+
+
+def test_a_user_s_passwords_are_kept_as_their_keys_only() -> None:
+    # "Security by default: hashed secrets": the running configuration (so startup-config,
+    # archives, backups and show running-config) holds the RFC 3414 keys, never a password
+    result = replay_director_config(CONFIG)
+    rendered = "\n".join(result.settings.render())
+    for password in ("authpass1", "privpass1", "authpass2", "privpass2"):
+        assert password not in rendered
+    nms = result.settings.snmp.users["nms"]
+    assert nms == SnmpUser("nms", "monitor", "sha", password_to_key("authpass1", "sha"),
+                           password_to_key("privpass1", "sha"))  # fmt: skip
+    ops = result.settings.snmp.users["ops"]
+    assert len(ops.auth_key) == len(ops.priv_key) == 32  # SHA-256 (RFC 7860)
+    assert (
+        f"snmp-server user ops admins v3 encrypted auth sha256 {render_key(ops.auth_key)} "
+        f"priv aes 128 {render_key(ops.priv_key)}"
+    ) in rendered
+    # the keys are taken with or without the colons between octets
+    plain = nms.auth_key.hex()
+    again = replay_director_config(
+        f"snmp-server user nms monitor v3 encrypted auth sha {plain} priv aes 128 "
+        f"{render_key(nms.priv_key).lower()}\n"
+    )
+    assert again.errors == [] and again.settings.snmp.users["nms"] == nms
+
+
+def test_password_to_key_gives_rfc_3414_s_key() -> None:
+    # RFC 3414 A.3.2: "maplesyrup" with SHA
+    assert password_to_key("maplesyrup", "sha").hex() == "9fb5cc0381497b3793528939ff788d5d79145211"
+    # RFC 7860's SHA-256 is the same algorithm: the password repeated to 1 MiB, hashed
+    data = b"maplesyrup" * (1_048_576 // 10 + 1)
+    assert password_to_key("maplesyrup", "sha256") == hashlib.sha256(data[:1_048_576]).digest()

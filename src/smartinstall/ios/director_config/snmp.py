@@ -12,6 +12,7 @@ from smartinstall.domain.snmp import (
     SnmpSettings,
     SnmpUser,
     SnmpView,
+    parse_key,
     subtree_oid,
     validate_name,
 )
@@ -33,6 +34,7 @@ SNMP_HELP = {
     "traps": "Enable SNMP Traps",
     "vstack": "Enable SNMP smart install traps",
     "v3": "group using the User Security Model (SNMPv3)",
+    "encrypted": "specifying passwords as MD5 or SHA digests",
     "auth": "authentication parameters for the user",
     "sha": "Use HMAC SHA algorithm for authentication",
     "sha256": "Use HMAC SHA256 algorithm for authentication",
@@ -64,6 +66,8 @@ class SnmpCommands(DirectorCommandsBase):
             "group": Arg(name, "Group to which the user belongs"),
             "authpw": Arg(Word(max_len=64), "authentication password for user"),
             "privpw": Arg(Word(max_len=64), "privacy password for user"),
+            "authkey": Arg(Word(max_len=96), "authentication key for user (hex octets)"),
+            "privkey": Arg(Word(max_len=96), "privacy key for user (hex octets)"),
             "readview": Arg(name, "View name"),
             "writeview": Arg(name, "View name"),
             "view": Arg(name, "Name of the view"),
@@ -79,6 +83,8 @@ class SnmpCommands(DirectorCommandsBase):
           help=h, args=args)  # fmt: skip
         c(CONFIG, "snmp-server user <user> <group> v3 auth { sha | sha256 } <authpw> "
           "priv aes 128 <privpw>", self._user, help=h, args=args)  # fmt: skip
+        c(CONFIG, "snmp-server user <user> <group> v3 encrypted auth { sha | sha256 } <authkey> "
+          "priv aes 128 <privkey>", self._user, help=h, args=args)  # fmt: skip
         c(CONFIG, "no snmp-server user <user> [<ignored>]", self._user, help=h, args=args)
         c(CONFIG, "snmp-server group <group> v3 priv [read <readview>] [write <writeview>]",
           self._group, help=h, args=args)  # fmt: skip
@@ -120,13 +126,16 @@ class SnmpCommands(DirectorCommandsBase):
             return
         with domain_errors():
             group = validate_name(text(ctx.args["group"]), "group name")
-            user = SnmpUser(
-                name,
-                group,
-                "sha256" if said(ctx, "sha256") else "sha",
-                text(ctx.args["authpw"]),
-                text(ctx.args["privpw"]),
-            )
+            auth = "sha256" if said(ctx, "sha256") else "sha"
+            if said(ctx, "encrypted"):
+                auth_key = parse_key(text(ctx.args["authkey"]), auth)
+                user = SnmpUser(
+                    name, group, auth, auth_key, parse_key(text(ctx.args["privkey"]), auth)
+                )
+            else:
+                user = SnmpUser.from_passwords(
+                    name, group, auth, text(ctx.args["authpw"]), text(ctx.args["privpw"])
+                )
             self.snmp.set_user(user)
 
     def _group(self, ctx: Context) -> None:
