@@ -241,6 +241,8 @@ def security_changes(previous: str, new: str) -> list[str]:
 
     def shown(line: str) -> str:
         words = line.split()
+        if line.lower().startswith("snmp-server user") and len(words) > 4:
+            return " ".join(words[:4]) + " …"  # its passwords or keys follow the group
         for i, word in enumerate(words):
             if word in ("secret", "password", "key", "community") and i + 1 < len(words):
                 return " ".join(words[: i + 1]) + " …"

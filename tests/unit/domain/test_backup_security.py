@@ -36,6 +36,15 @@ def test_a_planted_user_and_a_new_enable_secret_are_named_without_their_secrets(
     assert not any("hunter2" in line or "$1$new" in line for line in changes)
 
 
+def test_an_snmp_user_is_named_without_its_passwords_or_keys() -> None:
+    after = BEFORE + (
+        "snmp-server user pwn admins v3 auth sha hunter2pw priv aes 128 hunter3pw\n"
+        "snmp-server user ops admins v3 encrypted auth sha AB:CD priv aes 128 EF:01\n"
+    )
+    changes = security_changes(BEFORE, after)
+    assert changes == ["+ snmp-server user ops admins …", "+ snmp-server user pwn admins …"]
+
+
 @given(st.text(max_size=2000), st.text(max_size=2000))
 def test_any_two_texts_compare_without_error(previous: str, new: str) -> None:
     changes = security_changes(previous, new)
