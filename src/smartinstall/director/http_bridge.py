@@ -35,7 +35,7 @@ from smartinstall.services.http.host import (
     Principal,
     SaveFailed,
 )
-from smartinstall.store.port import StoreError
+from smartinstall.store.port import Change, DeviceRemoved, DeviceSaved, StoreError
 from smartinstall.store.records import BackupRecord, DownloadEntry
 from smartinstall.store.repository import RepositoryError
 
@@ -180,6 +180,7 @@ class DirectorHttpBridge:
         # roll-out entries change (progress, keepalives) far more often than their facts.
         self._rows: dict[str, _CachedRow] = {}
         self._groups: dict[ClientFacts, str | None] = {}
+        self._row_listeners: list[Callable[[], None]] = []  # watch_devices
         director = getattr(daemon, "director", None)
         if director is not None:
             director.add_settings_listener(self._settings_changed)
@@ -233,6 +234,8 @@ class DirectorHttpBridge:
     def _settings_changed(self) -> None:
         self._rows.clear()
         self._groups.clear()
+        for listener in list(self._row_listeners):
+            listener()
 
     def _group_of(self, device: Device) -> str | None:
         if device.is_director:
@@ -278,10 +281,23 @@ class DirectorHttpBridge:
             parts.append(cached.text)
         return "[" + ",".join(parts) + "]"
 
-    def status_digest(self) -> int:
-        """Changes whenever a row of the device table would (the cache's rows are made anew
-        for a changed entry)."""
-        return hash(tuple(id(row) for row in self.devices()))
+    def watch_devices(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """``listener`` is called after an entry of the director's state is saved or removed,
+        and when the settings change (a row's group)."""
+
+        def watcher(change: Change) -> None:
+            if isinstance(change, (DeviceSaved, DeviceRemoved)):
+                listener()
+
+        stop = self.daemon.state.watch(watcher)
+        self._row_listeners.append(listener)
+
+        def unwatch() -> None:
+            stop()
+            if listener in self._row_listeners:
+                self._row_listeners.remove(listener)
+
+        return unwatch
 
     def _find(self, key: str) -> Device | None:
         state = self.daemon.state

@@ -60,3 +60,26 @@ def test_rows_follow_their_entries_and_the_settings() -> None:
     settings_changed()
     assert [r["group"] for r in json.loads(bridge.devices_json())] == ["floor2", "floor2"]
     assert [r["group"] for r in bridge.devices()] == ["floor2", "floor2"]
+
+
+def test_the_device_table_s_watchers_hear_entries_and_settings_change() -> None:
+    # GET /api/v1/events/stream sends a devices event when told, instead of comparing the
+    # table every half second on every connection
+    state = DirectorState()
+    settings = DirectorSettings()
+    bridge, settings_changed = bridge_over(state, settings)
+    told: list[str] = []
+    stop = bridge.watch_devices(lambda: told.append("changed"))
+    first = state.upsert_device(
+        Device(0, "0050.5600.0001", pid=PID, device_type=DeviceType.SMART_INSTALL)
+    )
+    state.record_keepalive(first.mac)
+    state.set_state("join-window", "open")  # not the device table
+    settings_changed()  # a row's group may change
+    assert told == ["changed"] * 3
+    state.clear_device(first.number)
+    assert len(told) == 4
+    stop()
+    state.upsert_device(first)
+    settings_changed()
+    assert len(told) == 4

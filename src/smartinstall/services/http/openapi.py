@@ -25,8 +25,8 @@ class _NoDirector:
     def device(self, key: str) -> dict[str, Any] | None:
         return None
 
-    def status_digest(self) -> int:
-        return 0
+    def watch_devices(self, listener: Callable[[], None]) -> Callable[[], None]:
+        return lambda: None
 
     def downloads(self) -> list[dict[str, Any]]:
         return []

@@ -1,6 +1,7 @@
 """``GET /api/v1/events/stream``: Server-Sent Events. Each ``%SMI`` message as an ``smi`` event
 (its id is the event id, so a reconnecting browser resumes with ``Last-Event-ID``), and the
-device table as a ``devices`` event whenever a row changed (checked every `POLL` seconds)."""
+device table as a ``devices`` event after its rows change (told by the host, at most one event
+every ``DEVICES_GAP`` seconds: a burst of changes during a roll-out is one event)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from fastapi import Request
 
 from smartinstall.services.http.host import HttpHost
 
-POLL = 0.5
+DEVICES_GAP = 0.5  # seconds at least between two devices events (a burst of changes is one)
 QUEUE = 1024
 KEEPALIVE = 15.0
+IDLE_CHECK = 2.0  # seconds between two looks at a quiet connection (gone? keepalive due?)
+_DEVICES: dict[str, Any] = {}  # in the queue: the device table changed
 
 
 def sse(event: str, data: Any, ident: int | None = None) -> bytes:
@@ -28,37 +31,50 @@ async def event_stream(
     host: HttpHost, request: Request, stopping: asyncio.Event, since: int = 0
 ) -> AsyncIterator[bytes]:
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(QUEUE)
+    table_changed = False  # a devices event is due (one in the queue, or held back)
 
     def listener(event: dict[str, Any]) -> None:
         with contextlib.suppress(asyncio.QueueFull):  # a stalled reader loses events, not us
             queue.put_nowait(event)
 
+    def devices_changed() -> None:
+        nonlocal table_changed
+        if not table_changed:
+            table_changed = True
+            listener(_DEVICES)
+
     unsubscribe = host.subscribe(listener)
+    unwatch = host.watch_devices(devices_changed)
     try:
         yield b"retry: 2000\n\n"
         for event in host.events(since):
             yield sse("smi", event, event["id"])
-        digest = host.status_digest()
         yield sse("devices", host.devices())
         loop = asyncio.get_running_loop()
-        quiet_since = loop.time()
+        quiet_since = devices_at = loop.time()
         while not stopping.is_set():
+            wait = IDLE_CHECK
+            if table_changed:  # held back: sent once the gap has passed
+                wait = max(0.0, devices_at + DEVICES_GAP - loop.time())
             try:
-                event = await asyncio.wait_for(queue.get(), POLL)
-                yield sse("smi", event, event["id"])
-                quiet_since = loop.time()
+                event = await asyncio.wait_for(queue.get(), wait)
             except TimeoutError:
-                if await request.is_disconnected():
+                if not table_changed and await request.is_disconnected():
                     return
-            now = host.status_digest()
-            if now != digest:
-                digest = now
+            else:
+                if event is not _DEVICES:
+                    yield sse("smi", event, event["id"])
+                    quiet_since = loop.time()
+            now = loop.time()
+            if table_changed and now >= devices_at + DEVICES_GAP:
+                table_changed = False
                 yield sse("devices", host.devices())
-                quiet_since = loop.time()
-            elif loop.time() - quiet_since > KEEPALIVE:
+                quiet_since = devices_at = loop.time()
+            elif now - quiet_since > KEEPALIVE:
                 yield b": keepalive\n\n"
-                quiet_since = loop.time()
+                quiet_since = now
     finally:
+        unwatch()
         unsubscribe()
 
 
