@@ -282,11 +282,17 @@ class DirectorHttpBridge:
         return "[" + ",".join(parts) + "]"
 
     def watch_devices(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """``listener`` is called after an entry of the director's state is saved or removed,
-        and when the settings change (a row's group)."""
+        """``listener`` is called after an entry of the director's state is saved with a new
+        device (not a keepalive of an Active client: its row stays the same) or removed, and
+        when the settings change (a row's group)."""
 
         def watcher(change: Change) -> None:
-            if isinstance(change, (DeviceSaved, DeviceRemoved)):
+            if isinstance(change, DeviceSaved):
+                cached = self._rows.get(change.record.device.mac)
+                if cached is not None and cached.device is change.record.device:
+                    return  # the same Device object: the same row
+                listener()
+            elif isinstance(change, DeviceRemoved):
                 listener()
 
         stop = self.daemon.state.watch(watcher)

@@ -107,6 +107,8 @@ class Tables:
     def _emit(self, change: Change) -> None:
         if self._sink is not None:
             self._sink(change)
+        if not self._watchers:
+            return
         for watcher in list(self._watchers.values()):
             try:
                 watcher(change)

@@ -112,15 +112,9 @@ def password_to_key(password: str, auth: str) -> bytes:
     """A USM user's key Ku (RFC 3414 A.2, RFC 7860 for SHA-256): the password repeated to one
     mebibyte, hashed with the authentication protocol's hash (the privacy key too, as RFC 3826
     says). The agent localises it to its engine ID; the password itself is not kept."""
-    validate_password(password)
-    digest = hashlib.sha256() if auth == "sha256" else hashlib.sha1()
-    data = password.encode()
-    chunk = data * (64 // len(data) + 1)  # whole repetitions, at least 64 octets
-    block = chunk * (KEY_EXPANSION // len(chunk))
-    digest.update(block)
-    rest = KEY_EXPANSION - len(block)
-    digest.update((chunk * 2)[:rest])
-    return digest.digest()
+    data = validate_password(password).encode()
+    expanded = (data * (KEY_EXPANSION // len(data) + 1))[:KEY_EXPANSION]
+    return (hashlib.sha256 if auth == "sha256" else hashlib.sha1)(expanded).digest()
 
 
 def parse_key(text: str, auth: str) -> bytes:
